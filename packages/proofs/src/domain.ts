@@ -1,0 +1,73 @@
+// Domain-separated signatures (DESIGN section 3). Every signature is over
+//   u8(len(tag)) || tag || u8(len(chainId)) || chainId || u64be(epoch) || canonical(message)
+// with tag "vcr/v1/<kind>". A signature made for one kind, chain or epoch
+// never verifies for another: the prefix differs, and the length prefixes make
+// the split between fields unambiguous.
+
+import { type CanonicalValue, encodeCanonical } from './canonical';
+import { type CryptoBackend, type Signer } from './crypto-backend';
+import { concatBytes, u64be, utf8 } from './bytes';
+import { checkEd25519, type Ed25519Rejection } from './ed25519-rule';
+import { limits } from './limits';
+
+export const SIGNATURE_KINDS = [
+  'pre-prepare',
+  'prepare',
+  'commit',
+  'checkpoint',
+  'view-change',
+  'new-view',
+  'client-request',
+  'membership-approval',
+  'epoch-accept',
+  'peer-envelope',
+] as const;
+
+export type SignatureKind = (typeof SIGNATURE_KINDS)[number];
+
+export interface SigningDomain {
+  kind: SignatureKind;
+  chainId: string;
+  epoch: bigint;
+}
+
+export function domainTag(kind: SignatureKind): string {
+  return `vcr/v1/${kind}`;
+}
+
+/** The prefix of every signed byte string; exposed for docs and vectors. */
+export function domainPrefix(domain: SigningDomain): Uint8Array {
+  if (!SIGNATURE_KINDS.includes(domain.kind)) throw new TypeError(`unknown signature kind ${String(domain.kind)}`);
+  const tag = utf8(domainTag(domain.kind));
+  const chain = utf8(domain.chainId);
+  if (chain.length === 0 || chain.length > limits.chainIdBytesMax) throw new RangeError('chainId length out of range');
+  return concatBytes(Uint8Array.of(tag.length), tag, Uint8Array.of(chain.length), chain, u64be(domain.epoch));
+}
+
+export function signingBytes(domain: SigningDomain, message: CanonicalValue): Uint8Array {
+  return concatBytes(domainPrefix(domain), encodeCanonical(message));
+}
+
+export function signInDomain(signer: Signer, domain: SigningDomain, message: CanonicalValue): Uint8Array {
+  return signer.sign(signingBytes(domain, message));
+}
+
+export function checkInDomain(
+  backend: CryptoBackend,
+  publicKey: Uint8Array,
+  domain: SigningDomain,
+  message: CanonicalValue,
+  signature: Uint8Array,
+): Ed25519Rejection | undefined {
+  return checkEd25519(backend, signature, signingBytes(domain, message), publicKey);
+}
+
+export function verifyInDomain(
+  backend: CryptoBackend,
+  publicKey: Uint8Array,
+  domain: SigningDomain,
+  message: CanonicalValue,
+  signature: Uint8Array,
+): boolean {
+  return checkInDomain(backend, publicKey, domain, message, signature) === undefined;
+}

@@ -1,0 +1,121 @@
+// JSON wire forms of the proof objects, shared by the replica (which writes
+// them) and the SDK and console (which read them untrusted). Bytes are
+// lowercase hex; 64-bit integers are decimal strings, so nothing loses
+// precision past 2^53 in any JSON parser. Parsing never throws.
+
+import { z } from 'zod';
+import { bytesToHex, tryHexToBytes } from './bytes';
+import { type Certificate } from './certificate';
+import { type EpochLink } from './epoch-chain';
+import { type BlockHeader } from './header';
+import { limits } from './limits';
+import { type Membership } from './membership';
+
+const hexBytes = (length?: number) =>
+  z
+    .string()
+    .max(length === undefined ? 2 * limits.canonicalBytesMax : 2 * length)
+    .regex(/^(?:[0-9a-f]{2})*$/, 'lowercase hex')
+    .refine((s) => length === undefined || s.length === 2 * length, `exactly ${length} bytes`)
+    .transform((s) => tryHexToBytes(s) as Uint8Array);
+
+/** A non-negative integer below 2^63 as a decimal string without leading zeros. */
+export const u63String = z
+  .string()
+  .regex(/^(?:0|[1-9][0-9]{0,18})$/, 'decimal integer')
+  .transform((s) => BigInt(s))
+  .refine((n) => n < 1n << 63n, 'below 2^63');
+
+export const hash32 = hexBytes(32);
+export const signature64 = hexBytes(64);
+export const publicKey32 = hexBytes(32);
+
+export const headerSchema = z.strictObject({
+  chainId: z.string().min(1).max(limits.chainIdBytesMax),
+  epoch: u63String,
+  view: u63String,
+  height: u63String,
+  prevHash: hash32,
+  batchHash: hash32,
+  stateRoot: hash32,
+  logRoot: hash32,
+  logSize: u63String,
+  timestampMs: u63String,
+  nextMembershipHash: hash32.nullable(),
+});
+
+export const certificateSignatureSchema = z.strictObject({ replicaId: z.string().min(1).max(64), signature: signature64 });
+
+export const certificateSchema = z.strictObject({
+  header: headerSchema,
+  signatures: z.array(certificateSignatureSchema).max(limits.certificateSignaturesMax),
+});
+
+export const membershipSchema = z.strictObject({
+  chainId: z.string().min(1).max(limits.chainIdBytesMax),
+  epoch: u63String,
+  f: z.number().int().min(0).max(limits.membershipSizeMax),
+  replicas: z
+    .array(z.strictObject({ id: z.string().min(1).max(64), organization: z.string().min(1).max(256), publicKey: publicKey32, address: z.string().max(256) }))
+    .min(1)
+    .max(limits.membershipSizeMax),
+  governance: z.strictObject({
+    threshold: z.number().int().min(1).max(limits.membershipSizeMax),
+    admins: z.array(z.strictObject({ organization: z.string().min(1).max(256), publicKey: publicKey32 })).min(1).max(limits.membershipSizeMax),
+  }),
+});
+
+export const epochLinkSchema = z.strictObject({
+  lastHeader: headerSchema,
+  oldSignatures: z.array(certificateSignatureSchema).max(limits.certificateSignaturesMax),
+  nextMembership: membershipSchema,
+  newSignatures: z.array(certificateSignatureSchema).max(limits.certificateSignaturesMax),
+});
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: 'malformed'; issues: string[] };
+
+function parseWith<T>(schema: z.ZodType<T>, untrusted: unknown): ParseResult<T> {
+  const result = schema.safeParse(untrusted);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, reason: 'malformed', issues: result.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '$'}: ${i.message}`) };
+}
+
+export const parseHeaderJson = (untrusted: unknown): ParseResult<BlockHeader> => parseWith(headerSchema, untrusted);
+export const parseCertificateJson = (untrusted: unknown): ParseResult<Certificate> => parseWith(certificateSchema, untrusted);
+export const parseMembershipJson = (untrusted: unknown): ParseResult<Membership> => parseWith(membershipSchema, untrusted);
+export const parseEpochLinkJson = (untrusted: unknown): ParseResult<EpochLink> => parseWith(epochLinkSchema, untrusted);
+
+export function headerToJson(h: BlockHeader) {
+  return {
+    chainId: h.chainId,
+    epoch: h.epoch.toString(),
+    view: h.view.toString(),
+    height: h.height.toString(),
+    prevHash: bytesToHex(h.prevHash),
+    batchHash: bytesToHex(h.batchHash),
+    stateRoot: bytesToHex(h.stateRoot),
+    logRoot: bytesToHex(h.logRoot),
+    logSize: h.logSize.toString(),
+    timestampMs: h.timestampMs.toString(),
+    nextMembershipHash: h.nextMembershipHash === null ? null : bytesToHex(h.nextMembershipHash),
+  };
+}
+
+export function certificateToJson(c: Certificate) {
+  return { header: headerToJson(c.header), signatures: c.signatures.map((s) => ({ replicaId: s.replicaId, signature: bytesToHex(s.signature) })) };
+}
+
+export function membershipToJson(m: Membership) {
+  return {
+    chainId: m.chainId,
+    epoch: m.epoch.toString(),
+    f: m.f,
+    replicas: m.replicas.map((r) => ({ id: r.id, organization: r.organization, publicKey: bytesToHex(r.publicKey), address: r.address })),
+    governance: { threshold: m.governance.threshold, admins: m.governance.admins.map((a) => ({ organization: a.organization, publicKey: bytesToHex(a.publicKey) })) },
+  };
+}
+
+export function epochLinkToJson(l: EpochLink) {
+  const sigs = (list: EpochLink['oldSignatures']) => list.map((s) => ({ replicaId: s.replicaId, signature: bytesToHex(s.signature) }));
+  return { lastHeader: headerToJson(l.lastHeader), oldSignatures: sigs(l.oldSignatures), nextMembership: membershipToJson(l.nextMembership), newSignatures: sigs(l.newSignatures) };
+}

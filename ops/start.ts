@@ -3,7 +3,8 @@
 // builds a small signed history with the real proofs package and verifies it,
 // printing each step, so a newcomer sees what the registry will certify.
 
-import { runProofsWalkthrough } from './proofs-walkthrough';
+import { runProofsWalkthrough, runStateWalkthrough } from './proofs-walkthrough';
 
 runProofsWalkthrough((line) => console.log(line));
+runStateWalkthrough((line) => console.log(line));
 console.log('\nThe replica cluster and the console are not built yet: `npm start` will launch them once they land.');

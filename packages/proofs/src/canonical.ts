@@ -22,9 +22,21 @@ export type CanonicalValue =
 
 const U64_MAX = (1n << 64n) - 1n;
 
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** A string with a lone surrogate would encode to the same bytes as U+FFFD: refuse it, so encoding stays injective. */
+export function isWellFormedText(text: string): boolean {
+  return utf8Decoder.decode(utf8Encoder.encode(text)) === text;
+}
+
 function check(value: unknown, path: string, depth: number): void {
   if (depth > limits.canonicalDepthMax) throw new TypeError(`canonical: nesting deeper than ${limits.canonicalDepthMax} at ${path}`);
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return;
+  if (value === null || typeof value === 'boolean') return;
+  if (typeof value === 'string') {
+    if (!isWellFormedText(value)) throw new TypeError(`canonical: ${path} has a lone surrogate`);
+    return;
+  }
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError(`canonical: ${path} is not a safe integer (floats are not encodable)`);
     if (Object.is(value, -0)) throw new TypeError(`canonical: ${path} is -0`);
@@ -41,6 +53,8 @@ function check(value: unknown, path: string, depth: number): void {
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      // A decoded "__proto__" key is a prototype-pollution trap for any code that copies the map later.
+      if (key === '__proto__' || !isWellFormedText(key)) throw new TypeError(`canonical: ${path} has a forbidden key`);
       if (item === undefined) throw new TypeError(`canonical: ${path}.${key} is undefined`);
       check(item, `${path}.${key}`, depth + 1);
     }

@@ -4,7 +4,7 @@
 // never verifies for another: the prefix differs, and the length prefixes make
 // the split between fields unambiguous.
 
-import { type CanonicalValue, encodeCanonical } from './canonical';
+import { type CanonicalValue, encodeCanonical, isWellFormedText } from './canonical';
 import { type CryptoBackend, type Signer } from './crypto-backend';
 import { concatBytes, u64be, utf8 } from './bytes';
 import { checkEd25519, type Ed25519Rejection } from './ed25519-rule';
@@ -39,6 +39,7 @@ export function domainTag(kind: SignatureKind): string {
 export function domainPrefix(domain: SigningDomain): Uint8Array {
   if (!SIGNATURE_KINDS.includes(domain.kind)) throw new TypeError(`unknown signature kind ${String(domain.kind)}`);
   const tag = utf8(domainTag(domain.kind));
+  if (!isWellFormedText(domain.chainId)) throw new TypeError('chainId has a lone surrogate');
   const chain = utf8(domain.chainId);
   if (chain.length === 0 || chain.length > limits.chainIdBytesMax) throw new RangeError('chainId length out of range');
   return concatBytes(Uint8Array.of(tag.length), tag, Uint8Array.of(chain.length), chain, u64be(domain.epoch));

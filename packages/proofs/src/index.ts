@@ -14,3 +14,5 @@ export * from './membership';
 export * from './noble-backend';
 export * from './quorum';
 export * from './wire';
+export * from './merkle-log';
+export * from './merkle-map';

@@ -10,6 +10,7 @@ import { type EpochLink } from './epoch-chain';
 import { type BlockHeader } from './header';
 import { limits } from './limits';
 import { type Membership } from './membership';
+import { type MapProof } from './merkle-map';
 
 const hexBytes = (length?: number) =>
   z
@@ -72,6 +73,18 @@ export const epochLinkSchema = z.strictObject({
   newSignatures: z.array(certificateSignatureSchema).max(limits.certificateSignaturesMax),
 });
 
+/** RFC 9162 proofs on the wire: a list of 32-byte nodes in the order docs/merkle-log.md gives. */
+export const logProofSchema = z.array(hash32).max(limits.logProofNodesMax);
+
+/** Sparse Merkle map proofs (docs/merkle-map.md): siblings from the root down, then the terminal. */
+export const mapProofSchema = z.strictObject({
+  siblings: z.array(hash32).max(limits.mapDepthMax),
+  terminal: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('empty') }),
+    z.strictObject({ kind: z.literal('leaf'), path: hash32, entryHash: hash32 }),
+  ]),
+});
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: 'malformed'; issues: string[] };
 
 function parseWith<T>(schema: z.ZodType<T>, untrusted: unknown): ParseResult<T> {
@@ -83,6 +96,8 @@ function parseWith<T>(schema: z.ZodType<T>, untrusted: unknown): ParseResult<T> 
 export const parseHeaderJson = (untrusted: unknown): ParseResult<BlockHeader> => parseWith(headerSchema, untrusted);
 export const parseCertificateJson = (untrusted: unknown): ParseResult<Certificate> => parseWith(certificateSchema, untrusted);
 export const parseMembershipJson = (untrusted: unknown): ParseResult<Membership> => parseWith(membershipSchema, untrusted);
+export const parseMapProofJson = (untrusted: unknown): ParseResult<MapProof> => parseWith(mapProofSchema, untrusted);
+export const parseLogProofJson = (untrusted: unknown): ParseResult<Uint8Array[]> => parseWith(logProofSchema, untrusted);
 export const parseEpochLinkJson = (untrusted: unknown): ParseResult<EpochLink> => parseWith(epochLinkSchema, untrusted);
 
 export function headerToJson(h: BlockHeader) {
@@ -118,4 +133,15 @@ export function membershipToJson(m: Membership) {
 export function epochLinkToJson(l: EpochLink) {
   const sigs = (list: EpochLink['oldSignatures']) => list.map((s) => ({ replicaId: s.replicaId, signature: bytesToHex(s.signature) }));
   return { lastHeader: headerToJson(l.lastHeader), oldSignatures: sigs(l.oldSignatures), nextMembership: membershipToJson(l.nextMembership), newSignatures: sigs(l.newSignatures) };
+}
+
+export function mapProofToJson(p: MapProof) {
+  return {
+    siblings: p.siblings.map(bytesToHex),
+    terminal: p.terminal.kind === 'empty' ? { kind: 'empty' as const } : { kind: 'leaf' as const, path: bytesToHex(p.terminal.path), entryHash: bytesToHex(p.terminal.entryHash) },
+  };
+}
+
+export function logProofToJson(p: readonly Uint8Array[]): string[] {
+  return p.map(bytesToHex);
 }

@@ -1,0 +1,2 @@
+// @vcr/crypto-node: the node:crypto backend for @vcr/proofs.
+export * from './node-backend';

@@ -1,0 +1,811 @@
+// The PBFT core (Castro and Liskov, OSDI '99 / TOCS 2002) as a deterministic
+// state machine: `handle(event)` returns the effects the host must apply, in
+// order. No I/O, no clock (time arrives in tick events), no randomness; the
+// signer, the crypto backend and the executor are injected.
+//
+// Deviations from the paper, each argued in docs/protocol.md:
+// - the primary executes the batch before proposing and the pre-prepare
+//   carries the resulting header (state root, log root, previous hash); backups
+//   re-execute and prepare only on identical roots;
+// - a backup prepares n only after n - 1 is prepared in the same view (or
+//   committed), so prepared certificates form a hash chain;
+// - COMMIT votes sign the header hash and height but not the view, so a quorum
+//   of them is a view-independent certificate.
+
+import {
+  assert,
+  type BlockHeader,
+  bytesToHex,
+  type CryptoBackend,
+  equalBytes,
+  GENESIS_PREV_HASH,
+  headerHash,
+  type Membership,
+  membershipQuorum,
+  type Signer,
+  verifyCertificate,
+} from '@vcr/proofs';
+import { EquivocationTracker } from './evidence';
+import { consensusLimits, type CoreConfig } from './limits';
+import { batchHash, signMessage, type SigningContext, verifyMessageSignature } from './messages';
+import { isWellFormedMessage, isWellFormedRequest } from './shape';
+import { addVote, type ChainPoint, newSlot, prepareKey, type Slot } from './slots';
+import type {
+  Checkpoint,
+  CheckpointProof,
+  ClientRequest,
+  Commit,
+  CommittedBlock,
+  CoreEvent,
+  Effect,
+  Executor,
+  NewView,
+  PeerMessage,
+  PrePrepare,
+  Prepare,
+  RejectReason,
+  ViewChange,
+  VoteRecord,
+} from './types';
+import { checkViewChange, type NewViewPlan, planKey, planNewView, primaryOf, type ViewChangeContext } from './view-change';
+
+export interface CoreDeps<S> {
+  config: CoreConfig;
+  membership: Membership;
+  backend: CryptoBackend;
+  signer: Signer;
+  executor: Executor<S>;
+  /** Checks a client request's signature and anything else the application requires before ordering it. */
+  validateRequest: (request: ClientRequest) => boolean;
+  /**
+   * Negative controls only: weaker vote thresholds, so the simulator can show
+   * its checker catches the safety violations they cause. Never set in a replica.
+   */
+  unsafeThresholds?: { prepared: number; committed: number };
+}
+
+/** What a replica recovers from its own disk after a restart. */
+export interface CoreRestore<S> {
+  /** The last committed block (undefined at genesis) and the state after it. */
+  committedHeader: BlockHeader | undefined;
+  committedState: S;
+  /** The stable checkpoint proof persisted with the blocks, if any. */
+  stableCheckpoint?: CheckpointProof;
+  view?: bigint;
+  /** The NEW-VIEW that installed `view`, if the replica had entered it. */
+  newView?: NewView;
+  votes?: VoteRecord[];
+  nowMs: number;
+}
+
+type Status = 'normal' | 'view-change';
+
+export class PbftCore<S> {
+  private readonly cfg: CoreConfig;
+  private readonly membership: Membership;
+  private readonly quorum: number;
+  private readonly preparedThreshold: number;
+  private readonly committedThreshold: number;
+  private readonly ctx: ViewChangeContext;
+  private readonly evidence: EquivocationTracker;
+
+  private view = 0n;
+  private status: Status = 'normal';
+  private nowMs: number;
+  private committed: ChainPoint<S>;
+  private tip: ChainPoint<S>;
+  /** Sequence numbers at or below this were settled by the new view's base. */
+  private viewBaseSeq = 0n;
+  private stable: CheckpointProof = { seq: 0n, headerHash: GENESIS_PREV_HASH, proof: [] };
+  private readonly slots = new Map<bigint, Slot<S>>();
+  private readonly buffered = new Map<bigint, PrePrepare>();
+  private readonly checkpointVotes = new Map<bigint, Map<string, Map<string, Checkpoint>>>();
+  private readonly viewChanges = new Map<bigint, Map<string, ViewChange>>();
+  private readonly votes = new Map<string, string>();
+  private readonly pending = new Map<string, { request: ClientRequest; sinceMs: number }>();
+  private currentNewView: NewView | undefined;
+  private lastProposalMs: number;
+  private lastProgressMs: number;
+  private viewChangeStartedMs = 0;
+  private viewChangeTimeoutMs: number;
+  private lastRetransmitMs = 0;
+  private lastFetchMs = -Infinity;
+  private needFetch = false;
+  private readonly newViewSentTo = new Map<string, number>();
+  private out: Effect[] = [];
+
+  constructor(
+    private readonly deps: CoreDeps<S>,
+    restore: CoreRestore<S>,
+  ) {
+    this.cfg = deps.config;
+    this.membership = deps.membership;
+    assert(deps.membership.replicas.some((r) => r.id === deps.config.replicaId), 'this replica is not in the membership');
+    assert(deps.config.watermarkWindow % deps.config.checkpointInterval === 0, 'window must be a multiple of the checkpoint interval');
+    assert(deps.config.watermarkWindow <= consensusLimits.watermarkWindowMax, 'window too large');
+    this.quorum = membershipQuorum(deps.membership);
+    this.preparedThreshold = deps.unsafeThresholds?.prepared ?? this.quorum - 1;
+    this.committedThreshold = deps.unsafeThresholds?.committed ?? this.quorum;
+    this.ctx = { backend: deps.backend, chainId: deps.config.chainId, membership: deps.membership, checkpointInterval: deps.config.checkpointInterval, watermarkWindow: deps.config.watermarkWindow };
+    this.evidence = new EquivocationTracker(deps.backend);
+    const header = restore.committedHeader;
+    this.committed = { seq: header?.height ?? 0n, header, hash: header ? headerHash(deps.backend, header) : GENESIS_PREV_HASH, state: restore.committedState };
+    this.tip = this.committed;
+    this.viewBaseSeq = this.committed.seq;
+    if (restore.stableCheckpoint) this.stable = restore.stableCheckpoint;
+    this.nowMs = restore.nowMs;
+    this.lastProposalMs = restore.nowMs;
+    this.lastProgressMs = restore.nowMs;
+    this.viewChangeTimeoutMs = deps.config.viewChangeTimeoutMs;
+    for (const v of restore.votes ?? []) this.votes.set(voteKey(v), bytesToHex(v.headerHash));
+    this.view = restore.view ?? 0n;
+    if (this.view > 0n) {
+      // Re-enter the view only with the NEW-VIEW that installed it; otherwise wait for one (PBFT 4.4).
+      if (restore.newView && restore.newView.view === this.view) this.handle({ type: 'message', message: restore.newView });
+      else {
+        this.status = 'view-change';
+        this.viewChangeStartedMs = this.nowMs;
+      }
+    }
+    this.out = [];
+  }
+
+  // ---- public surface ------------------------------------------------------------------
+
+  handle(event: CoreEvent): Effect[] {
+    this.out = [];
+    switch (event.type) {
+      case 'tick':
+        this.onTick(event.nowMs);
+        break;
+      case 'request':
+        this.onRequest(event.request);
+        break;
+      case 'message':
+        this.onMessage(event.message);
+        break;
+      case 'blocks':
+        this.onBlocks(event.blocks);
+        break;
+    }
+    this.tryExecute();
+    this.maybePropose();
+    const effects = this.out;
+    this.out = [];
+    return effects;
+  }
+
+  get id(): string {
+    return this.cfg.replicaId;
+  }
+  get currentView(): bigint {
+    return this.view;
+  }
+  get isViewChanging(): boolean {
+    return this.status === 'view-change';
+  }
+  get committedSeq(): bigint {
+    return this.committed.seq;
+  }
+  get committedHash(): Uint8Array {
+    return this.committed.hash;
+  }
+  get committedState(): S {
+    return this.committed.state;
+  }
+  get stableCheckpoint(): CheckpointProof {
+    return this.stable;
+  }
+  get primary(): string {
+    return primaryOf(this.membership, this.view);
+  }
+  /** Sizes of every growing collection, for tests that check memory stays bounded. */
+  get footprint(): Record<string, number> {
+    return { slots: this.slots.size, buffered: this.buffered.size, checkpointVotes: this.checkpointVotes.size, viewChanges: this.viewChanges.size, votes: this.votes.size, pending: this.pending.size, evidence: this.evidence.size };
+  }
+
+  // ---- events --------------------------------------------------------------------------
+
+  private onTick(nowMs: number): void {
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    const now = this.nowMs;
+    if (this.status === 'normal') {
+      const stalledMs = now - this.lastProgressMs;
+      if (stalledMs > this.cfg.heartbeatIntervalMs + this.viewChangeTimeoutMs) {
+        this.startViewChange(this.view + 1n, 'no progress');
+      } else {
+        const oldest = this.oldestPendingMs();
+        if (oldest !== undefined && now - oldest > this.cfg.heartbeatIntervalMs + this.viewChangeTimeoutMs) this.startViewChange(this.view + 1n, 'request not ordered');
+      }
+    } else if (now - this.viewChangeStartedMs > this.viewChangeTimeoutMs) {
+      // PBFT 4.5.2: the next view change waits twice as long.
+      this.viewChangeTimeoutMs = Math.min(2 * this.viewChangeTimeoutMs, consensusLimits.viewChangeTimeoutMsMax);
+      this.startViewChange(this.view + 1n, 'new view not installed in time');
+    }
+    if (now - this.lastRetransmitMs >= this.cfg.heartbeatIntervalMs / 2) {
+      this.lastRetransmitMs = now;
+      this.retransmit();
+    }
+    if (!this.needFetch && now - this.lastProgressMs > this.cfg.fetchRetryMs && this.othersAreAhead()) this.needFetch = true;
+    if (this.needFetch && now - this.lastFetchMs >= this.cfg.fetchRetryMs) {
+      this.lastFetchMs = now;
+      this.emit({ type: 'fetch-blocks', fromSeq: this.committed.seq + 1n });
+    }
+  }
+
+  private onRequest(request: ClientRequest): void {
+    if (!isWellFormedRequest(request)) return this.reject('malformed', undefined);
+    const cached = this.deps.executor.replyFor(this.committed.state, request.clientId, request.requestId);
+    if (cached === 'superseded') return;
+    if (cached !== 'unknown') {
+      // Exactly once: a replayed request is answered from the reply cache, never re-executed.
+      this.emit({ type: 'reply', reply: cached });
+      return;
+    }
+    const key = requestKey(request);
+    if (this.pending.has(key)) return;
+    if (this.pending.size >= consensusLimits.pendingRequestsMax) return this.reject('oversized', undefined);
+    if (!this.deps.validateRequest(request)) return this.reject('bad-request', undefined);
+    this.pending.set(key, { request, sinceMs: this.nowMs });
+  }
+
+  private onMessage(message: PeerMessage): void {
+    if (!isWellFormedMessage(message)) return this.reject('malformed', typeof message?.from === 'string' ? message.from : undefined);
+    if (message.epoch !== this.membership.epoch) return this.reject('wrong-epoch', message.from);
+    if (!this.membership.replicas.some((r) => r.id === message.from)) return this.reject('unknown-sender', message.from);
+    if (message.from === this.cfg.replicaId && message.type !== 'new-view') return;
+    switch (message.type) {
+      case 'pre-prepare':
+        return this.onPrePrepare(message);
+      case 'prepare':
+        return this.onPrepare(message);
+      case 'commit':
+        return this.onCommit(message);
+      case 'checkpoint':
+        return this.onCheckpoint(message);
+      case 'view-change':
+        return this.onViewChange(message);
+      case 'new-view':
+        return this.onNewView(message);
+    }
+  }
+
+  // ---- normal case (PBFT 4.2) -------------------------------------------------------------
+
+  private inWindow(seq: bigint): boolean {
+    return seq > this.stable.seq && seq <= this.stable.seq + BigInt(this.cfg.watermarkWindow);
+  }
+
+  private onPrePrepare(pp: PrePrepare): void {
+    if (pp.view < this.view) return this.reject('old-view', pp.from);
+    if (pp.view > this.view || this.status !== 'normal') return this.reject('future-view', pp.from);
+    if (pp.from !== primaryOf(this.membership, pp.view)) return this.reject('not-primary', pp.from);
+    if (pp.seq <= this.committed.seq) return;
+    if (!this.inWindow(pp.seq)) return this.reject('outside-window', pp.from);
+    const h = pp.header;
+    if (h.height !== pp.seq || h.chainId !== this.cfg.chainId || h.epoch !== this.membership.epoch || h.nextMembershipHash !== null) return this.reject('bad-header', pp.from);
+    if (pp.batch.length > this.cfg.batchRequestsMax) return this.reject('oversized', pp.from);
+    const hash = headerHash(this.deps.backend, h);
+    const slot = this.slots.get(pp.seq);
+    const known = slot?.accepted && slot.accepted.view === pp.view ? slot.accepted.hash : this.buffered.has(pp.seq) ? headerHash(this.deps.backend, (this.buffered.get(pp.seq) as PrePrepare).header) : undefined;
+    // A retransmission of what we already hold costs no signature check.
+    if (known !== undefined && equalBytes(known, hash)) return;
+    if (!this.verify(pp)) return;
+    this.observe(pp);
+    if (known !== undefined) {
+      // PBFT 4.2: one pre-prepare per (view, seq). A second, validly signed, is equivocation.
+      this.reject('conflicting-pre-prepare', pp.from);
+      this.startViewChange(this.view + 1n, 'primary equivocated');
+      return;
+    }
+    if (!equalBytes(h.batchHash, batchHash(this.deps.backend, pp.batch))) return this.reject('bad-batch', pp.from);
+    if (!pp.batch.every((r) => this.deps.validateRequest(r))) return this.reject('bad-request', pp.from);
+    if (this.buffered.size >= consensusLimits.futurePrePreparesMax) return this.reject('oversized', pp.from);
+    this.buffered.set(pp.seq, pp);
+    this.acceptBuffered();
+  }
+
+  /** Accepts buffered pre-prepares strictly in sequence order, executing each on the tentative chain. */
+  private acceptBuffered(): void {
+    for (;;) {
+      const pp = this.buffered.get(this.tip.seq + 1n);
+      if (pp === undefined) return;
+      this.buffered.delete(pp.seq);
+      if (!this.acceptPrePrepare(pp)) {
+        this.buffered.clear();
+        return;
+      }
+    }
+  }
+
+  private acceptPrePrepare(pp: PrePrepare): boolean {
+    const h = pp.header;
+    const fresh = h.view === pp.view;
+    if (!equalBytes(h.prevHash, this.tip.hash)) {
+      this.reject('bad-header', pp.from);
+      if (fresh) this.startViewChange(this.view + 1n, 'proposal does not extend the chain');
+      return false;
+    }
+    const parentTs = this.tip.header?.timestampMs ?? 0n;
+    // Backups bound a fresh proposal's timestamp by their own clock and keep time monotonic.
+    if (fresh && (h.timestampMs < parentTs || absDiff(h.timestampMs, BigInt(this.nowMs)) > BigInt(this.cfg.timestampWindowMs))) {
+      this.reject('bad-timestamp', pp.from);
+      this.startViewChange(this.view + 1n, 'timestamp outside the window');
+      return false;
+    }
+    const exec = this.deps.executor.apply(this.tip.state, { seq: pp.seq, batch: pp.batch, timestampMs: h.timestampMs });
+    if (!equalBytes(exec.stateRoot, h.stateRoot) || !equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) {
+      this.reject('roots-mismatch', pp.from);
+      this.startViewChange(this.view + 1n, 'proposed roots differ from re-execution');
+      return false;
+    }
+    const hash = headerHash(this.deps.backend, h);
+    const slot = this.slot(pp.seq);
+    slot.accepted = { view: pp.view, prePrepare: pp, hash, hashHex: bytesToHex(hash), exec };
+    this.tip = { seq: pp.seq, header: h, hash, state: exec.state };
+    this.maybeSendPrepare(slot);
+    this.checkPrepared(slot);
+    return true;
+  }
+
+  /** Prepare in order: n only once n - 1 is prepared in this view, committed, or settled by the view's base. */
+  private maybeSendPrepare(slot: Slot<S>): void {
+    const accepted = slot.accepted;
+    if (!accepted || accepted.view !== this.view || this.status !== 'normal') return;
+    if (this.primary === this.cfg.replicaId || slot.sentPrepare?.view === this.view) return;
+    const prevSeq = slot.seq - 1n;
+    const prevReady = prevSeq <= this.committed.seq || prevSeq <= this.viewBaseSeq || this.slots.get(prevSeq)?.preparedView === this.view;
+    if (!prevReady) return;
+    if (!this.recordVote({ phase: 'prepare', view: this.view, seq: slot.seq, headerHash: accepted.hash })) return;
+    const prepare = this.sign<Prepare>({ type: 'prepare', epoch: this.membership.epoch, from: this.cfg.replicaId, view: this.view, seq: slot.seq, headerHash: accepted.hash });
+    slot.sentPrepare = prepare;
+    addVote(slot.prepares, prepareKey(this.view, accepted.hash), prepare);
+    this.emit({ type: 'broadcast', message: prepare });
+  }
+
+  private onPrepare(p: Prepare): void {
+    if (p.view !== this.view) return this.reject(p.view < this.view ? 'old-view' : 'future-view', p.from);
+    if (p.seq <= this.committed.seq) return;
+    if (!this.inWindow(p.seq)) return this.reject('outside-window', p.from);
+    if (p.from === primaryOf(this.membership, p.view)) return this.reject('not-primary', p.from);
+    const slot = this.slot(p.seq);
+    if (slot.prepares.get(prepareKey(p.view, p.headerHash))?.has(p.from)) return;
+    if (!this.verify(p)) return;
+    this.observe(p);
+    addVote(slot.prepares, prepareKey(p.view, p.headerHash), p);
+    this.checkPrepared(slot);
+  }
+
+  /** PBFT 4.2: prepared = the pre-prepare plus quorum - 1 matching prepares of distinct backups. */
+  private checkPrepared(slot: Slot<S>): void {
+    const accepted = slot.accepted;
+    if (!accepted || this.status !== 'normal' || slot.preparedView === accepted.view) return;
+    const prepares = slot.prepares.get(prepareKey(accepted.view, accepted.hash));
+    if (!prepares || prepares.size < this.preparedThreshold) return;
+    slot.preparedView = accepted.view;
+    slot.preparedCert = { prePrepare: accepted.prePrepare, prepares: [...prepares.values()].slice(0, this.preparedThreshold) };
+    if (!slot.sentCommit && this.recordVote({ phase: 'commit', view: 0n, seq: slot.seq, headerHash: accepted.hash })) {
+      const commit = this.sign<Commit>({ type: 'commit', epoch: this.membership.epoch, from: this.cfg.replicaId, seq: slot.seq, headerHash: accepted.hash });
+      slot.sentCommit = commit;
+      addVote(slot.commits, accepted.hashHex, commit);
+      this.emit({ type: 'broadcast', message: commit });
+    }
+    const next = this.slots.get(slot.seq + 1n);
+    if (next) {
+      this.maybeSendPrepare(next);
+      this.checkPrepared(next);
+    }
+  }
+
+  private onCommit(c: Commit): void {
+    if (c.seq <= this.committed.seq) return;
+    if (!this.inWindow(c.seq)) {
+      // A commit beyond our window means the others moved on: catch up by state transfer.
+      if (c.seq > this.stable.seq) this.needFetch = true;
+      return this.reject('outside-window', c.from);
+    }
+    const slot = this.slot(c.seq);
+    const hex = bytesToHex(c.headerHash);
+    if (slot.commits.get(hex)?.has(c.from)) return;
+    if (!this.verify(c)) return;
+    this.observe(c);
+    addVote(slot.commits, hex, c);
+  }
+
+  /** Executes committed blocks strictly in sequence order (PBFT 4.2, committed-local). */
+  private tryExecute(): void {
+    for (;;) {
+      const seq = this.committed.seq + 1n;
+      const slot = this.slots.get(seq);
+      if (!slot) return;
+      let winner: [string, Map<string, Commit>] | undefined;
+      for (const entry of slot.commits) if (entry[1].size >= this.committedThreshold) winner = entry;
+      if (!winner) return;
+      const [hex, commits] = winner;
+      const pp = slot.accepted?.hashHex === hex ? slot.accepted.prePrepare : slot.preparedCert && bytesToHex(headerHash(this.deps.backend, slot.preparedCert.prePrepare.header)) === hex ? slot.preparedCert.prePrepare : undefined;
+      if (!pp || !equalBytes(pp.header.prevHash, this.committed.hash)) {
+        this.needFetch = true;
+        return;
+      }
+      const exec = slot.accepted?.hashHex === hex ? slot.accepted.exec : this.deps.executor.apply(this.committed.state, { seq, batch: pp.batch, timestampMs: pp.header.timestampMs });
+      assert(equalBytes(exec.stateRoot, pp.header.stateRoot) && equalBytes(exec.logRoot, pp.header.logRoot), 'a quorum committed roots that re-execution does not give');
+      const signatures = this.membership.replicas.filter((r) => commits.has(r.id)).map((r) => ({ replicaId: r.id, signature: (commits.get(r.id) as Commit).signature }));
+      this.commitBlock({ header: pp.header, batch: pp.batch, certificate: { header: pp.header, signatures } }, exec.state, exec.replies);
+    }
+  }
+
+  private commitBlock(block: CommittedBlock, state: S, replies: readonly { clientId: string; requestId: bigint; result: Uint8Array }[]): void {
+    const hash = headerHash(this.deps.backend, block.header);
+    const onTentativeChain = this.slots.get(block.header.height)?.accepted?.hashHex === bytesToHex(hash);
+    this.committed = { seq: block.header.height, header: block.header, hash, state };
+    if (!onTentativeChain || this.tip.seq < this.committed.seq) {
+      // Our tentative chain diverged from what a quorum committed: drop it.
+      this.tip = this.committed;
+      for (const [seq, slot] of this.slots) if (seq > this.committed.seq) slot.accepted = undefined;
+      this.buffered.clear();
+    }
+    this.needFetch = false;
+    this.lastProgressMs = this.nowMs;
+    this.viewChangeTimeoutMs = this.cfg.viewChangeTimeoutMs;
+    this.emit({ type: 'commit', block });
+    for (const r of block.batch) this.pending.delete(requestKey(r));
+    for (const reply of replies) this.emit({ type: 'reply', reply });
+    const next = this.slots.get(block.header.height + 1n);
+    if (next) {
+      this.maybeSendPrepare(next);
+      this.checkPrepared(next);
+    }
+    if (block.header.height % BigInt(this.cfg.checkpointInterval) === 0n) {
+      const cp = this.sign<Checkpoint>({ type: 'checkpoint', epoch: this.membership.epoch, from: this.cfg.replicaId, seq: block.header.height, headerHash: hash });
+      this.emit({ type: 'broadcast', message: cp });
+      this.addCheckpointVote(cp);
+    }
+  }
+
+  // ---- checkpoints and garbage collection (PBFT 4.3) --------------------------------------
+
+  private onCheckpoint(cp: Checkpoint): void {
+    if (cp.seq <= this.stable.seq || cp.seq % BigInt(this.cfg.checkpointInterval) !== 0n) return;
+    // Checkpoints up to a window past what we committed: enough to re-anchor after catching up, bounded in memory.
+    if (cp.seq > maxBig(this.stable.seq, this.committed.seq) + BigInt(this.cfg.watermarkWindow)) return this.reject('outside-window', cp.from);
+    if (this.checkpointVotes.get(cp.seq)?.get(bytesToHex(cp.headerHash))?.has(cp.from)) return;
+    if (!this.verify(cp)) return;
+    this.observe(cp);
+    this.addCheckpointVote(cp);
+  }
+
+  private addCheckpointVote(cp: Checkpoint): void {
+    let bySeq = this.checkpointVotes.get(cp.seq);
+    if (!bySeq) {
+      bySeq = new Map();
+      this.checkpointVotes.set(cp.seq, bySeq);
+    }
+    const votes = addVote(bySeq, bytesToHex(cp.headerHash), cp);
+    if (votes.size >= this.quorum && cp.seq > this.stable.seq) this.makeStable({ seq: cp.seq, headerHash: cp.headerHash, proof: [...votes.values()] });
+  }
+
+  private makeStable(proof: CheckpointProof): void {
+    this.stable = proof;
+    this.emit({ type: 'stable-checkpoint', checkpoint: proof });
+    if (proof.seq > this.committed.seq) this.needFetch = true;
+    for (const seq of this.slots.keys()) if (seq <= proof.seq) this.slots.delete(seq);
+    for (const seq of this.buffered.keys()) if (seq <= proof.seq) this.buffered.delete(seq);
+    for (const seq of this.checkpointVotes.keys()) if (seq <= proof.seq) this.checkpointVotes.delete(seq);
+    for (const key of this.votes.keys()) if (BigInt(key.split('|')[2] as string) <= proof.seq) this.votes.delete(key);
+    this.evidence.collectGarbage(proof.seq);
+  }
+
+  // ---- view change (PBFT 4.4) -------------------------------------------------------------
+
+  private startViewChange(newView: bigint, reason: string): void {
+    if (newView <= this.view && this.status === 'view-change') return;
+    if (newView <= this.view && this.status === 'normal' && newView < this.view) return;
+    this.view = newView;
+    this.status = 'view-change';
+    this.viewChangeStartedMs = this.nowMs;
+    this.currentNewView = undefined;
+    this.emit({ type: 'persist-view', view: newView });
+    this.emit({ type: 'view-change-started', view: newView, reason });
+    this.tip = this.committed;
+    this.buffered.clear();
+    for (const slot of this.slots.values()) slot.accepted = undefined;
+    const prepared = [...this.slots.values()]
+      .filter((s) => s.preparedCert !== undefined && s.seq > this.stable.seq)
+      .sort((a, b) => (a.seq < b.seq ? -1 : 1))
+      .map((s) => s.preparedCert as NonNullable<Slot<S>['preparedCert']>);
+    const vc = this.sign<ViewChange>({ type: 'view-change', epoch: this.membership.epoch, from: this.cfg.replicaId, newView, checkpoint: this.stable, prepared });
+    this.storeViewChange(vc);
+    this.emit({ type: 'broadcast', message: vc });
+    this.maybeSendNewView();
+  }
+
+  private onViewChange(vc: ViewChange): void {
+    if (vc.newView <= this.view && !(vc.newView === this.view && this.status === 'view-change')) {
+      // A replica behind us: the primary answers with the NEW-VIEW that installed our view.
+      this.resendNewViewTo(vc.from);
+      return;
+    }
+    if (vc.newView > this.view + consensusLimits.futureViewMax) return this.reject('future-view', vc.from);
+    if (this.viewChanges.get(vc.newView)?.has(vc.from)) return;
+    const verdict = checkViewChange(this.ctx, vc);
+    if (!verdict.ok) return this.reject(verdict.why === 'signature' ? 'bad-signature' : 'bad-view-change', vc.from);
+    this.storeViewChange(vc);
+    // PBFT 4.5.2: f + 1 replicas asking for later views prove at least one honest one did; join the smallest.
+    const senders = new Map<string, bigint>();
+    for (const [view, byFrom] of this.viewChanges) {
+      if (view <= this.view) continue;
+      for (const from of byFrom.keys()) senders.set(from, senders.has(from) ? minBig(senders.get(from) as bigint, view) : view);
+    }
+    if (senders.size >= this.membership.f + 1) this.startViewChange([...senders.values()].reduce(minBig), 'joining f + 1 replicas');
+    this.maybeSendNewView();
+  }
+
+  private storeViewChange(vc: ViewChange): void {
+    let byFrom = this.viewChanges.get(vc.newView);
+    if (!byFrom) {
+      byFrom = new Map();
+      this.viewChanges.set(vc.newView, byFrom);
+    }
+    if (!byFrom.has(vc.from)) byFrom.set(vc.from, vc);
+  }
+
+  private maybeSendNewView(): void {
+    if (this.status !== 'view-change' || this.primary !== this.cfg.replicaId) return;
+    const byFrom = this.viewChanges.get(this.view);
+    if (!byFrom || byFrom.size < this.quorum || !byFrom.has(this.cfg.replicaId)) return;
+    const chosen = this.membership.replicas.filter((r) => byFrom.has(r.id)).slice(0, this.quorum).map((r) => byFrom.get(r.id) as ViewChange);
+    const plan = planNewView(this.ctx, chosen);
+    const prePrepares = plan.entries.map((e) =>
+      this.sign<PrePrepare>({ type: 'pre-prepare', epoch: this.membership.epoch, from: this.cfg.replicaId, view: this.view, seq: e.seq, header: e.header, batch: e.batch }),
+    );
+    const nv = this.sign<NewView>({ type: 'new-view', epoch: this.membership.epoch, from: this.cfg.replicaId, view: this.view, viewChanges: chosen, prePrepares });
+    this.emit({ type: 'broadcast', message: nv });
+    this.enterView(nv, plan);
+  }
+
+  private onNewView(nv: NewView): void {
+    if (nv.view < this.view || (nv.view === this.view && this.status === 'normal')) return;
+    if (nv.from !== primaryOf(this.membership, nv.view)) return this.reject('not-primary', nv.from);
+    if (!this.verify(nv)) return;
+    const senders = new Set<string>();
+    for (const vc of nv.viewChanges) {
+      if (vc.newView !== nv.view || senders.has(vc.from) || !checkViewChange(this.ctx, vc).ok) return this.reject('bad-new-view', nv.from);
+      senders.add(vc.from);
+    }
+    if (senders.size < this.quorum) return this.reject('bad-new-view', nv.from);
+    const plan = planNewView(this.ctx, nv.viewChanges);
+    const carried = { ...plan, entries: nv.prePrepares.map((p) => ({ seq: p.seq, header: p.header, batch: p.batch })) };
+    const consistent =
+      planKey(this.ctx, plan) === planKey(this.ctx, carried) &&
+      nv.prePrepares.every((p) => p.view === nv.view && p.from === nv.from && equalBytes(p.header.batchHash, batchHash(this.deps.backend, p.batch)) && this.verify(p));
+    if (!consistent) return this.reject('bad-new-view', nv.from);
+    this.enterView(nv, plan);
+  }
+
+  private enterView(nv: NewView, plan: NewViewPlan): void {
+    this.view = nv.view;
+    this.status = 'normal';
+    this.currentNewView = nv;
+    this.emit({ type: 'persist-view', view: nv.view, newView: nv });
+    this.emit({ type: 'view-entered', view: nv.view });
+    this.lastProgressMs = this.nowMs;
+    this.lastProposalMs = this.nowMs;
+    for (const p of this.pending.values()) p.sinceMs = this.nowMs;
+    for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
+    if (plan.baseSeq > this.stable.seq) this.makeStable(plan.baseProof);
+    this.viewBaseSeq = plan.baseSeq;
+    this.tip = this.committed;
+    this.buffered.clear();
+    for (const slot of this.slots.values()) slot.accepted = undefined;
+    for (const pp of nv.prePrepares) {
+      if (pp.seq > this.committed.seq) this.buffered.set(pp.seq, pp);
+      this.observe(pp);
+    }
+    this.acceptBuffered();
+  }
+
+  private resendNewViewTo(replicaId: string): void {
+    const nv = this.currentNewView;
+    if (!nv || this.status !== 'normal' || this.primary !== this.cfg.replicaId) return;
+    const last = this.newViewSentTo.get(replicaId) ?? -Infinity;
+    if (this.nowMs - last < this.cfg.heartbeatIntervalMs) return;
+    this.newViewSentTo.set(replicaId, this.nowMs);
+    this.emit({ type: 'send', to: replicaId, message: nv });
+  }
+
+  // ---- primary: batching, pipelining, heartbeats --------------------------------------------
+
+  private maybePropose(): void {
+    if (this.status !== 'normal' || this.primary !== this.cfg.replicaId) return;
+    for (let proposals = 0; proposals < 8; proposals++) {
+      const seq = this.tip.seq + 1n;
+      if (!this.inWindow(seq) || this.tip.seq < this.maxPlannedSeq()) return;
+      const batch = this.takeBatch();
+      const heartbeatDue = this.nowMs - this.lastProposalMs >= this.cfg.heartbeatIntervalMs;
+      if (batch.length === 0 && !heartbeatDue) return;
+      this.propose(seq, batch);
+    }
+  }
+
+  private maxPlannedSeq(): bigint {
+    const entries = this.currentNewView?.prePrepares ?? [];
+    return entries.length === 0 ? 0n : (entries[entries.length - 1] as PrePrepare).seq;
+  }
+
+  private takeBatch(): ClientRequest[] {
+    const batch: ClientRequest[] = [];
+    let bytes = 0;
+    for (const [key, { request }] of this.pending) {
+      const status = this.deps.executor.replyFor(this.tip.state, request.clientId, request.requestId);
+      if (status !== 'unknown') {
+        if (this.deps.executor.replyFor(this.committed.state, request.clientId, request.requestId) !== 'unknown') this.pending.delete(key);
+        continue;
+      }
+      if (batch.length >= this.cfg.batchRequestsMax || bytes + request.payload.length > this.cfg.batchBytesMax) break;
+      if (batch.some((r) => r.clientId === request.clientId)) continue;
+      batch.push(request);
+      bytes += request.payload.length;
+    }
+    return batch;
+  }
+
+  private propose(seq: bigint, batch: ClientRequest[]): void {
+    const parent = this.tip;
+    const parentTs = parent.header?.timestampMs ?? 0n;
+    const timestampMs = maxBig(BigInt(this.nowMs), parentTs);
+    const exec = this.deps.executor.apply(parent.state, { seq, batch, timestampMs });
+    const header: BlockHeader = {
+      chainId: this.cfg.chainId,
+      epoch: this.membership.epoch,
+      view: this.view,
+      height: seq,
+      prevHash: parent.hash,
+      batchHash: batchHash(this.deps.backend, batch),
+      stateRoot: exec.stateRoot,
+      logRoot: exec.logRoot,
+      logSize: exec.logSize,
+      timestampMs,
+      nextMembershipHash: null,
+    };
+    const hash = headerHash(this.deps.backend, header);
+    if (!this.recordVote({ phase: 'pre-prepare', view: this.view, seq, headerHash: hash })) return;
+    const pp = this.sign<PrePrepare>({ type: 'pre-prepare', epoch: this.membership.epoch, from: this.cfg.replicaId, view: this.view, seq, header, batch });
+    const slot = this.slot(seq);
+    slot.accepted = { view: this.view, prePrepare: pp, hash, hashHex: bytesToHex(hash), exec };
+    this.tip = { seq, header, hash, state: exec.state };
+    this.lastProposalMs = this.nowMs;
+    this.emit({ type: 'broadcast', message: pp });
+  }
+
+  // ---- retransmission and state transfer ----------------------------------------------------
+
+  /** Re-sends this replica's own votes for uncommitted slots, so dropped messages do not stall a view. */
+  private retransmit(): void {
+    if (this.status === 'view-change') {
+      const own = this.viewChanges.get(this.view)?.get(this.cfg.replicaId);
+      if (own) this.emit({ type: 'broadcast', message: own });
+      return;
+    }
+    for (const [seq, slot] of this.slots) {
+      if (seq <= this.committed.seq) continue;
+      if (slot.accepted && slot.accepted.prePrepare.from === this.cfg.replicaId && slot.accepted.view === this.view) this.emit({ type: 'broadcast', message: slot.accepted.prePrepare });
+      if (slot.sentPrepare && slot.sentPrepare.view === this.view) this.emit({ type: 'broadcast', message: slot.sentPrepare });
+      if (slot.sentCommit) this.emit({ type: 'broadcast', message: slot.sentCommit });
+    }
+    const lastCp = this.checkpointVotes.get(this.committed.seq - (this.committed.seq % BigInt(this.cfg.checkpointInterval)));
+    for (const votes of lastCp?.values() ?? []) {
+      const own = votes.get(this.cfg.replicaId);
+      if (own) this.emit({ type: 'broadcast', message: own });
+    }
+  }
+
+  /**
+   * f + 1 commits for one header at a height we have not executed, or f + 1
+   * checkpoints above our height: at least one honest replica got further
+   * than us, and the votes we missed will not be sent again. Catch up by
+   * state transfer.
+   */
+  private othersAreAhead(): boolean {
+    const weak = this.membership.f + 1;
+    for (const [seq, slot] of this.slots) {
+      if (seq <= this.committed.seq) continue;
+      for (const votes of slot.commits.values()) if (votes.size >= weak) return true;
+    }
+    for (const [seq, bySeq] of this.checkpointVotes) {
+      if (seq <= this.committed.seq) continue;
+      for (const votes of bySeq.values()) if (votes.size >= weak) return true;
+    }
+    return false;
+  }
+
+  /** State transfer: blocks from a peer are untrusted; each needs a valid certificate and must re-execute to its roots. */
+  private onBlocks(blocks: readonly CommittedBlock[]): void {
+    if (!Array.isArray(blocks) || blocks.length > consensusLimits.transferBlocksMax) return this.reject('oversized', undefined);
+    for (const block of blocks) {
+      if (typeof block !== 'object' || block === null) return this.reject('bad-block', undefined);
+      const h = block.header;
+      if (typeof h !== 'object' || h === null || typeof h.height !== 'bigint' || h.height <= this.committed.seq) continue;
+      if (h.height !== this.committed.seq + 1n) return;
+      const certified = verifyCertificate(this.deps.backend, this.membership, block.certificate);
+      if (!certified.ok || !equalBytes(certified.headerHash, headerHash(this.deps.backend, h))) return this.reject('bad-certificate', undefined);
+      if (!equalBytes(h.prevHash, this.committed.hash) || !Array.isArray(block.batch) || !equalBytes(h.batchHash, batchHash(this.deps.backend, block.batch))) return this.reject('bad-block', undefined);
+      const exec = this.deps.executor.apply(this.committed.state, { seq: h.height, batch: block.batch, timestampMs: h.timestampMs });
+      if (!equalBytes(exec.stateRoot, h.stateRoot) || !equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) return this.reject('roots-mismatch', undefined);
+      this.commitBlock({ header: h, batch: block.batch, certificate: block.certificate }, exec.state, exec.replies);
+    }
+    if (this.committed.seq < this.stable.seq) this.needFetch = true;
+    if (this.status === 'normal') this.acceptBuffered();
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  private slot(seq: bigint): Slot<S> {
+    let slot = this.slots.get(seq);
+    if (!slot) {
+      slot = newSlot<S>(seq);
+      this.slots.set(seq, slot);
+    }
+    return slot;
+  }
+
+  private verify(message: PeerMessage): boolean {
+    if (verifyMessageSignature(this.ctx, this.membership, message)) return true;
+    this.reject('bad-signature', message.from);
+    return false;
+  }
+
+  private observe(message: PeerMessage): void {
+    if (message.type === 'view-change' || message.type === 'new-view') return;
+    const evidence = this.evidence.observe(message);
+    if (evidence) this.emit({ type: 'evidence', evidence });
+  }
+
+  /** The signer guard: never sign two different digests for one slot, even across restarts (persist first). */
+  private recordVote(vote: VoteRecord): boolean {
+    const key = voteKey(vote);
+    const hex = bytesToHex(vote.headerHash);
+    const previous = this.votes.get(key);
+    if (previous !== undefined) return previous === hex;
+    this.votes.set(key, hex);
+    this.emit({ type: 'persist-vote', vote });
+    return true;
+  }
+
+  private sign<M extends PeerMessage>(unsigned: Omit<M, 'signature'>): M {
+    return signMessage<M>(this.ctx as SigningContext, this.deps.signer, unsigned);
+  }
+
+  private oldestPendingMs(): number | undefined {
+    let oldest: number | undefined;
+    for (const p of this.pending.values()) if (oldest === undefined || p.sinceMs < oldest) oldest = p.sinceMs;
+    return oldest;
+  }
+
+  private emit(effect: Effect): void {
+    this.out.push(effect);
+  }
+
+  private reject(reason: RejectReason, from: string | undefined): void {
+    this.emit({ type: 'rejected', reason, from });
+  }
+}
+
+function voteKey(v: VoteRecord): string {
+  return `${v.phase}|${v.phase === 'commit' ? 0n : v.view}|${v.seq}`;
+}
+
+function requestKey(r: ClientRequest): string {
+  return `${r.clientId}\u0000${r.requestId}`;
+}
+
+function absDiff(a: bigint, b: bigint): bigint {
+  return a > b ? a - b : b - a;
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

@@ -1,0 +1,57 @@
+// Every bound of the core in one place; checked before signature work.
+
+export const consensusLimits = {
+  /** Requests in one batch. */
+  batchRequestsMax: 256,
+  /** Sum of request payload sizes in one batch. */
+  batchBytesMax: 1024 * 1024,
+  /** One request's payload. */
+  requestPayloadBytesMax: 64 * 1024,
+  /** Client ids are short strings. */
+  clientIdBytesMax: 128,
+  /** Requests waiting to be ordered, per replica. */
+  pendingRequestsMax: 10_000,
+  /** Sequence numbers in flight above the stable checkpoint (high - low watermark). */
+  watermarkWindowMax: 1024,
+  /** Messages in a view change, new view, checkpoint proof: bounded by the window and the membership. */
+  viewChangesMax: 64,
+  /** Pre-prepares buffered ahead of the one being executed. */
+  futurePrePreparesMax: 1024,
+  /** View numbers a message may run ahead of ours before it is ignored as noise. */
+  futureViewMax: 64n,
+  /** Blocks accepted in one state-transfer answer. */
+  transferBlocksMax: 512,
+  /** The view-change timeout never grows past this. */
+  viewChangeTimeoutMsMax: 60_000,
+} as const;
+
+export interface CoreConfig {
+  chainId: string;
+  /** This replica's id in the membership. */
+  replicaId: string;
+  /** Checkpoint every K sequence numbers. */
+  checkpointInterval: number;
+  /** High watermark = stable checkpoint + window; a multiple of the checkpoint interval. */
+  watermarkWindow: number;
+  batchRequestsMax: number;
+  batchBytesMax: number;
+  /** The primary proposes an empty block after this long without a proposal. */
+  heartbeatIntervalMs: number;
+  /** Base view-change timeout; doubles per failed view, resets on progress. */
+  viewChangeTimeoutMs: number;
+  /** Backups refuse a proposed timestamp further than this from their own clock. */
+  timestampWindowMs: number;
+  /** How long to wait for a missing block before asking peers again. */
+  fetchRetryMs: number;
+}
+
+export const defaultCoreConfig: Omit<CoreConfig, 'chainId' | 'replicaId'> = {
+  checkpointInterval: 16,
+  watermarkWindow: 64,
+  batchRequestsMax: 128,
+  batchBytesMax: 512 * 1024,
+  heartbeatIntervalMs: 2_000,
+  viewChangeTimeoutMs: 3_000,
+  timestampWindowMs: 5_000,
+  fetchRetryMs: 500,
+};

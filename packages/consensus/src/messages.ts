@@ -1,0 +1,85 @@
+// What each signature covers (docs/protocol.md section 3), and the signing and
+// checking of peer messages. Every signature is domain-separated by kind,
+// chain and epoch through @vcr/proofs.
+
+import {
+  type CanonicalValue,
+  type CryptoBackend,
+  type Membership,
+  type Signer,
+  type SignatureKind,
+  commitVoteMessage,
+  encodeCanonical,
+  headerHash,
+  signInDomain,
+  verifyInDomain,
+} from '@vcr/proofs';
+import type { Checkpoint, ClientRequest, Commit, NewView, PeerMessage, PrePrepare, Prepare, ViewChange } from './types';
+
+export function requestToCanonical(r: ClientRequest): CanonicalValue {
+  return { clientId: r.clientId, requestId: r.requestId, payload: r.payload, signature: r.signature };
+}
+
+/** batchHash = SHA-256(canonical([request...])) with each request's signature included. */
+export function batchHash(backend: CryptoBackend, batch: readonly ClientRequest[]): Uint8Array {
+  return backend.sha256(encodeCanonical(batch.map(requestToCanonical)));
+}
+
+/** What the client signs (kind "client-request"): everything but the signature. */
+export function requestSigningMessage(r: Pick<ClientRequest, 'clientId' | 'requestId' | 'payload'>): CanonicalValue {
+  return { clientId: r.clientId, requestId: r.requestId, payload: r.payload };
+}
+
+function kindOf(message: PeerMessage): SignatureKind {
+  return message.type;
+}
+
+/** The canonical message each kind signs. */
+export function signingPayload(backend: CryptoBackend, message: PeerMessage): CanonicalValue {
+  switch (message.type) {
+    case 'pre-prepare':
+      return { view: message.view, seq: message.seq, headerHash: headerHash(backend, message.header) };
+    case 'prepare':
+      return { view: message.view, seq: message.seq, headerHash: message.headerHash };
+    case 'commit':
+      return commitVoteMessage(message.headerHash, message.seq);
+    case 'checkpoint':
+      return { seq: message.seq, headerHash: message.headerHash };
+    case 'view-change':
+      return {
+        newView: message.newView,
+        checkpointSeq: message.checkpoint.seq,
+        checkpointHash: message.checkpoint.headerHash,
+        prepared: message.prepared.map((c) => [c.prePrepare.view, c.prePrepare.seq, headerHash(backend, c.prePrepare.header)]),
+      };
+    case 'new-view':
+      return {
+        view: message.view,
+        viewChangeSenders: message.viewChanges.map((vc) => vc.from),
+        prePrepares: message.prePrepares.map((p) => [p.seq, headerHash(backend, p.header)]),
+      };
+  }
+}
+
+export interface SigningContext {
+  backend: CryptoBackend;
+  chainId: string;
+}
+
+type Unsigned<M extends PeerMessage> = Omit<M, 'signature'>;
+
+export function signMessage<M extends PeerMessage>(ctx: SigningContext, signer: Signer, unsigned: Unsigned<M>): M {
+  const draft = { ...unsigned, signature: new Uint8Array(64) } as M;
+  const signature = signInDomain(signer, { kind: kindOf(draft), chainId: ctx.chainId, epoch: draft.epoch }, signingPayload(ctx.backend, draft));
+  return { ...draft, signature };
+}
+
+/** Checks the sender's signature against the membership of the message's epoch. */
+export function verifyMessageSignature(ctx: SigningContext, membership: Membership, message: PeerMessage): boolean {
+  if (message.epoch !== membership.epoch) return false;
+  const sender = membership.replicas.find((r) => r.id === message.from);
+  if (sender === undefined) return false;
+  return verifyInDomain(ctx.backend, sender.publicKey, { kind: kindOf(message), chainId: ctx.chainId, epoch: message.epoch }, signingPayload(ctx.backend, message), message.signature);
+}
+
+export type { Checkpoint, Commit, NewView, PrePrepare, Prepare, ViewChange };

@@ -1,0 +1,181 @@
+// Messages, events and effects of the PBFT core. Every peer message carries
+// its epoch and its sender, and is signed over the kind's signing payload
+// (messages.ts) in the domain (kind, chainId, epoch).
+
+import type { BlockHeader, Certificate, CertificateSignature } from '@vcr/proofs';
+
+/** A client request as ordered by consensus. Its meaning is the executor's business. */
+export interface ClientRequest {
+  clientId: string;
+  requestId: bigint;
+  /** Canonical bytes of the operation; opaque to the core. */
+  payload: Uint8Array;
+  /** The client's signature (kind "client-request"); checked by the injected request validator. */
+  signature: Uint8Array;
+}
+
+interface Signed {
+  epoch: bigint;
+  from: string;
+  signature: Uint8Array;
+}
+
+/** PBFT 4.2: the primary assigns a sequence number and proposes the header it executed. */
+export interface PrePrepare extends Signed {
+  type: 'pre-prepare';
+  view: bigint;
+  seq: bigint;
+  header: BlockHeader;
+  batch: ClientRequest[];
+}
+
+export interface Prepare extends Signed {
+  type: 'prepare';
+  view: bigint;
+  seq: bigint;
+  headerHash: Uint8Array;
+}
+
+/** Signed over { headerHash, height }: the certificate vote (view-independent, see docs/protocol.md). */
+export interface Commit extends Signed {
+  type: 'commit';
+  seq: bigint;
+  headerHash: Uint8Array;
+}
+
+export interface Checkpoint extends Signed {
+  type: 'checkpoint';
+  seq: bigint;
+  headerHash: Uint8Array;
+}
+
+/** A pre-prepare and quorum - 1 matching prepares from distinct backups, all of one view. */
+export interface PreparedCertificate {
+  prePrepare: PrePrepare;
+  prepares: Prepare[];
+}
+
+/** A stable checkpoint: quorum matching checkpoint messages. seq 0 is genesis and needs no proof. */
+export interface CheckpointProof {
+  seq: bigint;
+  headerHash: Uint8Array;
+  proof: Checkpoint[];
+}
+
+/** PBFT 4.4: move to `newView`, carrying the stable checkpoint and every prepared certificate above it. */
+export interface ViewChange extends Signed {
+  type: 'view-change';
+  newView: bigint;
+  checkpoint: CheckpointProof;
+  prepared: PreparedCertificate[];
+}
+
+export interface NewView extends Signed {
+  type: 'new-view';
+  view: bigint;
+  viewChanges: ViewChange[];
+  prePrepares: PrePrepare[];
+}
+
+export type PeerMessage = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView;
+
+/** A committed block: what storage keeps and what state transfer ships. */
+export interface CommittedBlock {
+  header: BlockHeader;
+  batch: ClientRequest[];
+  certificate: Certificate;
+}
+
+export interface ClientReply {
+  clientId: string;
+  requestId: bigint;
+  /** Canonical bytes of the result; opaque to the core. */
+  result: Uint8Array;
+}
+
+export interface EquivocationEvidence {
+  replicaId: string;
+  epoch: bigint;
+  view: bigint;
+  seq: bigint;
+  phase: 'pre-prepare' | 'prepare' | 'commit' | 'checkpoint';
+  first: PeerMessage;
+  second: PeerMessage;
+}
+
+export type CoreEvent =
+  | { type: 'tick'; nowMs: number }
+  | { type: 'request'; request: ClientRequest }
+  | { type: 'message'; message: PeerMessage }
+  /** Blocks fetched from a peer in answer to a fetch-blocks effect; untrusted, verified by the core. */
+  | { type: 'blocks'; blocks: CommittedBlock[] };
+
+/**
+ * What the host must do, in array order. Ordering rules:
+ * - `persist-view` and `persist-vote` must be durable before any later `send`/`broadcast`
+ *   (an honest replica must never contradict a vote it made before a crash);
+ * - `commit` must be durable before the `reply` effects that follow it.
+ */
+export type Effect =
+  | { type: 'broadcast'; message: PeerMessage }
+  | { type: 'send'; to: string; message: PeerMessage }
+  /** Persist the view; `newView` is the NEW-VIEW that installed it, needed to re-enter the view after a restart. */
+  | { type: 'persist-view'; view: bigint; newView?: NewView }
+  | { type: 'persist-vote'; vote: VoteRecord }
+  | { type: 'commit'; block: CommittedBlock }
+  | { type: 'reply'; reply: ClientReply }
+  | { type: 'fetch-blocks'; fromSeq: bigint }
+  /** A new stable checkpoint: persist it with the blocks so a restart resumes from the right window. */
+  | { type: 'stable-checkpoint'; checkpoint: CheckpointProof }
+  | { type: 'evidence'; evidence: EquivocationEvidence }
+  | { type: 'view-change-started'; view: bigint; reason: string }
+  | { type: 'view-entered'; view: bigint }
+  | { type: 'rejected'; reason: RejectReason; from: string | undefined };
+
+/** A vote this replica signed; restored after a restart so it never signs a conflicting one. */
+export interface VoteRecord {
+  phase: 'pre-prepare' | 'prepare' | 'commit';
+  view: bigint;
+  seq: bigint;
+  headerHash: Uint8Array;
+}
+
+export type RejectReason =
+  | 'malformed'
+  | 'oversized'
+  | 'unknown-sender'
+  | 'wrong-epoch'
+  | 'bad-signature'
+  | 'not-primary'
+  | 'old-view'
+  | 'future-view'
+  | 'outside-window'
+  | 'bad-batch'
+  | 'bad-request'
+  | 'bad-header'
+  | 'bad-timestamp'
+  | 'roots-mismatch'
+  | 'conflicting-pre-prepare'
+  | 'bad-certificate'
+  | 'bad-new-view'
+  | 'bad-view-change'
+  | 'bad-block'
+  | 'duplicate';
+
+/** The deterministic state machine the core orders requests for (the registry, or a test one). */
+export interface Executor<S> {
+  /** Applies a batch on top of `state` (never mutating it) and returns the new state and its roots. */
+  apply(state: S, input: { seq: bigint; batch: readonly ClientRequest[]; timestampMs: bigint }): ExecutionResult<S>;
+  /** The cached reply for a request already executed in `state`: 'unknown' when not executed yet. */
+  replyFor(state: S, clientId: string, requestId: bigint): ClientReply | 'superseded' | 'unknown';
+}
+
+export interface ExecutionResult<S> {
+  state: S;
+  stateRoot: Uint8Array;
+  logRoot: Uint8Array;
+  logSize: bigint;
+  replies: ClientReply[];
+}
+
+export type { CertificateSignature };

@@ -1,0 +1,52 @@
+// The simulator's replicated application: a deterministic register per
+// client, immutable state values, exactly-once by per-client request ids.
+// Roots do not depend on the block timestamp, on purpose: a Byzantine primary
+// can then equivocate with two headers that both re-execute correctly.
+
+import { concatBytes, type CryptoBackend, utf8, u64be } from '@vcr/proofs';
+import type { ClientReply, ClientRequest, Executor, ExecutionResult } from '../../src/index';
+
+export interface SimState {
+  stateRoot: Uint8Array;
+  logRoot: Uint8Array;
+  logSize: bigint;
+  /** Last executed request id and reply per client. */
+  lastByClient: ReadonlyMap<string, ClientReply>;
+}
+
+export function genesisState(backend: CryptoBackend): SimState {
+  return { stateRoot: backend.sha256(utf8('sim-genesis-state')), logRoot: backend.sha256(utf8('sim-genesis-log')), logSize: 0n, lastByClient: new Map() };
+}
+
+export function simExecutor(backend: CryptoBackend): Executor<SimState> {
+  return {
+    apply(state, { seq, batch }): ExecutionResult<SimState> {
+      let stateRoot = state.stateRoot;
+      let logRoot = state.logRoot;
+      let logSize = state.logSize;
+      let last: Map<string, ClientReply> | undefined;
+      const replies: ClientReply[] = [];
+      for (const r of batch) {
+        const previous = (last ?? state.lastByClient).get(r.clientId);
+        if (previous !== undefined && previous.requestId >= r.requestId) continue; // exactly once
+        stateRoot = backend.sha256(stateRoot, utf8(r.clientId), u64be(r.requestId), r.payload);
+        logRoot = backend.sha256(logRoot, stateRoot);
+        logSize += 1n;
+        const reply = { clientId: r.clientId, requestId: r.requestId, result: concatBytes(utf8(`ok@${seq}:`), r.payload) };
+        last ??= new Map(state.lastByClient);
+        last.set(r.clientId, reply);
+        replies.push(reply);
+      }
+      return { state: { stateRoot, logRoot, logSize, lastByClient: last ?? state.lastByClient }, stateRoot, logRoot, logSize, replies };
+    },
+    replyFor(state, clientId, requestId) {
+      const last = state.lastByClient.get(clientId);
+      if (last === undefined || last.requestId < requestId) return 'unknown';
+      return last.requestId === requestId ? last : 'superseded';
+    },
+  };
+}
+
+export function isValidSimRequest(r: ClientRequest): boolean {
+  return r.clientId.startsWith('c');
+}

@@ -1,0 +1,445 @@
+// The deterministic simulator: real cores, real Ed25519 signatures (node
+// backend), a seeded network that drops, duplicates, reorders, delays and
+// partitions, crash-restart from what each replica persisted, Byzantine
+// strategies and twins. One seed gives one run, bit for bit.
+
+import { bytesToHex, equalBytes, type Membership, type Signer, signInDomain, verifyCertificate, verifyInDomain } from '@vcr/proofs';
+import { testCluster, testSeed } from '@vcr/proofs/testing';
+import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
+import { PbftCore, type CoreRestore } from '../../src/core';
+import { defaultCoreConfig, type CoreConfig } from '../../src/limits';
+import { requestSigningMessage, type SigningContext } from '../../src/messages';
+import type { CheckpointProof, ClientRequest, CommittedBlock, Effect, NewView, PeerMessage, VoteRecord } from '../../src/types';
+import { applyStrategy, type Delivery, type StrategyName } from './adversary';
+import { genesisState, type SimState, simExecutor } from './app';
+import { Rng } from './rng';
+
+export interface SimOptions {
+  seed: number;
+  n?: number;
+  durationMs?: number;
+  /** Network and crash faults stop here; liveness is judged on what was submitted by then. */
+  healAtMs?: number;
+  clients?: number;
+  requestsPerClient?: number;
+  dropRate?: number;
+  duplicateRate?: number;
+  delayMaxMs?: number;
+  partitions?: boolean;
+  crashes?: boolean;
+  byzantine?: StrategyName | 'twins' | undefined;
+  /** Negative control: weakened thresholds on every honest replica. */
+  unsafeThresholds?: { prepared: number; committed: number };
+}
+
+export interface SimResult {
+  seed: number;
+  safetyViolations: string[];
+  livenessFailures: string[];
+  committedBlocks: number;
+  requestsCommitted: number;
+  requestsSubmitted: number;
+  viewChanges: number;
+  faults: Record<string, number>;
+  evidence: number;
+  rejected: Record<string, number>;
+  maxFootprint: number;
+}
+
+interface Disk {
+  blocks: CommittedBlock[];
+  states: SimState[];
+  stable?: CheckpointProof;
+  view: bigint;
+  newView?: NewView;
+  votes: VoteRecord[];
+}
+
+interface Node {
+  id: string;
+  /** A twin shares the id and key of another node. */
+  instance: string;
+  core: PbftCore<SimState> | undefined;
+  disk: Disk;
+  honest: boolean;
+  strategy: StrategyName | undefined;
+  seen: PeerMessage[];
+  downUntilMs: number;
+}
+
+type Event =
+  | { at: number; order: number; kind: 'deliver'; to: string; message: PeerMessage }
+  | { at: number; order: number; kind: 'tick'; instance: string }
+  | { at: number; order: number; kind: 'client'; client: number }
+  | { at: number; order: number; kind: 'blocks'; instance: string; blocks: CommittedBlock[] };
+
+const CHAIN = 'vcr-sim';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export function simConfig(replicaId: string): CoreConfig {
+  return { ...defaultCoreConfig, chainId: CHAIN, replicaId, checkpointInterval: 8, watermarkWindow: 32, heartbeatIntervalMs: 400, viewChangeTimeoutMs: 800, timestampWindowMs: 2_000, fetchRetryMs: 300, batchRequestsMax: 16 };
+}
+
+export function runSimulation(opts: SimOptions): SimResult {
+  return new Simulation(opts).run();
+}
+
+class Simulation {
+  private readonly rng: Rng;
+  private readonly netRng: Rng;
+  private readonly advRng: Rng;
+  private readonly n: number;
+  private readonly durationMs: number;
+  private readonly healAtMs: number;
+  private readonly membership: Membership;
+  private readonly signers: Map<string, Signer>;
+  private readonly clientSigners: Signer[] = [];
+  private readonly clientKeys = new Map<string, Uint8Array>();
+  private readonly nodes: Node[] = [];
+  private readonly queue: Event[] = [];
+  private order = 0;
+  private now = 0;
+  private partition: Set<string> | undefined;
+  private readonly result: SimResult;
+  private readonly committedAt = new Map<bigint, { hash: string; by: string }>();
+  private readonly submitted = new Map<string, { at: number }>();
+  private readonly committedRequests = new Set<string>();
+  private readonly clientNext: bigint[] = [];
+  private readonly executor = simExecutor(nodeBackend);
+  private readonly signing: SigningContext = { backend: nodeBackend, chainId: CHAIN };
+
+  constructor(private readonly opts: SimOptions) {
+    this.rng = new Rng(opts.seed);
+    this.netRng = this.rng.fork(1);
+    this.advRng = this.rng.fork(2);
+    this.n = opts.n ?? 4;
+    this.durationMs = opts.durationMs ?? 20_000;
+    this.healAtMs = opts.healAtMs ?? 8_000;
+    const cluster = testCluster({ n: this.n, chainId: CHAIN });
+    this.membership = cluster.membership;
+    // Same keys as the fixtures, signed through node:crypto for speed.
+    this.signers = new Map([...cluster.signers.keys()].map((id) => [id, createNodeSigner(testSeed(`replica-${id}`))]));
+    this.result = { seed: opts.seed, safetyViolations: [], livenessFailures: [], committedBlocks: 0, requestsCommitted: 0, requestsSubmitted: 0, viewChanges: 0, faults: {}, evidence: 0, rejected: {}, maxFootprint: 0 };
+    for (let c = 0; c < (opts.clients ?? 3); c++) {
+      const signer = createNodeSigner(testSeed(`sim-client-${c}`));
+      this.clientSigners.push(signer);
+      this.clientKeys.set(`c${c}`, signer.publicKey);
+      this.clientNext.push(1n);
+    }
+    const byzantineId = opts.byzantine ? `r${this.rng.int(1, this.n)}` : undefined;
+    for (const r of this.membership.replicas) {
+      const isByz = r.id === byzantineId;
+      const strategy = isByz && opts.byzantine !== 'twins' ? opts.byzantine : undefined;
+      this.addNode(r.id, r.id, !isByz, strategy);
+      if (isByz && opts.byzantine === 'twins') this.addNode(r.id, `${r.id}-twin`, false, undefined);
+    }
+  }
+
+  private addNode(id: string, instance: string, honest: boolean, strategy: StrategyName | undefined): void {
+    const node: Node = { id, instance, core: undefined, disk: { blocks: [], states: [], view: 0n, votes: [] }, honest, strategy, seen: [], downUntilMs: 0 };
+    node.core = this.boot(node);
+    this.nodes.push(node);
+  }
+
+  private boot(node: Node): PbftCore<SimState> {
+    const d = node.disk;
+    const restore: CoreRestore<SimState> = {
+      committedHeader: d.blocks.at(-1)?.header,
+      committedState: d.states.at(-1) ?? genesisState(nodeBackend),
+      ...(d.stable ? { stableCheckpoint: d.stable } : {}),
+      view: d.view,
+      ...(d.newView ? { newView: d.newView } : {}),
+      votes: d.votes,
+      nowMs: this.now,
+    };
+    return new PbftCore<SimState>(
+      {
+        config: simConfig(node.id),
+        membership: this.membership,
+        backend: nodeBackend,
+        signer: this.signers.get(node.id) as Signer,
+        executor: this.executor,
+        validateRequest: (r) => this.validateRequest(r),
+        ...(node.honest && this.opts.unsafeThresholds ? { unsafeThresholds: this.opts.unsafeThresholds } : {}),
+      },
+      restore,
+    );
+  }
+
+  private validateRequest(r: ClientRequest): boolean {
+    const key = this.clientKeys.get(r.clientId);
+    return key !== undefined && verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: CHAIN, epoch: 0n }, requestSigningMessage(r), r.signature);
+  }
+
+  private push(e: DistributiveOmit<Event, 'order'>): void {
+    const event = { ...e, order: this.order++ } as Event;
+    // Binary insertion keeps (at, order) order: ties resolve by insertion, deterministically.
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.queue[mid] as Event;
+      if (m.at < event.at || (m.at === event.at && m.order < event.order)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, event);
+  }
+
+  private count(kind: string): void {
+    this.result.faults[kind] = (this.result.faults[kind] ?? 0) + 1;
+  }
+
+  run(): SimResult {
+    for (const node of this.nodes) this.push({ at: this.rng.int(0, 9), kind: 'tick', instance: node.instance });
+    if (this.opts.byzantine === 'twins') this.count('twins');
+    for (let c = 0; c < this.clientSigners.length; c++) this.push({ at: this.rng.int(50, 500), kind: 'client', client: c });
+    this.scheduleFaults();
+    while (this.queue.length > 0) {
+      const e = this.queue.shift() as Event;
+      if (e.at > this.durationMs) break;
+      this.now = e.at;
+      this.dispatch(e);
+    }
+    this.checkLiveness();
+    return this.result;
+  }
+
+  private scheduleFaults(): void {
+    if (this.opts.partitions) {
+      for (let t = this.rng.int(500, 2000); t < this.healAtMs; t += this.rng.int(1500, 4000)) {
+        const at = t;
+        const size = this.rng.int(1, Math.floor((this.n - 1) / 2) + 1);
+        const cut = new Set<string>();
+        while (cut.size < size) cut.add(`r${this.rng.int(1, this.n)}`);
+        const end = Math.min(this.healAtMs, at + this.rng.int(300, 2000));
+        this.timer(at, () => {
+          this.partition = cut;
+          this.count('partition');
+        });
+        this.timer(end, () => (this.partition = undefined));
+      }
+      this.timer(this.healAtMs, () => (this.partition = undefined));
+    }
+    if (this.opts.byzantine === 'twins') {
+      // A compromised replica that forgets: its twin reboots with an empty disk, votes and all.
+      for (let t = this.rng.int(1000, 3000); t < this.healAtMs; t += this.rng.int(1500, 3000)) {
+        this.timer(t, () => {
+          const twin = this.nodes.find((x) => x.instance.endsWith('-twin'));
+          if (!twin) return;
+          twin.disk = { blocks: [], states: [], view: 0n, votes: [] };
+          twin.core = this.boot(twin);
+          this.count('twin-amnesia');
+        });
+      }
+    }
+    if (this.opts.crashes) {
+      const honest = this.nodes.filter((x) => x.honest);
+      for (let k = 0; k < 2; k++) {
+        const victim = this.rng.pick(honest);
+        const at = this.rng.int(500, this.healAtMs - 1500);
+        const downMs = this.rng.int(200, 1500);
+        this.timer(at, () => this.crash(victim, at + downMs));
+      }
+    }
+  }
+
+  /** Timers ride on client events with a negative client index. */
+  private readonly timers = new Map<number, () => void>();
+  private timer(at: number, fn: () => void): void {
+    const id = -(this.timers.size + 1);
+    this.timers.set(id, fn);
+    this.push({ at, kind: 'client', client: id });
+  }
+
+  private crash(node: Node, restartAt: number): void {
+    if (node.core === undefined) return;
+    this.count('crash');
+    node.core = undefined;
+    node.downUntilMs = restartAt;
+    this.timer(restartAt, () => {
+      node.core = this.boot(node);
+      this.count('restart');
+    });
+  }
+
+  private dispatch(e: Event): void {
+    switch (e.kind) {
+      case 'tick': {
+        const node = this.instance(e.instance);
+        if (node.core) this.apply(node, node.core.handle({ type: 'tick', nowMs: this.now }));
+        this.push({ at: this.now + 10, kind: 'tick', instance: e.instance });
+        return;
+      }
+      case 'client':
+        if (e.client < 0) return (this.timers.get(e.client) as () => void)();
+        return this.clientStep(e.client);
+      case 'deliver': {
+        const twins = this.nodes.filter((x) => x.id === e.to).length > 1;
+        for (const node of this.nodes) {
+          if (node.id !== e.to || !node.core) continue;
+          // Twins share an identity but not an inbox: each hears a different part of the traffic, so they diverge.
+          if (twins && this.advRng.chance(0.35)) continue;
+          if (node.seen.length < 200) node.seen.push(e.message);
+          this.apply(node, node.core.handle({ type: 'message', message: e.message }));
+        }
+        return;
+      }
+      case 'blocks': {
+        const node = this.instance(e.instance);
+        if (node.core) this.apply(node, node.core.handle({ type: 'blocks', blocks: e.blocks }));
+        return;
+      }
+    }
+  }
+
+  private instance(instance: string): Node {
+    return this.nodes.find((x) => x.instance === instance) as Node;
+  }
+
+  private clientStep(c: number): void {
+    const clientId = `c${c}`;
+    const requestId = this.clientNext[c] as bigint;
+    const key = `${clientId}/${requestId}`;
+    if (this.committedRequests.has(key)) {
+      this.clientNext[c] = requestId + 1n;
+      if (requestId >= BigInt(this.opts.requestsPerClient ?? 10)) return;
+      return this.push({ at: this.now + this.rng.int(20, 300), kind: 'client', client: c });
+    }
+    if (!this.submitted.has(key)) {
+      if (this.now > this.healAtMs) return; // liveness is judged on requests submitted before the heal
+      this.submitted.set(key, { at: this.now });
+      this.result.requestsSubmitted++;
+    }
+    const unsigned = { clientId, requestId, payload: new TextEncoder().encode(`set ${clientId}=${requestId}`) };
+    const signature = signInDomain(this.clientSigners[c] as Signer, { kind: 'client-request', chainId: CHAIN, epoch: 0n }, requestSigningMessage(unsigned));
+    const request: ClientRequest = { ...unsigned, signature };
+    // Clients send to every replica (PBFT 4.1 retransmission); replicas dedupe.
+    for (const node of this.nodes) if (node.core) this.apply(node, node.core.handle({ type: 'request', request }));
+    this.push({ at: this.now + 500, kind: 'client', client: c });
+  }
+
+  private apply(node: Node, effects: Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'broadcast':
+          this.sendFrom(node, effect.message, this.membership.replicas.map((r) => r.id).filter((id) => id !== node.id));
+          break;
+        case 'send':
+          this.sendFrom(node, effect.message, [effect.to]);
+          break;
+        case 'persist-view':
+          node.disk.view = effect.view;
+          if (effect.newView) node.disk.newView = effect.newView;
+          else delete node.disk.newView;
+          break;
+        case 'view-entered':
+          this.result.viewChanges += node.honest ? 1 : 0;
+          break;
+        case 'persist-vote':
+          node.disk.votes.push(effect.vote);
+          break;
+        case 'stable-checkpoint':
+          node.disk.stable = effect.checkpoint;
+          break;
+        case 'commit':
+          this.onCommit(node, effect.block);
+          break;
+        case 'fetch-blocks':
+          this.serveBlocks(node, effect.fromSeq);
+          break;
+        case 'evidence':
+          this.result.evidence++;
+          if (node.honest && this.nodes.some((x) => x.id === effect.evidence.replicaId && x.honest)) {
+            this.result.safetyViolations.push(`honest ${node.id} framed honest ${effect.evidence.replicaId}`);
+          }
+          break;
+        case 'rejected':
+          this.result.rejected[effect.reason] = (this.result.rejected[effect.reason] ?? 0) + 1;
+          break;
+        case 'reply':
+        case 'view-change-started':
+          break;
+      }
+    }
+    if (node.core && node.honest) {
+      const fp = Object.values(node.core.footprint).reduce((a, b) => a + b, 0);
+      if (fp > this.result.maxFootprint) this.result.maxFootprint = fp;
+    }
+  }
+
+  private onCommit(node: Node, block: CommittedBlock): void {
+    const seq = block.header.height;
+    const disk = node.disk;
+    const state = this.executor.apply(disk.states.at(-1) ?? genesisState(nodeBackend), { seq, batch: block.batch, timestampMs: block.header.timestampMs }).state;
+    disk.blocks.push(block);
+    disk.states.push(state);
+    if (!node.honest) return;
+    // Every commit is backed by a valid quorum certificate over exactly this header.
+    const cert = verifyCertificate(nodeBackend, this.membership, block.certificate);
+    if (!cert.ok) this.result.safetyViolations.push(`${node.id} committed seq ${seq} without a valid certificate (${cert.reason})`);
+    if (!equalBytes(state.stateRoot, block.header.stateRoot)) this.result.safetyViolations.push(`${node.id} seq ${seq} state root differs from re-execution`);
+    const hash = bytesToHex(cert.ok ? cert.headerHash : block.header.prevHash);
+    const first = this.committedAt.get(seq);
+    if (first === undefined) {
+      this.committedAt.set(seq, { hash, by: node.id });
+      this.result.committedBlocks++;
+    } else if (first.hash !== hash) {
+      this.result.safetyViolations.push(`seq ${seq}: ${first.by} committed ${first.hash.slice(0, 12)} but ${node.id} committed ${hash.slice(0, 12)}`);
+    }
+    if (disk.blocks.length !== Number(seq)) this.result.safetyViolations.push(`${node.id} committed seq ${seq} out of order`);
+    for (const r of block.batch) {
+      const key = `${r.clientId}/${r.requestId}`;
+      if (!this.committedRequests.has(key)) {
+        this.committedRequests.add(key);
+        if (this.submitted.has(key)) this.result.requestsCommitted++;
+      }
+    }
+  }
+
+  private serveBlocks(node: Node, fromSeq: bigint): void {
+    const peers = this.nodes.filter((x) => x.id !== node.id && x.core);
+    if (peers.length === 0) return;
+    const peer = this.netRng.pick(peers);
+    const start = Number(fromSeq) - 1;
+    let blocks = peer.disk.blocks.slice(start, start + 64);
+    if (!peer.honest && blocks.length > 0 && this.advRng.chance(0.5)) {
+      // A Byzantine peer serves a tampered block: the certificate check must catch it.
+      const b = blocks[0] as CommittedBlock;
+      blocks = [{ ...b, header: { ...b.header, stateRoot: this.advRng.bytes(32) } }, ...blocks.slice(1)];
+      this.count('tampered-transfer');
+    }
+    this.push({ at: this.now + this.netRng.int(5, 60), kind: 'blocks', instance: node.instance, blocks });
+  }
+
+  private sendFrom(node: Node, message: PeerMessage, targets: string[]): void {
+    let deliveries: Delivery[] = targets.map((to) => ({ to, message }));
+    if (node.strategy) {
+      deliveries = applyStrategy(node.strategy, { self: node.id, peers: this.membership.replicas.map((r) => r.id).filter((id) => id !== node.id), signer: this.signers.get(node.id) as Signer, signing: this.signing, rng: this.advRng, seen: node.seen }, message, targets);
+    }
+    for (const d of deliveries) this.transmit(node.id, d.to, d.message, d.extraDelayMs ?? 0);
+  }
+
+  private transmit(from: string, to: string, message: PeerMessage, extraDelayMs: number): void {
+    const faulty = this.now < this.healAtMs;
+    if (faulty && this.partition && this.partition.has(from) !== this.partition.has(to)) return this.count('partition-drop');
+    if (faulty && this.netRng.chance(this.opts.dropRate ?? 0)) return this.count('drop');
+    const delayMax = faulty ? (this.opts.delayMaxMs ?? 30) : 30;
+    const copies = faulty && this.netRng.chance(this.opts.duplicateRate ?? 0) ? 2 : 1;
+    if (copies === 2) this.count('duplicate');
+    for (let i = 0; i < copies; i++) this.push({ at: this.now + 1 + this.netRng.int(0, delayMax) + extraDelayMs, kind: 'deliver', to, message });
+  }
+
+  private checkLiveness(): void {
+    for (const [key] of this.submitted) {
+      if (!this.committedRequests.has(key)) this.result.livenessFailures.push(`request ${key} never committed`);
+    }
+    // After the heal every honest replica must have caught up with the highest commit.
+    const highest = this.committedAt.size === 0 ? 0n : [...this.committedAt.keys()].reduce((a, b) => (a > b ? a : b));
+    for (const node of this.nodes) {
+      if (!node.honest || !node.core) continue;
+      if (node.core.committedSeq + 8n < highest) this.result.livenessFailures.push(`${node.id} stuck at ${node.core.committedSeq}, cluster at ${highest}`);
+    }
+    if (this.committedAt.size === 0) this.result.livenessFailures.push('nothing committed');
+  }
+}

@@ -103,6 +103,7 @@ export class PbftCore<S> {
   private readonly viewChanges = new Map<bigint, Map<string, ViewChange>>();
   private readonly votes = new Map<string, string>();
   private readonly pending = new Map<string, { request: ClientRequest; sinceMs: number }>();
+  private readonly pendingByClient = new Map<string, number>();
   private currentNewView: NewView | undefined;
   private lastProposalMs: number;
   private lastProgressMs: number;
@@ -245,8 +246,10 @@ export class PbftCore<S> {
     const key = requestKey(request);
     if (this.pending.has(key)) return;
     if (this.pending.size >= consensusLimits.pendingRequestsMax) return this.reject('oversized', undefined);
+    if ((this.pendingByClient.get(request.clientId) ?? 0) >= consensusLimits.pendingPerClientMax) return this.reject('oversized', undefined);
     if (!this.deps.validateRequest(request)) return this.reject('bad-request', undefined);
     this.pending.set(key, { request, sinceMs: this.nowMs });
+    this.pendingByClient.set(request.clientId, (this.pendingByClient.get(request.clientId) ?? 0) + 1);
   }
 
   private onMessage(message: PeerMessage): void {
@@ -290,6 +293,8 @@ export class PbftCore<S> {
     const known = slot?.accepted && slot.accepted.view === pp.view ? slot.accepted.hash : this.buffered.has(pp.seq) ? headerHash(this.deps.backend, (this.buffered.get(pp.seq) as PrePrepare).header) : undefined;
     // A retransmission of what we already hold costs no signature check.
     if (known !== undefined && equalBytes(known, hash)) return;
+    // Outside a NEW-VIEW a primary may only propose fresh headers of its own view.
+    if (h.view !== pp.view) return this.reject('bad-header', pp.from);
     if (!this.verify(pp)) return;
     this.observe(pp);
     if (known !== undefined) {
@@ -372,6 +377,8 @@ export class PbftCore<S> {
     if (slot.prepares.get(prepareKey(p.view, p.headerHash))?.has(p.from)) return;
     if (!this.verify(p)) return;
     this.observe(p);
+    // One vote per sender and slot: a second, conflicting one is evidence, not a vote.
+    if (hasVoteFrom(slot.prepares, `${p.view}:`, p.from)) return;
     addVote(slot.prepares, prepareKey(p.view, p.headerHash), p);
     this.checkPrepared(slot);
   }
@@ -409,6 +416,7 @@ export class PbftCore<S> {
     if (slot.commits.get(hex)?.has(c.from)) return;
     if (!this.verify(c)) return;
     this.observe(c);
+    if (hasVoteFrom(slot.commits, '', c.from)) return;
     addVote(slot.commits, hex, c);
   }
 
@@ -448,7 +456,7 @@ export class PbftCore<S> {
     this.lastProgressMs = this.nowMs;
     this.viewChangeTimeoutMs = this.cfg.viewChangeTimeoutMs;
     this.emit({ type: 'commit', block });
-    for (const r of block.batch) this.pending.delete(requestKey(r));
+    for (const r of block.batch) this.dropPending(requestKey(r));
     for (const reply of replies) this.emit({ type: 'reply', reply });
     const next = this.slots.get(block.header.height + 1n);
     if (next) {
@@ -471,6 +479,7 @@ export class PbftCore<S> {
     if (this.checkpointVotes.get(cp.seq)?.get(bytesToHex(cp.headerHash))?.has(cp.from)) return;
     if (!this.verify(cp)) return;
     this.observe(cp);
+    if (hasVoteFrom(this.checkpointVotes.get(cp.seq) ?? new Map(), '', cp.from)) return;
     this.addCheckpointVote(cp);
   }
 
@@ -498,8 +507,7 @@ export class PbftCore<S> {
   // ---- view change (PBFT 4.4) -------------------------------------------------------------
 
   private startViewChange(newView: bigint, reason: string): void {
-    if (newView <= this.view && this.status === 'view-change') return;
-    if (newView <= this.view && this.status === 'normal' && newView < this.view) return;
+    if (newView <= this.view) return;
     this.view = newView;
     this.status = 'view-change';
     this.viewChangeStartedMs = this.nowMs;
@@ -565,6 +573,7 @@ export class PbftCore<S> {
 
   private onNewView(nv: NewView): void {
     if (nv.view < this.view || (nv.view === this.view && this.status === 'normal')) return;
+    if (nv.view > this.view + consensusLimits.futureViewMax) return this.reject('future-view', nv.from);
     if (nv.from !== primaryOf(this.membership, nv.view)) return this.reject('not-primary', nv.from);
     if (!this.verify(nv)) return;
     const senders = new Set<string>();
@@ -596,7 +605,10 @@ export class PbftCore<S> {
     this.viewBaseSeq = plan.baseSeq;
     this.tip = this.committed;
     this.buffered.clear();
-    for (const slot of this.slots.values()) slot.accepted = undefined;
+    for (const slot of this.slots.values()) {
+      slot.accepted = undefined;
+      for (const key of slot.prepares.keys()) if (BigInt(key.split(':')[0] as string) < nv.view) slot.prepares.delete(key);
+    }
     for (const pp of nv.prePrepares) {
       if (pp.seq > this.committed.seq) this.buffered.set(pp.seq, pp);
       this.observe(pp);
@@ -638,7 +650,7 @@ export class PbftCore<S> {
     for (const [key, { request }] of this.pending) {
       const status = this.deps.executor.replyFor(this.tip.state, request.clientId, request.requestId);
       if (status !== 'unknown') {
-        if (this.deps.executor.replyFor(this.committed.state, request.clientId, request.requestId) !== 'unknown') this.pending.delete(key);
+        if (this.deps.executor.replyFor(this.committed.state, request.clientId, request.requestId) !== 'unknown') this.dropPending(key);
         continue;
       }
       if (batch.length >= this.cfg.batchRequestsMax || bytes + request.payload.length > this.cfg.batchBytesMax) break;
@@ -775,6 +787,15 @@ export class PbftCore<S> {
     return signMessage<M>(this.ctx as SigningContext, this.deps.signer, unsigned);
   }
 
+  private dropPending(key: string): void {
+    const entry = this.pending.get(key);
+    if (!entry) return;
+    this.pending.delete(key);
+    const left = (this.pendingByClient.get(entry.request.clientId) ?? 1) - 1;
+    if (left > 0) this.pendingByClient.set(entry.request.clientId, left);
+    else this.pendingByClient.delete(entry.request.clientId);
+  }
+
   private oldestPendingMs(): number | undefined {
     let oldest: number | undefined;
     for (const p of this.pending.values()) if (oldest === undefined || p.sinceMs < oldest) oldest = p.sinceMs;
@@ -788,6 +809,11 @@ export class PbftCore<S> {
   private reject(reason: RejectReason, from: string | undefined): void {
     this.emit({ type: 'rejected', reason, from });
   }
+}
+
+function hasVoteFrom<M>(index: Map<string, Map<string, M>>, keyPrefix: string, from: string): boolean {
+  for (const [key, votes] of index) if (key.startsWith(keyPrefix) && votes.has(from)) return true;
+  return false;
 }
 
 function voteKey(v: VoteRecord): string {

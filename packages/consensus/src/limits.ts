@@ -11,6 +11,8 @@ export const consensusLimits = {
   clientIdBytesMax: 128,
   /** Requests waiting to be ordered, per replica. */
   pendingRequestsMax: 10_000,
+  /** Requests one client may have waiting; clients send one at a time (exactly-once by increasing ids). */
+  pendingPerClientMax: 8,
   /** Sequence numbers in flight above the stable checkpoint (high - low watermark). */
   watermarkWindowMax: 1024,
   /** Messages in a view change, new view, checkpoint proof: bounded by the window and the membership. */

@@ -9,8 +9,10 @@
 //   re-execute and prepare only on identical roots;
 // - a backup prepares n only after n - 1 is prepared in the same view (or
 //   committed), so prepared certificates form a hash chain;
-// - COMMIT votes sign the header hash and height but not the view, so a quorum
-//   of them is a view-independent certificate.
+// - COMMIT votes sign the header hash, height and view; a quorum of one view
+//   is the block's certificate, checkable by clients without the protocol state;
+// - prepared certificates are persisted before the COMMIT they lead to, so a
+//   crash cannot make a replica forget what it must report in a view change.
 
 import {
   assert,
@@ -43,6 +45,7 @@ import type {
   PeerMessage,
   PrePrepare,
   Prepare,
+  PreparedCertificate,
   RejectReason,
   ViewChange,
   VoteRecord,
@@ -74,6 +77,8 @@ export interface CoreRestore<S> {
   view?: bigint;
   /** The NEW-VIEW that installed `view`, if the replica had entered it. */
   newView?: NewView;
+  /** Prepared certificates persisted above the committed height. */
+  prepared?: PreparedCertificate[];
   votes?: VoteRecord[];
   nowMs: number;
 }
@@ -108,6 +113,8 @@ export class PbftCore<S> {
   private lastProposalMs: number;
   private lastProgressMs: number;
   private viewChangeStartedMs = 0;
+  /** The last NEW-VIEW this replica installed, kept across later view changes to answer replicas left behind. */
+  private lastNewView: NewView | undefined;
   private viewChangeTimeoutMs: number;
   private lastRetransmitMs = 0;
   private lastFetchMs = -Infinity;
@@ -139,14 +146,21 @@ export class PbftCore<S> {
     this.lastProgressMs = restore.nowMs;
     this.viewChangeTimeoutMs = deps.config.viewChangeTimeoutMs;
     for (const v of restore.votes ?? []) this.votes.set(voteKey(v), bytesToHex(v.headerHash));
+    for (const cert of restore.prepared ?? []) {
+      const seq = cert.prePrepare.seq;
+      if (seq <= this.committed.seq) continue;
+      const slot = this.slot(seq);
+      if (slot.preparedView === undefined || cert.prePrepare.view > slot.preparedView) {
+        slot.preparedView = cert.prePrepare.view;
+        slot.preparedCert = cert;
+      }
+    }
     this.view = restore.view ?? 0n;
     if (this.view > 0n) {
       // Re-enter the view only with the NEW-VIEW that installed it; otherwise wait for one (PBFT 4.4).
+      this.status = 'view-change';
+      this.viewChangeStartedMs = this.nowMs;
       if (restore.newView && restore.newView.view === this.view) this.handle({ type: 'message', message: restore.newView });
-      else {
-        this.status = 'view-change';
-        this.viewChangeStartedMs = this.nowMs;
-      }
     }
     this.out = [];
   }
@@ -200,6 +214,22 @@ export class PbftCore<S> {
   get primary(): string {
     return primaryOf(this.membership, this.view);
   }
+  /** A snapshot for logs, metrics and the simulator's trace. */
+  get diagnostics(): Record<string, string | number> {
+    return {
+      view: Number(this.view),
+      status: this.status,
+      committed: Number(this.committed.seq),
+      tip: Number(this.tip.seq),
+      stable: Number(this.stable.seq),
+      viewBase: Number(this.viewBaseSeq),
+      planned: Number(this.maxPlannedSeq()),
+      buffered: [...this.buffered.keys()].join(','),
+      pending: this.pending.size,
+      needFetch: this.needFetch ? 1 : 0,
+    };
+  }
+
   /** Sizes of every growing collection, for tests that check memory stays bounded. */
   get footprint(): Record<string, number> {
     return { slots: this.slots.size, buffered: this.buffered.size, checkpointVotes: this.checkpointVotes.size, viewChanges: this.viewChanges.size, votes: this.votes.size, pending: this.pending.size, evidence: this.evidence.size };
@@ -227,7 +257,9 @@ export class PbftCore<S> {
       this.lastRetransmitMs = now;
       this.retransmit();
     }
-    if (!this.needFetch && now - this.lastProgressMs > this.cfg.fetchRetryMs && this.othersAreAhead()) this.needFetch = true;
+    // Accepted proposals that do not commit, or votes showing others are ahead: the votes we
+    // missed will not be sent again (peers that committed stop retransmitting), so ask for blocks.
+    if (!this.needFetch && now - this.lastProgressMs > this.cfg.fetchRetryMs && (this.tip.seq > this.committed.seq || this.othersAreAhead())) this.needFetch = true;
     if (this.needFetch && now - this.lastFetchMs >= this.cfg.fetchRetryMs) {
       this.lastFetchMs = now;
       this.emit({ type: 'fetch-blocks', fromSeq: this.committed.seq + 1n });
@@ -391,10 +423,11 @@ export class PbftCore<S> {
     if (!prepares || prepares.size < this.preparedThreshold) return;
     slot.preparedView = accepted.view;
     slot.preparedCert = { prePrepare: accepted.prePrepare, prepares: [...prepares.values()].slice(0, this.preparedThreshold) };
-    if (!slot.sentCommit && this.recordVote({ phase: 'commit', view: 0n, seq: slot.seq, headerHash: accepted.hash })) {
-      const commit = this.sign<Commit>({ type: 'commit', epoch: this.membership.epoch, from: this.cfg.replicaId, seq: slot.seq, headerHash: accepted.hash });
+    this.emit({ type: 'persist-prepared', certificate: slot.preparedCert });
+    if (slot.sentCommit?.view !== accepted.view && this.recordVote({ phase: 'commit', view: accepted.view, seq: slot.seq, headerHash: accepted.hash })) {
+      const commit = this.sign<Commit>({ type: 'commit', epoch: this.membership.epoch, from: this.cfg.replicaId, view: accepted.view, seq: slot.seq, headerHash: accepted.hash });
       slot.sentCommit = commit;
-      addVote(slot.commits, accepted.hashHex, commit);
+      addVote(slot.commits, prepareKey(accepted.view, accepted.hash), commit);
       this.emit({ type: 'broadcast', message: commit });
     }
     const next = this.slots.get(slot.seq + 1n);
@@ -411,13 +444,15 @@ export class PbftCore<S> {
       if (c.seq > this.stable.seq) this.needFetch = true;
       return this.reject('outside-window', c.from);
     }
+    // Commits of recent views only: a quorum of an older view still certifies, but memory stays bounded.
+    if (c.view > this.view || c.view + consensusLimits.futureViewMax < this.view) return this.reject(c.view > this.view ? 'future-view' : 'old-view', c.from);
     const slot = this.slot(c.seq);
-    const hex = bytesToHex(c.headerHash);
-    if (slot.commits.get(hex)?.has(c.from)) return;
+    const key = prepareKey(c.view, c.headerHash);
+    if (slot.commits.get(key)?.has(c.from)) return;
     if (!this.verify(c)) return;
     this.observe(c);
-    if (hasVoteFrom(slot.commits, '', c.from)) return;
-    addVote(slot.commits, hex, c);
+    if (hasVoteFrom(slot.commits, `${c.view}:`, c.from)) return;
+    addVote(slot.commits, key, c);
   }
 
   /** Executes committed blocks strictly in sequence order (PBFT 4.2, committed-local). */
@@ -429,7 +464,9 @@ export class PbftCore<S> {
       let winner: [string, Map<string, Commit>] | undefined;
       for (const entry of slot.commits) if (entry[1].size >= this.committedThreshold) winner = entry;
       if (!winner) return;
-      const [hex, commits] = winner;
+      const [key, commits] = winner;
+      const [viewText, hex] = key.split(':') as [string, string];
+      const commitView = BigInt(viewText);
       const pp = slot.accepted?.hashHex === hex ? slot.accepted.prePrepare : slot.preparedCert && bytesToHex(headerHash(this.deps.backend, slot.preparedCert.prePrepare.header)) === hex ? slot.preparedCert.prePrepare : undefined;
       if (!pp || !equalBytes(pp.header.prevHash, this.committed.hash)) {
         this.needFetch = true;
@@ -438,7 +475,7 @@ export class PbftCore<S> {
       const exec = slot.accepted?.hashHex === hex ? slot.accepted.exec : this.deps.executor.apply(this.committed.state, { seq, batch: pp.batch, timestampMs: pp.header.timestampMs });
       assert(equalBytes(exec.stateRoot, pp.header.stateRoot) && equalBytes(exec.logRoot, pp.header.logRoot), 'a quorum committed roots that re-execution does not give');
       const signatures = this.membership.replicas.filter((r) => commits.has(r.id)).map((r) => ({ replicaId: r.id, signature: (commits.get(r.id) as Commit).signature }));
-      this.commitBlock({ header: pp.header, batch: pp.batch, certificate: { header: pp.header, signatures } }, exec.state, exec.replies);
+      this.commitBlock({ header: pp.header, batch: pp.batch, certificate: { header: pp.header, commitView, signatures } }, exec.state, exec.replies);
     }
   }
 
@@ -517,20 +554,27 @@ export class PbftCore<S> {
     this.tip = this.committed;
     this.buffered.clear();
     for (const slot of this.slots.values()) slot.accepted = undefined;
+    this.emit({ type: 'broadcast', message: this.ownViewChange() });
+    this.maybeSendNewView();
+  }
+
+  /** This replica's VIEW-CHANGE for the view it is moving to: its stable checkpoint and every prepared certificate above it. */
+  private ownViewChange(): ViewChange {
+    const existing = this.viewChanges.get(this.view)?.get(this.cfg.replicaId);
+    if (existing) return existing;
     const prepared = [...this.slots.values()]
       .filter((s) => s.preparedCert !== undefined && s.seq > this.stable.seq)
       .sort((a, b) => (a.seq < b.seq ? -1 : 1))
-      .map((s) => s.preparedCert as NonNullable<Slot<S>['preparedCert']>);
-    const vc = this.sign<ViewChange>({ type: 'view-change', epoch: this.membership.epoch, from: this.cfg.replicaId, newView, checkpoint: this.stable, prepared });
+      .map((s) => s.preparedCert as PreparedCertificate);
+    const vc = this.sign<ViewChange>({ type: 'view-change', epoch: this.membership.epoch, from: this.cfg.replicaId, newView: this.view, checkpoint: this.stable, prepared });
     this.storeViewChange(vc);
-    this.emit({ type: 'broadcast', message: vc });
-    this.maybeSendNewView();
+    return vc;
   }
 
   private onViewChange(vc: ViewChange): void {
     if (vc.newView <= this.view && !(vc.newView === this.view && this.status === 'view-change')) {
-      // A replica behind us: the primary answers with the NEW-VIEW that installed our view.
-      this.resendNewViewTo(vc.from);
+      // A replica behind us: the primary of a view it has not installed answers with that NEW-VIEW.
+      this.resendNewViewTo(vc.from, vc.newView);
       return;
     }
     if (vc.newView > this.view + consensusLimits.futureViewMax) return this.reject('future-view', vc.from);
@@ -595,6 +639,7 @@ export class PbftCore<S> {
     this.view = nv.view;
     this.status = 'normal';
     this.currentNewView = nv;
+    this.lastNewView = nv;
     this.emit({ type: 'persist-view', view: nv.view, newView: nv });
     this.emit({ type: 'view-entered', view: nv.view });
     this.lastProgressMs = this.nowMs;
@@ -616,9 +661,9 @@ export class PbftCore<S> {
     this.acceptBuffered();
   }
 
-  private resendNewViewTo(replicaId: string): void {
-    const nv = this.currentNewView;
-    if (!nv || this.status !== 'normal' || this.primary !== this.cfg.replicaId) return;
+  private resendNewViewTo(replicaId: string, wantedView: bigint): void {
+    const nv = this.lastNewView;
+    if (!nv || nv.from !== this.cfg.replicaId || nv.view < wantedView) return;
     const last = this.newViewSentTo.get(replicaId) ?? -Infinity;
     if (this.nowMs - last < this.cfg.heartbeatIntervalMs) return;
     this.newViewSentTo.set(replicaId, this.nowMs);
@@ -694,15 +739,15 @@ export class PbftCore<S> {
   /** Re-sends this replica's own votes for uncommitted slots, so dropped messages do not stall a view. */
   private retransmit(): void {
     if (this.status === 'view-change') {
-      const own = this.viewChanges.get(this.view)?.get(this.cfg.replicaId);
-      if (own) this.emit({ type: 'broadcast', message: own });
+      // Also after a restart into a view that was never installed: announce where we stand.
+      this.emit({ type: 'broadcast', message: this.ownViewChange() });
       return;
     }
     for (const [seq, slot] of this.slots) {
       if (seq <= this.committed.seq) continue;
       if (slot.accepted && slot.accepted.prePrepare.from === this.cfg.replicaId && slot.accepted.view === this.view) this.emit({ type: 'broadcast', message: slot.accepted.prePrepare });
       if (slot.sentPrepare && slot.sentPrepare.view === this.view) this.emit({ type: 'broadcast', message: slot.sentPrepare });
-      if (slot.sentCommit) this.emit({ type: 'broadcast', message: slot.sentCommit });
+      if (slot.sentCommit && slot.sentCommit.view === this.view) this.emit({ type: 'broadcast', message: slot.sentCommit });
     }
     const lastCp = this.checkpointVotes.get(this.committed.seq - (this.committed.seq % BigInt(this.cfg.checkpointInterval)));
     for (const votes of lastCp?.values() ?? []) {
@@ -817,7 +862,7 @@ function hasVoteFrom<M>(index: Map<string, Map<string, M>>, keyPrefix: string, f
 }
 
 function voteKey(v: VoteRecord): string {
-  return `${v.phase}|${v.phase === 'commit' ? 0n : v.view}|${v.seq}`;
+  return `${v.phase}|${v.view}|${v.seq}`;
 }
 
 function requestKey(r: ClientRequest): string {

@@ -1,7 +1,7 @@
 // Equivocation detection (DESIGN section 4): two validly signed messages from
 // one replica for one (epoch, view, seq, phase) with different digests. Only
-// messages whose signatures were already checked are recorded. Commits and
-// checkpoints are view-independent, so their slot has no view.
+// messages whose signatures were already checked are recorded. Checkpoints
+// are view-independent, so their slot has no view.
 
 import { bytesToHex, equalBytes, headerHash, type CryptoBackend } from '@vcr/proofs';
 import type { EquivocationEvidence, PeerMessage } from './types';
@@ -22,7 +22,7 @@ export class EquivocationTracker {
 
   /** Records a verified vote; returns evidence the first time a conflicting one appears. */
   observe(message: VoteMessage): EquivocationEvidence | undefined {
-    const view = message.type === 'pre-prepare' || message.type === 'prepare' ? message.view : 0n;
+    const view = message.type === 'checkpoint' ? 0n : message.view;
     const key = `${message.from}|${message.epoch}|${view}|${message.seq}|${message.type}`;
     const digest = message.type === 'pre-prepare' ? headerHash(this.backend, message.header) : message.headerHash;
     const first = this.seen.get(key);

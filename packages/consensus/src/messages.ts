@@ -42,7 +42,7 @@ export function signingPayload(backend: CryptoBackend, message: PeerMessage): Ca
     case 'prepare':
       return { view: message.view, seq: message.seq, headerHash: message.headerHash };
     case 'commit':
-      return commitVoteMessage(message.headerHash, message.seq);
+      return commitVoteMessage(message.headerHash, message.seq, message.view);
     case 'checkpoint':
       return { seq: message.seq, headerHash: message.headerHash };
     case 'view-change':

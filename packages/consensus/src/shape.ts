@@ -64,6 +64,7 @@ export function isWellFormedMessage(m: PeerMessage): boolean {
     case 'prepare':
       return isU63(m.view) && isU63(m.seq) && isHash(m.headerHash);
     case 'commit':
+      return isU63(m.view) && isU63(m.seq) && isHash(m.headerHash);
     case 'checkpoint':
       return isU63(m.seq) && isHash(m.headerHash);
     case 'view-change':

@@ -25,7 +25,7 @@ export interface Slot<S> {
   accepted: AcceptedProposal<S> | undefined;
   /** Prepares keyed by `${view}:${hashHex}`, then by sender. */
   prepares: Map<string, Map<string, Prepare>>;
-  /** Commits keyed by header hash, then by sender (commits are view-independent). */
+  /** Commits keyed by `${view}:${hashHex}`, then by sender: a certificate needs a quorum of one view. */
   commits: Map<string, Map<string, Commit>>;
   /** The latest view in which this replica saw the slot prepared, with the certificate. */
   preparedView: bigint | undefined;

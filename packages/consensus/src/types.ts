@@ -36,9 +36,10 @@ export interface Prepare extends Signed {
   headerHash: Uint8Array;
 }
 
-/** Signed over { headerHash, height }: the certificate vote (view-independent, see docs/protocol.md). */
+/** Signed over { headerHash, height, view }: a quorum of one view is the block's certificate. */
 export interface Commit extends Signed {
   type: 'commit';
+  view: bigint;
   seq: bigint;
   headerHash: Uint8Array;
 }
@@ -122,6 +123,8 @@ export type Effect =
   /** Persist the view; `newView` is the NEW-VIEW that installed it, needed to re-enter the view after a restart. */
   | { type: 'persist-view'; view: bigint; newView?: NewView }
   | { type: 'persist-vote'; vote: VoteRecord }
+  /** A prepared certificate, durable before the COMMIT that follows it: a restarted replica must still report it in view changes. */
+  | { type: 'persist-prepared'; certificate: PreparedCertificate }
   | { type: 'commit'; block: CommittedBlock }
   | { type: 'reply'; reply: ClientReply }
   | { type: 'fetch-blocks'; fromSeq: bigint }

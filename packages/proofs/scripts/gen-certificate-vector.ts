@@ -19,7 +19,7 @@ const vector = {
   header: certificateToJson(cert).header,
   headerCanonicalHex: bytesToHex(encodeCanonical(headerToCanonical(header))),
   headerHash: bytesToHex(hash),
-  commitSigningBytesHex: bytesToHex(signingBytes({ kind: 'commit', chainId: header.chainId, epoch: header.epoch }, commitVoteMessage(hash, header.height))),
+  commitSigningBytesHex: bytesToHex(signingBytes({ kind: 'commit', chainId: header.chainId, epoch: header.epoch }, commitVoteMessage(hash, header.height, cert.commitView))),
   certificate: certificateToJson(cert),
   epochLink: epochLinkToJson(testEpochLink(cluster, next)),
 };

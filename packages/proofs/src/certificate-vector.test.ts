@@ -30,7 +30,7 @@ describe('published certificate vector', () => {
     expect(bytesToHex(membershipHash(nobleBackend, membership.value))).toBe(vector.membershipHash);
     expect(bytesToHex(encodeCanonical(headerToCanonical(h)))).toBe(vector.headerCanonicalHex);
     expect(bytesToHex(headerHash(nobleBackend, h))).toBe(vector.headerHash);
-    const bytes = signingBytes({ kind: 'commit', chainId: h.chainId, epoch: h.epoch }, commitVoteMessage(headerHash(nobleBackend, h), h.height));
+    const bytes = signingBytes({ kind: 'commit', chainId: h.chainId, epoch: h.epoch }, commitVoteMessage(headerHash(nobleBackend, h), h.height, cert.value.commitView));
     expect(bytesToHex(bytes)).toBe(vector.commitSigningBytesHex);
   });
 
@@ -43,7 +43,7 @@ describe('published certificate vector', () => {
 
   it('the signatures are deterministic: re-signing with the seeds reproduces them', () => {
     const h = cert.value.header;
-    const bytes = signingBytes({ kind: 'commit', chainId: h.chainId, epoch: h.epoch }, commitVoteMessage(headerHash(nobleBackend, h), h.height));
+    const bytes = signingBytes({ kind: 'commit', chainId: h.chainId, epoch: h.epoch }, commitVoteMessage(headerHash(nobleBackend, h), h.height, cert.value.commitView));
     for (const s of cert.value.signatures) {
       expect(bytesToHex(createMemorySigner(hexToBytes(vector.seeds[s.replicaId])).sign(bytes))).toBe(bytesToHex(s.signature));
     }

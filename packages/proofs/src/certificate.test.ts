@@ -72,14 +72,31 @@ describe('certificate verification', () => {
     const { signInDomain } = await import('./domain');
     const { commitVoteMessage } = await import('./header');
     const cert = testCertificate(cluster, header, ['r1', 'r2']);
-    const msg = commitVoteMessage(headerHash(backend, header), header.height);
+    const msg = commitVoteMessage(headerHash(backend, header), header.height, header.view);
     cert.signatures.push({ replicaId: 'r3', signature: signInDomain(cluster.signers.get('r3')!, { kind: 'prepare', chainId: header.chainId, epoch: 0n }, msg) });
     expect(verifyCertificate(backend, cluster.membership, cert)).toMatchObject({ ok: false, reason: 'bad-signature' });
   });
 
+  it('a header re-proposed in a later view is certified by commits of that view', () => {
+    const cert = testCertificate(cluster, header, ['r1', 'r2', 'r3'], 3n);
+    expect(verifyCertificate(backend, cluster.membership, cert).ok).toBe(true);
+  });
+
+  it('commit signatures from different views cannot be pooled into one certificate', () => {
+    const cert = testCertificate(cluster, header, ['r1', 'r2'], 0n);
+    cert.signatures.push(testCertificate(cluster, header, ['r3'], 1n).signatures[0]!);
+    expect(verifyCertificate(backend, cluster.membership, cert)).toMatchObject({ ok: false, reason: 'bad-signature', detail: 'r3' });
+  });
+
+  it('a commit view before the header view is malformed', () => {
+    const h = testHeader({ view: 2n });
+    const cert = testCertificate(cluster, h, ['r1', 'r2', 'r3'], 1n);
+    expect(verifyCertificate(backend, cluster.membership, cert)).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+
   it('refuses too many signature entries before any crypto', () => {
     const cert = testCertificate(cluster, header);
-    const padded: Certificate = { header, signatures: Array.from({ length: 65 }, (_, i) => ({ replicaId: `x${i}`, signature: new Uint8Array(64) })) };
+    const padded: Certificate = { header, commitView: 0n, signatures: Array.from({ length: 65 }, (_, i) => ({ replicaId: `x${i}`, signature: new Uint8Array(64) })) };
     expect(verifyCertificate(backend, cluster.membership, padded)).toMatchObject({ ok: false, reason: 'too-many-signatures' });
     expect(verifyCertificate(backend, cluster.membership, cert).ok).toBe(true);
   });

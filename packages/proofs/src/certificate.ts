@@ -18,6 +18,8 @@ export interface CertificateSignature {
 
 export interface Certificate {
   header: BlockHeader;
+  /** The view all COMMIT signatures were cast in (>= header.view). */
+  commitView: bigint;
   signatures: CertificateSignature[];
 }
 
@@ -85,6 +87,10 @@ export function verifyCertificate(backend: CryptoBackend, membership: Membership
   }
   if (checkMembership(membership) !== undefined) return { ok: false, reason: 'bad-membership' };
   const header = untrusted.header;
+  const commitView: unknown = untrusted.commitView;
+  if (typeof commitView !== 'bigint' || commitView < header.view || commitView >= 1n << 63n) {
+    return { ok: false, reason: 'malformed', detail: 'commitView must be a view at or after the header view' };
+  }
   if (header.chainId !== membership.chainId) return { ok: false, reason: 'wrong-chain' };
   if (header.epoch !== membership.epoch) return { ok: false, reason: 'wrong-epoch' };
   if (Array.isArray(untrusted.signatures) && untrusted.signatures.length > limits.certificateSignaturesMax) {
@@ -95,7 +101,7 @@ export function verifyCertificate(backend: CryptoBackend, membership: Membership
     backend,
     membership,
     { kind: 'commit', chainId: header.chainId, epoch: header.epoch },
-    commitVoteMessage(hash, header.height),
+    commitVoteMessage(hash, header.height, commitView),
     untrusted.signatures,
   );
   if (!result.ok) return result;

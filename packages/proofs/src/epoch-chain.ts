@@ -17,7 +17,8 @@ import { checkMembership, type Membership, membershipHash } from './membership';
 export interface EpochLink {
   /** The last block of the old epoch; its nextMembershipHash names `nextMembership`. */
   lastHeader: BlockHeader;
-  /** Commit signatures of the old membership over `lastHeader`. */
+  /** Commit signatures of the old membership over `lastHeader`, all cast in `oldCommitView`. */
+  oldCommitView: bigint;
   oldSignatures: CertificateSignature[];
   nextMembership: Membership;
   /** "epoch-accept" signatures of the new membership over `epochAcceptMessage(...)`. */
@@ -76,7 +77,7 @@ function checkLink(backend: CryptoBackend, current: Membership, link: EpochLink)
   }
   const nextHash = membershipHash(backend, next);
   if (!equalBytes(header.nextMembershipHash, nextHash)) return { reason: 'membership-hash-mismatch' };
-  const old = verifyCertificate(backend, current, { header, signatures: link.oldSignatures });
+  const old = verifyCertificate(backend, current, { header, commitView: link.oldCommitView, signatures: link.oldSignatures });
   if (!old.ok) return { reason: `old-quorum-${old.reason}`, ...(old.detail === undefined ? {} : { detail: old.detail }) };
   const accepted = verifyQuorumSignatures(
     backend,

@@ -51,14 +51,14 @@ export function headerHash(backend: CryptoBackend, h: BlockHeader): Uint8Array {
 
 /**
  * What a COMMIT vote signs (kind "commit", the header's chain and epoch).
- * The height is repeated beside the hash so a receiver can file a vote before
- * it has the header. The vote's view is deliberately not signed: a header is
- * re-proposed unchanged after a view change, every honest commit at one height
- * is for the same header whatever the view (PBFT 4.4 invariant), so commits
- * from different views for one header form one certificate.
+ * `view` is the view the vote was cast in, which may be later than
+ * `header.view` when a header is re-proposed unchanged after a view change.
+ * A certificate's signatures all come from one view: only a same-view quorum
+ * is a PBFT commit (4.4); commits from different views could otherwise be
+ * pooled into a certificate for a header no replica committed.
  */
-export function commitVoteMessage(hash: Uint8Array, height: bigint): CanonicalValue {
-  return { headerHash: hash, height };
+export function commitVoteMessage(hash: Uint8Array, height: bigint, view: bigint): CanonicalValue {
+  return { headerHash: hash, height, view };
 }
 
 const U63 = 1n << 63n;

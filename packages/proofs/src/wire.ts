@@ -49,6 +49,7 @@ export const certificateSignatureSchema = z.strictObject({ replicaId: z.string()
 
 export const certificateSchema = z.strictObject({
   header: headerSchema,
+  commitView: u63String,
   signatures: z.array(certificateSignatureSchema).max(limits.certificateSignaturesMax),
 });
 
@@ -68,6 +69,7 @@ export const membershipSchema = z.strictObject({
 
 export const epochLinkSchema = z.strictObject({
   lastHeader: headerSchema,
+  oldCommitView: u63String,
   oldSignatures: z.array(certificateSignatureSchema).max(limits.certificateSignaturesMax),
   nextMembership: membershipSchema,
   newSignatures: z.array(certificateSignatureSchema).max(limits.certificateSignaturesMax),
@@ -117,7 +119,7 @@ export function headerToJson(h: BlockHeader) {
 }
 
 export function certificateToJson(c: Certificate) {
-  return { header: headerToJson(c.header), signatures: c.signatures.map((s) => ({ replicaId: s.replicaId, signature: bytesToHex(s.signature) })) };
+  return { header: headerToJson(c.header), commitView: c.commitView.toString(), signatures: c.signatures.map((s) => ({ replicaId: s.replicaId, signature: bytesToHex(s.signature) })) };
 }
 
 export function membershipToJson(m: Membership) {
@@ -132,7 +134,7 @@ export function membershipToJson(m: Membership) {
 
 export function epochLinkToJson(l: EpochLink) {
   const sigs = (list: EpochLink['oldSignatures']) => list.map((s) => ({ replicaId: s.replicaId, signature: bytesToHex(s.signature) }));
-  return { lastHeader: headerToJson(l.lastHeader), oldSignatures: sigs(l.oldSignatures), nextMembership: membershipToJson(l.nextMembership), newSignatures: sigs(l.newSignatures) };
+  return { lastHeader: headerToJson(l.lastHeader), oldCommitView: l.oldCommitView.toString(), oldSignatures: sigs(l.oldSignatures), nextMembership: membershipToJson(l.nextMembership), newSignatures: sigs(l.newSignatures) };
 }
 
 export function mapProofToJson(p: MapProof) {

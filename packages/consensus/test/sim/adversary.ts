@@ -120,8 +120,8 @@ function conflictingVote(ctx: AdversaryContext, message: PeerMessage, targets: r
   if (message.type === 'pre-prepare') {
     // Vote for our own twin header too, to push a weakened checker over the edge.
     const twinHeader = { ...message.header, timestampMs: message.header.timestampMs + 1n };
-    const commit = resign<Commit>(ctx, { type: 'commit', epoch: message.epoch, from: ctx.self, seq: message.seq, headerHash: headerHash(ctx.signing.backend, twinHeader) });
-    const commitOwn = resign<Commit>(ctx, { type: 'commit', epoch: message.epoch, from: ctx.self, seq: message.seq, headerHash: headerHash(ctx.signing.backend, message.header) });
+    const commit = resign<Commit>(ctx, { type: 'commit', epoch: message.epoch, from: ctx.self, view: message.view, seq: message.seq, headerHash: headerHash(ctx.signing.backend, twinHeader) });
+    const commitOwn = resign<Commit>(ctx, { type: 'commit', epoch: message.epoch, from: ctx.self, view: message.view, seq: message.seq, headerHash: headerHash(ctx.signing.backend, message.header) });
     return targets.map((to, i) => ({ to, message: i % 2 === 0 ? commitOwn : commit }));
   }
   return [];

@@ -9,7 +9,7 @@ import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { PbftCore, type CoreRestore } from '../../src/core';
 import { defaultCoreConfig, type CoreConfig } from '../../src/limits';
 import { requestSigningMessage, type SigningContext } from '../../src/messages';
-import type { CheckpointProof, ClientRequest, CommittedBlock, Effect, NewView, PeerMessage, VoteRecord } from '../../src/types';
+import type { CheckpointProof, ClientRequest, CommittedBlock, Effect, NewView, PeerMessage, PreparedCertificate, VoteRecord } from '../../src/types';
 import { applyStrategy, type Delivery, type StrategyName } from './adversary';
 import { genesisState, type SimState, simExecutor } from './app';
 import { Rng } from './rng';
@@ -53,6 +53,7 @@ interface Disk {
   view: bigint;
   newView?: NewView;
   votes: VoteRecord[];
+  prepared: PreparedCertificate[];
 }
 
 interface Node {
@@ -74,6 +75,7 @@ type Event =
   | { at: number; order: number; kind: 'blocks'; instance: string; blocks: CommittedBlock[] };
 
 const CHAIN = 'vcr-sim';
+const TRACE = typeof process !== 'undefined' && process.env.SIM_TRACE === '1';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -137,7 +139,7 @@ class Simulation {
   }
 
   private addNode(id: string, instance: string, honest: boolean, strategy: StrategyName | undefined): void {
-    const node: Node = { id, instance, core: undefined, disk: { blocks: [], states: [], view: 0n, votes: [] }, honest, strategy, seen: [], downUntilMs: 0 };
+    const node: Node = { id, instance, core: undefined, disk: { blocks: [], states: [], view: 0n, votes: [], prepared: [] }, honest, strategy, seen: [], downUntilMs: 0 };
     node.core = this.boot(node);
     this.nodes.push(node);
   }
@@ -151,6 +153,7 @@ class Simulation {
       view: d.view,
       ...(d.newView ? { newView: d.newView } : {}),
       votes: d.votes,
+      prepared: d.prepared,
       nowMs: this.now,
     };
     return new PbftCore<SimState>(
@@ -193,6 +196,7 @@ class Simulation {
   run(): SimResult {
     for (const node of this.nodes) this.push({ at: this.rng.int(0, 9), kind: 'tick', instance: node.instance });
     if (this.opts.byzantine === 'twins') this.count('twins');
+    if (TRACE) console.log(`byzantine: ${this.nodes.filter((x) => !x.honest).map((x) => x.instance).join(', ') || 'none'}`);
     for (let c = 0; c < this.clientSigners.length; c++) this.push({ at: this.rng.int(50, 500), kind: 'client', client: c });
     this.scheduleFaults();
     while (this.queue.length > 0) {
@@ -227,7 +231,7 @@ class Simulation {
         this.timer(t, () => {
           const twin = this.nodes.find((x) => x.instance.endsWith('-twin'));
           if (!twin) return;
-          twin.disk = { blocks: [], states: [], view: 0n, votes: [] };
+          twin.disk = { blocks: [], states: [], view: 0n, votes: [], prepared: [] };
           twin.core = this.boot(twin);
           this.count('twin-amnesia');
         });
@@ -254,6 +258,7 @@ class Simulation {
 
   private crash(node: Node, restartAt: number): void {
     if (node.core === undefined) return;
+    if (TRACE) console.log(`${String(this.now).padStart(6)} ${node.instance.padEnd(8)} CRASH until ${restartAt}`);
     this.count('crash');
     node.core = undefined;
     node.downUntilMs = restartAt;
@@ -267,6 +272,7 @@ class Simulation {
     switch (e.kind) {
       case 'tick': {
         const node = this.instance(e.instance);
+        if (TRACE && this.now % 500 < 10 && node.core) console.log(`${String(this.now).padStart(6)} ${node.instance.padEnd(8)} ${JSON.stringify(node.core.diagnostics)}`);
         if (node.core) this.apply(node, node.core.handle({ type: 'tick', nowMs: this.now }));
         this.push({ at: this.now + 10, kind: 'tick', instance: e.instance });
         return;
@@ -320,6 +326,7 @@ class Simulation {
   }
 
   private apply(node: Node, effects: Effect[]): void {
+    if (TRACE) this.trace(node, effects);
     for (const effect of effects) {
       switch (effect.type) {
         case 'broadcast':
@@ -339,8 +346,14 @@ class Simulation {
         case 'persist-vote':
           node.disk.votes.push(effect.vote);
           break;
+        case 'persist-prepared':
+          node.disk.prepared.push(effect.certificate);
+          break;
         case 'stable-checkpoint':
           node.disk.stable = effect.checkpoint;
+          // What the checkpoint covers is settled: the disk may forget it, as a replica's log would.
+          node.disk.prepared = node.disk.prepared.filter((c) => c.prePrepare.seq > effect.checkpoint.seq);
+          node.disk.votes = node.disk.votes.filter((v) => v.seq > effect.checkpoint.seq);
           break;
         case 'commit':
           this.onCommit(node, effect.block);
@@ -365,6 +378,20 @@ class Simulation {
     if (node.core && node.honest) {
       const fp = Object.values(node.core.footprint).reduce((a, b) => a + b, 0);
       if (fp > this.result.maxFootprint) this.result.maxFootprint = fp;
+    }
+  }
+
+  private trace(node: Node, effects: Effect[]): void {
+    for (const e of effects) {
+      const what =
+        e.type === 'view-change-started' ? `view-change -> ${e.view} (${e.reason})`
+        : e.type === 'view-entered' ? `entered view ${e.view}`
+        : e.type === 'commit' ? `commit ${e.block.header.height} (${e.block.batch.length} req)`
+        : e.type === 'fetch-blocks' ? `fetch from ${e.fromSeq}`
+        : e.type === 'rejected' ? `rejected ${e.reason} from ${e.from}`
+        : e.type === 'broadcast' && (e.message.type === 'new-view' || e.message.type === 'view-change') ? `send ${e.message.type} ${e.message.type === 'new-view' ? e.message.view : e.message.newView}`
+        : undefined;
+      if (what) console.log(`${String(this.now).padStart(6)} ${node.instance.padEnd(8)} ${what}`);
     }
   }
 

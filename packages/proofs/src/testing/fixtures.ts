@@ -68,22 +68,22 @@ export function testHeader(overrides: Partial<BlockHeader> = {}): BlockHeader {
   };
 }
 
-export function signCommit(signer: Signer, header: BlockHeader): Uint8Array {
+export function signCommit(signer: Signer, header: BlockHeader, commitView = header.view): Uint8Array {
   return signInDomain(
     signer,
     { kind: 'commit', chainId: header.chainId, epoch: header.epoch },
-    commitVoteMessage(headerHash(nobleBackend, header), header.height),
+    commitVoteMessage(headerHash(nobleBackend, header), header.height, commitView),
   );
 }
 
 /** A certificate signed by the given replica ids of `cluster` (default: all). */
-export function testCertificate(cluster: TestCluster, header: BlockHeader, ids?: string[]): Certificate {
+export function testCertificate(cluster: TestCluster, header: BlockHeader, ids?: string[], commitView = header.view): Certificate {
   const signatures: CertificateSignature[] = (ids ?? [...cluster.signers.keys()]).map((replicaId) => {
     const signer = cluster.signers.get(replicaId);
     if (!signer) throw new Error(`no signer ${replicaId}`);
-    return { replicaId, signature: signCommit(signer, header) };
+    return { replicaId, signature: signCommit(signer, header, commitView) };
   });
-  return { header, signatures };
+  return { header, commitView, signatures };
 }
 
 /** A valid epoch link from `from` to `to` (the last header of `from`'s epoch commits to `to`). */
@@ -96,5 +96,5 @@ export function testEpochLink(from: TestCluster, to: TestCluster, height = 10n):
     replicaId,
     signature: signInDomain(signer, { kind: 'epoch-accept', chainId: to.membership.chainId, epoch: to.membership.epoch }, message),
   }));
-  return { lastHeader, oldSignatures, nextMembership: to.membership, newSignatures };
+  return { lastHeader, oldCommitView: lastHeader.view, oldSignatures, nextMembership: to.membership, newSignatures };
 }

@@ -1,0 +1,256 @@
+// Architecture checks over the source text (DESIGN section 2, STYLE "Boundaries"):
+// packages/proofs runs unchanged in browsers, so it imports no Node builtin and
+// never touches Buffer; packages/consensus is a pure, synchronous state
+// machine, so it has no clock, no randomness, no timers, no async and no
+// process; dependencies point one way (proofs <- consensus <- replica).
+// A failure lists every offence as "file:line: rule: source line".
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const PROOFS_SRC = dirname(fileURLToPath(import.meta.url));
+const CONSENSUS_SRC = resolve(PROOFS_SRC, '../../consensus/src');
+const REPO_ROOT = resolve(PROOFS_SRC, '../../..');
+
+interface SourceFile {
+  /** Path relative to the repository root, with forward slashes, for messages. */
+  name: string;
+  text: string;
+}
+
+/** Every .ts file under `dir`, recursively, minus tests and any folder named in `skipDirs`. */
+function sourceFiles(dir: string, skipDirs: readonly string[] = []): SourceFile[] {
+  const out: SourceFile[] = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) {
+      if (!skipDirs.includes(entry) && entry !== 'node_modules') out.push(...sourceFiles(path, skipDirs));
+    } else if (entry.endsWith('.ts') && !entry.endsWith('.test.ts') && !entry.endsWith('.d.ts')) {
+      out.push({ name: relative(REPO_ROOT, path).split(sep).join('/'), text: readFileSync(path, 'utf8') });
+    }
+  }
+  return out;
+}
+
+/**
+ * Blanks comments (and, with `blankStrings`, the contents of string, template
+ * and regex literals) with spaces, keeping every newline, so offsets and line
+ * numbers still match the file. A word in a comment is not a use.
+ */
+function blankNonCode(text: string, blankStrings: boolean): string {
+  const out = text.split('');
+  const blank = (from: number, to: number) => {
+    for (let i = from; i < to; i++) if (out[i] !== '\n') out[i] = ' ';
+  };
+  let lastSignificant = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    const next = text[i + 1];
+    if (c === '/' && next === '/') {
+      const end = text.indexOf('\n', i);
+      const stop = end === -1 ? text.length : end;
+      blank(i, stop);
+      i = stop;
+    } else if (c === '/' && next === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      blank(i, stop);
+      i = stop;
+    } else if (c === "'" || c === '"' || c === '`' || (c === '/' && (lastSignificant === '' || '(,=:[!&|?{};+-*%<>~^'.includes(lastSignificant)))) {
+      // A string, template or regex literal: skip to its unescaped closing delimiter.
+      let j = i + 1;
+      let inClass = false;
+      while (j < text.length) {
+        const d = text[j] as string;
+        if (d === '\\') {
+          j += 2;
+          continue;
+        }
+        if (c === '/' && d === '[') inClass = true;
+        else if (c === '/' && d === ']') inClass = false;
+        else if (d === c && !inClass) break;
+        else if (d === '\n' && c !== '`') break;
+        j++;
+      }
+      if (blankStrings) blank(i + 1, j);
+      lastSignificant = c === '/' ? ')' : 'x';
+      i = j + 1;
+    } else {
+      if (!/\s/.test(c)) lastSignificant = c;
+      i++;
+    }
+  }
+  return out.join('');
+}
+
+interface ImportSite {
+  specifier: string;
+  line: number;
+}
+
+/** Module specifiers of static imports and re-exports, side-effect imports, dynamic import() and require(). */
+function importsOf(text: string): ImportSite[] {
+  const code = blankNonCode(text, false);
+  const patterns = [/\bfrom\s*(['"])([^'"\n]+)\1/g, /\bimport\s*(['"])([^'"\n]+)\1/g, /\bimport\s*\(\s*(['"])([^'"\n]+)\1/g, /\brequire\s*\(\s*(['"])([^'"\n]+)\1/g];
+  const sites: ImportSite[] = [];
+  for (const pattern of patterns) {
+    for (const match of code.matchAll(pattern)) {
+      sites.push({ specifier: match[2] as string, line: lineOf(code, match.index ?? 0) });
+    }
+  }
+  return sites.sort((a, b) => a.line - b.line);
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+const NODE_BUILTINS = new Set(builtinModules.filter((m) => !m.startsWith('_')));
+
+/** `node:x`, or a bare builtin name or a subpath of one (`fs`, `fs/promises`, `crypto`). */
+function isNodeBuiltin(specifier: string): boolean {
+  if (specifier.startsWith('node:')) return true;
+  return NODE_BUILTINS.has(specifier) || NODE_BUILTINS.has(specifier.split('/')[0] as string);
+}
+
+function isPackage(specifier: string, name: string): boolean {
+  return specifier === name || specifier.startsWith(`${name}/`);
+}
+
+type ImportRule = { rule: string; forbids: (specifier: string) => boolean };
+type CodeRule = { rule: string; pattern: RegExp };
+
+/** Every offence in `files` against the import and code rules, as "file:line: rule: source line". */
+function offences(files: readonly SourceFile[], importRules: readonly ImportRule[], codeRules: readonly CodeRule[]): string[] {
+  const found: string[] = [];
+  for (const file of files) {
+    const lines = file.text.split('\n');
+    const report = (line: number, rule: string) => found.push(`${file.name}:${line}: ${rule}: ${(lines[line - 1] ?? '').trim()}`);
+    for (const site of importsOf(file.text)) {
+      for (const { rule, forbids } of importRules) if (forbids(site.specifier)) report(site.line, `${rule} ('${site.specifier}')`);
+    }
+    const codeLines = blankNonCode(file.text, true).split('\n');
+    codeLines.forEach((codeLine, index) => {
+      for (const { rule, pattern } of codeRules) if (pattern.test(codeLine)) report(index + 1, rule);
+    });
+  }
+  return found;
+}
+
+/** A relative import that climbs out of the package's src/ reaches into another package or an app. */
+function leavesSrc(root: string, files: readonly SourceFile[]): string[] {
+  const found: string[] = [];
+  for (const file of files) {
+    const lines = file.text.split('\n');
+    for (const site of importsOf(file.text)) {
+      if (!site.specifier.startsWith('.')) continue;
+      const target = resolve(REPO_ROOT, dirname(file.name), site.specifier);
+      if (relative(root, target).startsWith('..')) {
+        found.push(`${file.name}:${site.line}: relative import leaves the package's src/ ('${site.specifier}'): ${(lines[site.line - 1] ?? '').trim()}`);
+      }
+    }
+  }
+  return found;
+}
+
+const proofsFiles = sourceFiles(PROOFS_SRC, ['testing']);
+const consensusFiles = sourceFiles(CONSENSUS_SRC);
+
+describe('packages/proofs/src runs unchanged in browsers', () => {
+  it('the scan sees the package (non-test files only, testing/ left out)', () => {
+    const names = proofsFiles.map((f) => f.name);
+    expect(names).toContain('packages/proofs/src/canonical.ts');
+    expect(names).toContain('packages/proofs/src/wire.ts');
+    expect(names.some((n) => n.endsWith('.test.ts') || n.includes('/testing/'))).toBe(false);
+  });
+
+  it('imports no node: module and no Node builtin, and never uses Buffer', () => {
+    const found = offences(
+      proofsFiles,
+      [{ rule: 'Node builtin import in a browser package', forbids: isNodeBuiltin }],
+      [{ rule: 'Buffer is Node-only; use Uint8Array', pattern: /\bBuffer\b/ }],
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('imports nothing from @vcr/ packages or from outside its src/: every other package depends on it, not the reverse', () => {
+    const found = offences(proofsFiles, [{ rule: 'proofs imports a @vcr/ package', forbids: (s) => s.startsWith('@vcr/') }], []);
+    expect([...found, ...leavesSrc(PROOFS_SRC, proofsFiles)]).toEqual([]);
+  });
+});
+
+describe('packages/consensus/src is pure and synchronous', () => {
+  it('the scan sees the package', () => {
+    expect(consensusFiles.length).toBeGreaterThan(0);
+    expect(consensusFiles.some((f) => f.name.endsWith('.test.ts'))).toBe(false);
+  });
+
+  it('has no node: or Node builtin import, no clock, randomness, timers, async or process', () => {
+    const found = offences(
+      consensusFiles,
+      [{ rule: 'Node builtin import in the pure core', forbids: isNodeBuiltin }],
+      [
+        { rule: 'Date: time comes in events', pattern: /\bDate\b/ },
+        { rule: 'Math.random: randomness is injected', pattern: /\bMath\s*\.\s*random\b/ },
+        { rule: 'timer: the host drives time with tick events', pattern: /\b(?:setTimeout|setInterval|setImmediate)\b/ },
+        { rule: 'performance.now: time comes in events', pattern: /\bperformance\s*\.\s*now\b/ },
+        { rule: 'async/await: step() is synchronous', pattern: /\b(?:async|await)\b/ },
+        { rule: 'process: no environment or exit in the core', pattern: /\bprocess\s*\./ },
+      ],
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('never imports express, better-sqlite3 or ws, nor any @vcr/ package but @vcr/proofs, nor anything outside its src/', () => {
+    const found = offences(
+      consensusFiles,
+      [
+        { rule: 'I/O library in the pure core', forbids: (s) => ['express', 'better-sqlite3', 'ws'].some((name) => isPackage(s, name)) },
+        { rule: 'consensus depends only on @vcr/proofs', forbids: (s) => s.startsWith('@vcr/') && !isPackage(s, '@vcr/proofs') },
+      ],
+      [],
+    );
+    expect([...found, ...leavesSrc(CONSENSUS_SRC, consensusFiles)]).toEqual([]);
+  });
+});
+
+describe('the scanner itself', () => {
+  const sample = [
+    "import { readFileSync } from 'node:fs';",
+    "import type { X } from 'fs/promises';",
+    "export * from 'crypto';",
+    "const b = await import('path');",
+    "// Date.now() and setTimeout in a comment are not uses; neither is import 'os' here",
+    "const s = 'Date, Buffer and process.env inside a string are not uses'; const r = /[/*]Date/;",
+    'const now = Date.now(); /* Math.random() */',
+    "import { utf8 } from './bytes';",
+  ].join('\n');
+
+  it('finds imports of every form with their lines, and none inside comments', () => {
+    expect(importsOf(sample).map((s) => [s.specifier, s.line])).toEqual([
+      ['node:fs', 1],
+      ['fs/promises', 2],
+      ['crypto', 3],
+      ['path', 4],
+      ['./bytes', 8],
+    ]);
+    expect(importsOf(sample).filter((s) => isNodeBuiltin(s.specifier)).map((s) => s.line)).toEqual([1, 2, 3, 4]);
+    expect(isNodeBuiltin('@noble/hashes/sha2.js')).toBe(false);
+    expect(isNodeBuiltin('zod')).toBe(false);
+  });
+
+  it('reports a use in code with file and line, and ignores comments, strings and regex literals', () => {
+    const found = offences([{ name: 'sample.ts', text: sample }], [], [
+      { rule: 'Date', pattern: /\bDate\b/ },
+      { rule: 'Math.random', pattern: /\bMath\s*\.\s*random\b/ },
+      { rule: 'Buffer', pattern: /\bBuffer\b/ },
+    ]);
+    expect(found).toEqual(['sample.ts:7: Date: const now = Date.now(); /* Math.random() */']);
+  });
+});

@@ -492,7 +492,7 @@ export class PbftCore<S> {
     this.needFetch = false;
     this.lastProgressMs = this.nowMs;
     this.viewChangeTimeoutMs = this.cfg.viewChangeTimeoutMs;
-    this.emit({ type: 'commit', block });
+    this.emit({ type: 'commit', block, replies: [...replies] });
     for (const r of block.batch) this.dropPending(requestKey(r));
     for (const reply of replies) this.emit({ type: 'reply', reply });
     const next = this.slots.get(block.header.height + 1n);

@@ -125,7 +125,8 @@ export type Effect =
   | { type: 'persist-vote'; vote: VoteRecord }
   /** A prepared certificate, durable before the COMMIT that follows it: a restarted replica must still report it in view changes. */
   | { type: 'persist-prepared'; certificate: PreparedCertificate }
-  | { type: 'commit'; block: CommittedBlock }
+  /** `replies` are the results of the requests this block executed, in order (one log leaf each). */
+  | { type: 'commit'; block: CommittedBlock; replies: ClientReply[] }
   | { type: 'reply'; reply: ClientReply }
   | { type: 'fetch-blocks'; fromSeq: bigint }
   /** A new stable checkpoint: persist it with the blocks so a restart resumes from the right window. */

@@ -2,7 +2,7 @@
 // the state root and log root after the batch is applied, chained to the
 // previous header by hash. The 2f+1 commit signatures over it are its certificate.
 
-import { type CanonicalValue } from './canonical';
+import { type CanonicalValue, isWellFormedText } from './canonical';
 import { type CryptoBackend } from './crypto-backend';
 import { hashCanonical } from './hash';
 
@@ -77,6 +77,7 @@ export function isWellFormedHeader(h: BlockHeader): boolean {
     typeof h === 'object' &&
     h !== null &&
     typeof h.chainId === 'string' &&
+    isWellFormedText(h.chainId) &&
     isU63(h.epoch) &&
     isU63(h.view) &&
     isU63(h.height) &&

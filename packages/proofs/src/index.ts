@@ -16,3 +16,4 @@ export * from './quorum';
 export * from './wire';
 export * from './merkle-log';
 export * from './merkle-map';
+export * from './merkle-log-frontier';

@@ -307,3 +307,12 @@ function replaceAt(value: unknown, path: Path, replacement: unknown): unknown {
   copy[head as string | number] = replaceAt(copy[head as string | number], rest, replacement);
   return copy;
 }
+
+describe('wire text fields that get hashed', () => {
+  it('refuses a lone surrogate in a chain id instead of failing later while hashing', async () => {
+    const { testHeader } = await import('./testing/fixtures');
+    const { headerToJson, parseHeaderJson } = await import('./wire');
+    const json = { ...headerToJson(testHeader()), chainId: 'vcr\ud800' };
+    expect(parseHeaderJson(JSON.parse(JSON.stringify(json))).ok).toBe(false);
+  });
+});

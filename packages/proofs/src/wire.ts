@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { bytesToHex, tryHexToBytes } from './bytes';
+import { isWellFormedText } from './canonical';
 import { type Certificate } from './certificate';
 import { type EpochLink } from './epoch-chain';
 import { type BlockHeader } from './header';
@@ -27,12 +28,15 @@ export const u63String = z
   .transform((s) => BigInt(s))
   .refine((n) => n < 1n << 63n, 'below 2^63');
 
+/** Text that will be hashed or signed: well-formed UTF-16 only (a lone surrogate would make encoding throw). */
+const wellFormed = (max: number) => z.string().min(1).max(max).refine(isWellFormedText, 'well-formed text');
+
 export const hash32 = hexBytes(32);
 export const signature64 = hexBytes(64);
 export const publicKey32 = hexBytes(32);
 
 export const headerSchema = z.strictObject({
-  chainId: z.string().min(1).max(limits.chainIdBytesMax),
+  chainId: wellFormed(limits.chainIdBytesMax),
   epoch: u63String,
   view: u63String,
   height: u63String,
@@ -45,7 +49,7 @@ export const headerSchema = z.strictObject({
   nextMembershipHash: hash32.nullable(),
 });
 
-export const certificateSignatureSchema = z.strictObject({ replicaId: z.string().min(1).max(64), signature: signature64 });
+export const certificateSignatureSchema = z.strictObject({ replicaId: wellFormed(64), signature: signature64 });
 
 export const certificateSchema = z.strictObject({
   header: headerSchema,
@@ -54,16 +58,16 @@ export const certificateSchema = z.strictObject({
 });
 
 export const membershipSchema = z.strictObject({
-  chainId: z.string().min(1).max(limits.chainIdBytesMax),
+  chainId: wellFormed(limits.chainIdBytesMax),
   epoch: u63String,
   f: z.number().int().min(0).max(limits.membershipSizeMax),
   replicas: z
-    .array(z.strictObject({ id: z.string().min(1).max(64), organization: z.string().min(1).max(256), publicKey: publicKey32, address: z.string().max(256) }))
+    .array(z.strictObject({ id: wellFormed(64), organization: wellFormed(256), publicKey: publicKey32, address: z.string().max(256).refine(isWellFormedText) }))
     .min(1)
     .max(limits.membershipSizeMax),
   governance: z.strictObject({
     threshold: z.number().int().min(1).max(limits.membershipSizeMax),
-    admins: z.array(z.strictObject({ organization: z.string().min(1).max(256), publicKey: publicKey32 })).min(1).max(limits.membershipSizeMax),
+    admins: z.array(z.strictObject({ organization: wellFormed(256), publicKey: publicKey32 })).min(1).max(limits.membershipSizeMax),
   }),
 });
 

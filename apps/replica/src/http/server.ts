@@ -1,0 +1,145 @@
+// The replica's HTTP API (express 5): client endpoints, peer endpoints,
+// health and metrics. Every input is parsed with zod before it reaches the
+// node; bad input gets a 4xx with a machine-readable body and changes nothing.
+// Contract: apps/replica/openapi.yaml.
+
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@vcr/proofs';
+import { z } from 'zod';
+import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
+import { readEntry } from '../registry';
+import { clientReplyToJson, committedBlockToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
+
+export type ErrorCode =
+  | 'malformed'
+  | 'too-large'
+  | 'bad-signature'
+  | 'not-found'
+  | 'no-certified-state'
+  | 'timeout'
+  | 'internal';
+
+function fail(res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {
+  res.status(status).json({ error: { code, message, ...extra } });
+}
+
+const heightParam = z.string().regex(/^[1-9][0-9]{0,18}$/).transform(BigInt);
+const sizeParam = z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/).transform(BigInt);
+const keyParam = z.string().min(1).max(256);
+
+export function receiptToJson(r: Receipt) {
+  return {
+    block: committedBlockToJson(r.block),
+    reply: clientReplyToJson(r.reply),
+    logIndex: r.logIndex.toString(),
+    leafData: bytesToHex(r.leafData),
+    inclusionProof: logProofToJson(r.inclusionProof),
+  };
+}
+
+export function createServer(node: ReplicaNode): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const clientJson = express.json({ limit: MAX_CLIENT_BODY_BYTES, strict: true });
+  const peerJson = express.json({ limit: MAX_PEER_BODY_BYTES, strict: true });
+
+  app.get('/healthz', (_req, res) => {
+    const s = node.status;
+    res.status(s.status === 'normal' ? 200 : 503).json(s);
+  });
+
+  app.get('/metrics', (_req, res) => {
+    const s = node.status;
+    res.type('text/plain; version=0.0.4').send(node.metrics.render({ replica: String(s.replicaId), view: Number(s.view), height: Number(s.committed) }));
+  });
+
+  app.post('/v1/requests', clientJson, (req, res, next) => {
+    const parsed = parseClientRequestJson(req.body);
+    if (!parsed.ok) return fail(res, 400, 'malformed', 'request does not match the schema', { issues: parsed.issues });
+    if (clientPublicKey(parsed.value.clientId) === undefined) return fail(res, 400, 'malformed', 'clientId must be the hex of the client Ed25519 public key');
+    node
+      .submit(parsed.value)
+      .then((receipt) => res.json(receiptToJson(receipt)))
+      .catch((error: unknown) => {
+        if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify');
+        if (error instanceof Error && error.message === 'not committed in time') {
+          res.setHeader('Retry-After', '1');
+          return fail(res, 503, 'timeout', 'not committed in time; retry with the same request id');
+        }
+        next(error);
+      });
+  });
+
+  app.get('/v1/keys/:key', (req, res) => {
+    const key = keyParam.safeParse(req.params.key);
+    if (!key.success) return fail(res, 400, 'malformed', 'key must be 1 to 256 characters');
+    const block = node.latestBlock();
+    if (!block) return fail(res, 503, 'no-certified-state', 'no block committed yet');
+    const read = readEntry(node.committedState(), key.data);
+    if (!read.ok) return fail(res, 400, 'malformed', `key refused: ${read.reason}`);
+    res.json({
+      key: key.data,
+      entry: read.entry ? { value: bytesToHex(read.entry.value), revision: read.entry.revision.toString() } : null,
+      proof: mapProofToJson(read.proof),
+      certificate: certificateToJson(block.certificate),
+    });
+  });
+
+  app.get('/v1/headers/latest', (_req, res) => {
+    const block = node.latestBlock();
+    if (!block) return fail(res, 503, 'no-certified-state', 'no block committed yet');
+    res.json(certificateToJson(block.certificate));
+  });
+
+  app.get('/v1/blocks/:height', (req, res) => {
+    const height = heightParam.safeParse(req.params.height);
+    if (!height.success) return fail(res, 400, 'malformed', 'height must be a positive decimal integer');
+    const json = node.block(height.data);
+    if (!json) return fail(res, 404, 'not-found', 'no block at that height');
+    res.type('application/json').send(json);
+  });
+
+  app.get('/v1/log/inclusion', (req, res) => {
+    const q = z.strictObject({ index: sizeParam, size: sizeParam }).safeParse(req.query);
+    if (!q.success || q.data.index >= q.data.size || q.data.size > node.logSize) return fail(res, 400, 'malformed', 'need 0 <= index < size <= log size');
+    res.json({ index: q.data.index.toString(), size: q.data.size.toString(), proof: logProofToJson(node.inclusionProof(q.data.index, q.data.size)) });
+  });
+
+  app.get('/v1/log/consistency', (req, res) => {
+    const q = z.strictObject({ from: sizeParam, to: sizeParam }).safeParse(req.query);
+    if (!q.success || q.data.from < 1n || q.data.from > q.data.to || q.data.to > node.logSize) return fail(res, 400, 'malformed', 'need 1 <= from <= to <= log size');
+    res.json({ from: q.data.from.toString(), to: q.data.to.toString(), proof: logProofToJson(node.consistencyProof(q.data.from, q.data.to)) });
+  });
+
+  app.post('/v1/peer/messages', peerJson, (req, res) => {
+    const body = req.body as { message?: unknown } | undefined;
+    const result = node.onPeerMessage(body?.message);
+    if (!result.ok) return fail(res, 400, 'malformed', 'peer message does not match the schema', { issues: result.issues });
+    res.status(204).end();
+  });
+
+  app.post('/v1/peer/requests', clientJson, (req, res) => {
+    const body = req.body as { request?: unknown } | undefined;
+    const result = node.onRelayedRequest(body?.request);
+    if (!result.ok) return fail(res, 400, 'malformed', 'relayed request does not match the schema', { issues: result.issues });
+    res.status(204).end();
+  });
+
+  app.get('/v1/peer/blocks', (req, res) => {
+    const q = z.strictObject({ from: heightParam, limit: z.string().regex(/^[1-9][0-9]{0,3}$/).transform(Number).optional() }).safeParse(req.query);
+    if (!q.success) return fail(res, 400, 'malformed', 'from must be a positive height, limit 1..9999');
+    const limit = Math.min(q.data.limit ?? 256, 512);
+    res.type('application/json').send(`{"blocks":[${node.blocksFrom(q.data.from, limit).join(',')}]}`);
+  });
+
+  app.use((_req, res) => fail(res, 404, 'not-found', 'no such endpoint'));
+
+  // Body-parser errors (bad JSON, too large) and anything unexpected: a typed error, never a stack trace.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = error as { type?: string; status?: number };
+    if (e.type === 'entity.too.large') return fail(res, 413, 'too-large', 'body too large');
+    if (e.type === 'entity.parse.failed' || e.status === 400) return fail(res, 400, 'malformed', 'body is not valid JSON');
+    fail(res, 500, 'internal', 'internal error');
+  });
+  return app;
+}

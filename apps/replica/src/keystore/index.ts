@@ -1,0 +1,13 @@
+// The replica's keystore (DESIGN section 5): key handles that sign and report
+// their public key; private key bytes never leave a backend.
+export { checkLabel, createKeyHandle, isValidLabel, type KeyHandle, type KeyStore, KeyStoreError, type KeyStoreErrorCode, keystoreLimits } from './keystore';
+export { MemoryKeyStore } from './memory-keystore';
+export {
+  defaultScryptCost,
+  EncryptedFileKeyStore,
+  type EncryptedFileKeyStoreOptions,
+  encryptedFileLimits,
+  type KeyFile,
+  passphraseFromEnvironment,
+  type ScryptCost,
+} from './encrypted-file-keystore';

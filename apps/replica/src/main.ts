@@ -1,0 +1,53 @@
+// The replica process: `tsx apps/replica/src/main.ts --config <file>`.
+// Loads and validates the config and genesis, opens the keystore and the
+// SQLite store, recovers from disk, and serves HTTP until SIGINT/SIGTERM.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config';
+import { loadGenesis } from './genesis';
+import { createServer } from './http/server';
+import { EncryptedFileKeyStore, passphraseFromEnvironment } from './keystore';
+import { ReplicaNode } from './replica-node';
+import { ReplicaStore } from './storage/replica-store';
+
+function log(line: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
+}
+
+function main(): void {
+  const i = process.argv.indexOf('--config');
+  const configPath = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!configPath) throw new ConfigError('usage: main.ts --config <replica config file>');
+  const config = loadConfig(configPath);
+  const membership = loadGenesis(config.genesisFile);
+  const keystore = new EncryptedFileKeyStore(config.keystore.dir, passphraseFromEnvironment(process.env));
+  const key = keystore.open(config.keystore.label);
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = new ReplicaStore(join(config.dataDir, 'replica.sqlite'));
+  const node = new ReplicaNode({ membership, replicaId: config.replicaId, key, store, tickMs: config.tickMs, log: (l) => log({ replica: config.replicaId, ...l }) });
+  const server = createServer(node).listen(config.port, config.host, () => {
+    log({ replica: config.replicaId, event: 'listening', url: `http://${config.host}:${config.port}`, height: String(node.status.committed) });
+    node.start();
+  });
+  const shutdown = (signal: string) => {
+    log({ replica: config.replicaId, event: 'stopping', signal });
+    node.stop();
+    server.close(() => {
+      store.close();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 2_000).unref();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // Started by a launcher with an IPC channel (ops/local-cluster.ts): stop when it goes away.
+  if (process.send) process.on('disconnect', () => shutdown('launcher-exit'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+try {
+  main();
+} catch (error) {
+  log({ event: 'fatal', error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  process.exit(1);
+}

@@ -1,0 +1,56 @@
+// Prometheus text-format metrics, kept as plain counters (no global registry).
+
+export class Metrics {
+  private commits = 0;
+  private requests = 0;
+  private viewChanges = 0;
+  private evidenceCount = 0;
+  private readonly rejectedByReason = new Map<string, number>();
+  private readonly peerErrors = new Map<string, number>();
+  private readonly peerDrops = new Map<string, number>();
+
+  committed(requests: number): void {
+    this.commits++;
+    this.requests += requests;
+  }
+  viewChange(): void {
+    this.viewChanges++;
+  }
+  evidence(): void {
+    this.evidenceCount++;
+  }
+  rejected(reason: string): void {
+    this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
+  }
+  peerError(peer: string): void {
+    this.peerErrors.set(peer, (this.peerErrors.get(peer) ?? 0) + 1);
+  }
+  peerDropped(peer: string): void {
+    this.peerDrops.set(peer, (this.peerDrops.get(peer) ?? 0) + 1);
+  }
+
+  render(labels: { replica: string; view: number; height: number }): string {
+    const l = `replica="${labels.replica}"`;
+    const lines = [
+      '# TYPE vcr_blocks_committed_total counter',
+      `vcr_blocks_committed_total{${l}} ${this.commits}`,
+      '# TYPE vcr_requests_committed_total counter',
+      `vcr_requests_committed_total{${l}} ${this.requests}`,
+      '# TYPE vcr_view_changes_total counter',
+      `vcr_view_changes_total{${l}} ${this.viewChanges}`,
+      '# TYPE vcr_equivocation_evidence_total counter',
+      `vcr_equivocation_evidence_total{${l}} ${this.evidenceCount}`,
+      '# TYPE vcr_view gauge',
+      `vcr_view{${l}} ${labels.view}`,
+      '# TYPE vcr_committed_height gauge',
+      `vcr_committed_height{${l}} ${labels.height}`,
+      '# TYPE vcr_rejected_messages_total counter',
+      ...[...this.rejectedByReason].map(([reason, n]) => `vcr_rejected_messages_total{${l},reason="${reason}"} ${n}`),
+      '# TYPE vcr_peer_errors_total counter',
+      ...[...this.peerErrors].map(([peer, n]) => `vcr_peer_errors_total{${l},peer="${peer}"} ${n}`),
+      '# TYPE vcr_peer_dropped_total counter',
+      ...[...this.peerDrops].map(([peer, n]) => `vcr_peer_dropped_total{${l},peer="${peer}"} ${n}`),
+    ];
+    return lines.join('\n') + '\n';
+  }
+}

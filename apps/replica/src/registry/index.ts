@@ -1,0 +1,4 @@
+// The registry state machine: operations, state, executor, and reading its log leaves.
+export * from './leaf';
+export * from './ops';
+export * from './state';

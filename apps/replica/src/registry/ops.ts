@@ -1,0 +1,213 @@
+// The registry's operation format: what a client puts in
+// `ClientRequest.payload`, as canonical CBOR (DESIGN section 3), and the
+// result format the executor returns in `ClientReply.result`.
+//
+// Payloads are untrusted: `decodeOp` never throws, it returns a typed verdict
+// naming the rule that failed. Decoding is strict (canonical bytes only, no
+// unknown fields, every limit checked), so one operation has one encoding and
+// every replica reads the same bytes the same way.
+
+import { type CanonicalValue, assertNever, decodeCanonical, encodeCanonical, isWellFormedText, utf8 } from '@vcr/proofs';
+
+/** Every bound of the operation format. */
+export const registryLimits = {
+  /** User keys are UTF-8 strings of 1..keyBytesMax bytes. */
+  keyBytesMax: 256,
+  /** Values are opaque bytes of at most this size. */
+  valueBytesMax: 64 * 1024,
+  /** Operations in one transaction. */
+  txnOpsMax: 64,
+  /** Revisions stay below 2^63, like every 64-bit quantity on the JSON wire. */
+  revisionMax: (1n << 63n) - 1n,
+} as const;
+
+/**
+ * Keys starting with NUL belong to the registry itself (the reply cache now;
+ * namespaces and ACLs later). NUL is a control character, so no user key can
+ * start with it anyway; the explicit rule keeps it so if the character rules change.
+ */
+export const RESERVED_KEY_PREFIX = '\u0000';
+
+export type PutOp = { op: 'put'; key: string; value: Uint8Array };
+export type DeleteOp = { op: 'delete'; key: string };
+/** Applies only if the key's revision is `expectedRevision` (0: the key must be absent). */
+export type CasOp = { op: 'cas'; key: string; expectedRevision: bigint; value: Uint8Array };
+export type SingleOp = PutOp | DeleteOp | CasOp;
+/** All or nothing; each op sees the effects of the ops before it. */
+export type TxnOp = { op: 'txn'; ops: SingleOp[] };
+export type RegistryOp = SingleOp | TxnOp;
+
+export type KeyRejection = 'bad-key-type' | 'key-empty' | 'key-too-long' | 'key-not-well-formed' | 'key-control-character' | 'key-reserved';
+
+export type OpRejection =
+  | 'not-canonical'
+  | 'not-a-map'
+  | 'unknown-op'
+  | 'bad-fields'
+  | KeyRejection
+  | 'bad-value-type'
+  | 'value-too-large'
+  | 'bad-revision'
+  | 'bad-txn-ops'
+  | 'txn-empty'
+  | 'txn-too-large'
+  | 'nested-txn';
+
+export type DecodeOpResult = { ok: true; op: RegistryOp } | { ok: false; reason: OpRejection };
+
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/** The rule for user keys; `undefined` when the key is acceptable. */
+export function checkUserKey(untrustedKey: unknown): KeyRejection | undefined {
+  if (typeof untrustedKey !== 'string') return 'bad-key-type';
+  if (untrustedKey.length === 0) return 'key-empty';
+  // A UTF-16 length above the byte bound can only encode to more bytes: refuse before encoding.
+  if (untrustedKey.length > registryLimits.keyBytesMax) return 'key-too-long';
+  if (!isWellFormedText(untrustedKey)) return 'key-not-well-formed';
+  if (utf8(untrustedKey).length > registryLimits.keyBytesMax) return 'key-too-long';
+  if (untrustedKey.startsWith(RESERVED_KEY_PREFIX)) return 'key-reserved';
+  if (CONTROL_CHARACTER.test(untrustedKey)) return 'key-control-character';
+  return undefined;
+}
+
+type Fields = Record<string, CanonicalValue>;
+
+function isMap(value: CanonicalValue): value is Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/** True when the map has exactly these field names. */
+function hasExactly(fields: Fields, names: readonly string[]): boolean {
+  const present = Object.keys(fields);
+  return present.length === names.length && names.every((name) => Object.hasOwn(fields, name));
+}
+
+function readValue(value: CanonicalValue | undefined): Uint8Array | 'bad-value-type' | 'value-too-large' {
+  if (!(value instanceof Uint8Array)) return 'bad-value-type';
+  if (value.length > registryLimits.valueBytesMax) return 'value-too-large';
+  return value;
+}
+
+/** The decoder gives small integers as numbers and large ones as bigints: accept both, return a bigint. */
+function readRevision(value: CanonicalValue | undefined): bigint | undefined {
+  let revision: bigint;
+  if (typeof value === 'bigint') revision = value;
+  else if (typeof value === 'number' && Number.isSafeInteger(value)) revision = BigInt(value);
+  else return undefined;
+  return revision >= 0n && revision <= registryLimits.revisionMax ? revision : undefined;
+}
+
+type SingleRead = { ok: true; op: SingleOp } | { ok: false; reason: OpRejection };
+
+function readSingle(fields: Fields): SingleRead {
+  const name = fields.op;
+  if (name === 'txn') return { ok: false, reason: 'nested-txn' };
+  if (name !== 'put' && name !== 'delete' && name !== 'cas') return { ok: false, reason: 'unknown-op' };
+  const expected = name === 'put' ? ['op', 'key', 'value'] : name === 'delete' ? ['op', 'key'] : ['op', 'key', 'expectedRevision', 'value'];
+  if (!hasExactly(fields, expected)) return { ok: false, reason: 'bad-fields' };
+  const keyRejection = checkUserKey(fields.key);
+  if (keyRejection !== undefined) return { ok: false, reason: keyRejection };
+  const key = fields.key as string;
+  if (name === 'delete') return { ok: true, op: { op: 'delete', key } };
+  const value = readValue(fields.value);
+  if (typeof value === 'string') return { ok: false, reason: value };
+  if (name === 'put') return { ok: true, op: { op: 'put', key, value } };
+  const expectedRevision = readRevision(fields.expectedRevision);
+  if (expectedRevision === undefined) return { ok: false, reason: 'bad-revision' };
+  return { ok: true, op: { op: 'cas', key, expectedRevision, value } };
+}
+
+/** Validates a decoded canonical value as an operation. */
+export function validateOp(untrustedValue: CanonicalValue): DecodeOpResult {
+  if (!isMap(untrustedValue)) return { ok: false, reason: 'not-a-map' };
+  if (untrustedValue.op !== 'txn') return readSingle(untrustedValue);
+  if (!hasExactly(untrustedValue, ['op', 'ops'])) return { ok: false, reason: 'bad-fields' };
+  const untrustedOps = untrustedValue.ops;
+  if (!Array.isArray(untrustedOps)) return { ok: false, reason: 'bad-txn-ops' };
+  // The count is checked before any op is looked at.
+  if (untrustedOps.length === 0) return { ok: false, reason: 'txn-empty' };
+  if (untrustedOps.length > registryLimits.txnOpsMax) return { ok: false, reason: 'txn-too-large' };
+  const ops: SingleOp[] = [];
+  for (const untrustedOp of untrustedOps as readonly CanonicalValue[]) {
+    if (!isMap(untrustedOp)) return { ok: false, reason: 'bad-txn-ops' };
+    const read = readSingle(untrustedOp);
+    if (!read.ok) return read;
+    ops.push(read.op);
+  }
+  return { ok: true, op: { op: 'txn', ops } };
+}
+
+/** Decodes an untrusted payload. Never throws. */
+export function decodeOp(untrustedBytes: Uint8Array): DecodeOpResult {
+  const decoded = decodeCanonical(untrustedBytes);
+  if (!decoded.ok) return { ok: false, reason: 'not-canonical' };
+  return validateOp(decoded.value);
+}
+
+function singleToCanonical(op: SingleOp): CanonicalValue {
+  switch (op.op) {
+    case 'put':
+      return { op: 'put', key: op.key, value: op.value };
+    case 'delete':
+      return { op: 'delete', key: op.key };
+    case 'cas':
+      return { op: 'cas', key: op.key, expectedRevision: op.expectedRevision, value: op.value };
+    default:
+      return assertNever(op, 'registry op');
+  }
+}
+
+export function opToCanonical(op: RegistryOp): CanonicalValue {
+  return op.op === 'txn' ? { op: 'txn', ops: op.ops.map(singleToCanonical) } : singleToCanonical(op);
+}
+
+/**
+ * The payload bytes of an operation. Refuses (RangeError) an operation that
+ * `decodeOp` would refuse, so a client never signs a request bound to fail.
+ */
+export function encodeOp(op: RegistryOp): Uint8Array {
+  const value = opToCanonical(op);
+  const check = validateOp(value);
+  if (!check.ok) throw new RangeError(`registry op: ${check.reason}`);
+  return encodeCanonical(value);
+}
+
+// ---- Results (ClientReply.result) ----
+
+export type RegistryErrorCode = 'malformed-op' | 'revision-mismatch' | 'absent' | 'txn-too-large';
+
+/**
+ * `revisions[i]` is the revision of the i-th op's key after that op (a single
+ * op counts as a transaction of one): 0 after a delete, since 0 is what a
+ * later CAS expects for an absent key.
+ */
+export type RegistryResult = { ok: true; revisions: bigint[] } | { ok: false; error: RegistryErrorCode };
+
+export function encodeResult(result: RegistryResult): Uint8Array {
+  return encodeCanonical(result.ok ? { ok: true, revisions: result.revisions } : { ok: false, error: result.error });
+}
+
+const ERROR_CODES: readonly string[] = ['malformed-op', 'revision-mismatch', 'absent', 'txn-too-large'] satisfies RegistryErrorCode[];
+
+export type DecodeResultOutcome = { ok: true; result: RegistryResult } | { ok: false; reason: 'not-canonical' | 'malformed' };
+
+/** Decodes untrusted result bytes (e.g. a reply from a replica). Never throws. */
+export function decodeResult(untrustedBytes: Uint8Array): DecodeResultOutcome {
+  const decoded = decodeCanonical(untrustedBytes);
+  if (!decoded.ok) return { ok: false, reason: 'not-canonical' };
+  const value = decoded.value;
+  if (!isMap(value)) return { ok: false, reason: 'malformed' };
+  if (value.ok === false && hasExactly(value, ['ok', 'error']) && typeof value.error === 'string' && ERROR_CODES.includes(value.error)) {
+    return { ok: true, result: { ok: false, error: value.error as RegistryErrorCode } };
+  }
+  if (value.ok !== true || !hasExactly(value, ['ok', 'revisions']) || !Array.isArray(value.revisions)) return { ok: false, reason: 'malformed' };
+  const untrustedRevisions = value.revisions as readonly CanonicalValue[];
+  if (untrustedRevisions.length === 0 || untrustedRevisions.length > registryLimits.txnOpsMax) return { ok: false, reason: 'malformed' };
+  const revisions: bigint[] = [];
+  for (const untrustedRevision of untrustedRevisions) {
+    const revision = readRevision(untrustedRevision);
+    if (revision === undefined) return { ok: false, reason: 'malformed' };
+    revisions.push(revision);
+  }
+  return { ok: true, result: { ok: true, revisions } };
+}

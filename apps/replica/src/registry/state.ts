@@ -1,0 +1,214 @@
+// The registry state machine (DESIGN sections 4 and 5), first version: a
+// key-value registry with compare-and-set and all-or-nothing transactions.
+//
+// The state is two immutable values: the authenticated map (user keys, and
+// the reply cache under reserved keys so that the cache is certified by the
+// state root like everything else) and the compact range of the request log.
+// `apply` builds new versions and never touches its input, as the Executor
+// contract requires: the core executes speculatively on top of states it may
+// later discard.
+//
+// Execution must be deterministic across replicas: it depends only on the
+// state, the sequence number and the batch; no clock, no randomness, no
+// iteration over unordered collections.
+
+import {
+  type CryptoBackend,
+  type MapEntry,
+  type MapProof,
+  LogFrontier,
+  MerkleMapSnapshot,
+  assert,
+  assertNever,
+  decodeCanonical,
+  encodeCanonical,
+  hashLeaf,
+  isWellFormedText,
+} from '@vcr/proofs';
+import { type ClientReply, type ClientRequest, type ExecutionResult, type Executor, requestToCanonical } from '@vcr/consensus';
+import {
+  type KeyRejection,
+  type RegistryErrorCode,
+  type RegistryResult,
+  type SingleOp,
+  RESERVED_KEY_PREFIX,
+  checkUserKey,
+  decodeOp,
+  encodeResult,
+  registryLimits,
+} from './ops';
+
+export interface RegistryState {
+  /** User keys and the reply cache (`replyCacheKey`); its root is the certified state root. */
+  readonly map: MerkleMapSnapshot;
+  /** One leaf per executed request (`leafForRequest`); its root is the certified log root. */
+  readonly log: LogFrontier;
+}
+
+export function genesisRegistryState(backend: CryptoBackend): RegistryState {
+  return { map: MerkleMapSnapshot.empty(backend), log: LogFrontier.empty(backend) };
+}
+
+export function registryRoots(state: RegistryState): { stateRoot: Uint8Array; logRoot: Uint8Array; logSize: bigint } {
+  return { stateRoot: state.map.root, logRoot: state.log.root(), logSize: state.log.size };
+}
+
+// ---- The reply cache ----
+
+const REPLY_KEY_PREFIX = `${RESERVED_KEY_PREFIX}reply/`;
+
+/** The map key holding a client's last reply. */
+export function replyCacheKey(clientId: string): string {
+  // The core bounds client ids to 128 bytes; a lone surrogate would make two ids share one key.
+  assert(clientId.length > 0 && isWellFormedText(clientId), 'registry: client id is not well-formed text');
+  return REPLY_KEY_PREFIX + clientId;
+}
+
+interface CachedReply {
+  requestId: bigint;
+  result: Uint8Array;
+}
+
+function encodeCachedReply(cached: CachedReply): Uint8Array {
+  return encodeCanonical({ requestId: cached.requestId, result: cached.result });
+}
+
+/** Reads our own state: a cache entry we did not write is a broken invariant. */
+function decodeCachedReply(bytes: Uint8Array): CachedReply {
+  const decoded = decodeCanonical(bytes);
+  assert(decoded.ok, 'registry: reply cache entry is not canonical');
+  const value = decoded.value;
+  assert(typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array), 'registry: reply cache entry is not a map');
+  const { requestId, result } = value as { requestId?: unknown; result?: unknown };
+  assert(typeof requestId === 'bigint' || typeof requestId === 'number', 'registry: reply cache entry has no request id');
+  assert(result instanceof Uint8Array, 'registry: reply cache entry has no result');
+  return { requestId: BigInt(requestId), result };
+}
+
+function cachedReplyOf(map: MerkleMapSnapshot, clientId: string): { cached: CachedReply; revision: bigint } | undefined {
+  const entry = map.get(replyCacheKey(clientId));
+  return entry === undefined ? undefined : { cached: decodeCachedReply(entry.value), revision: entry.revision };
+}
+
+// ---- The request log ----
+
+/**
+ * The data of the log leaf for one executed request (hashed with `hashLeaf`,
+ * RFC 9162). A client holding its request and the reply can rebuild this and
+ * check an inclusion proof against the certified log root. The request hash
+ * covers the signature, so the leaf names the exact request that was ordered.
+ */
+export function leafForRequest(backend: CryptoBackend, input: { seq: bigint; request: ClientRequest; result: Uint8Array }): Uint8Array {
+  const { seq, request, result } = input;
+  return encodeCanonical({
+    height: seq,
+    clientId: request.clientId,
+    requestId: request.requestId,
+    requestHash: backend.sha256(encodeCanonical(requestToCanonical(request))),
+    result,
+  });
+}
+
+// ---- Operations ----
+
+type OpsOutcome = { ok: true; map: MerkleMapSnapshot; revisions: bigint[] } | { ok: false; error: RegistryErrorCode };
+
+function nextRevision(current: bigint): bigint {
+  // 2^63 - 1 writes to one key cannot happen; reaching it means the state is corrupt.
+  assert(current < registryLimits.revisionMax, 'registry: revision overflow');
+  return current + 1n;
+}
+
+/** Applies the ops in order on top of `map`; the first failing op fails them all and `map` stays as it was. */
+function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome {
+  let working = map;
+  const revisions: bigint[] = [];
+  for (const op of ops) {
+    const current = working.get(op.key)?.revision ?? 0n;
+    switch (op.op) {
+      case 'put':
+        working = working.with(op.key, { value: op.value, revision: nextRevision(current) });
+        revisions.push(current + 1n);
+        break;
+      case 'cas':
+        if (current !== op.expectedRevision) return { ok: false, error: 'revision-mismatch' };
+        working = working.with(op.key, { value: op.value, revision: nextRevision(current) });
+        revisions.push(current + 1n);
+        break;
+      case 'delete':
+        if (current === 0n) return { ok: false, error: 'absent' };
+        working = working.without(op.key);
+        revisions.push(0n);
+        break;
+      default:
+        assertNever(op, 'registry op');
+    }
+  }
+  return { ok: true, map: working, revisions };
+}
+
+/** Executes one payload: the new map (unchanged on any error) and the result. */
+function executePayload(map: MerkleMapSnapshot, payload: Uint8Array): { map: MerkleMapSnapshot; result: RegistryResult } {
+  const decoded = decodeOp(payload);
+  if (!decoded.ok) return { map, result: { ok: false, error: decoded.reason === 'txn-too-large' ? 'txn-too-large' : 'malformed-op' } };
+  const ops = decoded.op.op === 'txn' ? decoded.op.ops : [decoded.op];
+  const outcome = applyOps(map, ops);
+  if (!outcome.ok) return { map, result: { ok: false, error: outcome.error } };
+  return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };
+}
+
+// ---- The executor ----
+
+/**
+ * The registry as a consensus Executor. Requests run in batch order. A
+ * request whose id is not above its client's cached one was executed before
+ * (or superseded) and is skipped without a reply. Every executed request,
+ * failed or not, updates its client's reply cache and appends one log leaf,
+ * so `replies[i]` of a result belongs to log leaf `logSize_before + i`.
+ */
+export function registryExecutor(backend: CryptoBackend): Executor<RegistryState> {
+  return {
+    apply(state, { seq, batch }): ExecutionResult<RegistryState> {
+      let map = state.map;
+      let log = state.log;
+      const replies: ClientReply[] = [];
+      for (const request of batch) {
+        assert(typeof request.requestId === 'bigint' && request.requestId >= 0n, 'registry: request id must be a non-negative bigint');
+        const previous = cachedReplyOf(map, request.clientId);
+        if (previous !== undefined && request.requestId <= previous.cached.requestId) continue; // exactly once
+        const executed = executePayload(map, request.payload);
+        const result = encodeResult(executed.result);
+        map = executed.map.with(replyCacheKey(request.clientId), {
+          value: encodeCachedReply({ requestId: request.requestId, result }),
+          revision: nextRevision(previous?.revision ?? 0n),
+        });
+        log = log.append(hashLeaf(backend, leafForRequest(backend, { seq, request, result })));
+        replies.push({ clientId: request.clientId, requestId: request.requestId, result });
+      }
+      const next: RegistryState = { map, log };
+      return { state: next, ...registryRoots(next), replies };
+    },
+
+    replyFor(state, clientId, requestId) {
+      const previous = cachedReplyOf(state.map, clientId);
+      if (previous === undefined || previous.cached.requestId < requestId) return 'unknown';
+      if (previous.cached.requestId > requestId) return 'superseded';
+      return { clientId, requestId, result: previous.cached.result.slice() };
+    },
+  };
+}
+
+// ---- Reads ----
+
+export type ReadEntryResult = { ok: true; entry: MapEntry | undefined; proof: MapProof } | { ok: false; reason: KeyRejection };
+
+/**
+ * A user key's entry (undefined when absent) and its membership or
+ * non-membership proof against `state.map.root`. The key is untrusted
+ * (it comes from an HTTP query) and is checked by the same rule as writes.
+ */
+export function readEntry(state: RegistryState, untrustedKey: string): ReadEntryResult {
+  const rejection = checkUserKey(untrustedKey);
+  if (rejection !== undefined) return { ok: false, reason: rejection };
+  return { ok: true, entry: state.map.get(untrustedKey), proof: state.map.prove(untrustedKey) };
+}

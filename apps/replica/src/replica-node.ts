@@ -1,0 +1,372 @@
+// The host around the pure PBFT core: it owns the clock (a tick timer), the
+// disk (ReplicaStore), the key (a keystore handle) and the network (peer
+// HTTP), and applies the core's effects in their documented order: persist,
+// then send; commit durably, then reply.
+
+import { bytesToHex, hashLeaf, type Membership, MerkleLog, verifyInDomain, tryHexToBytes } from '@vcr/proofs';
+import { nodeBackend } from '@vcr/crypto-node';
+import {
+  type ClientReply,
+  type ClientRequest,
+  type CommittedBlock,
+  type CoreRestore,
+  defaultCoreConfig,
+  type Effect,
+  PbftCore,
+  type PeerMessage,
+  type PreparedCertificate,
+  requestSigningMessage,
+  type VoteRecord,
+} from '@vcr/consensus';
+import { type KeyHandle } from './keystore';
+import { genesisRegistryState, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { type ReplicaStore } from './storage/replica-store';
+import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, parseCommittedBlockJson, parsePeerMessageJson, peerMessageToJson } from './wire';
+import { PeerClient } from './peer-client';
+import { Metrics } from './metrics';
+
+export interface Receipt {
+  block: CommittedBlock;
+  reply: ClientReply;
+  logIndex: bigint;
+  leafData: Uint8Array;
+  inclusionProof: Uint8Array[];
+}
+
+interface Waiter {
+  resolve: (receipt: Receipt) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ReplicaNodeOptions {
+  membership: Membership;
+  replicaId: string;
+  key: KeyHandle;
+  store: ReplicaStore;
+  tickMs: number;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+const RECEIPT_TIMEOUT_MS = 10_000;
+
+/** Client ids are the hex of the client's Ed25519 public key, so a request authenticates itself. */
+export function clientPublicKey(clientId: string): Uint8Array | undefined {
+  const key = /^[0-9a-f]{64}$/.test(clientId) ? tryHexToBytes(clientId) : undefined;
+  return key;
+}
+
+export class ReplicaNode {
+  readonly metrics = new Metrics();
+  private readonly core: PbftCore<RegistryState>;
+  private readonly peers: PeerClient;
+  private readonly log: MerkleLog;
+  private readonly executor = registryExecutor(nodeBackend);
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly receipts = new Map<string, { height: bigint; logIndex: bigint }>();
+  private latest: CommittedBlock | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly emitLog: (line: Record<string, unknown>) => void;
+
+  constructor(private readonly opts: ReplicaNodeOptions) {
+    const { membership, replicaId, key, store } = opts;
+    this.emitLog = opts.log ?? (() => undefined);
+    if (!membership.replicas.some((r) => r.id === replicaId && bytesToHex(r.publicKey) === bytesToHex(key.publicKey))) {
+      throw new Error(`key ${key.label} is not replica ${replicaId}'s key in the genesis membership`);
+    }
+    this.peers = new PeerClient(membership.replicas.filter((r) => r.id !== replicaId), this.metrics);
+    this.log = new MerkleLog(nodeBackend);
+    const restore = this.recover();
+    this.core = new PbftCore<RegistryState>(
+      {
+        config: { ...defaultCoreConfig, chainId: membership.chainId, replicaId },
+        membership,
+        backend: nodeBackend,
+        signer: key,
+        executor: this.executor,
+        validateRequest: (r) => this.validateRequest(r),
+      },
+      restore,
+    );
+  }
+
+  /** Rebuilds state from this replica's own disk: blocks re-executed in order must reproduce their certified roots. */
+  private recover(): CoreRestore<RegistryState> {
+    const store = this.opts.store;
+    let state = genesisRegistryState(nodeBackend);
+    let last: CommittedBlock | undefined;
+    for (let from = 1n; ; ) {
+      const page = store.loadBlocks(from, 256);
+      if (page.length === 0) break;
+      for (const json of page) {
+        const parsed = parseCommittedBlockJson(JSON.parse(json));
+        if (!parsed.ok) throw new Error(`stored block at ${from} does not parse: ${parsed.issues.join('; ')}`);
+        const block = parsed.value;
+        const exec = this.executor.apply(state, { seq: block.header.height, batch: block.batch, timestampMs: block.header.timestampMs });
+        if (bytesToHex(exec.stateRoot) !== bytesToHex(block.header.stateRoot)) throw new Error(`stored block ${block.header.height} does not re-execute to its state root`);
+        state = exec.state;
+        last = block;
+        from = block.header.height + 1n;
+      }
+    }
+    for (const leaf of store.iterateLeaves()) {
+      this.log.appendLeafHash(hashLeaf(nodeBackend, leaf.data));
+      this.indexLeaf(leaf.data, leaf.height, leaf.index);
+    }
+    this.latest = last;
+    const viewText = store.getMeta('view');
+    const nvText = store.getMeta('newView');
+    const nv = nvText ? parsePeerMessageJson(JSON.parse(nvText)) : undefined;
+    const stableText = store.getMeta('stable');
+    const stable = stableText ? parseStable(stableText) : undefined;
+    const committedSeq = last?.header.height ?? 0n;
+    return {
+      committedHeader: last?.header,
+      committedState: state,
+      ...(stable ? { stableCheckpoint: stable } : {}),
+      view: viewText ? BigInt(viewText) : 0n,
+      ...(nv?.ok && nv.value.type === 'new-view' ? { newView: nv.value } : {}),
+      votes: store.loadVotes(committedSeq).map((v) => ({ phase: v.phase as VoteRecord['phase'], view: v.view, seq: v.seq, headerHash: v.hash })),
+      prepared: store
+        .loadPrepared(committedSeq)
+        .map((j) => parsePeerMessageJson(JSON.parse(j)))
+        .flatMap((p) => (p.ok && p.value.type === 'view-change' ? p.value.prepared : [])),
+      nowMs: Date.now(),
+    };
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.dispatch({ type: 'tick', nowMs: Date.now() }), this.opts.tickMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const list of this.waiters.values()) for (const w of list) w.reject(new Error('replica stopping'));
+    this.waiters.clear();
+  }
+
+  get status(): { replicaId: string; status: string; view: number; committed: number } & Record<string, string | number> {
+    const d = this.core.diagnostics;
+    return { ...d, replicaId: this.opts.replicaId, status: String(d.status), view: Number(d.view), committed: Number(d.committed) };
+  }
+
+  latestBlock(): CommittedBlock | undefined {
+    return this.latest;
+  }
+
+  committedState(): RegistryState {
+    return this.core.committedState;
+  }
+
+  blocksFrom(height: bigint, limit: number): string[] {
+    return this.opts.store.loadBlocks(height, limit);
+  }
+
+  block(height: bigint): string | undefined {
+    return this.opts.store.loadBlock(height);
+  }
+
+  inclusionProof(index: bigint, size: bigint): Uint8Array[] {
+    return this.log.inclusionProof(index, size);
+  }
+
+  consistencyProof(size1: bigint, size2: bigint): Uint8Array[] {
+    return this.log.consistencyProof(size1, size2);
+  }
+
+  get logSize(): bigint {
+    return this.log.size;
+  }
+
+  /** A verified peer message in; its signature is checked by the core. */
+  onPeerMessage(untrusted: unknown): { ok: true } | { ok: false; issues: string[] } {
+    const parsed = parsePeerMessageJson(untrusted);
+    if (!parsed.ok) {
+      this.metrics.rejected('malformed');
+      return { ok: false, issues: parsed.issues };
+    }
+    this.dispatch({ type: 'message', message: parsed.value });
+    return { ok: true };
+  }
+
+  /** Submits a client request and resolves with its receipt once committed. */
+  submit(request: ClientRequest): Promise<Receipt> {
+    const key = `${request.clientId}/${request.requestId}`;
+    const known = this.receipts.get(key);
+    if (known) return Promise.resolve(this.receiptFor(key, known));
+    // Cheap to refuse here with a clear error; the core checks again before ordering it.
+    if (!this.validateRequest(request)) return Promise.reject(new Error('bad-signature'));
+    return new Promise<Receipt>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.dropWaiter(key, waiter);
+        reject(new Error('not committed in time'));
+      }, RECEIPT_TIMEOUT_MS);
+      const waiter: Waiter = { resolve, reject, timer };
+      const list = this.waiters.get(key) ?? [];
+      list.push(waiter);
+      this.waiters.set(key, list);
+      this.dispatch({ type: 'request', request });
+      // PBFT 4.1: the request must reach the primary; relaying it to every peer also lets
+      // backups time out a primary that ignores it.
+      this.peers.relayRequest(clientRequestToJson(request));
+    });
+  }
+
+  /** A client request relayed by a peer: untrusted, checked like any other. */
+  onRelayedRequest(untrusted: unknown): { ok: true } | { ok: false; issues: string[] } {
+    const parsed = parseClientRequestJson(untrusted);
+    if (!parsed.ok) return { ok: false, issues: parsed.issues };
+    this.dispatch({ type: 'request', request: parsed.value });
+    return { ok: true };
+  }
+
+  private dropWaiter(key: string, waiter: Waiter): void {
+    const list = (this.waiters.get(key) ?? []).filter((w) => w !== waiter);
+    if (list.length === 0) this.waiters.delete(key);
+    else this.waiters.set(key, list);
+  }
+
+  private validateRequest(r: ClientRequest): boolean {
+    const key = clientPublicKey(r.clientId);
+    if (key === undefined) return false;
+    return verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: this.opts.membership.chainId, epoch: this.opts.membership.epoch }, requestSigningMessage(r), r.signature);
+  }
+
+  private dispatch(event: Parameters<PbftCore<RegistryState>['handle']>[0]): void {
+    const effects = this.core.handle(event);
+    for (const effect of effects) this.apply(effect);
+  }
+
+  private apply(effect: Effect): void {
+    const store = this.opts.store;
+    switch (effect.type) {
+      case 'persist-view':
+        store.setMeta('view', effect.view.toString());
+        if (effect.newView) store.setMeta('newView', JSON.stringify(peerMessageToJson(effect.newView)));
+        else store.deleteMeta('newView');
+        return;
+      case 'persist-vote':
+        store.saveVote({ phase: effect.vote.phase, view: effect.vote.view, seq: effect.vote.seq, hash: effect.vote.headerHash });
+        return;
+      case 'persist-prepared':
+        store.savePrepared(effect.certificate.prePrepare.seq, effect.certificate.prePrepare.view, JSON.stringify(peerMessageToJson(preparedCarrier(effect.certificate))));
+        return;
+      case 'stable-checkpoint':
+        store.setMeta('stable', JSON.stringify({ seq: effect.checkpoint.seq.toString(), headerHash: bytesToHex(effect.checkpoint.headerHash), proof: effect.checkpoint.proof.map(peerMessageToJson) }));
+        store.pruneAtOrBelow(effect.checkpoint.seq);
+        return;
+      case 'commit':
+        this.onCommit(effect.block, effect.replies);
+        return;
+      case 'reply':
+        return;
+      case 'broadcast':
+        this.peers.broadcast(peerMessageToJson(effect.message));
+        return;
+      case 'send':
+        this.peers.send(effect.to, peerMessageToJson(effect.message));
+        return;
+      case 'fetch-blocks':
+        void this.fetchBlocks(effect.fromSeq);
+        return;
+      case 'evidence':
+        this.metrics.evidence();
+        this.emitLog({ event: 'equivocation', replica: effect.evidence.replicaId, seq: effect.evidence.seq.toString(), phase: effect.evidence.phase });
+        return;
+      case 'view-change-started':
+        this.metrics.viewChange();
+        this.emitLog({ event: 'view-change', view: effect.view.toString(), reason: effect.reason });
+        return;
+      case 'view-entered':
+        this.emitLog({ event: 'view-entered', view: effect.view.toString() });
+        return;
+      case 'rejected':
+        this.metrics.rejected(effect.reason);
+        return;
+    }
+  }
+
+  private onCommit(block: CommittedBlock, replies: readonly ClientReply[]): void {
+    const height = block.header.height;
+    const leaves = replies.map((reply) => {
+      const request = block.batch.find((r) => r.clientId === reply.clientId && r.requestId === reply.requestId) as ClientRequest;
+      return leafForRequest(nodeBackend, { seq: height, request, result: reply.result });
+    });
+    // Durable first: the block, its certificate and its leaves in one transaction.
+    this.opts.store.saveBlock(height, JSON.stringify(committedBlockToJson(block)), leaves);
+    const firstIndex = this.log.size;
+    leaves.forEach((leaf, i) => {
+      this.log.appendLeafHash(hashLeaf(nodeBackend, leaf));
+      this.indexLeaf(leaf, height, firstIndex + BigInt(i));
+    });
+    this.latest = block;
+    this.metrics.committed(block.batch.length);
+    for (const reply of replies) {
+      const key = `${reply.clientId}/${reply.requestId}`;
+      const known = this.receipts.get(key);
+      const list = this.waiters.get(key);
+      if (!known || !list) continue;
+      this.waiters.delete(key);
+      const receipt = this.receiptFor(key, known);
+      for (const w of list) {
+        clearTimeout(w.timer);
+        w.resolve(receipt);
+      }
+    }
+  }
+
+  private indexLeaf(leaf: Uint8Array, height: bigint, logIndex: bigint): void {
+    const key = leafRequestKey(leaf);
+    if (key) this.receipts.set(key, { height, logIndex });
+  }
+
+  private receiptFor(key: string, at: { height: bigint; logIndex: bigint }): Receipt {
+    const json = this.opts.store.loadBlock(at.height);
+    const parsed = json ? parseCommittedBlockJson(JSON.parse(json)) : undefined;
+    if (!parsed?.ok) throw new Error(`receipt block ${at.height} missing`);
+    const block = parsed.value;
+    const leafData = this.leafAt(at.logIndex);
+    const [clientId, requestId] = key.split('/') as [string, string];
+    return {
+      block,
+      reply: { clientId, requestId: BigInt(requestId), result: leafResult(leafData) },
+      logIndex: at.logIndex,
+      leafData,
+      inclusionProof: this.log.inclusionProof(at.logIndex, block.header.logSize),
+    };
+  }
+
+  private leafAt(index: bigint): Uint8Array {
+    const leaf = this.opts.store.loadLeaf(index);
+    if (!leaf) throw new Error(`leaf ${index} missing`);
+    return leaf;
+  }
+
+  private async fetchBlocks(fromSeq: bigint): Promise<void> {
+    const answer = await this.peers.fetchBlocks(fromSeq);
+    if (answer === undefined) return;
+    const blocks: CommittedBlock[] = [];
+    for (const item of answer) {
+      const parsed = parseCommittedBlockJson(item);
+      if (!parsed.ok) {
+        this.metrics.rejected('malformed-block');
+        return;
+      }
+      blocks.push(parsed.value);
+    }
+    this.dispatch({ type: 'blocks', blocks });
+  }
+}
+
+/** Prepared certificates are stored inside a VIEW-CHANGE-shaped carrier so one codec serves both. */
+function preparedCarrier(certificate: PreparedCertificate): PeerMessage {
+  return { type: 'view-change', epoch: certificate.prePrepare.epoch, from: certificate.prePrepare.from, newView: certificate.prePrepare.view + 1n, checkpoint: { seq: 0n, headerHash: new Uint8Array(32), proof: [] }, prepared: [certificate], signature: new Uint8Array(64) };
+}
+
+function parseStable(text: string) {
+  const raw = JSON.parse(text) as { seq: string; headerHash: string; proof: unknown[] };
+  const proof = raw.proof.map((p) => parsePeerMessageJson(p)).flatMap((p) => (p.ok && p.value.type === 'checkpoint' ? [p.value] : []));
+  const headerHash = tryHexToBytes(raw.headerHash);
+  if (!headerHash) return undefined;
+  return { seq: BigInt(raw.seq), headerHash, proof };
+}

@@ -1,0 +1,147 @@
+// The replica's durable state in one SQLite file (better-sqlite3, WAL,
+// synchronous = FULL): committed blocks with their certificates, the log
+// leaves, and what the consensus core asks to persist before it speaks
+// (view, votes, prepared certificates, stable checkpoint). Every method is
+// synchronous and returns only after the write is durable, which is what the
+// core's effect ordering ("persist, then send") relies on.
+// Layout and recovery rules: docs/storage.md.
+
+import Database from 'better-sqlite3';
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    readonly code: 'open-failed' | 'schema-mismatch' | 'out-of-order' | 'io',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const SCHEMA_VERSION = '1';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, block TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_leaves (idx INTEGER PRIMARY KEY, height INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS votes (phase TEXT NOT NULL, view INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (phase, view, seq));
+CREATE TABLE IF NOT EXISTS prepared (seq INTEGER NOT NULL, view INTEGER NOT NULL, certificate TEXT NOT NULL, PRIMARY KEY (seq, view));
+`;
+
+export interface StoredVote {
+  phase: string;
+  view: bigint;
+  seq: bigint;
+  hash: Uint8Array;
+}
+
+export class ReplicaStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    try {
+      this.db = new Database(path);
+      // Integers come back as bigint: heights and sizes never lose precision past 2^53.
+      this.db.defaultSafeIntegers(true);
+      this.db.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk when the call returns, so an acknowledged write survives kill -9.
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+    } catch (cause) {
+      throw new StorageError('open-failed', `cannot open replica store at ${path}`, { cause });
+    }
+    const version = this.getMeta('schema');
+    if (version === undefined) this.setMeta('schema', SCHEMA_VERSION);
+    else if (version !== SCHEMA_VERSION) throw new StorageError('schema-mismatch', `store schema ${version}, expected ${SCHEMA_VERSION}`);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
+  /** The highest committed height, 0 when empty. */
+  lastHeight(): bigint {
+    const row = this.db.prepare('SELECT MAX(height) AS h FROM blocks').get() as { h: bigint | null };
+    return row.h ?? 0n;
+  }
+
+  logSize(): bigint {
+    const row = this.db.prepare('SELECT COUNT(*) AS n FROM log_leaves').get() as { n: bigint };
+    return row.n;
+  }
+
+  /** One transaction per block: the block, its certificate and its log leaves land together or not at all. */
+  saveBlock(height: bigint, blockJson: string, leaves: readonly Uint8Array[]): void {
+    const save = this.db.transaction(() => {
+      const last = this.lastHeight();
+      if (height !== last + 1n) throw new StorageError('out-of-order', `block ${height} after ${last}`);
+      this.db.prepare('INSERT INTO blocks (height, block) VALUES (?, ?)').run(height, blockJson);
+      const first = this.logSize();
+      const insert = this.db.prepare('INSERT INTO log_leaves (idx, height, data) VALUES (?, ?, ?)');
+      leaves.forEach((leaf, i) => insert.run(first + BigInt(i), height, Buffer.from(leaf)));
+    });
+    save();
+  }
+
+  loadBlocks(fromHeight: bigint, limit: number): string[] {
+    const rows = this.db.prepare('SELECT block FROM blocks WHERE height >= ? ORDER BY height LIMIT ?').all(fromHeight, BigInt(limit)) as { block: string }[];
+    return rows.map((r) => r.block);
+  }
+
+  loadBlock(height: bigint): string | undefined {
+    const row = this.db.prepare('SELECT block FROM blocks WHERE height = ?').get(height) as { block: string } | undefined;
+    return row?.block;
+  }
+
+  loadLeaf(index: bigint): Uint8Array | undefined {
+    const row = this.db.prepare('SELECT data FROM log_leaves WHERE idx = ?').get(index) as { data: Buffer } | undefined;
+    return row ? new Uint8Array(row.data) : undefined;
+  }
+
+  /** Every log leaf in order, for rebuilding the in-memory Merkle log at startup. */
+  *iterateLeaves(): Generator<{ index: bigint; height: bigint; data: Uint8Array }> {
+    const rows = this.db.prepare('SELECT idx, height, data FROM log_leaves ORDER BY idx').iterate() as Iterable<{ idx: bigint; height: bigint; data: Buffer }>;
+    for (const r of rows) yield { index: r.idx, height: r.height, data: new Uint8Array(r.data) };
+  }
+
+  saveVote(v: StoredVote): void {
+    this.db.prepare('INSERT OR IGNORE INTO votes (phase, view, seq, hash) VALUES (?, ?, ?, ?)').run(v.phase, v.view, v.seq, Buffer.from(v.hash));
+  }
+
+  loadVotes(aboveSeq: bigint): StoredVote[] {
+    const rows = this.db.prepare('SELECT phase, view, seq, hash FROM votes WHERE seq > ?').all(aboveSeq) as { phase: string; view: bigint; seq: bigint; hash: Buffer }[];
+    return rows.map((r) => ({ phase: r.phase, view: r.view, seq: r.seq, hash: new Uint8Array(r.hash) }));
+  }
+
+  savePrepared(seq: bigint, view: bigint, certificateJson: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO prepared (seq, view, certificate) VALUES (?, ?, ?)').run(seq, view, certificateJson);
+  }
+
+  loadPrepared(aboveSeq: bigint): string[] {
+    const rows = this.db.prepare('SELECT certificate FROM prepared WHERE seq > ? ORDER BY seq, view').all(aboveSeq) as { certificate: string }[];
+    return rows.map((r) => r.certificate);
+  }
+
+  /** A stable checkpoint settles everything at or below it: votes and prepared certificates there are no longer needed. */
+  pruneAtOrBelow(seq: bigint): void {
+    const prune = this.db.transaction(() => {
+      this.db.prepare('DELETE FROM votes WHERE seq <= ?').run(seq);
+      this.db.prepare('DELETE FROM prepared WHERE seq <= ?').run(seq);
+    });
+    prune();
+  }
+}

@@ -1,0 +1,2 @@
+// The replica's JSON wire forms between peers and with clients.
+export * from './peer-wire';

@@ -1,0 +1,105 @@
+// The local cluster: keys, genesis and one config per replica under a data
+// folder (created once, reused on every start), and the replica processes.
+// Used by `npm start` and by the multi-process tests.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Membership, membershipToJson } from '@vcr/proofs';
+import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
+
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+export interface LocalClusterOptions {
+  dataDir: string;
+  basePort: number;
+  n?: number;
+  chainId?: string;
+  /** Lower scrypt cost for throwaway test clusters only. */
+  fastKdf?: boolean;
+}
+
+export interface LocalClusterLayout {
+  dataDir: string;
+  passphraseFile: string;
+  genesisFile: string;
+  replicas: { id: string; url: string; configFile: string }[];
+}
+
+/** Creates keys, genesis and configs if the data folder has none yet; returns the layout either way. */
+export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayout {
+  const n = opts.n ?? 4;
+  const dataDir = resolve(opts.dataDir);
+  const passphraseFile = join(dataDir, 'dev-passphrase.txt');
+  const genesisFile = join(dataDir, 'genesis.json');
+  const ids = Array.from({ length: n }, (_, i) => `r${i + 1}`);
+  const replicas = ids.map((id, i) => ({ id, url: `http://127.0.0.1:${opts.basePort + i}`, configFile: join(dataDir, id, 'config.json') }));
+  if (existsSync(genesisFile)) return { dataDir, passphraseFile, genesisFile, replicas };
+
+  mkdirSync(dataDir, { recursive: true });
+  // A development passphrase, kept beside the data with owner-only permissions; production sets its own.
+  const passphrase = randomBytes(24).toString('base64url');
+  writeFileSync(passphraseFile, passphrase + '\n', { mode: 0o600 });
+  const cost = opts.fastKdf ? { N: 2 ** 12, r: 8, p: 1 } : undefined;
+  const members: Membership['replicas'] = [];
+  const admins: Membership['governance']['admins'] = [];
+  for (const [i, r] of replicas.entries()) {
+    const dir = join(dataDir, r.id);
+    mkdirSync(join(dir, 'keys'), { recursive: true });
+    const store = new EncryptedFileKeyStore(join(dir, 'keys'), passphrase, cost ? { scryptCost: cost } : {});
+    const key = store.generate('replica');
+    const admin = store.generate('admin');
+    members.push({ id: r.id, organization: `org${i + 1}`, publicKey: key.publicKey, address: r.url });
+    admins.push({ organization: `org${i + 1}`, publicKey: admin.publicKey });
+    const config = { replicaId: r.id, host: '127.0.0.1', port: opts.basePort + i, dataDir: '.', genesisFile: '../genesis.json', keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } };
+    writeFileSync(r.configFile, JSON.stringify(config, null, 2) + '\n');
+  }
+  const membership: Membership = { chainId: opts.chainId ?? 'vcr-local', epoch: 0n, f: Math.floor((n - 1) / 3), replicas: members, governance: { threshold: Math.min(3, n), admins } };
+  writeFileSync(genesisFile, JSON.stringify({ membership: membershipToJson(membership) }, null, 2) + '\n');
+  return { dataDir, passphraseFile, genesisFile, replicas };
+}
+
+export interface RunningReplica {
+  id: string;
+  url: string;
+  process: ChildProcess;
+}
+
+/** Starts one replica as its own Node process (tsx runs the TypeScript source directly). */
+export function spawnReplica(layout: LocalClusterLayout, id: string, onLine?: (line: string) => void): RunningReplica {
+  const replica = layout.replicas.find((r) => r.id === id);
+  if (!replica) throw new Error(`no replica ${id}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/replica/src/main.ts'), '--config', replica.configFile], {
+    cwd: repoRoot,
+    env: { ...process.env, VCR_KEY_PASSPHRASE_FILE: layout.passphraseFile },
+    // The IPC channel tells the replica when its launcher dies, so no replica outlives `npm start`.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim() && onLine) onLine(line);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  return { id, url: replica.url, process: child };
+}
+
+export async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      const body = (await res.json()) as { committed?: number };
+      if (res.ok && (body.committed ?? 0) > 0) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not healthy after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function readGenesisJson(layout: LocalClusterLayout): unknown {
+  return JSON.parse(readFileSync(layout.genesisFile, 'utf8'));
+}

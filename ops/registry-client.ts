@@ -1,0 +1,124 @@
+// A minimal verifying client for the operator CLI and the multi-process
+// tests, until the client SDK (packages/client-sdk) lands. It trusts nothing a
+// replica says: every answer is checked with @vcr/proofs against the pinned
+// genesis membership, and a failed check is reported with the rule that failed.
+
+import {
+  bytesToHex,
+  type Certificate,
+  hashLeaf,
+  hexToBytes,
+  type Membership,
+  parseCertificateJson,
+  parseLogProofJson,
+  parseMapProofJson,
+  signInDomain,
+  type Signer,
+  verifyCertificate,
+  verifyInclusion,
+  verifyMembership,
+  verifyNonMembership,
+} from '@vcr/proofs';
+import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
+import { requestSigningMessage } from '@vcr/consensus';
+import { decodeResult, encodeOp, type RegistryOp, type RegistryResult } from '../apps/replica/src/registry/ops';
+import { leafForRequest } from '../apps/replica/src/registry/state';
+import { clientRequestToJson, parseCommittedBlockJson } from '../apps/replica/src/wire';
+
+export type Verified<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export interface VerifiedRead {
+  key: string;
+  entry: { value: Uint8Array; revision: bigint } | undefined;
+  height: bigint;
+  timestampMs: bigint;
+  replica: string;
+}
+
+export interface VerifiedWrite {
+  result: RegistryResult;
+  height: bigint;
+  logIndex: bigint;
+  replica: string;
+}
+
+export class RegistryClient {
+  readonly clientId: string;
+  private readonly signer: Signer;
+  private lastRequestId = 0n;
+
+  constructor(
+    private readonly membership: Membership,
+    private readonly urls: readonly string[],
+    seed: Uint8Array,
+  ) {
+    this.signer = createNodeSigner(seed);
+    this.clientId = bytesToHex(this.signer.publicKey);
+  }
+
+  /** Request ids must grow per client across runs: derive them from the clock, never reuse one. */
+  private nextRequestId(): bigint {
+    const now = BigInt(Date.now()) * 1000n;
+    this.lastRequestId = now > this.lastRequestId ? now : this.lastRequestId + 1n;
+    return this.lastRequestId;
+  }
+
+  async write(op: RegistryOp, url = this.urls[0] as string): Promise<Verified<VerifiedWrite>> {
+    const unsigned = { clientId: this.clientId, requestId: this.nextRequestId(), payload: encodeOp(op) };
+    const signature = signInDomain(this.signer, { kind: 'client-request', chainId: this.membership.chainId, epoch: this.membership.epoch }, requestSigningMessage(unsigned));
+    const request = { ...unsigned, signature };
+    const res = await fetch(`${url}/v1/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(clientRequestToJson(request)), signal: AbortSignal.timeout(15_000) });
+    const body = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify(body.error ?? body)}` };
+    const block = parseCommittedBlockJson(body.block);
+    if (!block.ok) return { ok: false, reason: `receipt block malformed: ${block.issues.join('; ')}` };
+    const cert = verifyCertificate(nodeBackend, this.membership, block.value.certificate);
+    if (!cert.ok) return { ok: false, reason: `receipt certificate: ${cert.reason}` };
+    const reply = body.reply as { result?: unknown } | undefined;
+    const result = typeof reply?.result === 'string' ? hexToBytes(reply.result) : undefined;
+    if (!result) return { ok: false, reason: 'receipt has no result' };
+    // The leaf is rebuilt from our own request and the reply: the replica cannot substitute another request.
+    const leaf = leafForRequest(nodeBackend, { seq: block.value.header.height, request, result });
+    const proof = parseLogProofJson(body.inclusionProof);
+    if (!proof.ok || typeof body.logIndex !== 'string') return { ok: false, reason: 'receipt inclusion proof malformed' };
+    const logIndex = BigInt(body.logIndex);
+    const included = verifyInclusion(nodeBackend, { leafHash: hashLeaf(nodeBackend, leaf), index: logIndex, size: block.value.header.logSize, proof: proof.value, root: block.value.header.logRoot });
+    if (!included.ok) return { ok: false, reason: `receipt inclusion: ${included.reason}` };
+    const decoded = decodeResult(result);
+    if (!decoded.ok) return { ok: false, reason: 'result malformed' };
+    return { ok: true, value: { result: decoded.result, height: block.value.header.height, logIndex, replica: url } };
+  }
+
+  async read(key: string, url = this.urls[0] as string): Promise<Verified<VerifiedRead>> {
+    const res = await fetch(`${url}/v1/keys/${encodeURIComponent(key)}`, { signal: AbortSignal.timeout(5_000) });
+    const body = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify(body.error ?? body)}` };
+    const cert = parseCertificateJson(body.certificate);
+    if (!cert.ok) return { ok: false, reason: 'certificate malformed' };
+    const certified = verifyCertificate(nodeBackend, this.membership, cert.value);
+    if (!certified.ok) return { ok: false, reason: `certificate: ${certified.reason}` };
+    const proof = parseMapProofJson(body.proof);
+    if (!proof.ok) return { ok: false, reason: 'map proof malformed' };
+    const root = cert.value.header.stateRoot;
+    const entryJson = body.entry as { value?: unknown; revision?: unknown } | null;
+    let entry: VerifiedRead['entry'];
+    if (entryJson === null) {
+      const absent = verifyNonMembership(nodeBackend, { root, key, proof: proof.value });
+      if (!absent.ok) return { ok: false, reason: `absence proof: ${absent.reason}` };
+    } else {
+      if (typeof entryJson?.value !== 'string' || typeof entryJson.revision !== 'string' || !/^[1-9][0-9]{0,18}$/.test(entryJson.revision)) return { ok: false, reason: 'entry malformed' };
+      entry = { value: hexToBytes(entryJson.value), revision: BigInt(entryJson.revision) };
+      const present = verifyMembership(nodeBackend, { root, key, entry, proof: proof.value });
+      if (!present.ok) return { ok: false, reason: `membership proof: ${present.reason}` };
+    }
+    return { ok: true, value: { key, entry, height: cert.value.header.height, timestampMs: cert.value.header.timestampMs, replica: url } };
+  }
+
+  async latestCertificate(url = this.urls[0] as string): Promise<Verified<Certificate>> {
+    const res = await fetch(`${url}/v1/headers/latest`, { signal: AbortSignal.timeout(5_000) });
+    const cert = parseCertificateJson(await res.json());
+    if (!cert.ok) return { ok: false, reason: 'certificate malformed' };
+    const certified = verifyCertificate(nodeBackend, this.membership, cert.value);
+    return certified.ok ? { ok: true, value: cert.value } : { ok: false, reason: certified.reason };
+  }
+}

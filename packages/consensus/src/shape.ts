@@ -2,7 +2,7 @@
 // any hashing or signature work. The host's wire decoder (zod) already gives
 // typed values; these checks hold the core's own bounds.
 
-import { isWellFormedHeader, limits as proofLimits, utf8 } from '@vcr/proofs';
+import { isWellFormedHeader, isWellFormedText, limits as proofLimits, utf8 } from '@vcr/proofs';
 import { consensusLimits as L } from './limits';
 import type { ClientRequest, PeerMessage, PreparedCertificate, CheckpointProof } from './types';
 
@@ -10,7 +10,8 @@ const U63 = 1n << 63n;
 const isU63 = (v: unknown): v is bigint => typeof v === 'bigint' && v >= 0n && v < U63;
 const isHash = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.length === 32;
 const isSig = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.length === 64;
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 64;
+// Text that ends up in signed or hashed bytes must be well-formed, or encoding it would throw.
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 64 && isWellFormedText(v);
 
 export function isWellFormedRequest(r: ClientRequest): boolean {
   return (
@@ -18,6 +19,7 @@ export function isWellFormedRequest(r: ClientRequest): boolean {
     r !== null &&
     typeof r.clientId === 'string' &&
     r.clientId.length > 0 &&
+    isWellFormedText(r.clientId) &&
     utf8(r.clientId).length <= L.clientIdBytesMax &&
     isU63(r.requestId) &&
     r.payload instanceof Uint8Array &&

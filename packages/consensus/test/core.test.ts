@@ -71,6 +71,14 @@ describe('PBFT core, normal case', () => {
     expect(rejections(c.handle('r3', { type: 'message', message: { ...prepare, headerHash: new Uint8Array(3) } }))).toEqual(['malformed']);
   });
 
+  it('text that would not encode (a lone surrogate) is malformed input, not a crash', () => {
+    const c = new LocalCluster();
+    const request = { ...c.request(1n), clientId: 'c\ud800' };
+    expect(rejections(c.handle('r1', { type: 'request', request }))).toEqual(['malformed']);
+    const prepare: Prepare = { type: 'prepare', epoch: 0n, from: 'r\ud800', view: 0n, seq: 1n, headerHash: new Uint8Array(32), signature: new Uint8Array(64) };
+    expect(rejections(c.handle('r1', { type: 'message', message: prepare }))).toEqual(['malformed']);
+  });
+
   it('backups refuse a proposal whose timestamp is outside their clock window, and change view', () => {
     const c = new LocalCluster();
     c.submitToAll(c.request(1n));

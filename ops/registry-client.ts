@@ -63,13 +63,26 @@ export class RegistryClient {
     return this.lastRequestId;
   }
 
-  async write(op: RegistryOp, url = this.urls[0] as string): Promise<Verified<VerifiedWrite>> {
+  async write(op: RegistryOp, url = this.urls[0] as string, retries = 0): Promise<Verified<VerifiedWrite>> {
     const unsigned = { clientId: this.clientId, requestId: this.nextRequestId(), payload: encodeOp(op) };
     const signature = signInDomain(this.signer, { kind: 'client-request', chainId: this.membership.chainId, epoch: this.membership.epoch }, requestSigningMessage(unsigned));
     const request = { ...unsigned, signature };
-    const res = await fetch(`${url}/v1/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(clientRequestToJson(request)), signal: AbortSignal.timeout(15_000) });
-    const body = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify(body.error ?? body)}` };
+    // Retries resend the same signed request (same id): the registry executes it at most once.
+    let res: Response | undefined;
+    let body: Record<string, unknown> = {};
+    const targets = [url, ...this.urls.filter((u) => u !== url)];
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      const target = targets[attempt % targets.length] as string;
+      try {
+        res = await fetch(`${target}/v1/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(clientRequestToJson(request)), signal: AbortSignal.timeout(15_000) });
+        body = (await res.json()) as Record<string, unknown>;
+      } catch (error) {
+        res = undefined;
+        body = { error: String(error) };
+      }
+      if (res?.ok || (res && res.status < 500)) break;
+    }
+    if (!res?.ok) return { ok: false, reason: `HTTP ${res?.status ?? 'unreachable'}: ${JSON.stringify(body.error ?? body)}` };
     const block = parseCommittedBlockJson(body.block);
     if (!block.ok) return { ok: false, reason: `receipt block malformed: ${block.issues.join('; ')}` };
     const cert = verifyCertificate(nodeBackend, this.membership, block.value.certificate);
@@ -86,7 +99,7 @@ export class RegistryClient {
     if (!included.ok) return { ok: false, reason: `receipt inclusion: ${included.reason}` };
     const decoded = decodeResult(result);
     if (!decoded.ok) return { ok: false, reason: 'result malformed' };
-    return { ok: true, value: { result: decoded.result, height: block.value.header.height, logIndex, replica: url } };
+    return { ok: true, value: { result: decoded.result, height: block.value.header.height, logIndex, replica: res.url } };
   }
 
   async read(key: string, url = this.urls[0] as string): Promise<Verified<VerifiedRead>> {

@@ -108,25 +108,58 @@ describe('a 4-replica cluster of real processes', () => {
     expect(metrics).toMatch(/vcr_rejected_messages_total\{replica="r2",reason="bad-signature"\} [1-9]/);
   }, 30_000);
 
+  it('after the primary is killed with SIGKILL, a view change happens and no acknowledged write is lost', async () => {
+    const health = (await (await fetch(`${layout.replicas[1]!.url}/healthz`)).json()) as { view: number };
+    const primaryId = `r${(health.view % 4) + 1}`;
+    const primary = running.find((r) => r.id === primaryId)!;
+    const live = layout.replicas.filter((r) => r.id !== primaryId);
+    const acknowledged: string[] = [];
+    const load = (async () => {
+      for (let i = 0; i < 30; i++) {
+        const key = `it/primary-kill/${i}`;
+        const r = await client.write({ op: 'put', key, value: utf8(String(i)) }, live[i % live.length]!.url, 3);
+        if (r.ok) acknowledged.push(key);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    primary.process.kill('SIGKILL');
+    await load;
+    expect(acknowledged.length).toBeGreaterThan(20);
+    const after = (await (await fetch(`${live[0]!.url}/healthz`)).json()) as { view: number };
+    expect(after.view).toBeGreaterThan(health.view);
+    for (const replica of live) {
+      for (const key of acknowledged) {
+        const r = await client.read(key, replica.url);
+        expect(r.ok && r.value.entry !== undefined, `${key} at ${replica.id}`).toBe(true);
+      }
+    }
+    start(primaryId);
+    await waitHealthy(layout.replicas.find((r) => r.id === primaryId)!.url, 30_000);
+  }, 120_000);
+
   it('a backup killed with SIGKILL restarts from its disk and catches up to the same state root', async () => {
-    const victim = running.find((r) => r.id === 'r3')!;
+    const health = (await (await fetch(`${layout.replicas[0]!.url}/healthz`)).json()) as { view: number };
+    const primaryId = `r${(health.view % 4) + 1}`;
+    const victimId = ['r3', 'r4', 'r2'].find((id) => id !== primaryId)!;
+    const victimIndex = Number(victimId.slice(1)) - 1;
+    const victim = running.find((r) => r.id === victimId)!;
     victim.process.kill('SIGKILL');
     await new Promise((r) => victim.process.once('exit', r));
     for (let i = 0; i < 20; i++) {
-      const r = await client.write({ op: 'put', key: `it/after-kill/${i}`, value: utf8(String(i)) }, layout.replicas[0]!.url);
+      const r = await client.write({ op: 'put', key: `it/after-kill/${i}`, value: utf8(String(i)) }, layout.replicas[0]!.url, 3);
       expect(r.ok, r.ok ? '' : r.reason).toBe(true);
     }
-    start('r3');
+    start(victimId);
     const target = await latestRoot(layout.replicas[0]!.url);
     const deadline = Date.now() + 30_000;
     let root = '';
     while (Date.now() < deadline) {
-      root = await latestRoot(layout.replicas[2]!.url).catch(() => '');
+      root = await latestRoot(layout.replicas[victimIndex]!.url).catch(() => '');
       if (root === target) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(root).toBe(target);
-    const read = await client.read('it/after-kill/19', layout.replicas[2]!.url);
+    const read = await client.read('it/after-kill/19', layout.replicas[victimIndex]!.url);
     expect(read.ok && bytesToHex(read.value.entry?.value ?? new Uint8Array()) === bytesToHex(utf8('19'))).toBe(true);
   }, 60_000);
 });

@@ -3,6 +3,7 @@
 // node; bad input gets a 4xx with a machine-readable body and changes nothing.
 // Contract: apps/replica/openapi.yaml.
 
+import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
@@ -130,6 +131,11 @@ export function createServer(node: ReplicaNode): express.Express {
     if (!q.success) return fail(res, 400, 'malformed', 'from must be a positive height, limit 1..9999');
     const limit = Math.min(q.data.limit ?? 256, 512);
     res.type('application/json').send(`{"blocks":[${node.blocksFrom(q.data.from, limit).join(',')}]}`);
+  });
+
+  const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
+  app.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml').send(openapiYaml);
   });
 
   app.use((_req, res) => fail(res, 404, 'not-found', 'no such endpoint'));

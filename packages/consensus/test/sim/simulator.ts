@@ -28,6 +28,8 @@ export interface SimOptions {
   partitions?: boolean;
   crashes?: boolean;
   byzantine?: StrategyName | 'twins' | undefined;
+  /** Which replica is Byzantine (default: drawn from the seed); scripted scenarios pin it, e.g. twins of the primary. */
+  byzantineId?: string;
   /** Negative control: weakened thresholds on every honest replica. */
   unsafeThresholds?: { prepared: number; committed: number };
 }
@@ -129,7 +131,8 @@ class Simulation {
       this.clientKeys.set(`c${c}`, signer.publicKey);
       this.clientNext.push(1n);
     }
-    const byzantineId = opts.byzantine ? `r${this.rng.int(1, this.n)}` : undefined;
+    const drawn = `r${this.rng.int(1, this.n)}`;
+    const byzantineId = opts.byzantine ? (opts.byzantineId ?? drawn) : undefined;
     for (const r of this.membership.replicas) {
       const isByz = r.id === byzantineId;
       const strategy = isByz && opts.byzantine !== 'twins' ? opts.byzantine : undefined;

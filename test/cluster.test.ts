@@ -91,6 +91,9 @@ describe('a 4-replica cluster of real processes', () => {
       ['malformed peer message', post(JSON.stringify({ message: { type: 'prepare' } }), '/v1/peer/messages'), 400],
       ['bad key', fetch(`${url}/v1/keys/${'x'.repeat(300)}`), 400],
       ['bad height', fetch(`${url}/v1/blocks/-1`), 400],
+      ['height past 2^63', fetch(`${url}/v1/blocks/9223372036854775808`), 400],
+      ['peer body with extra keys', post(JSON.stringify({ message: {}, extra: 1 }), '/v1/peer/messages'), 400],
+      ['unsupported charset', fetch(`${url}/v1/requests`, { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' }), 415],
     ];
     for (const [what, response, status] of cases) {
       const res = await response;

@@ -4,6 +4,7 @@
 
 import type { ReplicaInfo } from '@vcr/proofs';
 import type { Metrics } from './metrics';
+import { MAX_PEER_BODY_BYTES } from './wire';
 
 /** Requests in flight to one peer; past this, messages to it are dropped and counted. */
 const IN_FLIGHT_PER_PEER_MAX = 256;
@@ -57,6 +58,13 @@ export class PeerClient {
     try {
       const res = await fetch(`${peer.address}/v1/peer/blocks?from=${fromSeq}&limit=256`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
       if (!res.ok) return undefined;
+      // A peer's answer is untrusted: refuse one that announces more than the peer body limit.
+      const announced = Number(res.headers.get('content-length') ?? 'NaN');
+      if (!(announced <= MAX_PEER_BODY_BYTES)) {
+        await res.body?.cancel();
+        this.metrics.peerError(peer.id);
+        return undefined;
+      }
       const body = (await res.json()) as { blocks?: unknown };
       return Array.isArray(body.blocks) ? body.blocks : undefined;
     } catch {

@@ -24,8 +24,13 @@ function fail(res: Response, status: number, code: ErrorCode, message: string, e
   res.status(status).json({ error: { code, message, ...extra } });
 }
 
-const heightParam = z.string().regex(/^[1-9][0-9]{0,18}$/).transform(BigInt);
-const sizeParam = z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/).transform(BigInt);
+const U63 = 1n << 63n;
+const heightParam = z.string().regex(/^[1-9][0-9]{0,18}$/).transform(BigInt).refine((n) => n < U63, 'below 2^63');
+const sizeParam = z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/).transform(BigInt).refine((n) => n < U63, 'below 2^63');
+const peerMessageBody = z.strictObject({ message: z.unknown() });
+const relayedRequestBody = z.strictObject({ request: z.unknown() });
+/** State-transfer answers stay well under the peer body limit however large the blocks are. */
+const TRANSFER_BYTES_MAX = MAX_PEER_BODY_BYTES / 2;
 const keyParam = z.string().min(1).max(256);
 
 export function receiptToJson(r: Receipt) {
@@ -113,24 +118,32 @@ export function createServer(node: ReplicaNode): express.Express {
   });
 
   app.post('/v1/peer/messages', peerJson, (req, res) => {
-    const body = req.body as { message?: unknown } | undefined;
-    const result = node.onPeerMessage(body?.message);
+    const body = peerMessageBody.safeParse(req.body);
+    if (!body.success) return fail(res, 400, 'malformed', 'body must be { message }');
+    const result = node.onPeerMessage(body.data.message);
     if (!result.ok) return fail(res, 400, 'malformed', 'peer message does not match the schema', { issues: result.issues });
     res.status(204).end();
   });
 
   app.post('/v1/peer/requests', clientJson, (req, res) => {
-    const body = req.body as { request?: unknown } | undefined;
-    const result = node.onRelayedRequest(body?.request);
+    const body = relayedRequestBody.safeParse(req.body);
+    if (!body.success) return fail(res, 400, 'malformed', 'body must be { request }');
+    const result = node.onRelayedRequest(body.data.request);
     if (!result.ok) return fail(res, 400, 'malformed', 'relayed request does not match the schema', { issues: result.issues });
     res.status(204).end();
   });
 
   app.get('/v1/peer/blocks', (req, res) => {
-    const q = z.strictObject({ from: heightParam, limit: z.string().regex(/^[1-9][0-9]{0,3}$/).transform(Number).optional() }).safeParse(req.query);
-    if (!q.success) return fail(res, 400, 'malformed', 'from must be a positive height, limit 1..9999');
-    const limit = Math.min(q.data.limit ?? 256, 512);
-    res.type('application/json').send(`{"blocks":[${node.blocksFrom(q.data.from, limit).join(',')}]}`);
+    const q = z.strictObject({ from: heightParam, limit: z.string().regex(/^[1-9][0-9]{0,2}$/).transform(Number).refine((n) => n <= 256).optional() }).safeParse(req.query);
+    if (!q.success) return fail(res, 400, 'malformed', 'from must be a positive height, limit 1..256');
+    const blocks: string[] = [];
+    let bytes = 0;
+    for (const block of node.blocksFrom(q.data.from, q.data.limit ?? 256)) {
+      if (blocks.length > 0 && bytes + block.length > TRANSFER_BYTES_MAX) break;
+      blocks.push(block);
+      bytes += block.length;
+    }
+    res.type('application/json').send(`{"blocks":[${blocks.join(',')}]}`);
   });
 
   const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
@@ -145,6 +158,7 @@ export function createServer(node: ReplicaNode): express.Express {
     const e = error as { type?: string; status?: number };
     if (e.type === 'entity.too.large') return fail(res, 413, 'too-large', 'body too large');
     if (e.type === 'entity.parse.failed' || e.status === 400) return fail(res, 400, 'malformed', 'body is not valid JSON');
+    if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported' || e.status === 415) return fail(res, 415, 'malformed', 'unsupported charset or content encoding');
     fail(res, 500, 'internal', 'internal error');
   });
   return app;

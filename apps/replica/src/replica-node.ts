@@ -49,6 +49,10 @@ export interface ReplicaNodeOptions {
 }
 
 const RECEIPT_TIMEOUT_MS = 10_000;
+/** Client requests waiting for their receipt at this replica; past this, 429 with a retry hint. */
+const WAITING_REQUESTS_MAX = 4_096;
+const WAITING_PER_CLIENT_MAX = 8;
+const WAITING_PER_REQUEST_MAX = 4;
 
 /** Client ids are the hex of the client's Ed25519 public key, so a request authenticates itself. */
 export function clientPublicKey(clientId: string): Uint8Array | undefined {
@@ -63,6 +67,8 @@ export class ReplicaNode {
   private readonly log: MerkleLog;
   private readonly executor = registryExecutor(nodeBackend);
   private readonly waiters = new Map<string, Waiter[]>();
+  private waitingCount = 0;
+  private readonly waitingClients = new Map<string, number>();
   private readonly receipts = new Map<string, { height: bigint; logIndex: bigint }>();
   private latest: CommittedBlock | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -143,6 +149,8 @@ export class ReplicaNode {
     if (this.timer) clearInterval(this.timer);
     for (const list of this.waiters.values()) for (const w of list) w.reject(new Error('replica stopping'));
     this.waiters.clear();
+    this.waitingClients.clear();
+    this.waitingCount = 0;
   }
 
   get status(): { replicaId: string; status: string; view: number; committed: number } & Record<string, string | number> {
@@ -194,6 +202,11 @@ export class ReplicaNode {
     const key = `${request.clientId}/${request.requestId}`;
     const known = this.receipts.get(key);
     if (known) return Promise.resolve(this.receiptFor(key, known));
+    // Admission control before any signature work: bounded waiting clients, in total and per client.
+    if (this.waitingCount >= WAITING_REQUESTS_MAX || (this.waiters.get(key)?.length ?? 0) >= WAITING_PER_REQUEST_MAX || this.waitingClients.get(request.clientId) === WAITING_PER_CLIENT_MAX) {
+      this.metrics.rejected('overloaded');
+      return Promise.reject(new Error('overloaded'));
+    }
     // Cheap to refuse here with a clear error; the core checks again before ordering it.
     if (!this.validateRequest(request)) return Promise.reject(new Error('bad-signature'));
     return new Promise<Receipt>((resolve, reject) => {
@@ -205,6 +218,7 @@ export class ReplicaNode {
       const list = this.waiters.get(key) ?? [];
       list.push(waiter);
       this.waiters.set(key, list);
+      this.countWaiting(request.clientId, +1);
       this.dispatch({ type: 'request', request });
       // PBFT 4.1: the request must reach the primary; relaying it to every peer also lets
       // backups time out a primary that ignores it.
@@ -220,7 +234,15 @@ export class ReplicaNode {
     return { ok: true };
   }
 
+  private countWaiting(clientId: string, delta: number): void {
+    this.waitingCount += delta;
+    const n = (this.waitingClients.get(clientId) ?? 0) + delta;
+    if (n > 0) this.waitingClients.set(clientId, n);
+    else this.waitingClients.delete(clientId);
+  }
+
   private dropWaiter(key: string, waiter: Waiter): void {
+    this.countWaiting(key.slice(0, key.indexOf('/')), -1);
     const list = (this.waiters.get(key) ?? []).filter((w) => w !== waiter);
     if (list.length === 0) this.waiters.delete(key);
     else this.waiters.set(key, list);
@@ -310,6 +332,7 @@ export class ReplicaNode {
       const receipt = this.receiptFor(key, known);
       for (const w of list) {
         clearTimeout(w.timer);
+        this.countWaiting(reply.clientId, -1);
         w.resolve(receipt);
       }
     }

@@ -420,9 +420,9 @@ export class PbftCore<S> {
     const accepted = slot.accepted;
     if (!accepted || this.status !== 'normal' || slot.preparedView === accepted.view) return;
     const prepares = slot.prepares.get(prepareKey(accepted.view, accepted.hash));
-    if (!prepares || prepares.size < this.preparedThreshold) return;
+    if ((prepares?.size ?? 0) < this.preparedThreshold) return;
     slot.preparedView = accepted.view;
-    slot.preparedCert = { prePrepare: accepted.prePrepare, prepares: [...prepares.values()].slice(0, this.preparedThreshold) };
+    slot.preparedCert = { prePrepare: accepted.prePrepare, prepares: [...(prepares?.values() ?? [])].slice(0, this.preparedThreshold) };
     this.emit({ type: 'persist-prepared', certificate: slot.preparedCert });
     if (slot.sentCommit?.view !== accepted.view && this.recordVote({ phase: 'commit', view: accepted.view, seq: slot.seq, headerHash: accepted.hash })) {
       const commit = this.sign<Commit>({ type: 'commit', epoch: this.membership.epoch, from: this.cfg.replicaId, view: accepted.view, seq: slot.seq, headerHash: accepted.hash });
@@ -732,6 +732,8 @@ export class PbftCore<S> {
     this.tip = { seq, header, hash, state: exec.state };
     this.lastProposalMs = this.nowMs;
     this.emit({ type: 'broadcast', message: pp });
+    // With a single replica (quorum 1) nothing else will trigger the next phase.
+    this.checkPrepared(slot);
   }
 
   // ---- retransmission and state transfer ----------------------------------------------------

@@ -424,7 +424,7 @@ export interface components {
             blocks: components["schemas"]["CommittedBlock"][];
         };
         /** @enum {string} */
-        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "internal";
+        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "internal";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -683,6 +683,17 @@ export interface operations {
             };
             413: components["responses"]["TooLarge"];
             415: components["responses"]["Unsupported"];
+            /** @description `overloaded`: too many requests waiting; retry with the same request id. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (always 1). */
+                    "Retry-After"?: "1";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["Internal"];
             /** @description `timeout`: not committed in time; retry with the same request id. */
             503: {

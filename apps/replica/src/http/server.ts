@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'not-found'
   | 'no-certified-state'
   | 'timeout'
+  | 'overloaded'
   | 'internal';
 
 function fail(res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {
@@ -68,6 +69,10 @@ export function createServer(node: ReplicaNode): express.Express {
       .then((receipt) => res.json(receiptToJson(receipt)))
       .catch((error: unknown) => {
         if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify');
+        if (error instanceof Error && error.message === 'overloaded') {
+          res.setHeader('Retry-After', '1');
+          return fail(res, 429, 'overloaded', 'too many requests waiting; retry with the same request id');
+        }
         if (error instanceof Error && error.message === 'not committed in time') {
           res.setHeader('Retry-After', '1');
           return fail(res, 503, 'timeout', 'not committed in time; retry with the same request id');

@@ -25,7 +25,16 @@ function main(): void {
   const key = keystore.open(config.keystore.label);
   mkdirSync(config.dataDir, { recursive: true });
   const store = new ReplicaStore(join(config.dataDir, 'replica.sqlite'));
-  const node = new ReplicaNode({ membership, replicaId: config.replicaId, key, store, tickMs: config.tickMs, log: (l) => log({ replica: config.replicaId, ...l }) });
+  const node = new ReplicaNode({
+    membership,
+    replicaId: config.replicaId,
+    key,
+    store,
+    tickMs: config.tickMs,
+    log: (l) => log({ replica: config.replicaId, ...l }),
+    // The double-sign guard refused: exit at once; the journal and the store hold what it knew.
+    onFatal: () => process.exit(70),
+  });
   const server = createServer(node).listen(config.port, config.host, () => {
     log({ replica: config.replicaId, event: 'listening', url: `http://${config.host}:${config.port}`, height: String(node.status.committed) });
     node.start();

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bytesToHex, hashLeaf, type Membership, signInDomain, verifyCertificate, verifyInclusion } from '@vcr/proofs';
+import { bytesToHex, hashLeaf, type Membership, signInDomain, signingBytes, verifyCertificate, verifyInclusion } from '@vcr/proofs';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { type ClientRequest, requestSigningMessage } from '@vcr/consensus';
-import { MemoryKeyStore } from './keystore';
+import { createGuardedSigner, MemoryKeyStore } from './keystore';
 import { encodeOp, leafForRequest } from './registry';
 import { ReplicaNode } from './replica-node';
 import { ReplicaStore } from './storage/replica-store';
@@ -36,7 +36,7 @@ function setup(othersCount = 0) {
   };
   const path = join(dir, 'replica.sqlite');
   const open = () => new ReplicaNode({ membership, replicaId: 'r1', key, store: new ReplicaStore(path), tickMs: 5 });
-  return { membership, open };
+  return { membership, open, key, path };
 }
 
 const client = createNodeSigner(new Uint8Array(32).fill(9));
@@ -48,6 +48,18 @@ function request(membership: Membership, requestId: bigint, key = `k/${requestId
 }
 
 describe('replica node', () => {
+  it('a vote the guard journaled just before a crash is known to the core after restart', () => {
+    const { membership, open, key, path } = setup(3);
+    const store = new ReplicaStore(path);
+    const guarded = createGuardedSigner(key, store, { chainId: membership.chainId });
+    guarded.sign(signingBytes({ kind: 'prepare', chainId: membership.chainId, epoch: 0n }, { view: 3n, seq: 1n, headerHash: new Uint8Array(32).fill(1) }));
+    store.close();
+    const node = open();
+    // It resumes at least in the journaled view (waiting for its NEW-VIEW), never below it.
+    expect(node.status.view).toBe(3);
+    node.stop();
+  });
+
   it('refuses a bad client signature and a ninth waiting request from one client, before any ordering', async () => {
     const { membership, open } = setup(3);
     const node = open();

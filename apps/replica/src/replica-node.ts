@@ -18,7 +18,7 @@ import {
   requestSigningMessage,
   type VoteRecord,
 } from '@vcr/consensus';
-import { type KeyHandle } from './keystore';
+import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
 import { genesisRegistryState, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
 import { type ReplicaStore } from './storage/replica-store';
 import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, parseCommittedBlockJson, parsePeerMessageJson, peerMessageToJson } from './wire';
@@ -46,6 +46,8 @@ export interface ReplicaNodeOptions {
   store: ReplicaStore;
   tickMs: number;
   log?: (line: Record<string, unknown>) => void;
+  /** Called when the replica must stop (the double-sign guard refused); the process should exit. */
+  onFatal?: (error: Error) => void;
 }
 
 const RECEIPT_TIMEOUT_MS = 10_000;
@@ -72,6 +74,7 @@ export class ReplicaNode {
   private readonly receipts = new Map<string, { height: bigint; logIndex: bigint }>();
   private latest: CommittedBlock | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private fatal: Error | undefined;
   private readonly emitLog: (line: Record<string, unknown>) => void;
 
   constructor(private readonly opts: ReplicaNodeOptions) {
@@ -88,7 +91,8 @@ export class ReplicaNode {
         config: { ...defaultCoreConfig, chainId: membership.chainId, replicaId },
         membership,
         backend: nodeBackend,
-        signer: key,
+        // DESIGN section 6: every signature goes through the double-sign guard, journaled in this replica's store.
+        signer: createGuardedSigner(key, store, { chainId: membership.chainId, backend: nodeBackend }),
         executor: this.executor,
         validateRequest: (r) => this.validateRequest(r),
       },
@@ -130,9 +134,11 @@ export class ReplicaNode {
       committedHeader: last?.header,
       committedState: state,
       ...(stable ? { stableCheckpoint: stable } : {}),
-      view: viewText ? BigInt(viewText) : 0n,
+      // The guard journals a vote before the core's own records are written: a crash in between must
+      // not leave the core unaware of a vote (it would try to sign a conflicting one and be refused forever).
+      view: maxBig(viewText ? BigInt(viewText) : 0n, store.highestVote()?.view ?? 0n),
       ...(nv?.ok && nv.value.type === 'new-view' ? { newView: nv.value } : {}),
-      votes: store.loadVotes(committedSeq).map((v) => ({ phase: v.phase as VoteRecord['phase'], view: v.view, seq: v.seq, headerHash: v.hash })),
+      votes: [...store.loadVotes(committedSeq), ...store.journalVotes(committedSeq)].map((v) => ({ phase: v.phase as VoteRecord['phase'], view: v.view, seq: v.seq, headerHash: v.hash })),
       prepared: store
         .loadPrepared(committedSeq)
         .map((j) => parsePeerMessageJson(JSON.parse(j)))
@@ -172,6 +178,11 @@ export class ReplicaNode {
 
   block(height: bigint): string | undefined {
     return this.opts.store.loadBlock(height);
+  }
+
+  /** The double-sign guard's journal from `fromIndex`, at most `limit` entries (GET /v1/audit/signatures). */
+  signatureJournal(fromIndex: bigint, limit: number): JournalEntry[] {
+    return this.opts.store.list(fromIndex, limit);
   }
 
   inclusionProof(index: bigint, size: bigint): Uint8Array[] {
@@ -255,7 +266,21 @@ export class ReplicaNode {
   }
 
   private dispatch(event: Parameters<PbftCore<RegistryState>['handle']>[0]): void {
-    const effects = this.core.handle(event);
+    if (this.fatal) return;
+    let effects: Effect[];
+    try {
+      effects = this.core.handle(event);
+    } catch (error) {
+      // The guard refused to sign: the core is mid-step and must not go on. Stop, never equivocate.
+      if (error instanceof SignerRefusal) {
+        this.fatal = error;
+        this.stop();
+        this.emitLog({ event: 'fatal', error: error.message });
+        (this.opts.onFatal ?? ((e: Error) => { throw e; }))(error);
+        return;
+      }
+      throw error;
+    }
     for (const effect of effects) this.apply(effect);
   }
 
@@ -392,4 +417,8 @@ function parseStable(text: string) {
   const headerHash = tryHexToBytes(raw.headerHash);
   if (!headerHash) return undefined;
   return { seq: BigInt(raw.seq), headerHash, proof };
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

@@ -200,6 +200,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/signatures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The double-sign guard's journal of every signature this replica's key made
+         * @description Consecutive entries of the signer journal from index `from`, at most
+         *     `limit` (default 100). Every signature the replica's key makes goes
+         *     through the double-sign guard, which journals it durably before
+         *     releasing it: votes (pre-prepare, prepare, commit) with their slot
+         *     `(kind, epoch, view, seq)` and header hash, checkpoints with
+         *     `(epoch, seq)`, and other kinds (view-change, new-view, ...) with
+         *     `view` and `seq` null. The entries form a hash chain: `entryHash` is
+         *     SHA-256 of the canonical CBOR of `{ index, kind, epoch, view, seq,
+         *     digest, signedBytesHash, signature, prevEntryHash }`, and
+         *     `prevEntryHash` is the previous entry's `entryHash` (32 zero bytes for
+         *     entry 0). An auditor re-checks the chain (`verifyJournal`) and verifies
+         *     each signature from the signed message itself (a certificate, a peer
+         *     message), whose signing bytes hash to `signedBytesHash`. No other query
+         *     parameter is accepted.
+         */
+        get: operations["auditSignatures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -422,6 +455,36 @@ export interface components {
         };
         PeerBlocks: {
             blocks: components["schemas"]["CommittedBlock"][];
+        };
+        /**
+         * @description One signature this replica's key made, as the double-sign guard
+         *     journaled it before releasing it.
+         */
+        JournalEntry: {
+            /** @description Position in the journal, from 0, without gaps. */
+            index: components["schemas"]["U63"];
+            /**
+             * @description The signature kind (domain tag `vcr/v1/<kind>`).
+             * @enum {string}
+             */
+            kind: "pre-prepare" | "prepare" | "commit" | "checkpoint" | "view-change" | "new-view" | "client-request" | "membership-approval" | "epoch-accept" | "peer-envelope";
+            epoch: components["schemas"]["U63"];
+            /** @description The view of a vote (pre-prepare, prepare, commit); `null` for every other kind. */
+            view: components["schemas"]["U63"] | null;
+            /** @description The sequence number (for a commit, the height) of a vote or checkpoint; `null` for every other kind. */
+            seq: components["schemas"]["U63"] | null;
+            /** @description The header hash of a vote or checkpoint; SHA-256 of the signed bytes for every other kind. */
+            digest: components["schemas"]["Hash32"];
+            /** @description SHA-256 of the full signed bytes (domain prefix and canonical message). */
+            signedBytesHash: components["schemas"]["Hash32"];
+            signature: components["schemas"]["Signature64"];
+            /** @description The previous entry's `entryHash`; 64 zeros for entry 0. */
+            prevEntryHash: components["schemas"]["Hash32"];
+            /** @description SHA-256(canonical({ index, kind, epoch, view, seq, digest, signedBytesHash, signature, prevEntryHash })) with integers as integers and hashes as bytes. */
+            entryHash: components["schemas"]["Hash32"];
+        };
+        JournalPage: {
+            entries: components["schemas"]["JournalEntry"][];
         };
         /** @enum {string} */
         ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "internal";
@@ -928,6 +991,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PeerBlocks"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    auditSignatures: {
+        parameters: {
+            query?: {
+                /** @description First journal index wanted, a decimal string (default 0). */
+                from?: components["schemas"]["U63"];
+                /** @description Most entries wanted, 1 to 500. */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries, possibly none (past the end of the journal). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalPage"];
                 };
             };
             400: components["responses"]["Malformed"];

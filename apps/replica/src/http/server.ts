@@ -8,6 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
+import { journalEntryToJson } from '../keystore';
 import { readEntry } from '../registry';
 import { clientReplyToJson, committedBlockToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
@@ -33,6 +34,13 @@ const relayedRequestBody = z.strictObject({ request: z.unknown() });
 /** State-transfer answers stay well under the peer body limit however large the blocks are. */
 const TRANSFER_BYTES_MAX = MAX_PEER_BODY_BYTES / 2;
 const keyParam = z.string().min(1).max(256);
+/** Signature journal pages: at most this many entries per answer. */
+const AUDIT_PAGE_MAX = 500;
+const AUDIT_PAGE_DEFAULT = 100;
+const auditQuery = z.strictObject({
+  from: sizeParam.optional(),
+  limit: z.string().regex(/^[1-9][0-9]{0,2}$/).transform(Number).refine((n) => n <= AUDIT_PAGE_MAX).optional(),
+});
 
 export function receiptToJson(r: Receipt) {
   return {
@@ -149,6 +157,13 @@ export function createServer(node: ReplicaNode): express.Express {
       bytes += block.length;
     }
     res.type('application/json').send(`{"blocks":[${blocks.join(',')}]}`);
+  });
+
+  app.get('/v1/audit/signatures', (req, res) => {
+    const q = auditQuery.safeParse(req.query);
+    if (!q.success) return fail(res, 400, 'malformed', `from must be a journal index (decimal, below 2^63), limit 1..${AUDIT_PAGE_MAX}`);
+    const entries = node.signatureJournal(q.data.from ?? 0n, q.data.limit ?? AUDIT_PAGE_DEFAULT);
+    res.json({ entries: entries.map(journalEntryToJson) });
   });
 
   const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');

@@ -11,3 +11,21 @@ export {
   passphraseFromEnvironment,
   type ScryptCost,
 } from './encrypted-file-keystore';
+export {
+  createGuardedSigner,
+  type GuardedSignerOptions,
+  isVoteKind,
+  type JournalAnchor,
+  type JournalEntry,
+  journalEntryHash,
+  journalEntryToJson,
+  type JournalRejection,
+  type JournalVerdict,
+  MemorySignerJournal,
+  type SignerJournal,
+  SignerRefusal,
+  type SignerRefusalCode,
+  verifyJournal,
+  VOTE_KINDS,
+  type VoteKind,
+} from './guarded-signer';

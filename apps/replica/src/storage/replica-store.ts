@@ -7,11 +7,13 @@
 // Layout and recovery rules: docs/storage.md.
 
 import Database from 'better-sqlite3';
+import { SIGNATURE_KINDS, type SignatureKind } from '@vcr/proofs';
+import type { JournalEntry, SignerJournal } from '../keystore/guarded-signer';
 
 export class StorageError extends Error {
   override name = 'StorageError';
   constructor(
-    readonly code: 'open-failed' | 'schema-mismatch' | 'out-of-order' | 'io',
+    readonly code: 'open-failed' | 'schema-mismatch' | 'out-of-order' | 'io' | 'corrupt',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -27,7 +29,45 @@ CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, block TEXT NOT NU
 CREATE TABLE IF NOT EXISTS log_leaves (idx INTEGER PRIMARY KEY, height INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS votes (phase TEXT NOT NULL, view INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (phase, view, seq));
 CREATE TABLE IF NOT EXISTS prepared (seq INTEGER NOT NULL, view INTEGER NOT NULL, certificate TEXT NOT NULL, PRIMARY KEY (seq, view));
+CREATE TABLE IF NOT EXISTS signer_journal (
+  idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, epoch INTEGER NOT NULL, view INTEGER, seq INTEGER,
+  digest BLOB NOT NULL, signed_hash BLOB NOT NULL, signature BLOB NOT NULL, prev_hash BLOB NOT NULL, entry_hash BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS signer_journal_slot ON signer_journal (kind, epoch, view, seq);
 `;
+
+interface JournalRow {
+  idx: bigint;
+  kind: string;
+  epoch: bigint;
+  view: bigint | null;
+  seq: bigint | null;
+  digest: Buffer;
+  signed_hash: Buffer;
+  signature: Buffer;
+  prev_hash: Buffer;
+  entry_hash: Buffer;
+}
+
+const JOURNAL_COLUMNS = 'idx, kind, epoch, view, seq, digest, signed_hash, signature, prev_hash, entry_hash';
+const JOURNAL_VOTE_KINDS = ['pre-prepare', 'prepare', 'commit'] as const;
+
+function journalEntryFromRow(row: JournalRow): JournalEntry {
+  const kind = SIGNATURE_KINDS.find((k) => k === row.kind);
+  if (kind === undefined) throw new StorageError('corrupt', `signer journal entry ${row.idx} has unknown kind ${JSON.stringify(row.kind)}`);
+  return Object.freeze({
+    index: row.idx,
+    kind,
+    epoch: row.epoch,
+    view: row.view,
+    seq: row.seq,
+    digest: new Uint8Array(row.digest),
+    signedBytesHash: new Uint8Array(row.signed_hash),
+    signature: new Uint8Array(row.signature),
+    prevEntryHash: new Uint8Array(row.prev_hash),
+    entryHash: new Uint8Array(row.entry_hash),
+  });
+}
 
 export interface StoredVote {
   phase: string;
@@ -36,7 +76,7 @@ export interface StoredVote {
   hash: Uint8Array;
 }
 
-export class ReplicaStore {
+export class ReplicaStore implements SignerJournal {
   private readonly db: Database.Database;
 
   constructor(path: string) {
@@ -127,6 +167,14 @@ export class ReplicaStore {
     return rows.map((r) => ({ phase: r.phase, view: r.view, seq: r.seq, hash: new Uint8Array(r.hash) }));
   }
 
+  /** Votes the double-sign guard journaled above a height: restored with the core's own records after a crash. */
+  journalVotes(aboveSeq: bigint): StoredVote[] {
+    const rows = this.db
+      .prepare("SELECT kind, view, seq, digest FROM signer_journal WHERE kind IN ('pre-prepare', 'prepare', 'commit') AND seq > ?")
+      .all(aboveSeq) as { kind: string; view: bigint; seq: bigint; digest: Buffer }[];
+    return rows.map((r) => ({ phase: r.kind, view: r.view, seq: r.seq, hash: new Uint8Array(r.digest) }));
+  }
+
   savePrepared(seq: bigint, view: bigint, certificateJson: string): void {
     this.db.prepare('INSERT OR REPLACE INTO prepared (seq, view, certificate) VALUES (?, ?, ?)').run(seq, view, certificateJson);
   }
@@ -143,5 +191,63 @@ export class ReplicaStore {
       this.db.prepare('DELETE FROM prepared WHERE seq <= ?').run(seq);
     });
     prune();
+  }
+
+  // ---- signer journal (the double-sign guard's record; keystore/guarded-signer.ts) ----------
+  // The slot index is UNIQUE: SQLite treats NULLs as distinct, so it allows many
+  // entries of kinds without a view or seq and at most one per vote slot.
+
+  lastEntry(): JournalEntry | undefined {
+    const row = this.db.prepare(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal ORDER BY idx DESC LIMIT 1`).get() as JournalRow | undefined;
+    return row ? journalEntryFromRow(row) : undefined;
+  }
+
+  findSlot(kind: SignatureKind, epoch: bigint, view: bigint | null, seq: bigint | null): JournalEntry | undefined {
+    const row = this.db
+      .prepare(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal WHERE kind = ? AND epoch = ? AND view IS ? AND seq IS ? ORDER BY idx LIMIT 1`)
+      .get(kind, epoch, view, seq) as JournalRow | undefined;
+    return row ? journalEntryFromRow(row) : undefined;
+  }
+
+  /** One index probe per vote kind, newest (epoch, view) first. */
+  highestVote(): { epoch: bigint; view: bigint } | undefined {
+    const statement = this.db.prepare('SELECT epoch, view FROM signer_journal WHERE kind = ? ORDER BY epoch DESC, view DESC LIMIT 1');
+    let highest: { epoch: bigint; view: bigint } | undefined;
+    for (const kind of JOURNAL_VOTE_KINDS) {
+      const row = statement.get(kind) as { epoch: bigint; view: bigint | null } | undefined;
+      if (row === undefined || row.view === null) continue;
+      if (highest === undefined || row.epoch > highest.epoch || (row.epoch === highest.epoch && row.view > highest.view)) highest = { epoch: row.epoch, view: row.view };
+    }
+    return highest;
+  }
+
+  /** Durable when it returns (synchronous = FULL); refuses an entry that does not extend the chain. */
+  append(entry: JournalEntry): void {
+    const save = this.db.transaction(() => {
+      const last = this.db.prepare('SELECT idx, entry_hash FROM signer_journal ORDER BY idx DESC LIMIT 1').get() as { idx: bigint; entry_hash: Buffer } | undefined;
+      const index = last === undefined ? 0n : last.idx + 1n;
+      const prev = last === undefined ? Buffer.alloc(32) : last.entry_hash;
+      if (entry.index !== index || !prev.equals(entry.prevEntryHash)) throw new StorageError('out-of-order', `signer journal entry ${entry.index} does not follow entry ${last?.idx ?? 'none'}`);
+      this.db
+        .prepare(`INSERT INTO signer_journal (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(
+          entry.index,
+          entry.kind,
+          entry.epoch,
+          entry.view,
+          entry.seq,
+          Buffer.from(entry.digest),
+          Buffer.from(entry.signedBytesHash),
+          Buffer.from(entry.signature),
+          Buffer.from(entry.prevEntryHash),
+          Buffer.from(entry.entryHash),
+        );
+    });
+    save();
+  }
+
+  list(fromIndex: bigint, limit: number): JournalEntry[] {
+    const rows = this.db.prepare(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal WHERE idx >= ? ORDER BY idx LIMIT ?`).all(fromIndex, BigInt(limit)) as JournalRow[];
+    return rows.map(journalEntryFromRow);
   }
 }

@@ -479,7 +479,7 @@ export class PbftCore<S> {
     }
   }
 
-  private commitBlock(block: CommittedBlock, state: S, replies: readonly { clientId: string; requestId: bigint; result: Uint8Array }[]): void {
+  private commitBlock(block: CommittedBlock, state: S, replies: readonly { clientId: string; requestId: bigint; result: Uint8Array }[], viaTransfer = false): void {
     const hash = headerHash(this.deps.backend, block.header);
     const onTentativeChain = this.slots.get(block.header.height)?.accepted?.hashHex === bytesToHex(hash);
     this.committed = { seq: block.header.height, header: block.header, hash, state };
@@ -491,7 +491,10 @@ export class PbftCore<S> {
     }
     this.needFetch = false;
     this.lastProgressMs = this.nowMs;
-    this.viewChangeTimeoutMs = this.cfg.viewChangeTimeoutMs;
+    // PBFT 4.5.2 resets the timeout on progress of the current view. A block caught up by state
+    // transfer, or committed while changing view, is not that: resetting there would let this
+    // replica race ahead of the others' doubled timeouts and change views alone.
+    if (this.status === 'normal' && !viaTransfer) this.viewChangeTimeoutMs = this.cfg.viewChangeTimeoutMs;
     this.emit({ type: 'commit', block, replies: [...replies] });
     for (const r of block.batch) this.dropPending(requestKey(r));
     for (const reply of replies) this.emit({ type: 'reply', reply });
@@ -790,7 +793,7 @@ export class PbftCore<S> {
       if (!equalBytes(h.prevHash, this.committed.hash) || !Array.isArray(block.batch) || !equalBytes(h.batchHash, batchHash(this.deps.backend, block.batch))) return this.reject('bad-block', undefined);
       const exec = this.deps.executor.apply(this.committed.state, { seq: h.height, batch: block.batch, timestampMs: h.timestampMs });
       if (!equalBytes(exec.stateRoot, h.stateRoot) || !equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) return this.reject('roots-mismatch', undefined);
-      this.commitBlock({ header: h, batch: block.batch, certificate: block.certificate }, exec.state, exec.replies);
+      this.commitBlock({ header: h, batch: block.batch, certificate: block.certificate }, exec.state, exec.replies, true);
     }
     if (this.committed.seq < this.stable.seq) this.needFetch = true;
     if (this.status === 'normal') this.acceptBuffered();

@@ -113,6 +113,8 @@ export class PbftCore<S> {
   private lastProposalMs: number;
   private lastProgressMs: number;
   private viewChangeStartedMs = 0;
+  /** When a quorum of VIEW-CHANGEs for the target view was first seen (PBFT 4.5.2 starts the timer then). */
+  private viewChangeQuorumSinceMs: number | undefined;
   /** The last NEW-VIEW this replica installed, kept across later view changes to answer replicas left behind. */
   private lastNewView: NewView | undefined;
   private viewChangeTimeoutMs: number;
@@ -248,7 +250,7 @@ export class PbftCore<S> {
         const oldest = this.oldestPendingMs();
         if (oldest !== undefined && now - oldest > this.cfg.heartbeatIntervalMs + this.viewChangeTimeoutMs) this.startViewChange(this.view + 1n, 'request not ordered');
       }
-    } else if (now - this.viewChangeStartedMs > this.viewChangeTimeoutMs) {
+    } else if (this.viewChangeTimedOut(now)) {
       // PBFT 4.5.2: the next view change waits twice as long.
       this.viewChangeTimeoutMs = Math.min(2 * this.viewChangeTimeoutMs, consensusLimits.viewChangeTimeoutMsMax);
       this.startViewChange(this.view + 1n, 'new view not installed in time');
@@ -546,11 +548,22 @@ export class PbftCore<S> {
 
   // ---- view change (PBFT 4.4) -------------------------------------------------------------
 
+  /**
+   * PBFT 4.5.2: the timer for view v + 1 runs from when a quorum of VIEW-CHANGEs for v + 1 is in,
+   * so one replica cannot run ahead alone through views nobody else is in. As a safety net, a
+   * replica that never sees that quorum still moves on after four timeouts.
+   */
+  private viewChangeTimedOut(now: number): boolean {
+    if (this.viewChangeQuorumSinceMs !== undefined) return now - this.viewChangeQuorumSinceMs > this.viewChangeTimeoutMs;
+    return now - this.viewChangeStartedMs > 4 * this.viewChangeTimeoutMs;
+  }
+
   private startViewChange(newView: bigint, reason: string): void {
     if (newView <= this.view) return;
     this.view = newView;
     this.status = 'view-change';
     this.viewChangeStartedMs = this.nowMs;
+    this.viewChangeQuorumSinceMs = undefined;
     this.currentNewView = undefined;
     this.emit({ type: 'persist-view', view: newView });
     this.emit({ type: 'view-change-started', view: newView, reason });
@@ -558,7 +571,13 @@ export class PbftCore<S> {
     this.buffered.clear();
     for (const slot of this.slots.values()) slot.accepted = undefined;
     this.emit({ type: 'broadcast', message: this.ownViewChange() });
+    this.noteViewChangeQuorum();
     this.maybeSendNewView();
+  }
+
+  private noteViewChangeQuorum(): void {
+    if (this.status !== 'view-change' || this.viewChangeQuorumSinceMs !== undefined) return;
+    if ((this.viewChanges.get(this.view)?.size ?? 0) >= this.quorum) this.viewChangeQuorumSinceMs = this.nowMs;
   }
 
   /** This replica's VIEW-CHANGE for the view it is moving to: its stable checkpoint and every prepared certificate above it. */
@@ -576,8 +595,10 @@ export class PbftCore<S> {
 
   private onViewChange(vc: ViewChange): void {
     if (vc.newView <= this.view && !(vc.newView === this.view && this.status === 'view-change')) {
-      // A replica behind us: the primary of a view it has not installed answers with that NEW-VIEW.
+      // A replica behind us: the primary of a view it has not installed answers with that NEW-VIEW,
+      // and we re-send our own VIEW-CHANGE for its view if we made one, so it can reach a quorum there.
       this.resendNewViewTo(vc.from, vc.newView);
+      this.resendViewChangeTo(vc.from, vc.newView);
       return;
     }
     if (vc.newView > this.view + consensusLimits.futureViewMax) return this.reject('future-view', vc.from);
@@ -602,6 +623,17 @@ export class PbftCore<S> {
       this.viewChanges.set(vc.newView, byFrom);
     }
     if (!byFrom.has(vc.from)) byFrom.set(vc.from, vc);
+    if (vc.newView === this.view) this.noteViewChangeQuorum();
+  }
+
+  private readonly viewChangeSentTo = new Map<string, number>();
+  private resendViewChangeTo(replicaId: string, view: bigint): void {
+    const own = this.viewChanges.get(view)?.get(this.cfg.replicaId);
+    if (!own) return;
+    const last = this.viewChangeSentTo.get(replicaId) ?? -Infinity;
+    if (this.nowMs - last < this.cfg.heartbeatIntervalMs / 2) return;
+    this.viewChangeSentTo.set(replicaId, this.nowMs);
+    this.emit({ type: 'send', to: replicaId, message: own });
   }
 
   private maybeSendNewView(): void {

@@ -17,7 +17,8 @@ export const ED25519_L = (1n << 252n) + 27742317777372353535851937790883648493n;
 /** p = 2^255 - 19, the field prime. */
 export const ED25519_P = (1n << 255n) - 19n;
 
-function leToBigint(bytes: Uint8Array): bigint {
+/** Little-endian bytes as an unsigned integer (Ed25519 encodes scalars and field elements this way). */
+export function leToBigint(bytes: Uint8Array): bigint {
   let n = 0n;
   for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number);
   return n;

@@ -4,17 +4,12 @@ import * as ed from '@noble/ed25519';
 import { sha256 as nobleSha256, sha512 } from '@noble/hashes/sha2.js';
 import { type CryptoBackend, type Signer } from './crypto-backend';
 import { abytes, concatBytes } from './bytes';
+import { leToBigint } from './ed25519-rule';
 
 // noble's synchronous API needs a SHA-512 implementation wired in.
 ed.hashes.sha512 = sha512;
 
 const L = ed.Point.CURVE().n;
-
-function leToBigint(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number);
-  return n;
-}
 
 function equationHolds(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   let A: ed.Point;

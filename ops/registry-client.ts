@@ -13,6 +13,7 @@ import {
   parseLogProofJson,
   parseMapProofJson,
   signInDomain,
+  tryHexToBytes,
   type Signer,
   verifyCertificate,
   verifyInclusion,
@@ -24,6 +25,7 @@ import { requestSigningMessage } from '@vcr/consensus';
 import { decodeResult, encodeOp, type RegistryOp, type RegistryResult } from '../apps/replica/src/registry/ops';
 import { leafForRequest } from '../apps/replica/src/registry/state';
 import { clientRequestToJson, parseCommittedBlockJson } from '../apps/replica/src/wire';
+import { type VerifiedChange, verifyChange } from './verify-change';
 
 export type Verified<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -127,11 +129,85 @@ export class RegistryClient {
     return { ok: true, value: { key, entry, height: cert.value.header.height, timestampMs: cert.value.header.timestampMs, replica: url } };
   }
 
+  /** Live keys under a prefix (first page), each entry verified by its map proof against one certificate. */
+  async list(prefix: string, url = this.urls[0] as string): Promise<Verified<{ keys: { key: string; value: Uint8Array; revision: bigint }[]; height: bigint }>> {
+    const body = await getJson(`${url}/v1/keys?prefix=${encodeURIComponent(prefix)}&limit=200`);
+    if (!body.ok) return body;
+    const cert = parseCertificateJson(body.value.certificate);
+    if (!cert.ok) return { ok: false, reason: 'certificate malformed' };
+    const certified = verifyCertificate(nodeBackend, this.membership, cert.value);
+    if (!certified.ok) return { ok: false, reason: `certificate: ${certified.reason}` };
+    const keys = body.value.keys;
+    if (!Array.isArray(keys)) return { ok: false, reason: 'keys missing' };
+    const verified: { key: string; value: Uint8Array; revision: bigint }[] = [];
+    for (const item of keys as { key?: unknown; value?: unknown; revision?: unknown; proof?: unknown }[]) {
+      const proof = parseMapProofJson(item?.proof);
+      if (typeof item?.key !== 'string' || !item.key.startsWith(prefix) || typeof item.value !== 'string' || typeof item.revision !== 'string' || !/^[1-9][0-9]{0,18}$/.test(item.revision) || !proof.ok) {
+        return { ok: false, reason: `listed key ${verified.length} malformed or outside the prefix` };
+      }
+      const value = tryHexToBytes(item.value);
+      if (value === undefined) return { ok: false, reason: `${item.key}: value is not hex` };
+      const entry = { value, revision: BigInt(item.revision) };
+      const present = verifyMembership(nodeBackend, { root: cert.value.header.stateRoot, key: item.key, entry, proof: proof.value });
+      if (!present.ok) return { ok: false, reason: `${item.key}: membership proof: ${present.reason}` };
+      verified.push({ key: item.key, ...entry });
+    }
+    return { ok: true, value: { keys: verified, height: cert.value.header.height } };
+  }
+
+  /** One page of a key's history; every entry verified, or the first failure. */
+  async history(key: string, from = 0n, url = this.urls[0] as string): Promise<Verified<{ changes: VerifiedChange[]; next: bigint | undefined }>> {
+    const body = await getJson(`${url}/v1/keys/${encodeURIComponent(key)}/history?from=${from}`);
+    if (!body.ok) return body;
+    const page = this.verifyPage(body.value.entries, key);
+    if (!page.ok) return page;
+    const next = body.value.next;
+    return { ok: true, value: { changes: page.value, next: typeof next === 'string' && /^[0-9]{1,19}$/.test(next) ? BigInt(next) : undefined } };
+  }
+
+  /** Changes under a prefix from a log index (long-polled for up to `waitMs`); every entry verified. */
+  async changes(prefix: string, from: bigint, waitMs: number, url = this.urls[0] as string): Promise<Verified<{ changes: VerifiedChange[]; next: bigint }>> {
+    const body = await getJson(`${url}/v1/changes?prefix=${encodeURIComponent(prefix)}&from=${from}&waitMs=${waitMs}`, waitMs + 10_000);
+    if (!body.ok) return body;
+    const page = this.verifyPage(body.value.entries, undefined, prefix);
+    if (!page.ok) return page;
+    const next = body.value.next;
+    if (typeof next !== 'string' || !/^[0-9]{1,19}$/.test(next) || BigInt(next) < from) return { ok: false, reason: 'next cursor malformed or going backwards' };
+    // Entries must be in log order at or after `from`: a replica cannot replay old changes as new.
+    const indices = page.value.map((c) => c.logIndex);
+    if (indices.some((i, n) => i < from || (n > 0 && i < (indices[n - 1] as bigint)))) return { ok: false, reason: 'changes out of order' };
+    return { ok: true, value: { changes: page.value, next: BigInt(next) } };
+  }
+
+  private verifyPage(entries: unknown, key: string | undefined, prefix?: string): Verified<VerifiedChange[]> {
+    if (!Array.isArray(entries)) return { ok: false, reason: 'entries missing' };
+    const changes: VerifiedChange[] = [];
+    for (const entry of entries) {
+      const verdict = verifyChange(this.membership, entry);
+      if (!verdict.ok) return { ok: false, reason: `change ${changes.length}: ${verdict.reason}` };
+      if (key !== undefined && verdict.change.key !== key) return { ok: false, reason: `change ${changes.length} is for another key` };
+      if (prefix !== undefined && !verdict.change.key.startsWith(prefix)) return { ok: false, reason: `change ${changes.length} is outside the prefix` };
+      changes.push(verdict.change);
+    }
+    return { ok: true, value: changes };
+  }
+
   async latestCertificate(url = this.urls[0] as string): Promise<Verified<Certificate>> {
     const res = await fetch(`${url}/v1/headers/latest`, { signal: AbortSignal.timeout(5_000) });
     const cert = parseCertificateJson(await res.json());
     if (!cert.ok) return { ok: false, reason: 'certificate malformed' };
     const certified = verifyCertificate(nodeBackend, this.membership, cert.value);
     return certified.ok ? { ok: true, value: cert.value } : { ok: false, reason: certified.reason };
+  }
+}
+
+async function getJson(url: string, timeoutMs = 10_000): Promise<Verified<Record<string, unknown>>> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify(body.error ?? body)}` };
+    return { ok: true, value: body };
+  } catch (error) {
+    return { ok: false, reason: `unreachable: ${error instanceof Error ? error.message : String(error)}` };
   }
 }

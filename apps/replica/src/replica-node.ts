@@ -19,7 +19,8 @@ import {
   type VoteRecord,
 } from '@vcr/consensus';
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
-import { genesisRegistryState, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { genesisRegistryState, keyChangesOfBlock, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { auditRowOf, evidenceRowOf } from './audit-record';
 import { type ReplicaStore } from './storage/replica-store';
 import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, parseCommittedBlockJson, parsePeerMessageJson, peerMessageToJson } from './wire';
 import { PeerClient } from './peer-client';
@@ -51,6 +52,7 @@ export interface ReplicaNodeOptions {
 }
 
 const RECEIPT_TIMEOUT_MS = 10_000;
+const AUDIT_FLUSH_MS = 1_000;
 /** Client requests waiting for their receipt at this replica; past this, 429 with a retry hint. */
 const WAITING_REQUESTS_MAX = 4_096;
 const WAITING_PER_CLIENT_MAX = 8;
@@ -74,6 +76,9 @@ export class ReplicaNode {
   private readonly receipts = new Map<string, { height: bigint; logIndex: bigint }>();
   private latest: CommittedBlock | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private auditTimer: NodeJS.Timeout | undefined;
+  /** Called after each durable commit (long-polling watchers). */
+  private readonly commitListeners = new Set<() => void>();
   private fatal: Error | undefined;
   private readonly emitLog: (line: Record<string, unknown>) => void;
 
@@ -123,6 +128,7 @@ export class ReplicaNode {
       this.log.appendLeafHash(hashLeaf(nodeBackend, leaf.data));
       this.indexLeaf(leaf.data, leaf.height, leaf.index);
     }
+    this.rebuildKeyIndex(last?.header.height ?? 0n);
     this.latest = last;
     const viewText = store.getMeta('view');
     const nvText = store.getMeta('newView');
@@ -147,12 +153,25 @@ export class ReplicaNode {
     };
   }
 
+  /** A store written before the key index existed: index its blocks from their stored leaves. */
+  private rebuildKeyIndex(lastHeight: bigint): void {
+    const store = this.opts.store;
+    for (let h = store.keyIndexHeight() + 1n; h <= lastHeight; h++) {
+      store.indexStoredBlock(h, keyChangesOfBlock(this.loadCommittedBlock(h), store.leavesOfBlock(h)));
+    }
+  }
+
   start(): void {
     this.timer = setInterval(() => this.dispatch({ type: 'tick', nowMs: Date.now() }), this.opts.tickMs);
+    // Audit rows ride with blocks; when no block commits (a view change), they are written on this timer.
+    this.auditTimer = setInterval(() => this.opts.store.audit.flush(), AUDIT_FLUSH_MS);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.auditTimer) clearInterval(this.auditTimer);
+    for (const listener of this.commitListeners) listener();
+    this.commitListeners.clear();
     for (const list of this.waiters.values()) for (const w of list) w.reject(new Error('replica stopping'));
     this.waiters.clear();
     this.waitingClients.clear();
@@ -178,6 +197,23 @@ export class ReplicaNode {
 
   block(height: bigint): string | undefined {
     return this.opts.store.loadBlock(height);
+  }
+
+  get store(): ReplicaStore {
+    return this.opts.store;
+  }
+
+  /** Resolves at the next durable commit or after `ms`, whichever is first (long-polling reads). */
+  nextCommit(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.commitListeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.commitListeners.add(done);
+    });
   }
 
   /** The double-sign guard's journal from `fromIndex`, at most `limit` entries (GET /v1/audit/signatures). */
@@ -308,15 +344,21 @@ export class ReplicaNode {
       case 'reply':
         return;
       case 'broadcast':
+        this.recordOwn(effect.message);
         this.peers.broadcast(peerMessageToJson(effect.message));
         return;
       case 'send':
+        this.recordOwn(effect.message);
         this.peers.send(effect.to, peerMessageToJson(effect.message));
+        return;
+      case 'verified':
+        store.audit.recordMessage(auditRowOf(effect.message, Date.now()));
         return;
       case 'fetch-blocks':
         void this.fetchBlocks(effect.fromSeq);
         return;
       case 'evidence':
+        store.audit.recordEvidence(evidenceRowOf(effect.evidence, Date.now()));
         this.metrics.evidence();
         this.emitLog({ event: 'equivocation', replica: effect.evidence.replicaId, seq: effect.evidence.seq.toString(), phase: effect.evidence.phase });
         return;
@@ -333,28 +375,36 @@ export class ReplicaNode {
     }
   }
 
+  /** What this replica itself signed and sent joins the audit record too (retransmissions collapse into one row). */
+  private recordOwn(message: PeerMessage): void {
+    if (message.from === this.opts.replicaId) this.opts.store.audit.recordMessage(auditRowOf(message, Date.now()));
+  }
+
   private onCommit(block: CommittedBlock, replies: readonly ClientReply[]): void {
     const height = block.header.height;
+    const byRequest = new Map(block.batch.map((r) => [`${r.clientId}/${r.requestId}`, r]));
     const leaves = replies.map((reply) => {
-      const request = block.batch.find((r) => r.clientId === reply.clientId && r.requestId === reply.requestId) as ClientRequest;
+      const request = byRequest.get(`${reply.clientId}/${reply.requestId}`) as ClientRequest;
       return leafForRequest(nodeBackend, { seq: height, request, result: reply.result });
     });
-    // Durable first: the block, its certificate and its leaves in one transaction.
-    this.opts.store.saveBlock(height, JSON.stringify(committedBlockToJson(block)), leaves);
+    // Durable first: the block, its certificate, its leaves and its key changes in one transaction.
     const firstIndex = this.log.size;
+    const changes = keyChangesOfBlock(block, leaves.map((data, i) => ({ index: firstIndex + BigInt(i), data })));
+    this.opts.store.saveBlock(height, JSON.stringify(committedBlockToJson(block)), leaves, changes);
     leaves.forEach((leaf, i) => {
       this.log.appendLeafHash(hashLeaf(nodeBackend, leaf));
       this.indexLeaf(leaf, height, firstIndex + BigInt(i));
     });
     this.latest = block;
     this.metrics.committed(block.batch.length);
+    for (const listener of [...this.commitListeners]) listener();
     for (const reply of replies) {
       const key = `${reply.clientId}/${reply.requestId}`;
       const known = this.receipts.get(key);
       const list = this.waiters.get(key);
       if (!known || !list) continue;
       this.waiters.delete(key);
-      const receipt = this.receiptFor(key, known);
+      const receipt = this.receiptFor(key, known, block);
       for (const w of list) {
         clearTimeout(w.timer);
         this.countWaiting(reply.clientId, -1);
@@ -368,11 +418,8 @@ export class ReplicaNode {
     if (key) this.receipts.set(key, { height, logIndex });
   }
 
-  private receiptFor(key: string, at: { height: bigint; logIndex: bigint }): Receipt {
-    const json = this.opts.store.loadBlock(at.height);
-    const parsed = json ? parseCommittedBlockJson(JSON.parse(json)) : undefined;
-    if (!parsed?.ok) throw new Error(`receipt block ${at.height} missing`);
-    const block = parsed.value;
+  private receiptFor(key: string, at: { height: bigint; logIndex: bigint }, committed?: CommittedBlock): Receipt {
+    const block = committed ?? this.loadCommittedBlock(at.height);
     const leafData = this.leafAt(at.logIndex);
     const [clientId, requestId] = key.split('/') as [string, string];
     return {
@@ -382,6 +429,14 @@ export class ReplicaNode {
       leafData,
       inclusionProof: this.log.inclusionProof(at.logIndex, block.header.logSize),
     };
+  }
+
+  /** A block from our own store; it was verified before it was stored, so a failure here is corruption. */
+  loadCommittedBlock(height: bigint): CommittedBlock {
+    const json = this.opts.store.loadBlock(height);
+    const parsed = json ? parseCommittedBlockJson(JSON.parse(json)) : undefined;
+    if (!parsed?.ok) throw new Error(`stored block ${height} missing or unreadable`);
+    return parsed.value;
   }
 
   private leafAt(index: bigint): Uint8Array {

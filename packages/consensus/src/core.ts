@@ -605,6 +605,7 @@ export class PbftCore<S> {
     if (this.viewChanges.get(vc.newView)?.has(vc.from)) return;
     const verdict = checkViewChange(this.ctx, vc);
     if (!verdict.ok) return this.reject(verdict.why === 'signature' ? 'bad-signature' : 'bad-view-change', vc.from);
+    this.observe(vc);
     this.storeViewChange(vc);
     // PBFT 4.5.2: f + 1 replicas asking for later views prove at least one honest one did; join the smallest.
     const senders = new Map<string, bigint>();
@@ -655,6 +656,7 @@ export class PbftCore<S> {
     if (nv.view > this.view + consensusLimits.futureViewMax) return this.reject('future-view', nv.from);
     if (nv.from !== primaryOf(this.membership, nv.view)) return this.reject('not-primary', nv.from);
     if (!this.verify(nv)) return;
+    this.observe(nv);
     const senders = new Set<string>();
     for (const vc of nv.viewChanges) {
       if (vc.newView !== nv.view || senders.has(vc.from) || !checkViewChange(this.ctx, vc).ok) return this.reject('bad-new-view', nv.from);
@@ -848,7 +850,9 @@ export class PbftCore<S> {
     return false;
   }
 
+  /** Every message whose signature verified: reported for the audit record, then checked for equivocation. */
   private observe(message: PeerMessage): void {
+    this.emit({ type: 'verified', message });
     if (message.type === 'view-change' || message.type === 'new-view') return;
     const evidence = this.evidence.observe(message);
     if (evidence) this.emit({ type: 'evidence', evidence });

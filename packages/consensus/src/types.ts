@@ -132,6 +132,8 @@ export type Effect =
   /** A new stable checkpoint: persist it with the blocks so a restart resumes from the right window. */
   | { type: 'stable-checkpoint'; checkpoint: CheckpointProof }
   | { type: 'evidence'; evidence: EquivocationEvidence }
+  /** A peer message whose signature verified against its sender's key (kept by the host for audit; it may still be refused). */
+  | { type: 'verified'; message: PeerMessage }
   | { type: 'view-change-started'; view: bigint; reason: string }
   | { type: 'view-entered'; view: bigint }
   | { type: 'rejected'; reason: RejectReason; from: string | undefined };

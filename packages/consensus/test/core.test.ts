@@ -71,6 +71,23 @@ describe('PBFT core, normal case', () => {
     expect(rejections(c.handle('r3', { type: 'message', message: { ...prepare, headerHash: new Uint8Array(3) } }))).toEqual(['malformed']);
   });
 
+  it('reports every peer message whose signature verified (for the audit record), and no forged one', () => {
+    const c = new LocalCluster();
+    const verified: Effect[] = [];
+    const forged: Prepare = { type: 'prepare', epoch: 0n, from: 'r2', view: 0n, seq: 1n, headerHash: new Uint8Array(32), signature: new Uint8Array(64) };
+    expect(c.handle('r3', { type: 'message', message: forged }).some((e) => e.type === 'verified')).toBe(false);
+    c.submitToAll(c.request(1n));
+    c.advance(50);
+    for (const e of c.effects.get('r3') ?? []) if (e.type === 'verified') verified.push(e);
+    const kinds = new Set(verified.map((e) => (e.type === 'verified' ? `${e.message.type}:${e.message.from}` : '')));
+    // r3 saw the primary's pre-prepare, both other backups' prepares, and enough commits to commit
+    // (a commit arriving after the block is settled is not verified, so it is not reported).
+    expect(kinds.has('pre-prepare:r1')).toBe(true);
+    for (const from of ['r2', 'r4']) expect(kinds.has(`prepare:${from}`)).toBe(true);
+    expect(['r1', 'r2', 'r4'].filter((from) => kinds.has(`commit:${from}`)).length).toBeGreaterThanOrEqual(2);
+    expect([...kinds].some((k) => k.endsWith(':r3'))).toBe(false);
+  });
+
   it('text that would not encode (a lone surrogate) is malformed input, not a crash', () => {
     const c = new LocalCluster();
     const request = { ...c.request(1n), clientId: 'c\ud800' };

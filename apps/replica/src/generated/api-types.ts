@@ -233,6 +233,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List live keys under a prefix, each with its value and map proof
+         * @description Live keys whose UTF-8 bytes start with `prefix`, in byte order,
+         *     strictly after `after`, at most `limit` (default 50). Each key comes
+         *     with its entry and its map proof against the certificate's
+         *     `header.stateRoot`, so a listed entry cannot be forged. A listing's
+         *     completeness is not provable (a replica could leave keys out); ask
+         *     several replicas, or read the keys you expect one by one.
+         */
+        get: operations["listKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{key}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every change to one key, each with the request that made it and its proofs
+         * @description The key's changes in log order from log index `from` (default 0), at
+         *     most `limit` (default 50). Each entry carries the signed client
+         *     request, its log leaf, the leaf's inclusion proof against the log
+         *     root of the block that applied it, and that block's certificate. To
+         *     verify: check the certificate; check that the leaf's `requestHash`
+         *     is SHA-256 of the request's canonical form and its `clientId` and
+         *     `requestId` match; check the inclusion proof of `hashLeaf(leafData)`
+         *     at `logIndex` against `header.logRoot` with size `header.logSize`;
+         *     decode the request's payload for the value and the leaf's result for
+         *     the revision.
+         */
+        get: operations["keyHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes under a prefix from a log index on (long-polled; what watch uses)
+         * @description Changes to keys under `prefix` in log order from log index `from`, at
+         *     most `limit`, each with the same proof material as a history entry.
+         *     With `waitMs` and nothing to return yet, the answer waits for the
+         *     next commit (at most `waitMs`, up to 30 s) and looks once more.
+         *     `next` is always the `from` to ask next; `more` says whether a full
+         *     page was returned.
+         */
+        get: operations["changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every verified consensus message this replica sent or received
+         * @description Signed PBFT messages (pre-prepare, prepare, commit, checkpoint,
+         *     view-change, new-view) whose signature verified against the sender's
+         *     key in the message's epoch, plus those this replica sent itself, in
+         *     the order it recorded them, filtered by `type` and/or `seq` (a
+         *     VIEW-CHANGE or NEW-VIEW has no seq). Kept forever, beyond the
+         *     consensus garbage collection. Batches are omitted (a PRE-PREPARE is
+         *     signed over its header hash, and the header's `batchHash` binds the
+         *     batch, found in the committed block). Rows appear within about a
+         *     second. Duplicates (retransmissions) are stored once.
+         */
+        get: operations["auditMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Equivocation this replica caught, both signed messages side by side */
+        get: operations["auditEvidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -485,6 +609,71 @@ export interface components {
         };
         JournalPage: {
             entries: components["schemas"]["JournalEntry"][];
+        };
+        ListedKey: {
+            key: string;
+            /** @description The value as hex; `null` if the key is absent at the certified state (it was deleted in between). */
+            value: components["schemas"]["Hex"] | null;
+            revision: components["schemas"]["U63"];
+            proof: components["schemas"]["MapProof"];
+        };
+        KeyList: {
+            prefix: string;
+            keys: components["schemas"]["ListedKey"][];
+            certificate: components["schemas"]["Certificate"];
+            /** @description The `after` of the next page; `null` at the end. */
+            next: string | null;
+        };
+        /** @description One change to one key, with the request that made it and the proofs that it was ordered. */
+        Change: {
+            key: string;
+            /** @enum {string} */
+            op: "put" | "delete";
+            /** @description The key's revision after the change; 0 after a delete. */
+            revision: components["schemas"]["U63"];
+            height: components["schemas"]["U63"];
+            logIndex: components["schemas"]["U63"];
+            request: components["schemas"]["ClientRequest"] | null;
+            leafData: components["schemas"]["Hex"];
+            inclusionProof: components["schemas"]["LogProof"];
+            certificate: components["schemas"]["Certificate"];
+        };
+        KeyHistory: {
+            key: string;
+            entries: components["schemas"]["Change"][];
+            next: string | null;
+        };
+        ChangePage: {
+            prefix: string;
+            entries: components["schemas"]["Change"][];
+            next: components["schemas"]["U63"];
+            more: boolean;
+        };
+        AuditMessage: {
+            id: components["schemas"]["U63"];
+            /** @description When this replica recorded it (its own clock, milliseconds since the epoch). */
+            receivedAtMs: components["schemas"]["U63"];
+            message: components["schemas"]["PeerMessage"];
+        };
+        AuditMessagePage: {
+            messages: components["schemas"]["AuditMessage"][];
+            next: string | null;
+        };
+        Evidence: {
+            id: components["schemas"]["U63"];
+            detectedAtMs: components["schemas"]["U63"];
+            replica: components["schemas"]["ReplicaId"];
+            epoch: components["schemas"]["U63"];
+            view: components["schemas"]["U63"];
+            seq: components["schemas"]["U63"];
+            /** @enum {string} */
+            phase: "pre-prepare" | "prepare" | "commit" | "checkpoint";
+            first: components["schemas"]["PeerMessage"];
+            second: components["schemas"]["PeerMessage"];
+        };
+        EvidencePage: {
+            evidence: components["schemas"]["Evidence"][];
+            next: string | null;
         };
         /** @enum {string} */
         ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "internal";
@@ -1022,6 +1211,147 @@ export interface operations {
             };
             400: components["responses"]["Malformed"];
             500: components["responses"]["Internal"];
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: {
+                prefix?: string;
+                /** @description Continue after this key (the `next` of the previous page). */
+                after?: string;
+                /** @description 1 to 200. */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+            503: components["responses"]["NoCertifiedState"];
+        };
+    };
+    keyHistory: {
+        parameters: {
+            query?: {
+                from?: components["schemas"]["U63"];
+                /** @description 1 to 200. */
+                limit?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The registry key, 1 to 256 characters (at most 256 UTF-8 bytes, no
+                 *     control characters, not starting with NUL), percent-encoded as one
+                 *     path segment (a `/` in the key is sent as `%2F`).
+                 */
+                key: components["parameters"]["Key"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of history; `next` is the `from` of the next page, `null` at the end. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyHistory"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+        };
+    };
+    changes: {
+        parameters: {
+            query?: {
+                prefix?: string;
+                from?: components["schemas"]["U63"];
+                /** @description 1 to 200. */
+                limit?: string;
+                /** @description 0 to 30000. */
+                waitMs?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes, possibly none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+        };
+    };
+    auditMessages: {
+        parameters: {
+            query?: {
+                type?: "pre-prepare" | "prepare" | "commit" | "checkpoint" | "view-change" | "new-view";
+                seq?: components["schemas"]["U63"];
+                /** @description Continue after this record id (the `next` of the previous page). */
+                after?: components["schemas"]["U63"];
+                /** @description 1 to 500. */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of records; `next` is `null` at the end. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditMessagePage"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+        };
+    };
+    auditEvidence: {
+        parameters: {
+            query?: {
+                after?: components["schemas"]["U63"];
+                /** @description 1 to 500. */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of evidence; `next` is `null` at the end. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePage"];
+                };
+            };
+            400: components["responses"]["Malformed"];
         };
     };
     health: {

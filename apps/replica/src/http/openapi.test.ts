@@ -3,7 +3,7 @@
 // today, and every route server.ts registers must be in its `paths`, and
 // every path in it must be a route of server.ts.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import openapiTS, { astToString, COMMENT_HEADER } from 'openapi-typescript';
 import { describe, expect, it } from 'vitest';
@@ -28,8 +28,10 @@ const trimEnd = (text: string) =>
     .join('\n')
     .trimEnd();
 
+/** server.ts and the route files it mounts (http/*-routes.ts). */
 function serverRoutes(): { method: Method; path: string }[] {
-  const source = readFileSync(serverUrl, 'utf8');
+  const routeFiles = readdirSync(new URL('.', serverUrl)).filter((f) => f.endsWith('-routes.ts'));
+  const source = [readFileSync(serverUrl, 'utf8'), ...routeFiles.map((f) => readFileSync(new URL(f, serverUrl), 'utf8'))].join('\n');
   const routes = [...source.matchAll(/app\.(get|post)\('([^']+)'/g)].map((m) => ({
     method: m[1] as Method,
     path: (m[2] as string).replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}'),

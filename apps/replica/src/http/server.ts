@@ -8,39 +8,17 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
-import { journalEntryToJson } from '../keystore';
 import { readEntry } from '../registry';
+import { auditRoutes } from './audit-routes';
+import { fail, heightParam, limitParam, sizeParam } from './query-params';
+import { registryRoutes } from './registry-routes';
 import { clientReplyToJson, committedBlockToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
-export type ErrorCode =
-  | 'malformed'
-  | 'too-large'
-  | 'bad-signature'
-  | 'not-found'
-  | 'no-certified-state'
-  | 'timeout'
-  | 'overloaded'
-  | 'internal';
-
-function fail(res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {
-  res.status(status).json({ error: { code, message, ...extra } });
-}
-
-const U63 = 1n << 63n;
-const heightParam = z.string().regex(/^[1-9][0-9]{0,18}$/).transform(BigInt).refine((n) => n < U63, 'below 2^63');
-const sizeParam = z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/).transform(BigInt).refine((n) => n < U63, 'below 2^63');
 const peerMessageBody = z.strictObject({ message: z.unknown() });
 const relayedRequestBody = z.strictObject({ request: z.unknown() });
 /** State-transfer answers stay well under the peer body limit however large the blocks are. */
 const TRANSFER_BYTES_MAX = MAX_PEER_BODY_BYTES / 2;
 const keyParam = z.string().min(1).max(256);
-/** Signature journal pages: at most this many entries per answer. */
-const AUDIT_PAGE_MAX = 500;
-const AUDIT_PAGE_DEFAULT = 100;
-const auditQuery = z.strictObject({
-  from: sizeParam.optional(),
-  limit: z.string().regex(/^[1-9][0-9]{0,2}$/).transform(Number).refine((n) => n <= AUDIT_PAGE_MAX).optional(),
-});
 
 export function receiptToJson(r: Receipt) {
   return {
@@ -147,7 +125,7 @@ export function createServer(node: ReplicaNode): express.Express {
   });
 
   app.get('/v1/peer/blocks', (req, res) => {
-    const q = z.strictObject({ from: heightParam, limit: z.string().regex(/^[1-9][0-9]{0,2}$/).transform(Number).refine((n) => n <= 256).optional() }).safeParse(req.query);
+    const q = z.strictObject({ from: heightParam, limit: limitParam(256).optional() }).safeParse(req.query);
     if (!q.success) return fail(res, 400, 'malformed', 'from must be a positive height, limit 1..256');
     const blocks: string[] = [];
     let bytes = 0;
@@ -159,12 +137,8 @@ export function createServer(node: ReplicaNode): express.Express {
     res.type('application/json').send(`{"blocks":[${blocks.join(',')}]}`);
   });
 
-  app.get('/v1/audit/signatures', (req, res) => {
-    const q = auditQuery.safeParse(req.query);
-    if (!q.success) return fail(res, 400, 'malformed', `from must be a journal index (decimal, below 2^63), limit 1..${AUDIT_PAGE_MAX}`);
-    const entries = node.signatureJournal(q.data.from ?? 0n, q.data.limit ?? AUDIT_PAGE_DEFAULT);
-    res.json({ entries: entries.map(journalEntryToJson) });
-  });
+  registryRoutes(app, node);
+  auditRoutes(app, node);
 
   const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
   app.get('/openapi.yaml', (_req, res) => {

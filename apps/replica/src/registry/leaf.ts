@@ -2,7 +2,7 @@
 // replica indexes receipts by request from its own stored leaves.
 import { decodeCanonical } from '@vcr/proofs';
 
-function decodeLeaf(data: Uint8Array): { clientId: string; requestId: bigint; result: Uint8Array } | undefined {
+export function decodeLeaf(data: Uint8Array): { clientId: string; requestId: bigint; result: Uint8Array } | undefined {
   const decoded = decodeCanonical(data);
   if (!decoded.ok || typeof decoded.value !== 'object' || decoded.value === null || Array.isArray(decoded.value) || decoded.value instanceof Uint8Array) return undefined;
   const v = decoded.value as Record<string, unknown>;

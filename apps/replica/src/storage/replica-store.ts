@@ -9,6 +9,9 @@
 import Database from 'better-sqlite3';
 import { SIGNATURE_KINDS, type SignatureKind } from '@vcr/proofs';
 import type { JournalEntry, SignerJournal } from '../keystore/guarded-signer';
+import type { KeyChange } from '../registry/key-index';
+import { AUDIT_SCHEMA, AuditTables } from './audit-tables';
+import { KEY_INDEX_SCHEMA, KeyIndexTables } from './key-index-tables';
 
 export class StorageError extends Error {
   override name = 'StorageError';
@@ -21,12 +24,15 @@ export class StorageError extends Error {
   }
 }
 
-const SCHEMA_VERSION = '1';
+/** 2 added the audit and key-index tables; a version 1 store is upgraded in place (recovery rebuilds the key index). */
+const SCHEMA_VERSION = '2';
+const UPGRADABLE_VERSIONS = ['1'];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, block TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log_leaves (idx INTEGER PRIMARY KEY, height INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS log_leaves_height ON log_leaves (height);
 CREATE TABLE IF NOT EXISTS votes (phase TEXT NOT NULL, view INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (phase, view, seq));
 CREATE TABLE IF NOT EXISTS prepared (seq INTEGER NOT NULL, view INTEGER NOT NULL, certificate TEXT NOT NULL, PRIMARY KEY (seq, view));
 CREATE TABLE IF NOT EXISTS signer_journal (
@@ -78,6 +84,10 @@ export interface StoredVote {
 
 export class ReplicaStore implements SignerJournal {
   private readonly db: Database.Database;
+  /** Every verified consensus message and every piece of evidence (buffered; written with blocks). */
+  readonly audit: AuditTables;
+  /** Live keys and per-key history, written with the block that changed them. */
+  readonly keys: KeyIndexTables;
 
   constructor(path: string) {
     try {
@@ -87,16 +97,19 @@ export class ReplicaStore implements SignerJournal {
       this.db.pragma('journal_mode = WAL');
       // FULL: a commit is on disk when the call returns, so an acknowledged write survives kill -9.
       this.db.pragma('synchronous = FULL');
-      this.db.exec(SCHEMA);
+      this.db.exec(SCHEMA + AUDIT_SCHEMA + KEY_INDEX_SCHEMA);
     } catch (cause) {
       throw new StorageError('open-failed', `cannot open replica store at ${path}`, { cause });
     }
     const version = this.getMeta('schema');
-    if (version === undefined) this.setMeta('schema', SCHEMA_VERSION);
+    if (version === undefined || UPGRADABLE_VERSIONS.includes(version)) this.setMeta('schema', SCHEMA_VERSION);
     else if (version !== SCHEMA_VERSION) throw new StorageError('schema-mismatch', `store schema ${version}, expected ${SCHEMA_VERSION}`);
+    this.audit = new AuditTables(this.db, (write) => this.db.transaction(write)());
+    this.keys = new KeyIndexTables(this.db);
   }
 
   close(): void {
+    this.audit.flush();
     this.db.close();
   }
 
@@ -124,8 +137,11 @@ export class ReplicaStore implements SignerJournal {
     return row.n;
   }
 
-  /** One transaction per block: the block, its certificate and its log leaves land together or not at all. */
-  saveBlock(height: bigint, blockJson: string, leaves: readonly Uint8Array[]): void {
+  /**
+   * One transaction per block: the block, its certificate, its log leaves and the key changes it made
+   * land together or not at all; buffered audit rows ride along in the same fsync.
+   */
+  saveBlock(height: bigint, blockJson: string, leaves: readonly Uint8Array[], changes: readonly KeyChange[] = []): void {
     const save = this.db.transaction(() => {
       const last = this.lastHeight();
       if (height !== last + 1n) throw new StorageError('out-of-order', `block ${height} after ${last}`);
@@ -133,8 +149,32 @@ export class ReplicaStore implements SignerJournal {
       const first = this.logSize();
       const insert = this.db.prepare('INSERT INTO log_leaves (idx, height, data) VALUES (?, ?, ?)');
       leaves.forEach((leaf, i) => insert.run(first + BigInt(i), height, Buffer.from(leaf)));
+      this.keys.insert(changes);
+      this.setMeta('keyIndexHeight', height.toString());
+      this.audit.writeBuffered();
     });
     save();
+  }
+
+  /** The height the key index covers; below lastHeight() only in a store written before the index existed. */
+  keyIndexHeight(): bigint {
+    return BigInt(this.getMeta('keyIndexHeight') ?? '0');
+  }
+
+  /** Indexes an already stored block (recovery of an older store). */
+  indexStoredBlock(height: bigint, changes: readonly KeyChange[]): void {
+    const index = this.db.transaction(() => {
+      if (height !== this.keyIndexHeight() + 1n) throw new StorageError('out-of-order', `key index at ${this.keyIndexHeight()}, asked to index ${height}`);
+      this.keys.insert(changes);
+      this.setMeta('keyIndexHeight', height.toString());
+    });
+    index();
+  }
+
+  /** A block's log leaves with their indices, in log order. */
+  leavesOfBlock(height: bigint): { index: bigint; data: Uint8Array }[] {
+    const rows = this.db.prepare('SELECT idx, data FROM log_leaves WHERE height = ? ORDER BY idx').all(height) as { idx: bigint; data: Buffer }[];
+    return rows.map((r) => ({ index: r.idx, data: new Uint8Array(r.data) }));
   }
 
   loadBlocks(fromHeight: bigint, limit: number): string[] {

@@ -375,6 +375,7 @@ class Simulation {
           break;
         case 'reply':
         case 'view-change-started':
+        case 'verified':
           break;
       }
     }

@@ -8,6 +8,8 @@ export class Metrics {
   private readonly rejectedByReason = new Map<string, number>();
   private readonly peerErrors = new Map<string, number>();
   private readonly peerDrops = new Map<string, number>();
+  private readonly peerIntakeDrops = new Map<string, number>();
+  private readonly peerIntakeDepth = new Map<string, number>();
 
   committed(requests: number): void {
     this.commits++;
@@ -27,6 +29,15 @@ export class Metrics {
   }
   peerDropped(peer: string): void {
     this.peerDrops.set(peer, (this.peerDrops.get(peer) ?? 0) + 1);
+  }
+
+  /** An inbound frame from `peer` was dropped: its intake queue was full. */
+  peerIntakeDropped(peer: string): void {
+    this.peerIntakeDrops.set(peer, (this.peerIntakeDrops.get(peer) ?? 0) + 1);
+  }
+  /** Frames from `peer` waiting in its intake queue now. */
+  peerIntakeQueued(peer: string, frames: number): void {
+    this.peerIntakeDepth.set(peer, frames);
   }
 
   render(labels: { replica: string; view: number; height: number }): string {
@@ -50,6 +61,10 @@ export class Metrics {
       ...[...this.peerErrors].map(([peer, n]) => `vcr_peer_errors_total{${l},peer="${peer}"} ${n}`),
       '# TYPE vcr_peer_dropped_total counter',
       ...[...this.peerDrops].map(([peer, n]) => `vcr_peer_dropped_total{${l},peer="${peer}"} ${n}`),
+      '# TYPE vcr_peer_intake_dropped_total counter',
+      ...[...this.peerIntakeDrops].map(([peer, n]) => `vcr_peer_intake_dropped_total{${l},peer="${peer}"} ${n}`),
+      '# TYPE vcr_peer_intake_queued_frames gauge',
+      ...[...this.peerIntakeDepth].map(([peer, n]) => `vcr_peer_intake_queued_frames{${l},peer="${peer}"} ${n}`),
     ];
     return lines.join('\n') + '\n';
   }

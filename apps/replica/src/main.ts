@@ -39,6 +39,8 @@ function main(): void {
     log({ replica: config.replicaId, event: 'listening', url: `http://${config.host}:${config.port}`, height: String(node.status.committed) });
     node.start();
   });
+  // Peers connect over WebSocket on the same port (docs/peer-transport.md).
+  node.attach(server);
   const shutdown = (signal: string) => {
     log({ replica: config.replicaId, event: 'stopping', signal });
     node.stop();

@@ -23,7 +23,9 @@ import { genesisRegistryState, keyChangesOfBlock, leafForRequest, leafRequestKey
 import { auditRowOf, evidenceRowOf } from './audit-record';
 import { type ReplicaStore } from './storage/replica-store';
 import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, parseCommittedBlockJson, parsePeerMessageJson, peerMessageToJson } from './wire';
-import { PeerClient } from './peer-client';
+import type { Server } from 'node:http';
+import { BlockFetcher } from './block-fetcher';
+import { PeerTransport } from './transport';
 import { Metrics } from './metrics';
 
 export interface Receipt {
@@ -67,7 +69,8 @@ export function clientPublicKey(clientId: string): Uint8Array | undefined {
 export class ReplicaNode {
   readonly metrics = new Metrics();
   private readonly core: PbftCore<RegistryState>;
-  private readonly peers: PeerClient;
+  private readonly peers: PeerTransport;
+  private readonly fetcher: BlockFetcher;
   private readonly log: MerkleLog;
   private readonly executor = registryExecutor(nodeBackend);
   private readonly waiters = new Map<string, Waiter[]>();
@@ -77,6 +80,9 @@ export class ReplicaNode {
   private latest: CommittedBlock | undefined;
   private timer: NodeJS.Timeout | undefined;
   private auditTimer: NodeJS.Timeout | undefined;
+  /** Sends and replies held until the current group transaction is durable (see dispatch). */
+  private outbox: (() => void)[] = [];
+  private flushScheduled = false;
   /** Called after each durable commit (long-polling watchers). */
   private readonly commitListeners = new Set<() => void>();
   private fatal: Error | undefined;
@@ -88,7 +94,20 @@ export class ReplicaNode {
     if (!membership.replicas.some((r) => r.id === replicaId && bytesToHex(r.publicKey) === bytesToHex(key.publicKey))) {
       throw new Error(`key ${key.label} is not replica ${replicaId}'s key in the genesis membership`);
     }
-    this.peers = new PeerClient(membership.replicas.filter((r) => r.id !== replicaId), this.metrics);
+    // DESIGN section 6: every signature goes through the double-sign guard, journaled in this replica's store.
+    const signer = createGuardedSigner(key, store, { chainId: membership.chainId, backend: nodeBackend });
+    this.peers = new PeerTransport({
+      selfId: replicaId,
+      chainId: membership.chainId,
+      epoch: membership.epoch,
+      replicas: membership.replicas,
+      signer,
+      backend: nodeBackend,
+      metrics: this.metrics,
+      onFrame: (from, frame) => (frame.kind === 'message' ? this.onPeerMessage(from, frame.payload) : this.onRelayedRequest(frame.payload)),
+      log: this.emitLog,
+    });
+    this.fetcher = new BlockFetcher(membership.replicas.filter((r) => r.id !== replicaId), this.metrics);
     this.log = new MerkleLog(nodeBackend);
     const restore = this.recover();
     this.core = new PbftCore<RegistryState>(
@@ -96,8 +115,7 @@ export class ReplicaNode {
         config: { ...defaultCoreConfig, chainId: membership.chainId, replicaId },
         membership,
         backend: nodeBackend,
-        // DESIGN section 6: every signature goes through the double-sign guard, journaled in this replica's store.
-        signer: createGuardedSigner(key, store, { chainId: membership.chainId, backend: nodeBackend }),
+        signer,
         executor: this.executor,
         validateRequest: (r) => this.validateRequest(r),
       },
@@ -161,15 +179,25 @@ export class ReplicaNode {
     }
   }
 
+  /** Accepts peer connections on the replica's HTTP server (WebSocket upgrade at /v1/peer/ws). */
+  attach(server: Server): void {
+    this.peers.attach(server);
+  }
+
   start(): void {
+    this.peers.start();
     this.timer = setInterval(() => this.dispatch({ type: 'tick', nowMs: Date.now() }), this.opts.tickMs);
     // Audit rows ride with blocks; when no block commits (a view change), they are written on this timer.
     this.auditTimer = setInterval(() => this.opts.store.audit.flush(), AUDIT_FLUSH_MS);
   }
 
   stop(): void {
+    // What this turn wrote is kept (a signature journaled but never sent is harmless); nothing more is sent.
+    this.outbox = [];
+    this.opts.store.commitGroup();
     if (this.timer) clearInterval(this.timer);
     if (this.auditTimer) clearInterval(this.auditTimer);
+    void this.peers.close();
     for (const listener of this.commitListeners) listener();
     this.commitListeners.clear();
     for (const list of this.waiters.values()) for (const w of list) w.reject(new Error('replica stopping'));
@@ -233,15 +261,21 @@ export class ReplicaNode {
     return this.log.size;
   }
 
-  /** A verified peer message in; its signature is checked by the core. */
-  onPeerMessage(untrusted: unknown): { ok: true } | { ok: false; issues: string[] } {
+  /** Peers with an authenticated outbound connection now. */
+  connectedPeers(): string[] {
+    return this.peers.connectedPeers();
+  }
+
+  /**
+   * A peer message from the authenticated connection of `from`. Cheap checks first (shape, and that
+   * it speaks for the peer that sent it); the core then checks the signature.
+   */
+  private onPeerMessage(from: string, untrusted: unknown): void {
     const parsed = parsePeerMessageJson(untrusted);
-    if (!parsed.ok) {
-      this.metrics.rejected('malformed');
-      return { ok: false, issues: parsed.issues };
-    }
+    if (!parsed.ok) return this.metrics.rejected('malformed');
+    // The core only ever sends messages it signed itself (a NEW-VIEW is re-sent by its own primary).
+    if (parsed.value.from !== from) return this.metrics.rejected('sender-mismatch');
     this.dispatch({ type: 'message', message: parsed.value });
-    return { ok: true };
   }
 
   /** Submits a client request and resolves with its receipt once committed. */
@@ -274,11 +308,10 @@ export class ReplicaNode {
   }
 
   /** A client request relayed by a peer: untrusted, checked like any other. */
-  onRelayedRequest(untrusted: unknown): { ok: true } | { ok: false; issues: string[] } {
+  private onRelayedRequest(untrusted: unknown): void {
     const parsed = parseClientRequestJson(untrusted);
-    if (!parsed.ok) return { ok: false, issues: parsed.issues };
+    if (!parsed.ok) return this.metrics.rejected('malformed-request');
     this.dispatch({ type: 'request', request: parsed.value });
-    return { ok: true };
   }
 
   private countWaiting(clientId: string, delta: number): void {
@@ -301,8 +334,17 @@ export class ReplicaNode {
     return verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: this.opts.membership.chainId, epoch: this.opts.membership.epoch }, requestSigningMessage(r), r.signature);
   }
 
+  /**
+   * Group commit: every event handled in one turn of the event loop shares one
+   * SQLite transaction (the signer journal, votes, prepared certificates,
+   * blocks). Network sends and client replies wait in the outbox until that
+   * transaction is durable, so "persist, then send" and "commit, then reply"
+   * hold with one fsync per turn instead of one per write.
+   */
   private dispatch(event: Parameters<PbftCore<RegistryState>['handle']>[0]): void {
     if (this.fatal) return;
+    this.opts.store.beginGroup();
+    this.scheduleFlush();
     let effects: Effect[];
     try {
       effects = this.core.handle(event);
@@ -310,6 +352,7 @@ export class ReplicaNode {
       // The guard refused to sign: the core is mid-step and must not go on. Stop, never equivocate.
       if (error instanceof SignerRefusal) {
         this.fatal = error;
+        this.outbox = [];
         this.stop();
         this.emitLog({ event: 'fatal', error: error.message });
         (this.opts.onFatal ?? ((e: Error) => { throw e; }))(error);
@@ -318,6 +361,21 @@ export class ReplicaNode {
       throw error;
     }
     for (const effect of effects) this.apply(effect);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Makes the turn's writes durable, then lets its messages and replies out. */
+  private flush(): void {
+    this.flushScheduled = false;
+    this.opts.store.commitGroup();
+    const out = this.outbox;
+    this.outbox = [];
+    for (const release of out) release();
   }
 
   private apply(effect: Effect): void {
@@ -343,14 +401,19 @@ export class ReplicaNode {
         return;
       case 'reply':
         return;
-      case 'broadcast':
+      case 'broadcast': {
         this.recordOwn(effect.message);
-        this.peers.broadcast(peerMessageToJson(effect.message));
+        const json = peerMessageToJson(effect.message);
+        this.outbox.push(() => this.peers.broadcast(json));
         return;
-      case 'send':
+      }
+      case 'send': {
         this.recordOwn(effect.message);
-        this.peers.send(effect.to, peerMessageToJson(effect.message));
+        const json = peerMessageToJson(effect.message);
+        const to = effect.to;
+        this.outbox.push(() => this.peers.send(to, json));
         return;
+      }
       case 'verified':
         store.audit.recordMessage(auditRowOf(effect.message, Date.now()));
         return;
@@ -397,7 +460,9 @@ export class ReplicaNode {
     });
     this.latest = block;
     this.metrics.committed(block.batch.length);
-    for (const listener of [...this.commitListeners]) listener();
+    this.outbox.push(() => {
+      for (const listener of [...this.commitListeners]) listener();
+    });
     for (const reply of replies) {
       const key = `${reply.clientId}/${reply.requestId}`;
       const known = this.receipts.get(key);
@@ -408,7 +473,7 @@ export class ReplicaNode {
       for (const w of list) {
         clearTimeout(w.timer);
         this.countWaiting(reply.clientId, -1);
-        w.resolve(receipt);
+        this.outbox.push(() => w.resolve(receipt));
       }
     }
   }
@@ -446,7 +511,7 @@ export class ReplicaNode {
   }
 
   private async fetchBlocks(fromSeq: bigint): Promise<void> {
-    const answer = await this.peers.fetchBlocks(fromSeq);
+    const answer = await this.fetcher.fetchBlocks(fromSeq);
     if (answer === undefined) return;
     const blocks: CommittedBlock[] = [];
     for (const item of answer) {

@@ -133,49 +133,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/peer/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Deliver one signed PBFT message
-         * @description Parsed structurally here; the consensus core then checks it is well
-         *     formed, verifies its signature and drops (and counts) bad ones, so a
-         *     204 does not mean the message was accepted.
-         */
-        post: operations["postPeerMessage"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/peer/requests": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A client request relayed by a peer
-         * @description Replicas relay every client request they receive to all peers (PBFT
-         *     4.1). The request is untrusted and checked like any other.
-         */
-        post: operations["postRelayedRequest"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/peer/blocks": {
         parameters: {
             query?: never;
@@ -692,6 +649,8 @@ export interface components {
          *     must ignore unknown keys.
          */
         Health: {
+            /** @description Peers this replica has an authenticated outbound WebSocket to right now (docs/peer-transport.md). */
+            connectedPeers: components["schemas"]["ReplicaId"][];
             replicaId: components["schemas"]["ReplicaId"];
             /** @enum {string} */
             status: "normal" | "view-change";
@@ -715,15 +674,7 @@ export interface components {
              */
             needFetch: 0 | 1;
         } & {
-            [key: string]: string | number;
-        };
-        /** @description The body of `POST /v1/peer/messages`. */
-        PeerMessageEnvelope: {
-            message: components["schemas"]["PeerMessage"];
-        };
-        /** @description The body of `POST /v1/peer/requests`. */
-        RelayedRequestEnvelope: {
-            request: components["schemas"]["ClientRequest"];
+            [key: string]: string | number | unknown[];
         };
         /** @description One of the six signed PBFT messages, by `type` (docs/protocol.md section 2). */
         PeerMessage: components["schemas"]["PrePrepare"] | components["schemas"]["Prepare"] | components["schemas"]["Commit"] | components["schemas"]["Checkpoint"] | components["schemas"]["ViewChange"] | components["schemas"]["NewView"];
@@ -1102,60 +1053,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["Malformed"];
-            500: components["responses"]["Internal"];
-        };
-    };
-    postPeerMessage: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description At most 8 MiB (`MAX_PEER_BODY_BYTES`); `Content-Type` must be `application/json`. */
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PeerMessageEnvelope"];
-            };
-        };
-        responses: {
-            /** @description Parsed and handed to the core. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["Malformed"];
-            413: components["responses"]["TooLarge"];
-            415: components["responses"]["Unsupported"];
-            500: components["responses"]["Internal"];
-        };
-    };
-    postRelayedRequest: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description At most 135168 bytes (`MAX_CLIENT_BODY_BYTES`); `Content-Type` must be `application/json`. */
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RelayedRequestEnvelope"];
-            };
-        };
-        responses: {
-            /** @description Parsed and handed to the core. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["Malformed"];
-            413: components["responses"]["TooLarge"];
-            415: components["responses"]["Unsupported"];
             500: components["responses"]["Internal"];
         };
     };

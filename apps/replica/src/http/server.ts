@@ -14,8 +14,6 @@ import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { registryRoutes } from './registry-routes';
 import { clientReplyToJson, committedBlockToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
-const peerMessageBody = z.strictObject({ message: z.unknown() });
-const relayedRequestBody = z.strictObject({ request: z.unknown() });
 /** State-transfer answers stay well under the peer body limit however large the blocks are. */
 const TRANSFER_BYTES_MAX = MAX_PEER_BODY_BYTES / 2;
 const keyParam = z.string().min(1).max(256);
@@ -34,11 +32,10 @@ export function createServer(node: ReplicaNode): express.Express {
   const app = express();
   app.disable('x-powered-by');
   const clientJson = express.json({ limit: MAX_CLIENT_BODY_BYTES, strict: true });
-  const peerJson = express.json({ limit: MAX_PEER_BODY_BYTES, strict: true });
 
   app.get('/healthz', (_req, res) => {
     const s = node.status;
-    res.status(s.status === 'normal' ? 200 : 503).json(s);
+    res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers() });
   });
 
   app.get('/metrics', (_req, res) => {
@@ -106,22 +103,6 @@ export function createServer(node: ReplicaNode): express.Express {
     const q = z.strictObject({ from: sizeParam, to: sizeParam }).safeParse(req.query);
     if (!q.success || q.data.from < 1n || q.data.from > q.data.to || q.data.to > node.logSize) return fail(res, 400, 'malformed', 'need 1 <= from <= to <= log size');
     res.json({ from: q.data.from.toString(), to: q.data.to.toString(), proof: logProofToJson(node.consistencyProof(q.data.from, q.data.to)) });
-  });
-
-  app.post('/v1/peer/messages', peerJson, (req, res) => {
-    const body = peerMessageBody.safeParse(req.body);
-    if (!body.success) return fail(res, 400, 'malformed', 'body must be { message }');
-    const result = node.onPeerMessage(body.data.message);
-    if (!result.ok) return fail(res, 400, 'malformed', 'peer message does not match the schema', { issues: result.issues });
-    res.status(204).end();
-  });
-
-  app.post('/v1/peer/requests', clientJson, (req, res) => {
-    const body = relayedRequestBody.safeParse(req.body);
-    if (!body.success) return fail(res, 400, 'malformed', 'body must be { request }');
-    const result = node.onRelayedRequest(body.data.request);
-    if (!result.ok) return fail(res, 400, 'malformed', 'relayed request does not match the schema', { issues: result.issues });
-    res.status(204).end();
   });
 
   app.get('/v1/peer/blocks', (req, res) => {

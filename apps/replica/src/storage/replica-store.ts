@@ -108,7 +108,20 @@ export class ReplicaStore implements SignerJournal {
     this.keys = new KeyIndexTables(this.db);
   }
 
+  /**
+   * Opens the group transaction the replica uses for one turn of its event loop (nested writes
+   * become savepoints); `commitGroup` makes it durable with one fsync. No-ops when already open / not open.
+   */
+  beginGroup(): void {
+    if (!this.db.inTransaction) this.db.exec('BEGIN IMMEDIATE');
+  }
+
+  commitGroup(): void {
+    if (this.db.inTransaction) this.db.exec('COMMIT');
+  }
+
   close(): void {
+    this.commitGroup();
     this.audit.flush();
     this.db.close();
   }

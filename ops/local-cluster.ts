@@ -71,7 +71,9 @@ export interface RunningReplica {
 export function spawnReplica(layout: LocalClusterLayout, id: string, onLine?: (line: string) => void): RunningReplica {
   const replica = layout.replicas.find((r) => r.id === id);
   if (!replica) throw new Error(`no replica ${id}`);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/replica/src/main.ts'), '--config', replica.configFile], {
+  // VCR_REPLICA_NODE_ARGS: extra Node flags for profiling (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const extra = (process.env.VCR_REPLICA_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', join(repoRoot, 'apps/replica/src/main.ts'), '--config', replica.configFile], {
     cwd: repoRoot,
     env: { ...process.env, VCR_KEY_PASSPHRASE_FILE: layout.passphraseFile },
     // The IPC channel tells the replica when its launcher dies, so no replica outlives `npm start`.

@@ -24,7 +24,7 @@ import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { requestSigningMessage } from '@vcr/consensus';
 import { decodeResult, encodeOp, type RegistryOp, type RegistryResult } from '../apps/replica/src/registry/ops';
 import { leafForRequest } from '../apps/replica/src/registry/state';
-import { clientRequestToJson, parseCommittedBlockJson } from '../apps/replica/src/wire';
+import { clientRequestToJson } from '../apps/replica/src/wire';
 import { type VerifiedChange, verifyChange } from './verify-change';
 
 export type Verified<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -85,23 +85,24 @@ export class RegistryClient {
       if (res?.ok || (res && res.status < 500)) break;
     }
     if (!res?.ok) return { ok: false, reason: `HTTP ${res?.status ?? 'unreachable'}: ${JSON.stringify(body.error ?? body)}` };
-    const block = parseCommittedBlockJson(body.block);
-    if (!block.ok) return { ok: false, reason: `receipt block malformed: ${block.issues.join('; ')}` };
-    const cert = verifyCertificate(nodeBackend, this.membership, block.value.certificate);
+    const certificate = parseCertificateJson(body.certificate);
+    if (!certificate.ok) return { ok: false, reason: `receipt certificate malformed: ${certificate.issues.join('; ')}` };
+    const header = certificate.value.header;
+    const cert = verifyCertificate(nodeBackend, this.membership, certificate.value);
     if (!cert.ok) return { ok: false, reason: `receipt certificate: ${cert.reason}` };
     const reply = body.reply as { result?: unknown } | undefined;
     const result = typeof reply?.result === 'string' ? hexToBytes(reply.result) : undefined;
     if (!result) return { ok: false, reason: 'receipt has no result' };
     // The leaf is rebuilt from our own request and the reply: the replica cannot substitute another request.
-    const leaf = leafForRequest(nodeBackend, { seq: block.value.header.height, request, result });
+    const leaf = leafForRequest(nodeBackend, { seq: header.height, request, result });
     const proof = parseLogProofJson(body.inclusionProof);
     if (!proof.ok || typeof body.logIndex !== 'string') return { ok: false, reason: 'receipt inclusion proof malformed' };
     const logIndex = BigInt(body.logIndex);
-    const included = verifyInclusion(nodeBackend, { leafHash: hashLeaf(nodeBackend, leaf), index: logIndex, size: block.value.header.logSize, proof: proof.value, root: block.value.header.logRoot });
+    const included = verifyInclusion(nodeBackend, { leafHash: hashLeaf(nodeBackend, leaf), index: logIndex, size: header.logSize, proof: proof.value, root: header.logRoot });
     if (!included.ok) return { ok: false, reason: `receipt inclusion: ${included.reason}` };
     const decoded = decodeResult(result);
     if (!decoded.ok) return { ok: false, reason: 'result malformed' };
-    return { ok: true, value: { result: decoded.result, height: block.value.header.height, logIndex, replica: res.url } };
+    return { ok: true, value: { result: decoded.result, height: header.height, logIndex, replica: res.url } };
   }
 
   async read(key: string, url = this.urls[0] as string): Promise<Verified<VerifiedRead>> {

@@ -25,6 +25,7 @@ import { type ReplicaStore } from './storage/replica-store';
 import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, parseCommittedBlockJson, parsePeerMessageJson, peerMessageToJson } from './wire';
 import type { Server } from 'node:http';
 import { BlockFetcher } from './block-fetcher';
+import { VerifiedRequests } from './verified-requests';
 import { PeerTransport } from './transport';
 import { Metrics } from './metrics';
 
@@ -328,10 +329,14 @@ export class ReplicaNode {
     else this.waiters.set(key, list);
   }
 
-  private validateRequest(r: ClientRequest): boolean {
+  private readonly verifiedRequests = new VerifiedRequests((r) => {
     const key = clientPublicKey(r.clientId);
     if (key === undefined) return false;
     return verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: this.opts.membership.chainId, epoch: this.opts.membership.epoch }, requestSigningMessage(r), r.signature);
+  });
+
+  private validateRequest(r: ClientRequest): boolean {
+    return this.verifiedRequests.check(r);
   }
 
   /**

@@ -109,6 +109,12 @@ export class PbftCore<S> {
   private readonly votes = new Map<string, string>();
   private readonly pending = new Map<string, { request: ClientRequest; sinceMs: number }>();
   private readonly pendingByClient = new Map<string, number>();
+  /**
+   * Keys of pending requests already in a block of the tentative chain (committed, tip]: the
+   * primary skips them without asking the executor, which would decode its reply cache for each
+   * pending request on every event. Cleared whenever the tip falls back to the committed block.
+   */
+  private readonly inTip = new Set<string>();
   private currentNewView: NewView | undefined;
   private lastProposalMs: number;
   private lastProgressMs: number;
@@ -133,6 +139,7 @@ export class PbftCore<S> {
     assert(deps.membership.replicas.some((r) => r.id === deps.config.replicaId), 'this replica is not in the membership');
     assert(deps.config.watermarkWindow % deps.config.checkpointInterval === 0, 'window must be a multiple of the checkpoint interval');
     assert(deps.config.watermarkWindow <= consensusLimits.watermarkWindowMax, 'window too large');
+    assert(Number.isInteger(deps.config.pipelineDepth) && deps.config.pipelineDepth >= 1, 'pipelineDepth must be a positive integer');
     this.quorum = membershipQuorum(deps.membership);
     this.preparedThreshold = deps.unsafeThresholds?.prepared ?? this.quorum - 1;
     this.committedThreshold = deps.unsafeThresholds?.committed ?? this.quorum;
@@ -382,6 +389,7 @@ export class PbftCore<S> {
     const slot = this.slot(pp.seq);
     slot.accepted = { view: pp.view, prePrepare: pp, hash, hashHex: bytesToHex(hash), exec };
     this.tip = { seq: pp.seq, header: h, hash, state: exec.state };
+    for (const r of pp.batch) this.inTip.add(requestKey(r));
     this.maybeSendPrepare(slot);
     this.checkPrepared(slot);
     return true;
@@ -487,7 +495,7 @@ export class PbftCore<S> {
     this.committed = { seq: block.header.height, header: block.header, hash, state };
     if (!onTentativeChain || this.tip.seq < this.committed.seq) {
       // Our tentative chain diverged from what a quorum committed: drop it.
-      this.tip = this.committed;
+      this.resetTip();
       for (const [seq, slot] of this.slots) if (seq > this.committed.seq) slot.accepted = undefined;
       this.buffered.clear();
     }
@@ -498,7 +506,11 @@ export class PbftCore<S> {
     // replica race ahead of the others' doubled timeouts and change views alone.
     if (this.status === 'normal' && !viaTransfer) this.viewChangeTimeoutMs = this.cfg.viewChangeTimeoutMs;
     this.emit({ type: 'commit', block, replies: [...replies] });
-    for (const r of block.batch) this.dropPending(requestKey(r));
+    for (const r of block.batch) {
+      const key = requestKey(r);
+      this.dropPending(key);
+      this.inTip.delete(key);
+    }
     for (const reply of replies) this.emit({ type: 'reply', reply });
     const next = this.slots.get(block.header.height + 1n);
     if (next) {
@@ -567,7 +579,7 @@ export class PbftCore<S> {
     this.currentNewView = undefined;
     this.emit({ type: 'persist-view', view: newView });
     this.emit({ type: 'view-change-started', view: newView, reason });
-    this.tip = this.committed;
+    this.resetTip();
     this.buffered.clear();
     for (const slot of this.slots.values()) slot.accepted = undefined;
     this.emit({ type: 'broadcast', message: this.ownViewChange() });
@@ -685,7 +697,7 @@ export class PbftCore<S> {
     for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
     if (plan.baseSeq > this.stable.seq) this.makeStable(plan.baseProof);
     this.viewBaseSeq = plan.baseSeq;
-    this.tip = this.committed;
+    this.resetTip();
     this.buffered.clear();
     for (const slot of this.slots.values()) {
       slot.accepted = undefined;
@@ -714,6 +726,7 @@ export class PbftCore<S> {
     for (let proposals = 0; proposals < 8; proposals++) {
       const seq = this.tip.seq + 1n;
       if (!this.inWindow(seq) || this.tip.seq < this.maxPlannedSeq()) return;
+      if (this.tip.seq - this.committed.seq >= BigInt(this.cfg.pipelineDepth)) return;
       const batch = this.takeBatch();
       const heartbeatDue = this.nowMs - this.lastProposalMs >= this.cfg.heartbeatIntervalMs;
       if (batch.length === 0 && !heartbeatDue) return;
@@ -730,6 +743,7 @@ export class PbftCore<S> {
     const batch: ClientRequest[] = [];
     let bytes = 0;
     for (const [key, { request }] of this.pending) {
+      if (this.inTip.has(key)) continue;
       const status = this.deps.executor.replyFor(this.tip.state, request.clientId, request.requestId);
       if (status !== 'unknown') {
         if (this.deps.executor.replyFor(this.committed.state, request.clientId, request.requestId) !== 'unknown') this.dropPending(key);
@@ -767,6 +781,7 @@ export class PbftCore<S> {
     const slot = this.slot(seq);
     slot.accepted = { view: this.view, prePrepare: pp, hash, hashHex: bytesToHex(hash), exec };
     this.tip = { seq, header, hash, state: exec.state };
+    for (const r of batch) this.inTip.add(requestKey(r));
     this.lastProposalMs = this.nowMs;
     this.emit({ type: 'broadcast', message: pp });
     // With a single replica (quorum 1) nothing else will trigger the next phase.
@@ -871,6 +886,11 @@ export class PbftCore<S> {
 
   private sign<M extends PeerMessage>(unsigned: Omit<M, 'signature'>): M {
     return signMessage<M>(this.ctx as SigningContext, this.deps.signer, unsigned);
+  }
+
+  private resetTip(): void {
+    this.tip = this.committed;
+    this.inTip.clear();
   }
 
   private dropPending(key: string): void {

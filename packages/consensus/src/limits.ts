@@ -37,6 +37,12 @@ export interface CoreConfig {
   watermarkWindow: number;
   batchRequestsMax: number;
   batchBytesMax: number;
+  /**
+   * Proposed but uncommitted blocks the primary allows at once. Small on purpose: while blocks are
+   * in flight, requests pile up and go out together in the next batch, so per-block costs (votes,
+   * signatures, an fsync) are shared by many requests under load; idle, a request still goes out at once.
+   */
+  pipelineDepth: number;
   /** The primary proposes an empty block after this long without a proposal. */
   heartbeatIntervalMs: number;
   /** Base view-change timeout; doubles per failed view, resets on progress. */
@@ -52,6 +58,7 @@ export const defaultCoreConfig: Omit<CoreConfig, 'chainId' | 'replicaId'> = {
   watermarkWindow: 64,
   batchRequestsMax: 128,
   batchBytesMax: 512 * 1024,
+  pipelineDepth: 2,
   heartbeatIntervalMs: 2_000,
   viewChangeTimeoutMs: 3_000,
   timestampWindowMs: 5_000,

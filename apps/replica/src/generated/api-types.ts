@@ -471,13 +471,16 @@ export interface components {
         };
         /**
          * @description Proof that a request was committed and what it returned. Check the
-         *     block certificate; rebuild the log leaf from your own request and
-         *     `reply.result` (it must equal `leafData`); verify its inclusion at
-         *     `logIndex` in the log of `block.header.logSize` entries with root
-         *     `block.header.logRoot`.
+         *     certificate of the block that ordered it; rebuild the log leaf from
+         *     your own request, `certificate.header.height` and `reply.result` (it
+         *     must equal `leafData`); verify its inclusion at `logIndex` in the log
+         *     of `certificate.header.logSize` entries with root
+         *     `certificate.header.logRoot`. The batch is not included (the leaf and
+         *     its inclusion prove the request was ordered; `GET /v1/blocks/{height}`
+         *     has the whole block).
          */
         Receipt: {
-            block: components["schemas"]["CommittedBlock"];
+            certificate: components["schemas"]["Certificate"];
             reply: components["schemas"]["ClientReply"];
             logIndex: components["schemas"]["U63"];
             /** @description The log leaf, canonical `{ height, clientId, requestId, requestHash, result }`. */

@@ -12,7 +12,7 @@ import { readEntry } from '../registry';
 import { auditRoutes } from './audit-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { registryRoutes } from './registry-routes';
-import { clientReplyToJson, committedBlockToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
+import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
 /** State-transfer answers stay well under the peer body limit however large the blocks are. */
 const TRANSFER_BYTES_MAX = MAX_PEER_BODY_BYTES / 2;
@@ -20,7 +20,7 @@ const keyParam = z.string().min(1).max(256);
 
 export function receiptToJson(r: Receipt) {
   return {
-    block: committedBlockToJson(r.block),
+    certificate: certificateToJson(r.block.certificate),
     reply: clientReplyToJson(r.reply),
     logIndex: r.logIndex.toString(),
     leafData: bytesToHex(r.leafData),

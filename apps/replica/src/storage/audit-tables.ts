@@ -8,7 +8,7 @@
 // the replica's safety depends on (that is the signer journal and the vote
 // tables, written before anything is sent).
 
-import type Database from 'better-sqlite3';
+import type { Statements } from './statements';
 
 export const AUDIT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_messages (
@@ -83,7 +83,7 @@ export class AuditTables {
   private evidenceRows: EvidenceRow[] = [];
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly sql: Statements,
     /** Runs `write` in a transaction of its own (the store's). */
     private readonly inTransaction: (write: () => void) => void,
   ) {}
@@ -116,11 +116,11 @@ export class AuditTables {
     this.messages = [];
     this.evidenceRows = [];
     // A message seen twice (a retransmission) has the same signature: Ed25519 is deterministic.
-    const insert = this.db.prepare(
+    const insert = this.sql.get(
       'INSERT OR IGNORE INTO audit_messages (received_ms, type, sender, epoch, view, seq, signature, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     for (const m of messages) insert.run(m.receivedMs, m.type, m.sender, m.epoch, m.view, m.seq, Buffer.from(m.signature), m.message);
-    const insertEvidence = this.db.prepare('INSERT INTO evidence (detected_ms, replica, epoch, view, seq, phase, first, second) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const insertEvidence = this.sql.get('INSERT INTO evidence (detected_ms, replica, epoch, view, seq, phase, first, second) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     for (const e of evidence) insertEvidence.run(e.detectedMs, e.replica, e.epoch, e.view, e.seq, e.phase, e.first, e.second);
   }
 
@@ -135,7 +135,7 @@ export class AuditTables {
       where.push('seq = ?');
       params.push(q.seq);
     }
-    const rows = this.db.prepare(`SELECT * FROM audit_messages WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, BigInt(q.limit)) as MessageRow[];
+    const rows = this.sql.get(`SELECT * FROM audit_messages WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, BigInt(q.limit)) as MessageRow[];
     return rows.map((r) => ({
       id: r.id,
       receivedMs: r.received_ms,
@@ -150,7 +150,7 @@ export class AuditTables {
   }
 
   listEvidence(after: bigint, limit: number): StoredEvidence[] {
-    const rows = this.db.prepare('SELECT * FROM evidence WHERE id > ? ORDER BY id LIMIT ?').all(after, BigInt(limit)) as {
+    const rows = this.sql.get('SELECT * FROM evidence WHERE id > ? ORDER BY id LIMIT ?').all(after, BigInt(limit)) as {
       id: bigint;
       detected_ms: bigint;
       replica: string;

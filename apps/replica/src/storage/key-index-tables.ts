@@ -4,7 +4,7 @@
 // of or behind the committed blocks. Keys are stored as UTF-8 BLOBs so a
 // prefix is an exact byte range: [prefix, prefix with its last byte + 1).
 
-import type Database from 'better-sqlite3';
+import type { Statements } from './statements';
 import type { KeyChange } from '../registry/key-index';
 
 export const KEY_INDEX_SCHEMA = `
@@ -57,13 +57,13 @@ function changeFromRow(r: HistoryRow): KeyChange {
 }
 
 export class KeyIndexTables {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly sql: Statements) {}
 
   /** Call inside the block's transaction. */
   insert(changes: readonly KeyChange[]): void {
-    const history = this.db.prepare('INSERT OR REPLACE INTO key_history (key, log_idx, height, revision, op) VALUES (?, ?, ?, ?, ?)');
-    const upsert = this.db.prepare('INSERT INTO live_keys (key, revision, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET revision = excluded.revision, height = excluded.height');
-    const remove = this.db.prepare('DELETE FROM live_keys WHERE key = ?');
+    const history = this.sql.get('INSERT OR REPLACE INTO key_history (key, log_idx, height, revision, op) VALUES (?, ?, ?, ?, ?)');
+    const upsert = this.sql.get('INSERT INTO live_keys (key, revision, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET revision = excluded.revision, height = excluded.height');
+    const remove = this.sql.get('DELETE FROM live_keys WHERE key = ?');
     for (const c of changes) {
       const key = Buffer.from(encoder.encode(c.key));
       history.run(key, c.logIndex, c.height, c.revision, c.op);
@@ -77,14 +77,14 @@ export class KeyIndexTables {
     const r = range(prefix);
     const afterClause = after === undefined ? '' : ' AND key > ?';
     const params = after === undefined ? r.params : [...r.params, Buffer.from(encoder.encode(after))];
-    const rows = this.db.prepare(`SELECT key, revision, height FROM live_keys WHERE ${r.clause}${afterClause} ORDER BY key LIMIT ?`).all(...params, BigInt(limit)) as { key: Buffer; revision: bigint; height: bigint }[];
+    const rows = this.sql.get(`SELECT key, revision, height FROM live_keys WHERE ${r.clause}${afterClause} ORDER BY key LIMIT ?`).all(...params, BigInt(limit)) as { key: Buffer; revision: bigint; height: bigint }[];
     return rows.map((row) => ({ key: decoder.decode(row.key), revision: row.revision, height: row.height }));
   }
 
   /** One key's changes in log order, from log index `fromLogIndex` on. */
   history(key: string, fromLogIndex: bigint, limit: number): KeyChange[] {
-    const rows = this.db
-      .prepare('SELECT key, log_idx, height, revision, op FROM key_history WHERE key = ? AND log_idx >= ? ORDER BY log_idx LIMIT ?')
+    const rows = this.sql
+      .get('SELECT key, log_idx, height, revision, op FROM key_history WHERE key = ? AND log_idx >= ? ORDER BY log_idx LIMIT ?')
       .all(Buffer.from(encoder.encode(key)), fromLogIndex, BigInt(limit)) as HistoryRow[];
     return rows.map(changeFromRow);
   }
@@ -92,8 +92,8 @@ export class KeyIndexTables {
   /** Changes to keys under `prefix`, in log order, from log index `fromLogIndex` on. */
   changes(prefix: string, fromLogIndex: bigint, limit: number): KeyChange[] {
     const r = range(prefix);
-    const rows = this.db
-      .prepare(`SELECT key, log_idx, height, revision, op FROM key_history WHERE ${r.clause} AND log_idx >= ? ORDER BY log_idx, key LIMIT ?`)
+    const rows = this.sql
+      .get(`SELECT key, log_idx, height, revision, op FROM key_history WHERE ${r.clause} AND log_idx >= ? ORDER BY log_idx, key LIMIT ?`)
       .all(...r.params, fromLogIndex, BigInt(limit)) as HistoryRow[];
     return rows.map(changeFromRow);
   }

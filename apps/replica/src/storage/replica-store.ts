@@ -12,6 +12,7 @@ import type { JournalEntry, SignerJournal } from '../keystore/guarded-signer';
 import type { KeyChange } from '../registry/key-index';
 import { AUDIT_SCHEMA, AuditTables } from './audit-tables';
 import { KEY_INDEX_SCHEMA, KeyIndexTables } from './key-index-tables';
+import { Statements } from './statements';
 
 export class StorageError extends Error {
   override name = 'StorageError';
@@ -84,6 +85,7 @@ export interface StoredVote {
 
 export class ReplicaStore implements SignerJournal {
   private readonly db: Database.Database;
+  private readonly sql: Statements;
   /** Every verified consensus message and every piece of evidence (buffered; written with blocks). */
   readonly audit: AuditTables;
   /** Live keys and per-key history, written with the block that changed them. */
@@ -92,6 +94,7 @@ export class ReplicaStore implements SignerJournal {
   constructor(path: string) {
     try {
       this.db = new Database(path);
+      this.sql = new Statements(this.db);
       // Integers come back as bigint: heights and sizes never lose precision past 2^53.
       this.db.defaultSafeIntegers(true);
       this.db.pragma('journal_mode = WAL');
@@ -104,8 +107,8 @@ export class ReplicaStore implements SignerJournal {
     const version = this.getMeta('schema');
     if (version === undefined || UPGRADABLE_VERSIONS.includes(version)) this.setMeta('schema', SCHEMA_VERSION);
     else if (version !== SCHEMA_VERSION) throw new StorageError('schema-mismatch', `store schema ${version}, expected ${SCHEMA_VERSION}`);
-    this.audit = new AuditTables(this.db, (write) => this.db.transaction(write)());
-    this.keys = new KeyIndexTables(this.db);
+    this.audit = new AuditTables(this.sql, (write) => this.db.transaction(write)());
+    this.keys = new KeyIndexTables(this.sql);
   }
 
   /**
@@ -127,26 +130,26 @@ export class ReplicaStore implements SignerJournal {
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.sql.get('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.sql.get('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   deleteMeta(key: string): void {
-    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+    this.sql.get('DELETE FROM meta WHERE key = ?').run(key);
   }
 
   /** The highest committed height, 0 when empty. */
   lastHeight(): bigint {
-    const row = this.db.prepare('SELECT MAX(height) AS h FROM blocks').get() as { h: bigint | null };
+    const row = this.sql.get('SELECT MAX(height) AS h FROM blocks').get() as { h: bigint | null };
     return row.h ?? 0n;
   }
 
   logSize(): bigint {
-    const row = this.db.prepare('SELECT COUNT(*) AS n FROM log_leaves').get() as { n: bigint };
+    const row = this.sql.get('SELECT COUNT(*) AS n FROM log_leaves').get() as { n: bigint };
     return row.n;
   }
 
@@ -158,9 +161,9 @@ export class ReplicaStore implements SignerJournal {
     const save = this.db.transaction(() => {
       const last = this.lastHeight();
       if (height !== last + 1n) throw new StorageError('out-of-order', `block ${height} after ${last}`);
-      this.db.prepare('INSERT INTO blocks (height, block) VALUES (?, ?)').run(height, blockJson);
+      this.sql.get('INSERT INTO blocks (height, block) VALUES (?, ?)').run(height, blockJson);
       const first = this.logSize();
-      const insert = this.db.prepare('INSERT INTO log_leaves (idx, height, data) VALUES (?, ?, ?)');
+      const insert = this.sql.get('INSERT INTO log_leaves (idx, height, data) VALUES (?, ?, ?)');
       leaves.forEach((leaf, i) => insert.run(first + BigInt(i), height, Buffer.from(leaf)));
       this.keys.insert(changes);
       this.setMeta('keyIndexHeight', height.toString());
@@ -186,62 +189,62 @@ export class ReplicaStore implements SignerJournal {
 
   /** A block's log leaves with their indices, in log order. */
   leavesOfBlock(height: bigint): { index: bigint; data: Uint8Array }[] {
-    const rows = this.db.prepare('SELECT idx, data FROM log_leaves WHERE height = ? ORDER BY idx').all(height) as { idx: bigint; data: Buffer }[];
+    const rows = this.sql.get('SELECT idx, data FROM log_leaves WHERE height = ? ORDER BY idx').all(height) as { idx: bigint; data: Buffer }[];
     return rows.map((r) => ({ index: r.idx, data: new Uint8Array(r.data) }));
   }
 
   loadBlocks(fromHeight: bigint, limit: number): string[] {
-    const rows = this.db.prepare('SELECT block FROM blocks WHERE height >= ? ORDER BY height LIMIT ?').all(fromHeight, BigInt(limit)) as { block: string }[];
+    const rows = this.sql.get('SELECT block FROM blocks WHERE height >= ? ORDER BY height LIMIT ?').all(fromHeight, BigInt(limit)) as { block: string }[];
     return rows.map((r) => r.block);
   }
 
   loadBlock(height: bigint): string | undefined {
-    const row = this.db.prepare('SELECT block FROM blocks WHERE height = ?').get(height) as { block: string } | undefined;
+    const row = this.sql.get('SELECT block FROM blocks WHERE height = ?').get(height) as { block: string } | undefined;
     return row?.block;
   }
 
   loadLeaf(index: bigint): Uint8Array | undefined {
-    const row = this.db.prepare('SELECT data FROM log_leaves WHERE idx = ?').get(index) as { data: Buffer } | undefined;
+    const row = this.sql.get('SELECT data FROM log_leaves WHERE idx = ?').get(index) as { data: Buffer } | undefined;
     return row ? new Uint8Array(row.data) : undefined;
   }
 
   /** Every log leaf in order, for rebuilding the in-memory Merkle log at startup. */
   *iterateLeaves(): Generator<{ index: bigint; height: bigint; data: Uint8Array }> {
-    const rows = this.db.prepare('SELECT idx, height, data FROM log_leaves ORDER BY idx').iterate() as Iterable<{ idx: bigint; height: bigint; data: Buffer }>;
+    const rows = this.sql.get('SELECT idx, height, data FROM log_leaves ORDER BY idx').iterate() as Iterable<{ idx: bigint; height: bigint; data: Buffer }>;
     for (const r of rows) yield { index: r.idx, height: r.height, data: new Uint8Array(r.data) };
   }
 
   saveVote(v: StoredVote): void {
-    this.db.prepare('INSERT OR IGNORE INTO votes (phase, view, seq, hash) VALUES (?, ?, ?, ?)').run(v.phase, v.view, v.seq, Buffer.from(v.hash));
+    this.sql.get('INSERT OR IGNORE INTO votes (phase, view, seq, hash) VALUES (?, ?, ?, ?)').run(v.phase, v.view, v.seq, Buffer.from(v.hash));
   }
 
   loadVotes(aboveSeq: bigint): StoredVote[] {
-    const rows = this.db.prepare('SELECT phase, view, seq, hash FROM votes WHERE seq > ?').all(aboveSeq) as { phase: string; view: bigint; seq: bigint; hash: Buffer }[];
+    const rows = this.sql.get('SELECT phase, view, seq, hash FROM votes WHERE seq > ?').all(aboveSeq) as { phase: string; view: bigint; seq: bigint; hash: Buffer }[];
     return rows.map((r) => ({ phase: r.phase, view: r.view, seq: r.seq, hash: new Uint8Array(r.hash) }));
   }
 
   /** Votes the double-sign guard journaled above a height: restored with the core's own records after a crash. */
   journalVotes(aboveSeq: bigint): StoredVote[] {
-    const rows = this.db
-      .prepare("SELECT kind, view, seq, digest FROM signer_journal WHERE kind IN ('pre-prepare', 'prepare', 'commit') AND seq > ?")
+    const rows = this.sql
+      .get("SELECT kind, view, seq, digest FROM signer_journal WHERE kind IN ('pre-prepare', 'prepare', 'commit') AND seq > ?")
       .all(aboveSeq) as { kind: string; view: bigint; seq: bigint; digest: Buffer }[];
     return rows.map((r) => ({ phase: r.kind, view: r.view, seq: r.seq, hash: new Uint8Array(r.digest) }));
   }
 
   savePrepared(seq: bigint, view: bigint, certificateJson: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO prepared (seq, view, certificate) VALUES (?, ?, ?)').run(seq, view, certificateJson);
+    this.sql.get('INSERT OR REPLACE INTO prepared (seq, view, certificate) VALUES (?, ?, ?)').run(seq, view, certificateJson);
   }
 
   loadPrepared(aboveSeq: bigint): string[] {
-    const rows = this.db.prepare('SELECT certificate FROM prepared WHERE seq > ? ORDER BY seq, view').all(aboveSeq) as { certificate: string }[];
+    const rows = this.sql.get('SELECT certificate FROM prepared WHERE seq > ? ORDER BY seq, view').all(aboveSeq) as { certificate: string }[];
     return rows.map((r) => r.certificate);
   }
 
   /** A stable checkpoint settles everything at or below it: votes and prepared certificates there are no longer needed. */
   pruneAtOrBelow(seq: bigint): void {
     const prune = this.db.transaction(() => {
-      this.db.prepare('DELETE FROM votes WHERE seq <= ?').run(seq);
-      this.db.prepare('DELETE FROM prepared WHERE seq <= ?').run(seq);
+      this.sql.get('DELETE FROM votes WHERE seq <= ?').run(seq);
+      this.sql.get('DELETE FROM prepared WHERE seq <= ?').run(seq);
     });
     prune();
   }
@@ -251,20 +254,20 @@ export class ReplicaStore implements SignerJournal {
   // entries of kinds without a view or seq and at most one per vote slot.
 
   lastEntry(): JournalEntry | undefined {
-    const row = this.db.prepare(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal ORDER BY idx DESC LIMIT 1`).get() as JournalRow | undefined;
+    const row = this.sql.get(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal ORDER BY idx DESC LIMIT 1`).get() as JournalRow | undefined;
     return row ? journalEntryFromRow(row) : undefined;
   }
 
   findSlot(kind: SignatureKind, epoch: bigint, view: bigint | null, seq: bigint | null): JournalEntry | undefined {
-    const row = this.db
-      .prepare(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal WHERE kind = ? AND epoch = ? AND view IS ? AND seq IS ? ORDER BY idx LIMIT 1`)
+    const row = this.sql
+      .get(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal WHERE kind = ? AND epoch = ? AND view IS ? AND seq IS ? ORDER BY idx LIMIT 1`)
       .get(kind, epoch, view, seq) as JournalRow | undefined;
     return row ? journalEntryFromRow(row) : undefined;
   }
 
   /** One index probe per vote kind, newest (epoch, view) first. */
   highestVote(): { epoch: bigint; view: bigint } | undefined {
-    const statement = this.db.prepare('SELECT epoch, view FROM signer_journal WHERE kind = ? ORDER BY epoch DESC, view DESC LIMIT 1');
+    const statement = this.sql.get('SELECT epoch, view FROM signer_journal WHERE kind = ? ORDER BY epoch DESC, view DESC LIMIT 1');
     let highest: { epoch: bigint; view: bigint } | undefined;
     for (const kind of JOURNAL_VOTE_KINDS) {
       const row = statement.get(kind) as { epoch: bigint; view: bigint | null } | undefined;
@@ -277,12 +280,12 @@ export class ReplicaStore implements SignerJournal {
   /** Durable when it returns (synchronous = FULL); refuses an entry that does not extend the chain. */
   append(entry: JournalEntry): void {
     const save = this.db.transaction(() => {
-      const last = this.db.prepare('SELECT idx, entry_hash FROM signer_journal ORDER BY idx DESC LIMIT 1').get() as { idx: bigint; entry_hash: Buffer } | undefined;
+      const last = this.sql.get('SELECT idx, entry_hash FROM signer_journal ORDER BY idx DESC LIMIT 1').get() as { idx: bigint; entry_hash: Buffer } | undefined;
       const index = last === undefined ? 0n : last.idx + 1n;
       const prev = last === undefined ? Buffer.alloc(32) : last.entry_hash;
       if (entry.index !== index || !prev.equals(entry.prevEntryHash)) throw new StorageError('out-of-order', `signer journal entry ${entry.index} does not follow entry ${last?.idx ?? 'none'}`);
-      this.db
-        .prepare(`INSERT INTO signer_journal (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      this.sql
+        .get(`INSERT INTO signer_journal (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
           entry.index,
           entry.kind,
@@ -300,7 +303,7 @@ export class ReplicaStore implements SignerJournal {
   }
 
   list(fromIndex: bigint, limit: number): JournalEntry[] {
-    const rows = this.db.prepare(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal WHERE idx >= ? ORDER BY idx LIMIT ?`).all(fromIndex, BigInt(limit)) as JournalRow[];
+    const rows = this.sql.get(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal WHERE idx >= ? ORDER BY idx LIMIT ?`).all(fromIndex, BigInt(limit)) as JournalRow[];
     return rows.map(journalEntryFromRow);
   }
 }

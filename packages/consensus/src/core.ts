@@ -416,7 +416,7 @@ export class PbftCore<S> {
     if (!this.inWindow(p.seq)) return this.reject('outside-window', p.from);
     if (p.from === primaryOf(this.membership, p.view)) return this.reject('not-primary', p.from);
     const slot = this.slot(p.seq);
-    if (slot.prepares.get(prepareKey(p.view, p.headerHash))?.has(p.from)) return;
+    if (slot.prepares.get(prepareKey(p.view, p.headerHash))?.has(p.from)) return this.reject('duplicate', p.from);
     if (!this.verify(p)) return;
     this.observe(p);
     // One vote per sender and slot: a second, conflicting one is evidence, not a vote.
@@ -458,7 +458,7 @@ export class PbftCore<S> {
     if (c.view > this.view || c.view + consensusLimits.futureViewMax < this.view) return this.reject(c.view > this.view ? 'future-view' : 'old-view', c.from);
     const slot = this.slot(c.seq);
     const key = prepareKey(c.view, c.headerHash);
-    if (slot.commits.get(key)?.has(c.from)) return;
+    if (slot.commits.get(key)?.has(c.from)) return this.reject('duplicate', c.from);
     if (!this.verify(c)) return;
     this.observe(c);
     if (hasVoteFrom(slot.commits, `${c.view}:`, c.from)) return;
@@ -530,7 +530,7 @@ export class PbftCore<S> {
     if (cp.seq <= this.stable.seq || cp.seq % BigInt(this.cfg.checkpointInterval) !== 0n) return;
     // Checkpoints up to a window past what we committed: enough to re-anchor after catching up, bounded in memory.
     if (cp.seq > maxBig(this.stable.seq, this.committed.seq) + BigInt(this.cfg.watermarkWindow)) return this.reject('outside-window', cp.from);
-    if (this.checkpointVotes.get(cp.seq)?.get(bytesToHex(cp.headerHash))?.has(cp.from)) return;
+    if (this.checkpointVotes.get(cp.seq)?.get(bytesToHex(cp.headerHash))?.has(cp.from)) return this.reject('duplicate', cp.from);
     if (!this.verify(cp)) return;
     this.observe(cp);
     if (hasVoteFrom(this.checkpointVotes.get(cp.seq) ?? new Map(), '', cp.from)) return;
@@ -614,7 +614,7 @@ export class PbftCore<S> {
       return;
     }
     if (vc.newView > this.view + consensusLimits.futureViewMax) return this.reject('future-view', vc.from);
-    if (this.viewChanges.get(vc.newView)?.has(vc.from)) return;
+    if (this.viewChanges.get(vc.newView)?.has(vc.from)) return this.reject('duplicate', vc.from);
     const verdict = checkViewChange(this.ctx, vc);
     if (!verdict.ok) return this.reject(verdict.why === 'signature' ? 'bad-signature' : 'bad-view-change', vc.from);
     this.observe(vc);

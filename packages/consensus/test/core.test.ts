@@ -88,6 +88,14 @@ describe('PBFT core, normal case', () => {
     expect([...kinds].some((k) => k.endsWith(':r3'))).toBe(false);
   });
 
+  it('counts a replayed vote as a duplicate and does not count it twice', () => {
+    const c = new LocalCluster();
+    const r2 = createNodeSigner(testSeed('replica-r2'));
+    const prepare = signMessage<Prepare>({ backend: nodeBackend, chainId: 'vcr-sim' }, r2, { type: 'prepare', epoch: 0n, from: 'r2', view: 0n, seq: 3n, headerHash: new Uint8Array(32).fill(5) });
+    expect(rejections(c.handle('r3', { type: 'message', message: prepare }))).toEqual([]);
+    expect(rejections(c.handle('r3', { type: 'message', message: prepare }))).toEqual(['duplicate']);
+  });
+
   it('text that would not encode (a lone surrogate) is malformed input, not a crash', () => {
     const c = new LocalCluster();
     const request = { ...c.request(1n), clientId: 'c\ud800' };

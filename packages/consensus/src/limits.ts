@@ -1,3 +1,4 @@
+import { clientRequestLimits } from '@vcr/proofs';
 // Every bound of the core in one place; checked before signature work.
 
 export const consensusLimits = {
@@ -5,10 +6,10 @@ export const consensusLimits = {
   batchRequestsMax: 256,
   /** Sum of request payload sizes in one batch. */
   batchBytesMax: 1024 * 1024,
-  /** One request's payload. */
-  requestPayloadBytesMax: 64 * 1024,
+  /** One request's payload (the client request format's limit, @vcr/proofs). */
+  requestPayloadBytesMax: clientRequestLimits.payloadBytesMax,
   /** Client ids are short strings. */
-  clientIdBytesMax: 128,
+  clientIdBytesMax: clientRequestLimits.clientIdBytesMax,
   /** Requests waiting to be ordered, per replica. */
   pendingRequestsMax: 10_000,
   /** Requests one client may have waiting; clients send one at a time (exactly-once by increasing ids). */

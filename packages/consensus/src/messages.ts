@@ -11,24 +11,19 @@ import {
   commitVoteMessage,
   encodeCanonical,
   headerHash,
+  requestToCanonical,
   signInDomain,
   verifyInDomain,
 } from '@vcr/proofs';
 import type { Checkpoint, ClientRequest, Commit, NewView, PeerMessage, PrePrepare, Prepare, ViewChange } from './types';
 
-export function requestToCanonical(r: ClientRequest): CanonicalValue {
-  return { clientId: r.clientId, requestId: r.requestId, payload: r.payload, signature: r.signature };
-}
+export { requestSigningMessage, requestToCanonical } from '@vcr/proofs';
 
 /** batchHash = SHA-256(canonical([request...])) with each request's signature included. */
 export function batchHash(backend: CryptoBackend, batch: readonly ClientRequest[]): Uint8Array {
   return backend.sha256(encodeCanonical(batch.map(requestToCanonical)));
 }
 
-/** What the client signs (kind "client-request"): everything but the signature. */
-export function requestSigningMessage(r: Pick<ClientRequest, 'clientId' | 'requestId' | 'payload'>): CanonicalValue {
-  return { clientId: r.clientId, requestId: r.requestId, payload: r.payload };
-}
 
 function kindOf(message: PeerMessage): SignatureKind {
   return message.type;

@@ -2,17 +2,10 @@
 // its epoch and its sender, and is signed over the kind's signing payload
 // (messages.ts) in the domain (kind, chainId, epoch).
 
-import type { BlockHeader, Certificate, CertificateSignature } from '@vcr/proofs';
+import type { BlockHeader, Certificate, CertificateSignature, ClientRequest } from '@vcr/proofs';
 
-/** A client request as ordered by consensus. Its meaning is the executor's business. */
-export interface ClientRequest {
-  clientId: string;
-  requestId: bigint;
-  /** Canonical bytes of the operation; opaque to the core. */
-  payload: Uint8Array;
-  /** The client's signature (kind "client-request"); checked by the injected request validator. */
-  signature: Uint8Array;
-}
+/** A client request as ordered by consensus (format: @vcr/proofs client-request.ts). Its meaning is the executor's business. */
+export type { ClientRequest } from '@vcr/proofs';
 
 interface Signed {
   epoch: bigint;

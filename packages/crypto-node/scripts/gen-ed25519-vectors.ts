@@ -85,10 +85,6 @@ function mul(point: Point, scalar: bigint): Point {
   return point.multiply(n, false);
 }
 
-function isZero(point: Point): boolean {
-  return point.is0();
-}
-
 /** The cofactorless equation [S]B = R + [k]A, on decoded points (the rule's step 5 without the encoding checks). */
 function cofactorlessHolds(rBytes: Uint8Array, s: bigint, publicKey: Uint8Array, message: Uint8Array): boolean {
   const k = challenge(rBytes, publicKey, message);

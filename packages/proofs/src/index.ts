@@ -3,6 +3,7 @@ export * from './assert';
 export * from './bytes';
 export * from './canonical';
 export * from './certificate';
+export * from './client-request';
 export * from './crypto-backend';
 export * from './domain';
 export * from './ed25519-rule';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { bytesToHex, tryHexToBytes } from './bytes';
 import { isWellFormedText } from './canonical';
 import { type Certificate } from './certificate';
+import { type ClientRequest, clientRequestLimits } from './client-request';
 import { type EpochLink } from './epoch-chain';
 import { type BlockHeader } from './header';
 import { limits } from './limits';
@@ -97,6 +98,31 @@ function parseWith<T>(schema: z.ZodType<T>, untrusted: unknown): ParseResult<T> 
   const result = schema.safeParse(untrusted);
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, reason: 'malformed', issues: result.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '$'}: ${i.message}`) };
+}
+
+const clientIdSchema = z
+  .string()
+  .min(1)
+  .max(clientRequestLimits.clientIdBytesMax, { abort: true })
+  .refine((s) => new TextEncoder().encode(s).length <= clientRequestLimits.clientIdBytesMax, `at most ${clientRequestLimits.clientIdBytesMax} UTF-8 bytes`)
+  .refine(isWellFormedText, 'well-formed text');
+
+/** A client request; the payload's length is checked before its hex is decoded. */
+export const clientRequestSchema = z.strictObject({
+  clientId: clientIdSchema,
+  requestId: u63String,
+  payload: z
+    .string()
+    .max(2 * clientRequestLimits.payloadBytesMax, { abort: true })
+    .regex(/^(?:[0-9a-f]{2})*$/, 'lowercase hex')
+    .transform((s) => tryHexToBytes(s) as Uint8Array),
+  signature: signature64,
+});
+
+export const parseClientRequestJson = (untrusted: unknown): ParseResult<ClientRequest> => parseWith(clientRequestSchema, untrusted);
+
+export function clientRequestToJson(r: ClientRequest): { clientId: string; requestId: string; payload: string; signature: string } {
+  return { clientId: r.clientId, requestId: r.requestId.toString(), payload: bytesToHex(r.payload), signature: bytesToHex(r.signature) };
 }
 
 export const parseHeaderJson = (untrusted: unknown): ParseResult<BlockHeader> => parseWith(headerSchema, untrusted);

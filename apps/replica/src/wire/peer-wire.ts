@@ -12,6 +12,8 @@ import {
   bytesToHex,
   certificateSchema,
   certificateToJson,
+  clientRequestSchema as proofsClientRequestSchema,
+  clientRequestToJson as proofsClientRequestToJson,
   hash32,
   headerSchema,
   headerToJson,
@@ -19,9 +21,7 @@ import {
   limits as proofLimits,
   type ParseResult,
   signature64,
-  tryHexToBytes,
   u63String,
-  utf8,
 } from '@vcr/proofs';
 import {
   type Checkpoint,
@@ -59,22 +59,6 @@ export const MAX_CLIENT_BODY_BYTES = 2 * consensusLimits.requestPayloadBytesMax 
 /** Replica ids: as in proofs certificateSignatureSchema and consensus shape.ts. */
 const replicaIdMax = 64;
 
-/** Lowercase hex of at most `bytesMax` bytes; the length check aborts before the regex runs. */
-function boundedHex(bytesMax: number) {
-  return z
-    .string()
-    .max(2 * bytesMax, { abort: true })
-    .regex(/^(?:[0-9a-f]{2})*$/, 'lowercase hex')
-    .transform((s, ctx) => {
-      const bytes = tryHexToBytes(s);
-      if (bytes === undefined) {
-        ctx.issues.push({ code: 'custom', message: 'lowercase hex', input: s });
-        return z.NEVER;
-      }
-      return bytes;
-    });
-}
-
 // JSON.parse yields lone surrogates ("\ud800"), which the canonical encoder
 // refuses by throwing. Strings that get hashed or signed are refused here, so
 // no untrusted message can make the core throw while hashing it.
@@ -82,23 +66,12 @@ const noLoneSurrogate = 'no lone surrogates';
 
 const replicaId = z.string().min(1).max(replicaIdMax).refine(isWellFormedText, noLoneSurrogate);
 
-const clientId = z
-  .string()
-  .min(1)
-  .max(consensusLimits.clientIdBytesMax, { abort: true })
-  .refine((s) => utf8(s).length <= consensusLimits.clientIdBytesMax, `at most ${consensusLimits.clientIdBytesMax} UTF-8 bytes`)
-  .refine(isWellFormedText, noLoneSurrogate);
-
 const header = headerSchema.refine((h) => isWellFormedText(h.chainId), { message: noLoneSurrogate, path: ['chainId'] });
 
 const certificate = certificateSchema.refine((c) => isWellFormedText(c.header.chainId), { message: noLoneSurrogate, path: ['header', 'chainId'] });
 
-export const clientRequestSchema = z.strictObject({
-  clientId,
-  requestId: u63String,
-  payload: boundedHex(consensusLimits.requestPayloadBytesMax),
-  signature: signature64,
-});
+/** The client request's JSON form is @vcr/proofs' (wire.ts); the replica and the SDK share it. */
+export const clientRequestSchema = proofsClientRequestSchema;
 
 const batchSchema = z
   .array(clientRequestSchema)
@@ -181,7 +154,7 @@ export const parseClientRequestJson = (untrusted: unknown): ParseResult<ClientRe
 export const parseCommittedBlockJson = (untrusted: unknown): ParseResult<CommittedBlock> => parseWith(committedBlockSchema, untrusted);
 
 export function clientRequestToJson(r: ClientRequest): ClientRequestJson {
-  return { clientId: r.clientId, requestId: r.requestId.toString(), payload: bytesToHex(r.payload), signature: bytesToHex(r.signature) };
+  return proofsClientRequestToJson(r);
 }
 
 export function clientReplyToJson(r: ClientReply): ClientReplyJson {

@@ -22,8 +22,7 @@ import {
 } from '@vcr/proofs';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { requestSigningMessage } from '@vcr/consensus';
-import { decodeResult, encodeOp, type RegistryOp, type RegistryResult } from '../apps/replica/src/registry/ops';
-import { leafForRequest } from '../apps/replica/src/registry/state';
+import { decodeResult, encodeOp, leafForRequest, type RegistryOp, type RegistryResult } from '@vcr/registry';
 import { clientRequestToJson } from '../apps/replica/src/wire';
 import { type VerifiedChange, verifyChange } from './verify-change';
 

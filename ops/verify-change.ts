@@ -8,9 +8,7 @@
 import { bytesToHex, hashLeaf, type Membership, parseCertificateJson, parseLogProofJson, tryHexToBytes, verifyCertificate, verifyInclusion, verifyInDomain } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { requestSigningMessage } from '@vcr/consensus';
-import { decodeLeaf } from '../apps/replica/src/registry/leaf';
-import { decodeOp, decodeResult } from '../apps/replica/src/registry/ops';
-import { leafForRequest } from '../apps/replica/src/registry/state';
+import { decodeLeaf, decodeOp, decodeResult, leafForRequest } from '@vcr/registry';
 import { parseClientRequestJson } from '../apps/replica/src/wire';
 
 export interface VerifiedChange {

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 
 const PROOFS_SRC = dirname(fileURLToPath(import.meta.url));
 const CONSENSUS_SRC = resolve(PROOFS_SRC, '../../consensus/src');
+const REGISTRY_SRC = resolve(PROOFS_SRC, '../../registry/src');
 const REPO_ROOT = resolve(PROOFS_SRC, '../../..');
 
 interface SourceFile {
@@ -161,6 +162,7 @@ function leavesSrc(root: string, files: readonly SourceFile[]): string[] {
 
 const proofsFiles = sourceFiles(PROOFS_SRC, ['testing']);
 const consensusFiles = sourceFiles(CONSENSUS_SRC);
+const registryFiles = sourceFiles(REGISTRY_SRC);
 
 describe('packages/proofs/src runs unchanged in browsers', () => {
   it('the scan sees the package (non-test files only, testing/ left out)', () => {
@@ -217,6 +219,34 @@ describe('packages/consensus/src is pure and synchronous', () => {
       [],
     );
     expect([...found, ...leavesSrc(CONSENSUS_SRC, consensusFiles)]).toEqual([]);
+  });
+});
+
+describe('packages/registry/src is shared by the replica, the SDK and the browser', () => {
+  it('the scan sees the package', () => {
+    expect(registryFiles.map((f) => f.name)).toContain('packages/registry/src/ops.ts');
+  });
+
+  it('imports no Node builtin, never uses Buffer, has no clock or randomness (execution must be deterministic)', () => {
+    const found = offences(
+      registryFiles,
+      [{ rule: 'Node builtin import in a browser package', forbids: isNodeBuiltin }],
+      [
+        { rule: 'Buffer is Node-only; use Uint8Array', pattern: /\bBuffer\b/ },
+        { rule: 'Date: replicas must agree; time comes from the certified header', pattern: /\bDate\b/ },
+        { rule: 'Math.random: replicas must agree', pattern: /\bMath\s*\.\s*random\b/ },
+      ],
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('depends only on @vcr/proofs and zod, and on nothing outside its src/', () => {
+    const found = offences(
+      registryFiles,
+      [{ rule: 'registry depends only on @vcr/proofs and zod', forbids: (s) => !s.startsWith('.') && !isPackage(s, '@vcr/proofs') && !isPackage(s, 'zod') }],
+      [],
+    );
+    expect([...found, ...leavesSrc(REGISTRY_SRC, registryFiles)]).toEqual([]);
   });
 });
 

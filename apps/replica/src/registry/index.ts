@@ -1,5 +1,4 @@
-// The registry state machine: operations, state, executor, and reading its log leaves.
+// The registry state machine (executor, key index) and, re-exported, its shared formats from @vcr/registry.
+export * from '@vcr/registry';
 export * from './key-index';
-export * from './leaf';
-export * from './ops';
 export * from './state';

@@ -6,8 +6,8 @@
 // inclusion proof, so a client never has to trust the index.
 
 import type { CommittedBlock } from '@vcr/consensus';
-import { decodeLeaf } from './leaf';
-import { decodeOp, decodeResult } from './ops';
+import { decodeLeaf } from '@vcr/registry';
+import { decodeOp, decodeResult } from '@vcr/registry';
 
 export interface KeyChange {
   key: string;

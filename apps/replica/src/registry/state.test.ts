@@ -23,8 +23,9 @@ import {
   encodeOp,
   encodeResult,
   registryLimits,
-} from './ops';
-import { type RegistryState, genesisRegistryState, leafForRequest, readEntry, registryExecutor, registryRoots, replyCacheKey } from './state';
+  leafForRequest,
+} from '@vcr/registry';
+import { type RegistryState, genesisRegistryState, readEntry, registryExecutor, registryRoots, replyCacheKey } from './state';
 
 const backend = nobleBackend;
 const executor = registryExecutor(backend);

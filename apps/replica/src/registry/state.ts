@@ -25,7 +25,7 @@ import {
   hashLeaf,
   isWellFormedText,
 } from '@vcr/proofs';
-import { type ClientReply, type ClientRequest, type ExecutionResult, type Executor, requestToCanonical } from '@vcr/consensus';
+import type { ClientReply, ExecutionResult, Executor } from '@vcr/consensus';
 import {
   type KeyRejection,
   type RegistryErrorCode,
@@ -36,7 +36,8 @@ import {
   decodeOp,
   encodeResult,
   registryLimits,
-} from './ops';
+  leafForRequest,
+} from '@vcr/registry';
 
 export interface RegistryState {
   /** User keys and the reply cache (`replyCacheKey`); its root is the certified state root. */
@@ -88,25 +89,6 @@ function decodeCachedReply(bytes: Uint8Array): CachedReply {
 function cachedReplyOf(map: MerkleMapSnapshot, clientId: string): { cached: CachedReply; revision: bigint } | undefined {
   const entry = map.get(replyCacheKey(clientId));
   return entry === undefined ? undefined : { cached: decodeCachedReply(entry.value), revision: entry.revision };
-}
-
-// ---- The request log ----
-
-/**
- * The data of the log leaf for one executed request (hashed with `hashLeaf`,
- * RFC 9162). A client holding its request and the reply can rebuild this and
- * check an inclusion proof against the certified log root. The request hash
- * covers the signature, so the leaf names the exact request that was ordered.
- */
-export function leafForRequest(backend: CryptoBackend, input: { seq: bigint; request: ClientRequest; result: Uint8Array }): Uint8Array {
-  const { seq, request, result } = input;
-  return encodeCanonical({
-    height: seq,
-    clientId: request.clientId,
-    requestId: request.requestId,
-    requestHash: backend.sha256(encodeCanonical(requestToCanonical(request))),
-    result,
-  });
 }
 
 // ---- Operations ----

@@ -1,0 +1,3 @@
+// @vcr/registry: the registry's shared formats. See ../README.md for the contract.
+export * from './leaf';
+export * from './ops';

@@ -8,7 +8,7 @@
 import { bytesToHex, hashLeaf, type Membership, parseCertificateJson, parseLogProofJson, tryHexToBytes, verifyCertificate, verifyInclusion, verifyInDomain } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { requestSigningMessage } from '@vcr/consensus';
-import { decodeLeaf, decodeOp, decodeResult, leafForRequest } from '@vcr/registry';
+import { decodeLeaf, decodeOp, decodeResult, leafForRequest, singleOps } from '@vcr/registry';
 import { parseClientRequestJson } from '../apps/replica/src/wire';
 
 export interface VerifiedChange {
@@ -58,7 +58,7 @@ export function verifyChange(membership: Membership, untrusted: unknown): Change
   const op = decodeOp(request.value.payload);
   const result = decodeResult(leaf.result);
   if (!op.ok || !result.ok || !result.result.ok) return { ok: false, reason: 'the request did not apply' };
-  const ops = op.op.op === 'txn' ? op.op.ops : [op.op];
+  const ops = singleOps(op.op);
   const at = ops.map((o) => o.key).lastIndexOf(c.key);
   const single = ops[at];
   if (single === undefined) return { ok: false, reason: 'the request does not touch this key' };

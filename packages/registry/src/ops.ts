@@ -35,7 +35,16 @@ export type CasOp = { op: 'cas'; key: string; expectedRevision: bigint; value: U
 export type SingleOp = PutOp | DeleteOp | CasOp;
 /** All or nothing; each op sees the effects of the ops before it. */
 export type TxnOp = { op: 'txn'; ops: SingleOp[] };
-export type RegistryOp = SingleOp | TxnOp;
+/** Changes nothing; ordered like any request, so its receipt marks a point in the order (linearizable reads). */
+export type NoopOp = { op: 'noop' };
+export type RegistryOp = SingleOp | TxnOp | NoopOp;
+
+/** The single operations of any operation, in order: none for a noop. */
+export function singleOps(op: RegistryOp): SingleOp[] {
+  if (op.op === 'txn') return op.ops;
+  if (op.op === 'noop') return [];
+  return [op];
+}
 
 export type KeyRejection = 'bad-key-type' | 'key-empty' | 'key-too-long' | 'key-not-well-formed' | 'key-control-character' | 'key-reserved';
 
@@ -120,6 +129,7 @@ function readSingle(fields: Fields): SingleRead {
 /** Validates a decoded canonical value as an operation. */
 export function validateOp(untrustedValue: CanonicalValue): DecodeOpResult {
   if (!isMap(untrustedValue)) return { ok: false, reason: 'not-a-map' };
+  if (untrustedValue.op === 'noop') return hasExactly(untrustedValue, ['op']) ? { ok: true, op: { op: 'noop' } } : { ok: false, reason: 'bad-fields' };
   if (untrustedValue.op !== 'txn') return readSingle(untrustedValue);
   if (!hasExactly(untrustedValue, ['op', 'ops'])) return { ok: false, reason: 'bad-fields' };
   const untrustedOps = untrustedValue.ops;
@@ -158,6 +168,7 @@ function singleToCanonical(op: SingleOp): CanonicalValue {
 }
 
 export function opToCanonical(op: RegistryOp): CanonicalValue {
+  if (op.op === 'noop') return { op: 'noop' };
   return op.op === 'txn' ? { op: 'txn', ops: op.ops.map(singleToCanonical) } : singleToCanonical(op);
 }
 
@@ -202,7 +213,8 @@ export function decodeResult(untrustedBytes: Uint8Array): DecodeResultOutcome {
   }
   if (value.ok !== true || !hasExactly(value, ['ok', 'revisions']) || !Array.isArray(value.revisions)) return { ok: false, reason: 'malformed' };
   const untrustedRevisions = value.revisions as readonly CanonicalValue[];
-  if (untrustedRevisions.length === 0 || untrustedRevisions.length > registryLimits.txnOpsMax) return { ok: false, reason: 'malformed' };
+  // Empty for a noop; one per op otherwise.
+  if (untrustedRevisions.length > registryLimits.txnOpsMax) return { ok: false, reason: 'malformed' };
   const revisions: bigint[] = [];
   for (const untrustedRevision of untrustedRevisions) {
     const revision = readRevision(untrustedRevision);

@@ -7,7 +7,7 @@
 
 import type { CommittedBlock } from '@vcr/consensus';
 import { decodeLeaf } from '@vcr/registry';
-import { decodeOp, decodeResult } from '@vcr/registry';
+import { decodeOp, decodeResult, singleOps } from '@vcr/registry';
 
 export interface KeyChange {
   key: string;
@@ -35,7 +35,7 @@ export function keyChangesOfBlock(block: CommittedBlock, leaves: readonly { inde
     const result = decodeResult(decoded.result);
     const op = decodeOp(request.payload);
     if (!result.ok || !result.result.ok || !op.ok) continue;
-    const ops = op.op.op === 'txn' ? op.op.ops : [op.op];
+    const ops = singleOps(op.op);
     const revisions = result.result.revisions;
     // A transaction may touch one key twice: its last op is the change the key saw.
     const last = new Map<string, KeyChange>();

@@ -24,6 +24,7 @@ import {
   encodeResult,
   registryLimits,
   leafForRequest,
+  singleOps,
 } from '@vcr/registry';
 import { type RegistryState, genesisRegistryState, readEntry, registryExecutor, registryRoots, replyCacheKey } from './state';
 
@@ -351,7 +352,7 @@ class ReferenceModel {
     this.lastRequestId.set(r.clientId, r.requestId);
     const decoded = decodeOp(r.payload);
     if (!decoded.ok) return { ok: false, error: decoded.reason === 'txn-too-large' ? 'txn-too-large' : 'malformed-op' };
-    const ops = decoded.op.op === 'txn' ? decoded.op.ops : [decoded.op];
+    const ops = singleOps(decoded.op);
     const scratch = new Map(this.entries);
     const revisions: bigint[] = [];
     for (const op of ops) {

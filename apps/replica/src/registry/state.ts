@@ -37,6 +37,7 @@ import {
   encodeResult,
   registryLimits,
   leafForRequest,
+  singleOps,
 } from '@vcr/registry';
 
 export interface RegistryState {
@@ -133,7 +134,7 @@ function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome 
 function executePayload(map: MerkleMapSnapshot, payload: Uint8Array): { map: MerkleMapSnapshot; result: RegistryResult } {
   const decoded = decodeOp(payload);
   if (!decoded.ok) return { map, result: { ok: false, error: decoded.reason === 'txn-too-large' ? 'txn-too-large' : 'malformed-op' } };
-  const ops = decoded.op.op === 'txn' ? decoded.op.ops : [decoded.op];
+  const ops = singleOps(decoded.op);
   const outcome = applyOps(map, ops);
   if (!outcome.ok) return { map, result: { ok: false, error: outcome.error } };
   return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };

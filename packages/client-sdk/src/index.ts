@@ -1,0 +1,2 @@
+// @vcr/client-sdk: see ../README.md (being built).
+export {};

@@ -84,6 +84,7 @@ export class ReplicaNode {
   /** Sends and replies held until the current group transaction is durable (see dispatch). */
   private outbox: (() => void)[] = [];
   private flushScheduled = false;
+  private stopped = false;
   /** Called after each durable commit (long-polling watchers). */
   private readonly commitListeners = new Set<() => void>();
   private fatal: Error | undefined;
@@ -195,6 +196,7 @@ export class ReplicaNode {
   stop(): void {
     // What this turn wrote is kept (a signature journaled but never sent is harmless); nothing more is sent.
     this.outbox = [];
+    this.stopped = true;
     this.opts.store.commitGroup();
     if (this.timer) clearInterval(this.timer);
     if (this.auditTimer) clearInterval(this.auditTimer);
@@ -347,7 +349,7 @@ export class ReplicaNode {
    * hold with one fsync per turn instead of one per write.
    */
   private dispatch(event: Parameters<PbftCore<RegistryState>['handle']>[0]): void {
-    if (this.fatal) return;
+    if (this.fatal || this.stopped) return;
     this.opts.store.beginGroup();
     this.scheduleFlush();
     let effects: Effect[];
@@ -377,6 +379,7 @@ export class ReplicaNode {
   /** Makes the turn's writes durable, then lets its messages and replies out. */
   private flush(): void {
     this.flushScheduled = false;
+    if (this.stopped) return;
     this.opts.store.commitGroup();
     const out = this.outbox;
     this.outbox = [];

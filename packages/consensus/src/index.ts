@@ -6,3 +6,4 @@ export * from './messages';
 export * from './shape';
 export * from './types';
 export * from './view-change';
+export * from './wire';

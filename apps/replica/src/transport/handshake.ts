@@ -18,7 +18,7 @@ export const NONCE_BYTES = 32;
 /** Exactly 32 bytes as lowercase hex: one spelling per nonce, so comparing strings compares nonces. */
 const nonceHex = z.string().regex(/^[0-9a-f]{64}$/);
 const signatureHex = z.string().regex(/^[0-9a-f]{128}$/);
-/** As replica ids on the peer wire (wire/peer-wire.ts). */
+/** As replica ids on the peer wire (@vcr/consensus wire.ts). */
 const replicaId = z.string().min(1).max(64).refine(isWellFormedText);
 
 export const challengeSchema = z.strictObject({ type: z.literal('challenge'), server: replicaId, nonce: nonceHex });

@@ -23,20 +23,20 @@ import {
   signature64,
   u63String,
 } from '@vcr/proofs';
-import {
-  type Checkpoint,
-  type ClientReply,
-  type ClientRequest,
-  type Commit,
-  type CommittedBlock,
-  consensusLimits,
-  type NewView,
-  type PeerMessage,
-  type PrePrepare,
-  type Prepare,
-  type PreparedCertificate,
-  type ViewChange,
-} from '@vcr/consensus';
+import { consensusLimits } from './limits';
+import type {
+  Checkpoint,
+  ClientReply,
+  ClientRequest,
+  Commit,
+  CommittedBlock,
+  NewView,
+  PeerMessage,
+  PrePrepare,
+  Prepare,
+  PreparedCertificate,
+  ViewChange,
+} from './types';
 import { z } from 'zod';
 
 /**

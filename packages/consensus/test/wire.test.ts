@@ -30,7 +30,7 @@ import {
   parseCommittedBlockJson,
   parsePeerMessageJson,
   peerMessageToJson,
-} from './index';
+} from '../src/wire';
 
 const backend = nobleBackend;
 const ctx = { backend, chainId: 'vcr-test' };

@@ -1,2 +1,12 @@
-// @vcr/client-sdk: see ../README.md (being built).
-export {};
+// @vcr/client-sdk: verified reads, signed writes with verified receipts,
+// trusted-state tracking, history and watch. Node and browsers. See ../README.md.
+export { RegistryClient, type RegistryClientOptions, type Value } from './client';
+export type { ReadOptions, VerifiedRead, VerifiedListing, ListedKey, Certified } from './reads';
+export type { VerifiedReceipt } from './writes';
+export type { VerifiedChange } from './verify';
+export type { WatchOptions } from './changes';
+export { type Attempt, type AttemptCode, ForkError, RegistryError, type RegistryErrorCode, ReplicasFailedError } from './errors';
+export { MemoryStorage, type TrustStorage } from './storage';
+export { TRUST_FORMAT, type TrustedHead } from './trust-state';
+export type { FetchLike } from './http';
+export { sdkLimits } from './limits';

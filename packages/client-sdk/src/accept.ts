@@ -1,0 +1,88 @@
+// Accepting a certified header from a replica, in this order (cheap checks
+// first): its epoch must be trusted; for an answer that claims to be current,
+// a height below the trusted head is a rollback (refused without signature
+// work unless a different header is remembered at that height, which may be
+// a fork); the certificate (cached by header hash); a different verified
+// header at the same height is a fork (thrown, with both certificates); a
+// higher header becomes the trusted head only after the replica proves with
+// an RFC 9162 consistency proof that its log extends the trusted one; then
+// the new head is persisted.
+
+import { bytesToHex, type Certificate, type CryptoBackend, equalBytes, verifyConsistency } from '@vcr/proofs';
+import type { Attempt } from './errors';
+import { type FetchLike, errorSummary, requestJson } from './http';
+import type { TrustState } from './trust-state';
+import { consistencyAnswerSchema, parseAnswer } from './wire';
+
+export interface AcceptContext {
+  trust: TrustState;
+  backend: CryptoBackend;
+  fetch: FetchLike;
+  readTimeoutMs: number;
+  responseBytesMax: number;
+  /** Saves the trust state; awaited before a new head is used. */
+  persist(): Promise<void>;
+}
+
+export type Accepted = { ok: true; headerHash: Uint8Array } | { ok: false; attempt: Attempt };
+
+/** `current`: the answer claims to be the replica's latest state (reads, listings), so it must not roll back. `historic`: an old block (a change, a receipt). */
+export type AcceptMode = 'current' | 'historic';
+
+const fail = (replica: string, code: Attempt['code'], detail: string): Accepted => ({ ok: false, attempt: { replica, code, detail } });
+
+export async function acceptCertificate(ctx: AcceptContext, replica: string, cert: Certificate, mode: AcceptMode): Promise<Accepted> {
+  const { trust } = ctx;
+  const height = cert.header.height;
+  const head = trust.head;
+  if (mode === 'current' && head !== undefined && height < head.height) {
+    const known = trust.knownAt(height);
+    if (known === undefined || known.hashHex === bytesToHex(trust.headerHashOf(cert))) {
+      return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${head.height}`);
+    }
+  }
+  const verdict = trust.verifyCertificate(cert);
+  if (!verdict.ok) return fail(replica, verdict.code, verdict.detail);
+  trust.checkFork(cert, verdict.headerHash, replica);
+  if (mode === 'current' && head !== undefined && height < head.height) {
+    return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${head.height}`);
+  }
+  // The head may move while a consistency proof is fetched: check again against the new head.
+  for (let round = 0; round < 4; round++) {
+    const current = trust.head;
+    if (current !== undefined && height <= current.height) break;
+    if (current !== undefined) {
+      const extended = await checkExtends(ctx, replica, current, cert);
+      if (extended !== undefined) return fail(replica, 'verification-failed', extended);
+      if (trust.head !== current) continue;
+    }
+    trust.advance(cert, verdict.headerHash);
+    await ctx.persist();
+    break;
+  }
+  trust.remember(cert, verdict.headerHash);
+  return { ok: true, headerHash: verdict.headerHash };
+}
+
+/** Undefined when the new header's log extends the trusted head's log, else why not. */
+async function checkExtends(ctx: AcceptContext, replica: string, head: { logSize: bigint; logRoot: Uint8Array }, cert: Certificate): Promise<string | undefined> {
+  const to = cert.header;
+  if (head.logSize === 0n) return undefined;
+  if (to.logSize < head.logSize) return `log shrank: the trusted head has ${head.logSize} entries, this header ${to.logSize}`;
+  if (to.logSize === head.logSize) return equalBytes(to.logRoot, head.logRoot) ? undefined : `log rewritten: same size ${to.logSize}, another root`;
+  const key = ctx.trust.consistencyKey(head.logSize, head.logRoot, to.logSize, to.logRoot);
+  if (ctx.trust.isConsistent(key)) return undefined;
+  const answer = await requestJson(ctx.fetch, {
+    url: `${replica}/v1/log/consistency?from=${head.logSize}&to=${to.logSize}`,
+    timeoutMs: ctx.readTimeoutMs,
+    maxBytes: ctx.responseBytesMax,
+  });
+  if (!answer.ok) return `consistency proof: ${answer.code}: ${answer.detail}`;
+  if (answer.status !== 200) return `consistency proof: ${errorSummary(answer.status, answer.body)}`;
+  const parsed = parseAnswer(consistencyAnswerSchema, answer.body);
+  if (!parsed.ok) return `consistency proof malformed: ${parsed.detail}`;
+  const verdict = verifyConsistency(ctx.backend, { size1: head.logSize, size2: to.logSize, root1: head.logRoot, root2: to.logRoot, proof: parsed.value.proof });
+  if (!verdict.ok) return `the log does not extend the trusted head (${verdict.reason})`;
+  ctx.trust.markConsistent(key);
+  return undefined;
+}

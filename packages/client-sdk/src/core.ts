@@ -1,0 +1,90 @@
+// The state one client shares between its reads, writes and watches: the
+// trust state, the crypto backend, the transport, the replica list in
+// failover order (starting from the replica that answered well last), the
+// clock, and the serialized persistence of the trust state.
+
+import type { CryptoBackend } from '@vcr/proofs';
+import type { AcceptContext } from './accept';
+import { type Attempt, RegistryError } from './errors';
+import { type FetchLike, errorSummary, requestJson } from './http';
+import type { TrustStorage } from './storage';
+import type { TrustState } from './trust-state';
+
+export interface CoreSettings {
+  readTimeoutMs: number;
+  writeTimeoutMs: number;
+  writeDeadlineMs: number;
+  responseBytesMax: number;
+  maxStalenessMs: number;
+  linearizableWaitMs: number;
+  retryAfterMsMax: number;
+}
+
+export type JsonAnswer = { ok: true; status: number; body: unknown; retryAfterMs: number | undefined } | { ok: false; attempt: Attempt };
+
+export class ClientCore implements AcceptContext {
+  private preferred = 0;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly trust: TrustState,
+    readonly backend: CryptoBackend,
+    readonly fetch: FetchLike,
+    readonly urls: readonly string[],
+    readonly settings: CoreSettings,
+    private readonly storage: TrustStorage | undefined,
+    readonly now: () => number,
+    readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  get readTimeoutMs(): number {
+    return this.settings.readTimeoutMs;
+  }
+
+  get responseBytesMax(): number {
+    return this.settings.responseBytesMax;
+  }
+
+  /** Every replica once, starting with the one that answered well last. */
+  order(): string[] {
+    const n = this.urls.length;
+    return Array.from({ length: n }, (_, i) => this.urls[(this.preferred + i) % n] as string);
+  }
+
+  /** Remembers a replica that gave a verified answer, so the next call starts there. */
+  markGood(url: string): void {
+    const i = this.urls.indexOf(url);
+    if (i >= 0) this.preferred = i;
+  }
+
+  /** Saves the trust state; saves run one after another, in order. A failed save fails the caller (fail closed). */
+  persist(): Promise<void> {
+    const storage = this.storage;
+    if (storage === undefined) return Promise.resolve();
+    const text = this.trust.toText();
+    const next = this.saving.then(() => storage.save(text));
+    this.saving = next.catch(() => undefined);
+    return next.catch((error: unknown) => {
+      throw new RegistryError('storage', `could not save the trust state: ${error instanceof Error ? error.message : String(error)}`, [], { cause: error });
+    });
+  }
+
+  /** One JSON request to one replica; transport failures and non-JSON answers come back as an attempt. */
+  async request(url: string, path: string, opts: { method?: 'GET' | 'POST'; body?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JsonAnswer> {
+    const req = { url: url + path, timeoutMs: opts.timeoutMs ?? this.settings.readTimeoutMs, maxBytes: this.settings.responseBytesMax } as Parameters<typeof requestJson>[1];
+    if (opts.method !== undefined) req.method = opts.method;
+    if (opts.body !== undefined) req.body = opts.body;
+    if (opts.signal !== undefined) req.signal = opts.signal;
+    const answer = await requestJson(this.fetch, req);
+    if (!answer.ok) return { ok: false, attempt: { replica: url, code: answer.code, detail: answer.detail } };
+    return answer;
+  }
+
+  /** A GET that must answer 200; any other status is an attempt naming the replica's error. */
+  async getOk(url: string, path: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ ok: true; body: unknown } | { ok: false; attempt: Attempt }> {
+    const answer = await this.request(url, path, opts);
+    if (!answer.ok) return answer;
+    if (answer.status !== 200) return { ok: false, attempt: { replica: url, code: 'http-error', detail: errorSummary(answer.status, answer.body) } };
+    return { ok: true, body: answer.body };
+  }
+}

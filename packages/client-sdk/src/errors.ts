@@ -1,0 +1,99 @@
+// Typed errors of the SDK. Every error has a `code`; errors that come from
+// asking replicas carry `attempts`, one line per replica asked and why its
+// answer was not used. A fork carries both certificates as evidence.
+
+import type { Certificate } from '@vcr/proofs';
+
+/** Why one replica's answer was not used. */
+export type AttemptCode =
+  | 'timeout'
+  | 'transport'
+  | 'too-large'
+  | 'malformed'
+  | 'http-error'
+  | 'rejected'
+  | 'verification-failed'
+  | 'rollback'
+  | 'stale'
+  | 'behind'
+  | 'unknown-epoch';
+
+export interface Attempt {
+  replica: string;
+  code: AttemptCode;
+  detail: string;
+}
+
+export type RegistryErrorCode =
+  | 'verification-failed'
+  | 'rollback'
+  | 'fork'
+  | 'stale'
+  | 'all-replicas-failed'
+  | 'unknown-epoch'
+  | 'rejected'
+  | 'bad-argument'
+  | 'storage'
+  | 'closed';
+
+export class RegistryError extends Error {
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+    readonly attempts: readonly Attempt[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RegistryError';
+  }
+}
+
+/** Two valid certificates for one height with different headers: the registry forked (or a quorum lied). */
+export class ForkError extends RegistryError {
+  constructor(
+    readonly height: bigint,
+    readonly first: Certificate,
+    readonly second: Certificate,
+    readonly replica: string,
+  ) {
+    super('fork', `fork at height ${height}: two valid certificates for different headers (the second from ${replica})`);
+    this.name = 'ForkError';
+  }
+}
+
+function describe(attempts: readonly Attempt[]): string {
+  return attempts.map((a) => `  ${a.replica}: ${a.code}: ${a.detail}`).join('\n');
+}
+
+/**
+ * Every replica was asked and none gave an answer that verified. The code is
+ * the common reason when all replicas failed for the same one (all stale, all
+ * rolled back, all of an unknown epoch, all refused the request, all failed
+ * verification), else 'all-replicas-failed'.
+ */
+export class ReplicasFailedError extends RegistryError {
+  constructor(what: string, attempts: readonly Attempt[]) {
+    super(commonCode(attempts), `${what}: no replica gave a verified answer\n${describe(attempts)}`, attempts);
+    this.name = 'ReplicasFailedError';
+  }
+}
+
+function commonCode(attempts: readonly Attempt[]): RegistryErrorCode {
+  const first = attempts[0]?.code;
+  if (first === undefined || attempts.some((a) => a.code !== first)) return 'all-replicas-failed';
+  switch (first) {
+    case 'stale':
+    case 'rollback':
+    case 'unknown-epoch':
+    case 'rejected':
+    case 'verification-failed':
+      return first;
+    default:
+      return 'all-replicas-failed';
+  }
+}
+
+/** The epoch chain walk (issue 6) is not implemented yet: only the pinned membership's epoch is trusted. */
+export function unknownEpochDetail(epoch: bigint, trusted: bigint): string {
+  return `header of epoch ${epoch}, but only epoch ${trusted} is trusted: walking the epoch chain to a later membership is not implemented yet`;
+}

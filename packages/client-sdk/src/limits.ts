@@ -1,0 +1,34 @@
+// Every bound and default of the SDK in one place. Units last.
+
+export const sdkLimits = {
+  /** Largest response body read from a replica; anything larger is refused unread. */
+  responseBytesMax: 8 * 1024 * 1024,
+  /** Per-request timeout for reads. */
+  readTimeoutMs: 5_000,
+  /** Per-attempt timeout for a write (the replica answers 503 after 10 s without a commit). */
+  writeTimeoutMs: 15_000,
+  /** A write gives up after this long across all its retries. */
+  writeDeadlineMs: 60_000,
+  /** A Retry-After above this is capped. */
+  retryAfterMsMax: 5_000,
+  /** Default freshness bound of a read against the certified timestamp (heartbeats come every 2 s). */
+  maxStalenessMs: 30_000,
+  /** A linearizable read waits this long at most for a replica to reach the ordering height. */
+  linearizableWaitMs: 10_000,
+  /** Certificates remembered as verified, by header hash. */
+  certificateCacheSize: 1_024,
+  /** Verified headers remembered by height to detect forks. */
+  forkWindowSize: 4_096,
+  /** Log consistency results remembered. */
+  consistencyCacheSize: 1_024,
+  /** Page sizes asked of the replica. */
+  listPageSize: 100,
+  changesPageSize: 50,
+  /** Long-poll wait for watch, and the extra time allowed for the answer. */
+  watchWaitMs: 25_000,
+  watchSlackMs: 10_000,
+  /** Pause after every replica failed once in a watch round. */
+  watchRetryMs: 1_000,
+  /** Pages of history or listing fetched at most in one call. */
+  pagesMax: 10_000,
+} as const;

@@ -1,0 +1,130 @@
+// Signed writes with verified receipts. One request at a time per client
+// (the replica's exactly-once relies on ids growing per client); the request
+// id comes from the clock (ms * 1000) and is above the last one used, which is
+// persisted before the request leaves. A retry (timeout, transport error,
+// 429/503 with Retry-After, an answer that fails verification) resends the
+// SAME signed request, to the same replica after Retry-After or to the next:
+// the registry executes a request id at most once, so the retry is safe.
+
+import { bytesToHex, type Certificate, type ClientRequest, clientRequestToJson, type Signer, signClientRequest } from '@vcr/proofs';
+import { encodeOp, type RegistryOp, type RegistryResult } from '@vcr/registry';
+import { acceptCertificate } from './accept';
+import type { ClientCore } from './core';
+import { type Attempt, RegistryError, ReplicasFailedError } from './errors';
+import { errorSummary } from './http';
+import { verifyReceipt } from './verify';
+import { parseAnswer, receiptSchema } from './wire';
+
+export interface VerifiedReceipt {
+  /** The registry's verdict: `{ ok: true, revisions }` (one per operation; 0 after a delete) or `{ ok: false, error }`. */
+  result: RegistryResult;
+  requestId: bigint;
+  height: bigint;
+  epoch: bigint;
+  logIndex: bigint;
+  timestampMs: bigint;
+  replica: string;
+  headerHash: string;
+  certificate: Certificate;
+}
+
+type AttemptOutcome = { kind: 'done'; receipt: VerifiedReceipt } | { kind: 'retry-here'; attempt: Attempt; afterMs: number } | { kind: 'next'; attempt: Attempt };
+
+export class Writer {
+  private chain: Promise<unknown> = Promise.resolve();
+  /** Called with each request before it is sent (tests and audit logs). */
+  onSend: ((request: ClientRequest, replica: string) => void) | undefined;
+
+  constructor(
+    private readonly core: ClientCore,
+    private readonly signer: Signer,
+  ) {}
+
+  get clientId(): string {
+    return bytesToHex(this.signer.publicKey);
+  }
+
+  /** Submits one operation; resolves with its verified receipt. Writes of one client run one at a time. */
+  submit(op: RegistryOp): Promise<VerifiedReceipt> {
+    let payload: Uint8Array;
+    try {
+      payload = encodeOp(op);
+    } catch (error) {
+      return Promise.reject(new RegistryError('bad-argument', `operation refused: ${error instanceof Error ? error.message : String(error)}`));
+    }
+    const run = this.chain.then(() => this.send(op.op, payload));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async nextRequestId(): Promise<bigint> {
+    const trust = this.core.trust;
+    const fromClock = BigInt(Math.floor(this.core.now())) * 1000n;
+    const id = fromClock > trust.lastRequestId ? fromClock : trust.lastRequestId + 1n;
+    trust.lastRequestId = id;
+    // Persisted before the request leaves: after a restart no id is used twice.
+    await this.core.persist();
+    return id;
+  }
+
+  private async send(what: string, payload: Uint8Array): Promise<VerifiedReceipt> {
+    const membership = this.core.trust.currentMembership;
+    const request = signClientRequest(this.signer, { chainId: membership.chainId, epoch: membership.epoch }, { requestId: await this.nextRequestId(), payload });
+    const body = JSON.stringify(clientRequestToJson(request));
+    const deadline = this.core.now() + this.core.settings.writeDeadlineMs;
+    const attempts: Attempt[] = [];
+    for (let pass = 0; pass < 3; pass++) {
+      for (const url of this.core.order()) {
+        for (let here = 0; here < 2; here++) {
+          if (this.core.now() >= deadline) throw new ReplicasFailedError(`${what} (request ${request.requestId})`, attempts);
+          this.onSend?.(request, url);
+          const outcome = await this.attempt(url, request, body);
+          if (outcome.kind === 'done') {
+            this.core.markGood(url);
+            return outcome.receipt;
+          }
+          attempts.push(outcome.attempt);
+          if (outcome.kind === 'next') break;
+          await this.core.sleep(Math.min(outcome.afterMs, this.core.settings.retryAfterMsMax));
+        }
+      }
+      // Another pass only if some replica might still answer (not when all refused or lied).
+      if (!attempts.some((a) => a.code === 'timeout' || a.code === 'transport' || a.code === 'http-error')) break;
+    }
+    throw new ReplicasFailedError(`${what} (request ${request.requestId})`, attempts);
+  }
+
+  private async attempt(url: string, request: ClientRequest, body: string): Promise<AttemptOutcome> {
+    const answer = await this.core.request(url, '/v1/requests', { method: 'POST', body, timeoutMs: this.core.settings.writeTimeoutMs });
+    if (!answer.ok) return { kind: 'next', attempt: answer.attempt };
+    const fail = (code: Attempt['code'], detail: string): AttemptOutcome => ({ kind: 'next', attempt: { replica: url, code, detail } });
+    if (answer.status === 429 || answer.status === 503) {
+      return { kind: 'retry-here', attempt: { replica: url, code: 'http-error', detail: errorSummary(answer.status, answer.body) }, afterMs: answer.retryAfterMs ?? 500 };
+    }
+    if (answer.status >= 400 && answer.status < 500) return fail('rejected', errorSummary(answer.status, answer.body));
+    if (answer.status !== 200) return fail('http-error', errorSummary(answer.status, answer.body));
+    const parsed = parseAnswer(receiptSchema, answer.body);
+    if (!parsed.ok) return fail('malformed', parsed.detail);
+    const receipt = parsed.value;
+    // Cheap proof checks before the certificate's signatures.
+    const checked = verifyReceipt(this.core.backend, request, receipt);
+    if (!checked.ok) return fail('verification-failed', checked.detail);
+    const accepted = await acceptCertificate(this.core, url, receipt.certificate, 'historic');
+    if (!accepted.ok) return { kind: 'next', attempt: accepted.attempt };
+    const h = receipt.certificate.header;
+    return {
+      kind: 'done',
+      receipt: {
+        result: checked.value.result,
+        requestId: request.requestId,
+        height: h.height,
+        epoch: h.epoch,
+        logIndex: checked.value.logIndex,
+        timestampMs: h.timestampMs,
+        replica: url,
+        headerHash: bytesToHex(accepted.headerHash),
+        certificate: receipt.certificate,
+      },
+    };
+  }
+}

@@ -33,6 +33,13 @@ export function createServer(node: ReplicaNode): express.Express {
   app.disable('x-powered-by');
   const clientJson = express.json({ limit: MAX_CLIENT_BODY_BYTES, strict: true });
 
+  // Reads are public and carry their own proofs: any origin (the audit console in a browser) may fetch
+  // them. Writes are not opened to cross-origin browsers (no preflight is answered for POST).
+  app.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') res.setHeader('Access-Control-Allow-Origin', '*');
+    next();
+  });
+
   app.get('/healthz', (_req, res) => {
     const s = node.status;
     res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers() });

@@ -1,0 +1,112 @@
+'use client';
+// One block: its header, and its certificate with every signer's signature
+// checked on its own and the quorum checked as a whole; links to the vote
+// history of its sequence number.
+
+import Link from 'next/link';
+import { useParams } from 'next/navigation';
+import { useEffect, useState } from 'react';
+import { bytesToHex, type CanonicalValue, nobleBackend } from '@vcr/proofs';
+import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
+import { useConsole } from '../../../components/console-context';
+import { Verdict, when } from '../../../components/verdict';
+import { getJson } from '../../../lib/replica-api';
+import { type CertificateCheck, checkCertificate } from '../../../lib/verify';
+
+function field(value: CanonicalValue | null): string {
+  if (value === null) return 'none';
+  if (value instanceof Uint8Array) return bytesToHex(value);
+  return String(value);
+}
+
+export default function BlockPage() {
+  const { config, replica } = useConsole();
+  const params = useParams<{ height: string }>();
+  const height = /^[1-9][0-9]{0,18}$/.test(params.height ?? '') ? BigInt(params.height as string) : undefined;
+  const [check, setCheck] = useState<CertificateCheck | undefined>();
+  const [requests, setRequests] = useState<{ clientId: string; requestId: string }[]>([]);
+  const [batchOk, setBatchOk] = useState<{ ok: boolean; reason?: string }>({ ok: false, reason: 'not loaded' });
+
+  useEffect(() => {
+    if (height === undefined) return;
+    void getJson(replica, `/v1/blocks/${height}`).then((r) => {
+      if (!r.ok) return setCheck({ ok: false, reason: r.reason });
+      const body = r.body as { certificate?: unknown; batch?: { clientId: string; requestId: string }[] };
+      const c = checkCertificate(config.membership, body.certificate);
+      setCheck(c.ok && c.header.height !== height ? { ok: false, reason: `certificate is for height ${c.header.height}, not ${height}` } : c);
+      // The batch shown must be the one the certified header commits to.
+      const block = parseCommittedBlockJson(r.body);
+      if (!block.ok) setBatchOk({ ok: false, reason: `block malformed: ${block.issues.join('; ')}` });
+      else if (!c.ok) setBatchOk({ ok: false, reason: 'the certificate does not verify' });
+      else if (bytesToHex(batchHash(nobleBackend, block.value.batch)) !== bytesToHex(c.header.batchHash)) setBatchOk({ ok: false, reason: 'batch does not match the certified batchHash' });
+      else setBatchOk({ ok: true });
+      setRequests(block.ok ? block.value.batch.slice(0, 500).map((q) => ({ clientId: q.clientId, requestId: q.requestId.toString() })) : []);
+    });
+  }, [config, replica, height]);
+
+  if (height === undefined) return <p className="error">Not a block height.</p>;
+  if (!check) return <p>Loading block {height.toString()}…</p>;
+  const header = check.ok ? check.header : check.certificate?.header;
+  return (
+    <>
+      <h1>
+        Block {height.toString()} <Verdict ok={check.ok} reason={check.ok ? undefined : check.reason} />
+      </h1>
+      <p>
+        <Link href={`/votes/${height}?replica=${encodeURIComponent(replica)}`}>Vote history of sequence number {height.toString()}</Link>
+      </p>
+      {header && (
+        <table data-testid="header">
+          <tbody>
+            {Object.entries(header).map(([k, v]) => (
+              <tr key={k}>
+                <th>{k}</th>
+                <td className="mono">{k === 'timestampMs' ? `${field(v as CanonicalValue)} (${when(v as bigint)})` : field(v as CanonicalValue)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Certificate</h2>
+      <p className="muted">
+        Commit view {check.ok ? check.certificate.commitView.toString() : (check.certificate?.commitView.toString() ?? '?')}; each signer signed {'{'}headerHash, height, view{'}'} with kind
+        &quot;commit&quot;.
+      </p>
+      <table data-testid="signers">
+        <thead>
+          <tr>
+            <th>signer</th>
+            <th>organization</th>
+            <th>signature</th>
+            <th>this signature</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(check.ok ? check.signers : (check.signers ?? [])).map((s) => (
+            <tr key={s.replicaId + s.signature}>
+              <td>{s.replicaId}</td>
+              <td>{s.organization}</td>
+              <td className="mono">{s.signature}</td>
+              <td>
+                <Verdict ok={s.valid} reason={s.valid ? undefined : 'does not verify with this replica key'} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>
+        Requests ({requests.length}) <Verdict ok={batchOk.ok} reason={batchOk.reason} />
+      </h2>
+      <table>
+        <tbody>
+          {requests.map((r) => (
+            <tr key={`${r.clientId}/${r.requestId}`}>
+              <td className="mono">{r.clientId}</td>
+              <td>{r.requestId}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

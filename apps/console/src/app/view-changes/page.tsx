@@ -1,0 +1,78 @@
+'use client';
+// View changes as the inspected replica recorded them: every VIEW-CHANGE (who
+// asked to move to which view, with which checkpoint and prepared
+// certificates) and every NEW-VIEW (the new primary's proof: the quorum of
+// view changes it carries), each signature verified here.
+
+import { useEffect, useState } from 'react';
+import { useConsole } from '../../components/console-context';
+import { Verdict, when } from '../../components/verdict';
+import { getJson } from '../../lib/replica-api';
+import { checkMessage, type MessageCheck } from '../../lib/verify';
+
+interface Row {
+  id: string;
+  receivedAtMs: string;
+  check: MessageCheck;
+}
+
+export default function ViewChanges() {
+  const { config, replica } = useConsole();
+  const [rows, setRows] = useState<Row[]>([]);
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    const load = async (type: string) => {
+      const r = await getJson(replica, `/v1/audit/messages?type=${type}&limit=200`);
+      if (!r.ok) throw new Error(r.reason);
+      const messages = (r.body as { messages?: { id: string; receivedAtMs: string; message: unknown }[] }).messages ?? [];
+      return messages.map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, check: checkMessage(config.membership, m.message) }));
+    };
+    Promise.all([load('view-change'), load('new-view')])
+      .then(([vc, nv]) => setRows([...vc, ...nv].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))))
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  }, [config, replica]);
+
+  return (
+    <>
+      <h1>View changes</h1>
+      {error && <Verdict ok={false} reason={error} />}
+      {rows.length === 0 && !error && <p className="muted">No view change recorded by this replica.</p>}
+      <table data-testid="view-changes">
+        <thead>
+          <tr>
+            <th>received</th>
+            <th>message</th>
+            <th>from</th>
+            <th>to view</th>
+            <th>details</th>
+            <th>verification</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => {
+            const m = r.check.message;
+            const details =
+              m?.type === 'view-change'
+                ? `checkpoint ${m.checkpoint.seq} (${m.checkpoint.proof.length} signatures), ${m.prepared.length} prepared certificates`
+                : m?.type === 'new-view'
+                  ? `carries view changes from ${m.viewChanges.map((vc) => vc.from).join(', ')}; re-proposes ${m.prePrepares.length} sequence numbers`
+                  : '';
+            return (
+              <tr key={r.id}>
+                <td>{when(r.receivedAtMs)}</td>
+                <td>{m?.type ?? '?'}</td>
+                <td>{m?.from ?? '?'}</td>
+                <td>{m?.type === 'view-change' ? m.newView.toString() : m?.type === 'new-view' ? m.view.toString() : ''}</td>
+                <td>{details}</td>
+                <td>
+                  <Verdict ok={r.check.ok} reason={r.check.ok ? undefined : r.check.reason} />
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,163 @@
+// The audit console in a real headless Chromium (Debian's chromium, driven by
+// playwright-core) against 4 real replica processes, plus one lying replica:
+// an HTTP proxy in front of r2 that flips a byte of every signature it
+// serves. The console must verify the honest replicas' certificates and votes
+// in the browser and mark everything the liar serves as FAILED. Screenshots
+// of the main pages go to test-artifacts/console/.
+
+import { type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsoleIfStale, spawnConsole, waitForConsole } from '../ops/console';
+import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
+const basePort = 23_000 + Math.floor(Math.random() * 1_000) * 4;
+const consolePort = basePort - 1;
+
+let dir: string;
+let layout: LocalClusterLayout;
+let replicas: RunningReplica[] = [];
+let consoleProcess: ChildProcess | undefined;
+let liar: Server;
+let liarUrl: string;
+let browser: Browser;
+let page: Page;
+const consoleUrl = `http://127.0.0.1:${consolePort}`;
+
+/** Flips the last hex digit of every "signature" value in a JSON text. */
+function tamperSignatures(text: string): string {
+  return text.replace(/"signature":"([0-9a-f]{127})([0-9a-f])"/g, (_m, head: string, last: string) => `"signature":"${head}${last === '0' ? '1' : '0'}"`);
+}
+
+function startLiar(target: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    fetch(`${target}${req.url ?? '/'}`)
+      .then(async (upstream) => {
+        const body = tamperSignatures(await upstream.text());
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'access-control-allow-origin': '*' });
+        res.end(body);
+      })
+      .catch(() => {
+        res.writeHead(502);
+        res.end();
+      });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function open(path: string): Promise<void> {
+  await page.goto(`${consoleUrl}${path}`, { waitUntil: 'domcontentloaded' });
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'vcr-console-'));
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-console' });
+  replicas = layout.replicas.map((r) => spawnReplica(layout, r.id));
+  buildConsoleIfStale();
+  await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
+  liar = await startLiar(layout.replicas[1]!.url);
+  liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+  consoleProcess = spawnConsole({ port: consolePort, genesisFile: layout.genesisFile, replicaUrls: [...layout.replicas.map((r) => r.url), liarUrl] });
+  await waitForConsole(consoleUrl, 60_000);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  // Heartbeat blocks commit every 2 s; wait until a few exist so every page has content.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const health = (await (await fetch(`${layout.replicas[0]!.url}/healthz`)).json()) as { committed: number };
+    if (health.committed >= 3) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  consoleProcess?.kill('SIGKILL');
+  liar?.close();
+  for (const r of replicas) r.process.kill('SIGKILL');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the audit console in headless Chromium', () => {
+  it('shows every replica side by side, the honest ones verified and the liar FAILED', async () => {
+    await open('/');
+    const rows = page.locator('[data-testid="overview"] tbody tr');
+    await rows.nth(4).locator('[data-verdict]').waitFor({ timeout: 30_000 });
+    for (let i = 0; i < 4; i++) expect(await rows.nth(i).locator('[data-verdict]').getAttribute('data-verdict'), `replica ${i + 1}`).toBe('verified');
+    expect(await rows.nth(4).locator('[data-verdict]').getAttribute('data-verdict')).toBe('failed');
+    expect(await rows.nth(4).locator('[data-verdict]').textContent()).toContain('FAILED');
+    await shot('overview');
+  }, 60_000);
+
+  it('opens a block and shows its certificate verified, signer by signer', async () => {
+    await open(`/blocks/2?replica=${encodeURIComponent(layout.replicas[0]!.url)}`);
+    await page.locator('[data-testid="signers"] tbody tr').first().waitFor({ timeout: 30_000 });
+    expect(await page.locator('h1 [data-verdict]').getAttribute('data-verdict')).toBe('verified');
+    const signerVerdicts = await page.locator('[data-testid="signers"] [data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+    expect(signerVerdicts.length).toBeGreaterThanOrEqual(3);
+    expect(signerVerdicts.every((v) => v === 'verified')).toBe(true);
+    await shot('block');
+  }, 60_000);
+
+  it('marks the same block served by the lying replica as FAILED, signature by signature', async () => {
+    await open(`/blocks/2?replica=${encodeURIComponent(liarUrl)}`);
+    await page.locator('h1 [data-verdict]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('h1 [data-verdict]').getAttribute('data-verdict')).toBe('failed');
+    const signerVerdicts = await page.locator('[data-testid="signers"] [data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+    expect(signerVerdicts.length).toBeGreaterThan(0);
+    expect(signerVerdicts.every((v) => v === 'failed')).toBe(true);
+    await shot('block-lying-replica');
+  }, 60_000);
+
+  it("shows one sequence number's vote history with every signature verified, and the liar's votes FAILED", async () => {
+    await open(`/votes/2?replica=${encodeURIComponent(layout.replicas[0]!.url)}`);
+    await page.locator('[data-testid="votes"] tbody tr').nth(3).waitFor({ timeout: 30_000 });
+    const phases = await page.locator('[data-testid="votes"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-phase')));
+    expect(phases).toContain('pre-prepare');
+    expect(phases).toContain('prepare');
+    expect(phases).toContain('commit');
+    const verdicts = await page.locator('[data-testid="votes"] [data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+    expect(verdicts.every((v) => v === 'verified')).toBe(true);
+    await shot('vote-history');
+
+    await open(`/votes/2?replica=${encodeURIComponent(liarUrl)}`);
+    await page.locator('[data-testid="votes"] tbody tr').first().waitFor({ timeout: 30_000 });
+    const lies = await page.locator('[data-testid="votes"] [data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+    expect(lies.length).toBeGreaterThan(0);
+    expect(lies.every((v) => v === 'failed')).toBe(true);
+  }, 60_000);
+
+  it('renders the blocks, view-change, evidence and genesis pages', async () => {
+    await open(`/blocks?replica=${encodeURIComponent(layout.replicas[0]!.url)}`);
+    await page.locator('[data-testid="blocks"] tbody tr [data-verdict]').first().waitFor({ timeout: 30_000 });
+    const verdicts = await page.locator('[data-testid="blocks"] [data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+    expect(verdicts.every((v) => v === 'verified')).toBe(true);
+    await shot('blocks');
+    await open('/view-changes');
+    await page.getByRole('heading', { name: 'View changes' }).waitFor();
+    await shot('view-changes');
+    await open('/evidence');
+    await page.getByRole('heading', { name: 'Evidence of equivocation' }).waitFor();
+    await shot('evidence');
+    await open('/genesis');
+    await page.getByRole('heading', { name: 'Pinned genesis' }).waitFor();
+    expect(await page.locator('table tbody tr').count()).toBe(4);
+    await shot('genesis');
+  }, 60_000);
+});

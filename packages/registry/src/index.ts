@@ -1,3 +1,4 @@
 // @vcr/registry: the registry's shared formats. See ../README.md for the contract.
 export * from './leaf';
 export * from './ops';
+export * from './values';

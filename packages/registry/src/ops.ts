@@ -185,7 +185,12 @@ export function encodeOp(op: RegistryOp): Uint8Array {
 
 // ---- Results (ClientReply.result) ----
 
-export type RegistryErrorCode = 'malformed-op' | 'revision-mismatch' | 'absent' | 'txn-too-large';
+/**
+ * `invalid-value`: a put or cas value claims a typed value type (docs/values.md)
+ * but does not satisfy its schema; the client learns the issues from
+ * `parseTypedValue` on its own bytes.
+ */
+export type RegistryErrorCode = 'malformed-op' | 'revision-mismatch' | 'absent' | 'txn-too-large' | 'invalid-value';
 
 /**
  * `revisions[i]` is the revision of the i-th op's key after that op (a single
@@ -198,7 +203,7 @@ export function encodeResult(result: RegistryResult): Uint8Array {
   return encodeCanonical(result.ok ? { ok: true, revisions: result.revisions } : { ok: false, error: result.error });
 }
 
-const ERROR_CODES: readonly string[] = ['malformed-op', 'revision-mismatch', 'absent', 'txn-too-large'] satisfies RegistryErrorCode[];
+const ERROR_CODES: readonly string[] = ['malformed-op', 'revision-mismatch', 'absent', 'txn-too-large', 'invalid-value'] satisfies RegistryErrorCode[];
 
 export type DecodeResultOutcome = { ok: true; result: RegistryResult } | { ok: false; reason: 'not-canonical' | 'malformed' };
 

@@ -1,0 +1,133 @@
+// Feature flag evaluation (docs/values.md section 4). Pure and deterministic:
+// the same flag, key and context give the same variant in Node and in every
+// browser, because the rollout bucket is SHA-256 over canonical CBOR and
+// integer arithmetic, with no floats and no locale.
+
+import { type CryptoBackend, encodeCanonical, isWellFormedText, nobleBackend } from '@vcr/proofs';
+import type { JsonValue } from './json';
+import { valueLimits } from './limits';
+import type { FlagCondition, FlagValue, Rollout } from './schemas';
+
+/**
+ * What the caller knows about the subject of the evaluation. Conditions and
+ * rollouts read string attributes only; an attribute of another type counts
+ * as absent.
+ */
+export type FlagContext = { readonly [attribute: string]: string | number | boolean | null | undefined };
+
+export type FlagReason =
+  /** `enabled: false`: everyone gets the default variant. */
+  | { kind: 'disabled' }
+  /** Rule `ruleIndex` matched and serves a fixed variant. */
+  | { kind: 'rule'; ruleIndex: number; ruleId: string }
+  /** Rule `ruleIndex` matched and serves a rollout; `bucket` (0..9999) picked the variant. */
+  | { kind: 'rule-rollout'; ruleIndex: number; ruleId: string; bucket: number }
+  /** No rule matched; the flag's rollout picked the variant by `bucket`. */
+  | { kind: 'rollout'; bucket: number }
+  /** No rule matched and there is no rollout. */
+  | { kind: 'default'; cause: 'no-match' }
+  /** The rollout that applied (the flag's, or rule `ruleIndex`'s) needs a unit attribute the context lacks: the default variant. */
+  | { kind: 'default'; cause: 'unit-missing'; attribute: string; ruleIndex?: number };
+
+export interface FlagEvaluation {
+  variant: string;
+  value: JsonValue;
+  reason: FlagReason;
+}
+
+/** The domain tag of the bucket hash: a bucket can never collide with any other hash in the system. */
+export const FLAG_BUCKET_TAG = 'vcr/v1/flag-bucket';
+
+const BASIS_POINTS = BigInt(valueLimits.rolloutBasisPoints);
+
+/**
+ * The rollout bucket (0..9999) of a unit: the first 8 bytes of
+ * SHA-256(canonical CBOR ["vcr/v1/flag-bucket", flagKey, salt, unitId]) as a
+ * big-endian unsigned integer, mod 10000. The modulo bias is below 10^-15.
+ */
+export function flagBucket(input: { flagKey: string; salt: string; unitId: string }, backend: CryptoBackend = nobleBackend): number {
+  const digest = backend.sha256(encodeCanonical([FLAG_BUCKET_TAG, input.flagKey, input.salt, input.unitId]));
+  let n = 0n;
+  for (let i = 0; i < 8; i++) n = (n << 8n) | BigInt(digest[i] as number);
+  return Number(n % BASIS_POINTS);
+}
+
+/** The variant bucket `bucket` falls in: weights are consecutive ranges of the 10000 buckets, in the listed order. */
+export function variantForBucket(rollout: Rollout, bucket: number): string {
+  let upper = 0;
+  for (const { variant, weight } of rollout.weights) {
+    upper += weight;
+    if (bucket < upper) return variant;
+  }
+  // The schema makes the weights sum to 10000, so every bucket lands above.
+  throw new RangeError(`flag: bucket ${bucket} is outside the rollout's weights`);
+}
+
+/** A context attribute if it is a usable string; undefined otherwise. Own properties only. */
+function stringAttribute(context: FlagContext, attribute: string): string | undefined {
+  if (!Object.hasOwn(context, attribute)) return undefined;
+  const value = context[attribute];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function conditionHolds(condition: FlagCondition, context: FlagContext): boolean {
+  const actual = stringAttribute(context, condition.attribute);
+  if (actual === undefined) return false;
+  switch (condition.op) {
+    case 'equals':
+      return actual === condition.value;
+    case 'prefix':
+      return actual.startsWith(condition.value);
+    case 'in':
+      return condition.values.includes(actual);
+    case 'not-in':
+      return !condition.values.includes(actual);
+  }
+}
+
+function unitOf(context: FlagContext, attribute: string): string | undefined {
+  const unit = stringAttribute(context, attribute);
+  if (unit === undefined || unit.length === 0 || unit.length > valueLimits.unitIdCharsMax || !isWellFormedText(unit)) return undefined;
+  return unit;
+}
+
+function valueOf(flag: FlagValue, variant: string): JsonValue {
+  // The schema guarantees every variant a flag names exists.
+  if (!Object.hasOwn(flag.variants, variant)) throw new RangeError(`flag: variant ${JSON.stringify(variant)} does not exist`);
+  return flag.variants[variant] as JsonValue;
+}
+
+/**
+ * Evaluates a flag (parsed by the schema) for a context: the first rule whose
+ * conditions all hold decides; else the flag's rollout; else the default
+ * variant. A rollout whose unit attribute is missing serves the default
+ * variant and says so. `flagKey` is the registry key of the flag; it goes
+ * into the bucket hash so that different flags bucket units independently.
+ */
+export function evaluateFlag(flagKey: string, flag: FlagValue, context: FlagContext, backend: CryptoBackend = nobleBackend): FlagEvaluation {
+  const serveDefault = (reason: FlagReason): FlagEvaluation => ({ variant: flag.defaultVariant, value: valueOf(flag, flag.defaultVariant), reason });
+  if (flag.enabled === false) return serveDefault({ kind: 'disabled' });
+
+  const roll = (rollout: Rollout): { variant: string; bucket: number } | undefined => {
+    const unitId = unitOf(context, rollout.by);
+    if (unitId === undefined) return undefined;
+    const bucket = flagBucket({ flagKey, salt: rollout.salt ?? '', unitId }, backend);
+    return { variant: variantForBucket(rollout, bucket), bucket };
+  };
+
+  const rules = flag.rules ?? [];
+  for (let ruleIndex = 0; ruleIndex < rules.length; ruleIndex++) {
+    const rule = rules[ruleIndex];
+    if (rule === undefined || !rule.when.every((condition) => conditionHolds(condition, context))) continue;
+    const { variant, rollout } = rule.serve;
+    if (variant !== undefined) return { variant, value: valueOf(flag, variant), reason: { kind: 'rule', ruleIndex, ruleId: rule.id } };
+    if (rollout === undefined) throw new RangeError('flag: a rule serves neither a variant nor a rollout');
+    const rolled = roll(rollout);
+    if (rolled === undefined) return serveDefault({ kind: 'default', cause: 'unit-missing', attribute: rollout.by, ruleIndex });
+    return { variant: rolled.variant, value: valueOf(flag, rolled.variant), reason: { kind: 'rule-rollout', ruleIndex, ruleId: rule.id, bucket: rolled.bucket } };
+  }
+  if (flag.rollout === undefined) return serveDefault({ kind: 'default', cause: 'no-match' });
+  const rolled = roll(flag.rollout);
+  if (rolled === undefined) return serveDefault({ kind: 'default', cause: 'unit-missing', attribute: flag.rollout.by });
+  return { variant: rolled.variant, value: valueOf(flag, rolled.variant), reason: { kind: 'rollout', bucket: rolled.bucket } };
+}

@@ -29,3 +29,4 @@ export {
   VOTE_KINDS,
   type VoteKind,
 } from './guarded-signer';
+export { Pkcs11KeyStore, type Pkcs11KeyStoreOptions, pkcs11Limits, pkcs11PinFromEnvironment } from './pkcs11-keystore';

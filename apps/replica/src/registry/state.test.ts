@@ -123,7 +123,11 @@ describe('registry operation format', () => {
     const results: RegistryResult[] = [{ ok: true, revisions: [1n, 0n] }, { ok: false, error: 'absent' }, { ok: false, error: 'txn-too-large' }];
     for (const result of results) expect(decodeResult(encodeResult(result))).toEqual({ ok: true, result });
     expect(decodeResult(encodeCanonical({ ok: false, error: 'teapot' })).ok).toBe(false);
-    expect(decodeResult(encodeCanonical({ ok: true, revisions: [] })).ok).toBe(false);
+    // A noop's result has no revisions; more than one per op of the largest txn, or a negative one, is malformed.
+    expect(decodeResult(encodeCanonical({ ok: true, revisions: [] })).ok).toBe(true);
+    expect(decodeResult(encodeCanonical({ ok: true, revisions: Array.from({ length: 65 }, () => 1) })).ok).toBe(false);
+    expect(decodeResult(encodeCanonical({ ok: true, revisions: [-1] })).ok).toBe(false);
+    expect(decodeResult(encodeResult({ ok: false, error: 'invalid-value' }))).toEqual({ ok: true, result: { ok: false, error: 'invalid-value' } });
     expect(decodeResult(Uint8Array.of(0xff)).ok).toBe(false);
   });
 });
@@ -307,15 +311,140 @@ describe('registry executor', () => {
   });
 });
 
+// ---- Typed values (docs/values.md) ----
+
+const PIN_A = 'YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE='; // base64 of 32 "a" bytes
+const PIN_B = 'YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI=';
+const PIN_C = 'Y2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2M=';
+
+const VALID_FLAG = {
+  type: 'flag',
+  variants: { on: true, off: false },
+  defaultVariant: 'off',
+  rules: [{ id: 'staff', when: [{ attribute: 'email', op: 'prefix', value: 'ops@' }], serve: { variant: 'on' } }],
+  rollout: { by: 'userId', weights: [{ variant: 'on', weight: 1000 }, { variant: 'off', weight: 9000 }] },
+};
+const VALID_PINS = { type: 'pins', pins: [PIN_A], backupPins: [PIN_B], expiresAtMs: 1_800_000_000_000 };
+const VALID_ENDPOINT = { type: 'endpoint', url: 'https://ledger.eu.example.internal:8443/v1', region: 'eu-west-1', weight: 100 };
+
+const text = (value: unknown): string => JSON.stringify(value);
+const without = (value: Record<string, unknown>, field: string): Record<string, unknown> => Object.fromEntries(Object.entries(value).filter(([k]) => k !== field));
+
+/** One malformed value of each kind a writer is likely to get wrong. */
+const MALFORMED_VALUES: [string, string][] = [
+  ['a flag without defaultVariant', text(without(VALID_FLAG, 'defaultVariant'))],
+  ['a flag whose default is not a variant', text({ ...VALID_FLAG, defaultVariant: 'maybe' })],
+  ['a flag whose rule serves an unknown variant', text({ ...VALID_FLAG, rules: [{ ...VALID_FLAG.rules[0], serve: { variant: 'maybe' } }] })],
+  ['a flag whose rule has an unknown condition op', text({ ...VALID_FLAG, rules: [{ ...VALID_FLAG.rules[0], when: [{ attribute: 'email', op: 'matches', value: '.*' }] }] })],
+  ['a flag whose weights sum to 9999', text({ ...VALID_FLAG, rollout: { by: 'userId', weights: [{ variant: 'on', weight: 999 }, { variant: 'off', weight: 9000 }] } })],
+  ['a flag with a fractional weight', text({ ...VALID_FLAG, rollout: { by: 'userId', weights: [{ variant: 'on', weight: 999.5 }, { variant: 'off', weight: 9000.5 }] } })],
+  ['a flag with an unknown field', text({ ...VALID_FLAG, enabledFor: 'everyone' })],
+  ['a flag with a duplicate member name', text(VALID_FLAG).replace('"defaultVariant":"off"', '"defaultVariant":"off","defaultVariant":"on"')],
+  ['a pin set whose backup pin is a primary pin', text({ ...VALID_PINS, backupPins: [PIN_A] })],
+  ['a pin set without backup pins', text({ ...VALID_PINS, backupPins: [] })],
+  ['a pin set with a pin of 31 bytes', text({ ...VALID_PINS, pins: ['YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYQ=='] })],
+  ['a pin set with a hex pin', text({ ...VALID_PINS, pins: ['61'.repeat(32)] })],
+  ['a pin set whose expiry is an ISO string', text({ ...VALID_PINS, expiresAtMs: '2027-01-15T08:00:00Z' })],
+  ['a pin set without an expiry', text(without(VALID_PINS, 'expiresAtMs'))],
+  ['an endpoint over plain http', text({ ...VALID_ENDPOINT, url: 'http://ledger.eu.example.internal' })],
+  ['an endpoint whose URL has a query', text({ ...VALID_ENDPOINT, url: 'https://ledger.example.internal/?a=1' })],
+  ['an endpoint with a negative weight', text({ ...VALID_ENDPOINT, weight: -1 })],
+  ['an endpoint with a fractional weight', text({ ...VALID_ENDPOINT, weight: 0.5 })],
+  ['an endpoint with an uppercase region', text({ ...VALID_ENDPOINT, region: 'EU' })],
+  ['an endpoint without a URL', text(without(VALID_ENDPOINT, 'url'))],
+  ['a json value without value', '{"type":"json"}'],
+  ['a json value nested 17 deep', `{"type":"json","value":${'['.repeat(16)}${']'.repeat(16)}}`],
+];
+
+const VALID_VALUES: [string, string][] = [
+  ['a flag with a rule and a rollout', text(VALID_FLAG)],
+  ['a pin set with a backup pin', text({ ...VALID_PINS, backupPins: [PIN_B, PIN_C], hostnames: ['api.example.com'], includeSubdomains: true })],
+  ['an endpoint', text(VALID_ENDPOINT)],
+  ['an http endpoint that says allowInsecure', text({ ...VALID_ENDPOINT, url: 'http://127.0.0.1:8080', allowInsecure: true })],
+  ['a json value', '{"type":"json","value":{"retries":3,"hosts":["a","b"]}}'],
+  ['JSON with no type (opaque)', '{"enabled":false}'],
+  ['JSON with another type (opaque)', '{"type":"banner","text":"hello"}'],
+  ['text that is not JSON (opaque)', '{"type":"flag", oops'],
+];
+
+describe('registry executor: typed values', () => {
+  /** The map after a refused request: the previous map plus the client's reply cache entry, nothing else. */
+  function expectOnlyReplyCacheChanged(before: RegistryState, after: ExecutionResult<RegistryState>, clientId: string, requestId: bigint): void {
+    const previous = before.map.get(replyCacheKey(clientId));
+    const reply = after.replies.find((r) => r.clientId === clientId && r.requestId === requestId) as ClientReply;
+    const expected = before.map.with(replyCacheKey(clientId), { value: encodeCanonical({ requestId, result: reply.result }), revision: (previous?.revision ?? 0n) + 1n });
+    expect(after.stateRoot).toEqual(expected.root);
+    expect(userEntries(after.state)).toEqual(userEntries(before));
+  }
+
+  const seeded = run(genesisRegistryState(backend), [request('c1', 1n, put('demo/x', text(VALID_FLAG)))]).state;
+
+  it.each(MALFORMED_VALUES)('put of %s is refused with invalid-value; only the reply cache entry changes', (_, value) => {
+    const result = run(seeded, [request('c1', 2n, put('demo/x', value))], 2n);
+    expect(resultOf(result.replies[0])).toEqual({ ok: false, error: 'invalid-value' });
+    expectOnlyReplyCacheChanged(seeded, result, 'c1', 2n);
+  });
+
+  it.each(VALID_VALUES)('put of %s applies', (_, value) => {
+    const result = run(seeded, [request('c1', 2n, put('demo/x', value))], 2n);
+    expect(resultOf(result.replies[0])).toEqual({ ok: true, revisions: [2n] });
+    expect(userValue(result.state, 'demo/x')).toEqual({ text: value, revision: 2n });
+  });
+
+  it('cas with a malformed value is refused with invalid-value even at the right revision; with a valid one it applies', () => {
+    const bad = run(seeded, [request('c1', 2n, cas('demo/x', 1n, text({ ...VALID_FLAG, defaultVariant: 'maybe' })))], 2n);
+    expect(resultOf(bad.replies[0])).toEqual({ ok: false, error: 'invalid-value' });
+    expectOnlyReplyCacheChanged(seeded, bad, 'c1', 2n);
+    // The value is checked before the revision: a stale cas with a bad value also says invalid-value.
+    const staleAndBad = run(seeded, [request('c1', 2n, cas('demo/x', 7n, '{"type":"json"}'))], 2n);
+    expect(resultOf(staleAndBad.replies[0])).toEqual({ ok: false, error: 'invalid-value' });
+    const good = run(seeded, [request('c1', 2n, cas('demo/x', 1n, text({ ...VALID_FLAG, enabled: false })))], 2n);
+    expect(resultOf(good.replies[0])).toEqual({ ok: true, revisions: [2n] });
+  });
+
+  it('a transaction with one malformed value among valid ones applies nothing', () => {
+    const txn: RegistryOp = {
+      op: 'txn',
+      ops: [put('demo/pins', text(VALID_PINS)), put('demo/endpoint', text(VALID_ENDPOINT)), put('demo/x', text({ ...VALID_PINS, backupPins: [PIN_A] })), put('demo/y', 'opaque')],
+    };
+    const result = run(seeded, [request('c1', 2n, txn)], 2n);
+    expect(resultOf(result.replies[0])).toEqual({ ok: false, error: 'invalid-value' });
+    expectOnlyReplyCacheChanged(seeded, result, 'c1', 2n);
+    const fixed: RegistryOp = { op: 'txn', ops: [...txn.ops.slice(0, 2), put('demo/x', text(VALID_PINS)), put('demo/y', 'opaque')] };
+    const applied = run(seeded, [request('c1', 3n, fixed)], 2n);
+    expect(resultOf(applied.replies[0])).toEqual({ ok: true, revisions: [1n, 1n, 2n, 1n] });
+  });
+
+  it('every replica decides alike: the refusal and the roots match across crypto backends', () => {
+    const batch = [request('c1', 2n, put('demo/x', text({ ...VALID_ENDPOINT, url: 'http://x.example' }))), request('c2', 1n, put('demo/y', text(VALID_ENDPOINT)))];
+    const a = run(seeded, batch, 2n, registryExecutor(nobleBackend));
+    const b = run(seeded, batch, 2n, registryExecutor(nodeBackend));
+    expect(a.replies.map(resultOf)).toEqual([{ ok: false, error: 'invalid-value' }, { ok: true, revisions: [1n] }]);
+    expect(registryRoots(b.state)).toEqual(registryRoots(a.state));
+  });
+});
+
 // ---- Determinism and agreement with a reference model ----
 
 const KEYS = ['a', 'b', 'c', 'flags/x'];
 const CLIENTS = ['c1', 'c2', 'c3'];
 
+/** Values labelled by hand (not by parseTypedValue), so the model is an independent check of the enforcement. */
+const TYPED_SAMPLES: { bytes: Uint8Array; refused: boolean }[] = [
+  ...VALID_VALUES.map(([, value]) => ({ bytes: utf8(value), refused: false })),
+  ...MALFORMED_VALUES.map(([, value]) => ({ bytes: utf8(value), refused: true })),
+];
+const REFUSED_HEX = new Set(TYPED_SAMPLES.filter((x) => x.refused).map((x) => bytesToHex(x.bytes)));
+
+const valueArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+  { weight: 3, arbitrary: fc.uint8Array({ maxLength: 8 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...TYPED_SAMPLES).map((x) => x.bytes) },
+);
+
 const singleOpArb: fc.Arbitrary<SingleOp> = fc.oneof(
-  fc.record({ op: fc.constant('put' as const), key: fc.constantFrom(...KEYS), value: fc.uint8Array({ maxLength: 8 }) }),
+  fc.record({ op: fc.constant('put' as const), key: fc.constantFrom(...KEYS), value: valueArb }),
   fc.record({ op: fc.constant('delete' as const), key: fc.constantFrom(...KEYS) }),
-  fc.record({ op: fc.constant('cas' as const), key: fc.constantFrom(...KEYS), expectedRevision: fc.bigInt({ min: 0n, max: 3n }), value: fc.uint8Array({ maxLength: 8 }) }),
+  fc.record({ op: fc.constant('cas' as const), key: fc.constantFrom(...KEYS), expectedRevision: fc.bigInt({ min: 0n, max: 3n }), value: valueArb }),
 );
 
 const payloadArb: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -363,6 +492,7 @@ class ReferenceModel {
         revisions.push(0n);
         continue;
       }
+      if (REFUSED_HEX.has(bytesToHex(op.value))) return { ok: false, error: 'invalid-value' };
       if (op.op === 'cas' && op.expectedRevision !== current) return { ok: false, error: 'revision-mismatch' };
       scratch.set(op.key, { value: op.value, revision: current + 1n });
       revisions.push(current + 1n);
@@ -380,7 +510,7 @@ class ReferenceModel {
 describe('registry determinism', () => {
   it('three independent executors (two crypto backends) reach identical roots at every step of 200 random runs, matching a reference model', () => {
     const backends: CryptoBackend[] = [nobleBackend, nobleBackend, nodeBackend];
-    const seen = { executed: 0, skipped: 0, succeeded: 0, failed: 0 };
+    const seen = { executed: 0, skipped: 0, succeeded: 0, failed: 0, invalidValue: 0 };
     fc.assert(
       fc.property(batchesArb, (specs) => {
         const batches = toRequests(specs);
@@ -403,6 +533,7 @@ describe('registry determinism', () => {
           seen.executed += expected.length;
           seen.skipped += batch.length - expected.length;
           for (const x of expected) seen[x.result?.ok === true ? 'succeeded' : 'failed'] += 1;
+          seen.invalidValue += expected.filter((x) => x.result?.ok === false && x.result.error === 'invalid-value').length;
           expect(userEntries(first.state)).toEqual(model.sorted());
           first.replies.forEach((reply, k) => {
             const r = (expected[k] as { r: ClientRequest }).r;
@@ -418,5 +549,6 @@ describe('registry determinism', () => {
     expect(seen.skipped).toBeGreaterThan(50);
     expect(seen.succeeded).toBeGreaterThan(400);
     expect(seen.failed).toBeGreaterThan(200);
+    expect(seen.invalidValue).toBeGreaterThan(30);
   });
 });

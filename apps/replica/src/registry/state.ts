@@ -1,5 +1,7 @@
 // The registry state machine (DESIGN sections 4 and 5), first version: a
 // key-value registry with compare-and-set and all-or-nothing transactions.
+// A value that claims a typed value type (flag, pins, endpoint, json) must
+// satisfy its schema (docs/values.md); other values are opaque bytes.
 //
 // The state is two immutable values: the authenticated map (user keys, and
 // the reply cache under reserved keys so that the cache is certified by the
@@ -37,6 +39,7 @@ import {
   encodeResult,
   registryLimits,
   leafForRequest,
+  parseTypedValue,
   singleOps,
 } from '@vcr/registry';
 
@@ -102,6 +105,15 @@ function nextRevision(current: bigint): bigint {
   return current + 1n;
 }
 
+/**
+ * A value that claims a typed value type must satisfy its schema
+ * (docs/values.md). The verdict depends only on the bytes, so every replica
+ * agrees; it is checked before the op's state-dependent rules.
+ */
+function isRefusedValue(value: Uint8Array): boolean {
+  return parseTypedValue(value).kind === 'invalid';
+}
+
 /** Applies the ops in order on top of `map`; the first failing op fails them all and `map` stays as it was. */
 function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome {
   let working = map;
@@ -110,10 +122,12 @@ function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome 
     const current = working.get(op.key)?.revision ?? 0n;
     switch (op.op) {
       case 'put':
+        if (isRefusedValue(op.value)) return { ok: false, error: 'invalid-value' };
         working = working.with(op.key, { value: op.value, revision: nextRevision(current) });
         revisions.push(current + 1n);
         break;
       case 'cas':
+        if (isRefusedValue(op.value)) return { ok: false, error: 'invalid-value' };
         if (current !== op.expectedRevision) return { ok: false, error: 'revision-mismatch' };
         working = working.with(op.key, { value: op.value, revision: nextRevision(current) });
         revisions.push(current + 1n);

@@ -149,6 +149,10 @@ describe('the audit console in headless Chromium', () => {
     const verdicts = await page.locator('[data-testid="blocks"] [data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
     expect(verdicts.every((v) => v === 'verified')).toBe(true);
     await shot('blocks');
+    await open(`/activity?replica=${encodeURIComponent(layout.replicas[0]!.url)}`);
+    await page.locator('[data-testid="charts"] svg rect').first().waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-verdict="failed"]').count()).toBe(0);
+    await shot('activity');
     await open('/view-changes');
     await page.getByRole('heading', { name: 'View changes' }).waitFor();
     await shot('view-changes');

@@ -145,6 +145,13 @@ describe('registry reads and audit records over HTTP', () => {
     expect(seq.every((m) => m.message.seq === '1')).toBe(true);
     expect((await get(`${url}/v1/audit/evidence`)).body).toEqual({ evidence: [], next: null });
     expect((await get(`${url}/v1/audit/messages?type=vote`)).status).toBe(400);
+    // Newest first, paged backwards with `before`.
+    const newest = (await get(`${url}/v1/audit/messages?order=desc&limit=3`)).body as { messages: { id: string }[]; next: string };
+    const newestIds = newest.messages.map((m) => BigInt(m.id));
+    expect([...newestIds].sort((a, b) => (a > b ? -1 : 1))).toEqual(newestIds);
+    const older = (await get(`${url}/v1/audit/messages?order=desc&limit=3&before=${newest.next}`)).body as { messages: { id: string }[] };
+    expect(older.messages.every((m) => BigInt(m.id) < BigInt(newest.next))).toBe(true);
+    expect((await get(`${url}/v1/audit/messages?order=desc&after=1`)).status).toBe(400);
 
     const first = await verifyChain(membership, url);
     expect(first.ok).toBe(true);

@@ -13,6 +13,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           <strong>VCR audit console</strong>
           <nav>
             <Link href="/">Cluster</Link>
+            <Link href="/activity">Activity</Link>
             <Link href="/blocks">Blocks</Link>
             <Link href="/votes">Vote history</Link>
             <Link href="/view-changes">View changes</Link>

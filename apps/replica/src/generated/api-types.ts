@@ -1206,8 +1206,12 @@ export interface operations {
             query?: {
                 type?: "pre-prepare" | "prepare" | "commit" | "checkpoint" | "view-change" | "new-view";
                 seq?: components["schemas"]["U63"];
-                /** @description Continue after this record id (the `next` of the previous page). */
+                /** @description With `order=asc` (the default), continue after this record id (the `next` of the previous page). */
                 after?: components["schemas"]["U63"];
+                /** @description `asc` (oldest first, the default) or `desc` (newest first). */
+                order?: "asc" | "desc";
+                /** @description With `order=desc`, continue below this record id (the `next` of the previous page). */
+                before?: components["schemas"]["U63"];
                 /** @description 1 to 500. */
                 limit?: string;
             };

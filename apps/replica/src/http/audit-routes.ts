@@ -19,6 +19,8 @@ const messagesQuery = z.strictObject({
   type: z.enum(MESSAGE_TYPES).optional(),
   seq: sizeParam.optional(),
   after: sizeParam.optional(),
+  before: sizeParam.optional(),
+  order: z.enum(['asc', 'desc']).optional(),
   limit: limitParam(PAGE_MAX).optional(),
 });
 const pageQuery = z.strictObject({ after: sizeParam.optional(), limit: limitParam(PAGE_MAX).optional() });
@@ -27,9 +29,12 @@ const journalQuery = z.strictObject({ from: sizeParam.optional(), limit: limitPa
 export function auditRoutes(app: Express, node: ReplicaNode): void {
   app.get('/v1/audit/messages', (req, res) => {
     const q = messagesQuery.safeParse(req.query);
-    if (!q.success) return fail(res, 400, 'malformed', `type one of ${MESSAGE_TYPES.join(', ')}; seq and after decimal below 2^63; limit 1..${PAGE_MAX}`);
+    const desc = q.success && q.data.order === 'desc';
+    if (!q.success || (desc && q.data.after !== undefined) || (!desc && q.data.before !== undefined)) {
+      return fail(res, 400, 'malformed', `type one of ${MESSAGE_TYPES.join(', ')}; seq, after and before decimal below 2^63 (after with order=asc, before with order=desc); limit 1..${PAGE_MAX}`);
+    }
     const limit = q.data.limit ?? PAGE_DEFAULT;
-    const rows = node.store.audit.listMessages({ after: q.data.after ?? 0n, limit, type: q.data.type, seq: q.data.seq });
+    const rows = node.store.audit.listMessages({ after: q.data.after ?? 0n, newestFirst: desc ? { before: q.data.before } : undefined, limit, type: q.data.type, seq: q.data.seq });
     // `message` is JSON this replica wrote from a parsed, verified message: embedded as is.
     const items = rows.map((r) => `{"id":"${r.id}","receivedAtMs":"${r.receivedMs}","message":${r.message}}`);
     const next = rows.length === limit ? `"${rows.at(-1)?.id}"` : 'null';

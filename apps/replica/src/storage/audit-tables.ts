@@ -56,8 +56,10 @@ export interface StoredEvidence extends EvidenceRow {
 }
 
 export interface AuditQuery {
-  /** Only rows with id above this cursor. */
+  /** Only rows with id above this cursor (ascending order). */
   after: bigint;
+  /** Newest first: only rows with id below this cursor (undefined: from the newest). */
+  newestFirst?: { before: bigint | undefined } | undefined;
   limit: number;
   type?: string | undefined;
   seq?: bigint | undefined;
@@ -125,8 +127,8 @@ export class AuditTables {
   }
 
   listMessages(q: AuditQuery): StoredAuditMessage[] {
-    const where = ['id > ?'];
-    const params: (bigint | string)[] = [q.after];
+    const where = q.newestFirst ? (q.newestFirst.before === undefined ? ['1 = 1'] : ['id < ?']) : ['id > ?'];
+    const params: (bigint | string)[] = q.newestFirst ? (q.newestFirst.before === undefined ? [] : [q.newestFirst.before]) : [q.after];
     if (q.type !== undefined) {
       where.push('type = ?');
       params.push(q.type);
@@ -135,7 +137,7 @@ export class AuditTables {
       where.push('seq = ?');
       params.push(q.seq);
     }
-    const rows = this.sql.get(`SELECT * FROM audit_messages WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, BigInt(q.limit)) as MessageRow[];
+    const rows = this.sql.get(`SELECT * FROM audit_messages WHERE ${where.join(' AND ')} ORDER BY id ${q.newestFirst ? 'DESC' : ''} LIMIT ?`).all(...params, BigInt(q.limit)) as MessageRow[];
     return rows.map((r) => ({
       id: r.id,
       receivedMs: r.received_ms,

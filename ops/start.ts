@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { utf8 } from '@vcr/proofs';
+import { type TypedValue, encodeTypedValue } from '@vcr/registry';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from './local-cluster';
 import { RegistryClient } from './registry-client';
@@ -14,12 +14,41 @@ import { RegistryClient } from './registry-client';
 const dataDir = process.env.VCR_DATA_DIR ?? 'data';
 const basePort = Number(process.env.VCR_BASE_PORT ?? 7001);
 
-const DEMO: [string, string][] = [
-  ['demo/flags/new-checkout', '{"type":"flag","enabled":false,"rollout":10}'],
-  ['demo/flags/dark-mode', '{"type":"flag","enabled":true}'],
-  ['demo/pins/api.example.com', '{"type":"pins","sha256":["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]}'],
-  ['demo/endpoints/ledger', '{"type":"endpoint","url":"https://ledger.example.internal","region":"eu"}'],
-];
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The demo namespace, as typed values (docs/values.md): the replicas refuse a
+ * malformed one, so these are built and checked with the shared schemas.
+ * The pin set expires 180 days after the first seeding.
+ */
+function demoValues(nowMs: number): [string, TypedValue][] {
+  return [
+    [
+      'demo/flags/new-checkout',
+      {
+        type: 'flag',
+        description: 'The new checkout flow: internal users first, then 10% of users.',
+        variants: { on: true, off: false },
+        defaultVariant: 'off',
+        rules: [{ id: 'internal', when: [{ attribute: 'plan', op: 'equals', value: 'internal' }], serve: { variant: 'on' } }],
+        rollout: { by: 'userId', salt: 'new-checkout-1', weights: [{ variant: 'on', weight: 1000 }, { variant: 'off', weight: 9000 }] },
+      },
+    ],
+    ['demo/flags/dark-mode', { type: 'flag', variants: { on: true, off: false }, defaultVariant: 'on' }],
+    [
+      'demo/pins/api.example.com',
+      {
+        type: 'pins',
+        pins: ['47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='],
+        backupPins: ['LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ='],
+        expiresAtMs: nowMs + 180 * DAY_MS,
+        hostnames: ['api.example.com'],
+      },
+    ],
+    ['demo/endpoints/ledger-eu', { type: 'endpoint', url: 'https://ledger.eu.example.internal', region: 'eu', weight: 3 }],
+    ['demo/endpoints/ledger-us', { type: 'endpoint', url: 'https://ledger.us.example.internal', region: 'us', weight: 1 }],
+  ];
+}
 
 async function main(): Promise<void> {
   const layout = prepareLocalCluster({ dataDir, basePort });
@@ -45,17 +74,22 @@ async function main(): Promise<void> {
   if (!existsSync(seedFile)) writeFileSync(seedFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const membership = loadGenesis(layout.genesisFile);
   const client = new RegistryClient(membership, layout.replicas.map((r) => r.url), Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex'));
-  const first = await client.read(DEMO[0]![0]);
+  const demo = demoValues(Date.now());
+  const first = await client.read(demo[0]![0]);
   if (first.ok && first.value.entry === undefined) {
-    const written = await client.write({ op: 'txn', ops: DEMO.map(([key, value]) => ({ op: 'put' as const, key, value: utf8(value) })) });
-    console.log(written.ok ? `seeded ${DEMO.length} demo keys at height ${written.value.height} (receipt verified)` : `seeding failed: ${written.reason}`);
+    // encodeTypedValue refuses (throws) a value the replicas would refuse.
+    const written = await client.write({ op: 'txn', ops: demo.map(([key, value]) => ({ op: 'put' as const, key, value: encodeTypedValue(value) })) });
+    if (!written.ok) console.log(`seeding failed: ${written.reason}`);
+    else if (!written.value.result.ok) console.log(`seeding refused by the registry: ${written.value.result.error}`);
+    else console.log(`seeded ${demo.length} demo keys at height ${written.value.height} (receipt verified)`);
   }
 
   console.log('\nLocal cluster is up (4 replicas, PBFT, f = 1):');
   for (const r of layout.replicas) console.log(`  ${r.id}  ${r.url}   (health ${r.url}/healthz, metrics ${r.url}/metrics)`);
   console.log(`\nData and keys: ${layout.dataDir} (delete it to start from a new genesis)`);
   console.log('Try:  npm run cli -- get demo/flags/new-checkout');
-  console.log('      npm run cli -- put demo/flags/dark-mode \'{"type":"flag","enabled":false}\'');
+  console.log('      npm run cli -- put demo/flags/dark-mode \'{"type":"flag","variants":{"on":true,"off":false},"defaultVariant":"off"}\'');
+  console.log('      (typed values: docs/values.md; a malformed flag, pin set or endpoint is refused with invalid-value)');
   console.log('The audit console is not built yet. Ctrl-C stops the cluster.');
 }
 

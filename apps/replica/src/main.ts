@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config';
 import { loadGenesis } from './genesis';
 import { createServer } from './http/server';
-import { EncryptedFileKeyStore, passphraseFromEnvironment } from './keystore';
+import { openConfiguredKey } from './keystore';
 import { ReplicaNode } from './replica-node';
 import { ReplicaStore } from './storage/replica-store';
 
@@ -21,8 +21,9 @@ function main(): void {
   if (!configPath) throw new ConfigError('usage: main.ts --config <replica config file>');
   const config = loadConfig(configPath);
   const membership = loadGenesis(config.genesisFile);
-  const keystore = new EncryptedFileKeyStore(config.keystore.dir, passphraseFromEnvironment(process.env));
-  const key = keystore.open(config.keystore.label);
+  // The key is the configured backend's handle: for PKCS#11 it signs on the token, and this process never holds the private key.
+  const { key, close: closeKeyStore } = openConfiguredKey(config.keystore, process.env);
+  log({ replica: config.replicaId, event: 'keystore-opened', kind: config.keystore.kind, label: key.label });
   mkdirSync(config.dataDir, { recursive: true });
   const store = new ReplicaStore(join(config.dataDir, 'replica.sqlite'));
   const node = new ReplicaNode({
@@ -46,6 +47,11 @@ function main(): void {
     node.stop();
     server.close(() => {
       store.close();
+      try {
+        closeKeyStore();
+      } catch (error) {
+        log({ replica: config.replicaId, event: 'keystore-close-failed', error: error instanceof Error ? error.message : String(error) });
+      }
       process.exit(0);
     });
     setTimeout(() => process.exit(0), 2_000).unref();

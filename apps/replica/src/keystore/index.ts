@@ -30,3 +30,4 @@ export {
   type VoteKind,
 } from './guarded-signer';
 export { Pkcs11KeyStore, type Pkcs11KeyStoreOptions, pkcs11Limits, pkcs11PinFromEnvironment } from './pkcs11-keystore';
+export { type ConfiguredKey, type KeyStoreConfig, openConfiguredKey } from './open-keystore';

@@ -22,6 +22,7 @@ import {
   KeyStoreError,
   type KeyStoreErrorCode,
   MemorySignerJournal,
+  openConfiguredKey,
   Pkcs11KeyStore,
   pkcs11PinFromEnvironment,
   SignerRefusal,
@@ -334,6 +335,22 @@ describe('Pkcs11KeyStore on SoftHSM2', () => {
     expect(refusal).toBeInstanceOf(SignerRefusal);
     expect((refusal as SignerRefusal).code).toBe('conflicting');
     expect(journal.lastEntry()?.index).toBe(0n);
+  });
+
+  it('openConfiguredKey opens a pkcs11 key with the PIN from the environment, never from the config', () => {
+    const token = makeToken();
+    const publicKey = connect(token).generate('replica-1').publicKey;
+    const config = { kind: 'pkcs11', module: modulePath, tokenLabel: token.tokenLabel, label: 'replica-1' } as const;
+    expectKeyStoreError(() => openConfiguredKey(config, {}), 'config', /no PKCS#11 user PIN/);
+    const opened = openConfiguredKey(config, { VCR_PKCS11_PIN: pin });
+    try {
+      expect(bytesToHex(opened.key.publicKey)).toBe(bytesToHex(publicKey));
+      expectSignsStrictly(opened.key);
+    } finally {
+      opened.close();
+    }
+    expectKeyStoreError(() => opened.key.sign(utf8('m')), 'config', /is closed/);
+    expectKeyStoreError(() => openConfiguredKey({ ...config, label: 'replica-2' }, { VCR_PKCS11_PIN: pin }), 'not-found', /replica-2/);
   });
 
   it('ops/pkcs11-setup.ts makes a token and a key in another process; this process opens it with the printed public key', () => {

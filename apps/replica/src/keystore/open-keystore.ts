@@ -1,0 +1,41 @@
+// The replica's key as its config file names it (config.ts `keystore`): the
+// backend, where it lives, and the label. Secrets never come from the config
+// file: the passphrase or PIN is read from the environment here.
+
+import { assertNever } from '@vcr/proofs';
+import { EncryptedFileKeyStore, passphraseFromEnvironment } from './encrypted-file-keystore';
+import type { KeyHandle } from './keystore';
+import { Pkcs11KeyStore, pkcs11PinFromEnvironment } from './pkcs11-keystore';
+
+export type KeyStoreConfig =
+  /** `dir` holds `<label>.key.json`; passphrase from VCR_KEY_PASSPHRASE or VCR_KEY_PASSPHRASE_FILE. */
+  | { kind: 'encrypted-file'; dir: string; label: string }
+  /** `module` is the PKCS#11 library, `tokenLabel` the token; PIN from VCR_PKCS11_PIN or VCR_PKCS11_PIN_FILE. */
+  | { kind: 'pkcs11'; module: string; tokenLabel: string; label: string };
+
+export interface ConfiguredKey {
+  readonly key: KeyHandle;
+  /** Releases the backend (for PKCS#11: logs out and finalizes). The key stops signing. */
+  close(): void;
+}
+
+/** Opens the configured keystore and the key labelled in it; throws KeyStoreError on any failure. */
+export function openConfiguredKey(config: KeyStoreConfig, env: NodeJS.ProcessEnv): ConfiguredKey {
+  switch (config.kind) {
+    case 'encrypted-file': {
+      const keystore = new EncryptedFileKeyStore(config.dir, passphraseFromEnvironment(env));
+      return { key: keystore.open(config.label), close: () => undefined };
+    }
+    case 'pkcs11': {
+      const keystore = new Pkcs11KeyStore({ modulePath: config.module, tokenLabel: config.tokenLabel, pin: pkcs11PinFromEnvironment(env) });
+      try {
+        return { key: keystore.open(config.label), close: () => keystore.close() };
+      } catch (error) {
+        keystore.close();
+        throw error;
+      }
+    }
+    default:
+      return assertNever(config, 'keystore kind');
+  }
+}

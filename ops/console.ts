@@ -26,7 +26,7 @@ function newestMtime(dir: string): number {
 /** Builds the console unless its last build is newer than every source it is made from. */
 export function buildConsoleIfStale(log: (line: string) => void = () => undefined): void {
   const buildId = join(consoleDir, '.next/BUILD_ID');
-  const sources = [join(consoleDir, 'src'), join(consoleDir, 'next.config.mjs'), ...['proofs', 'registry', 'consensus'].map((p) => join(repoRoot, 'packages', p, 'src'))];
+  const sources = [join(consoleDir, 'src'), join(consoleDir, 'next.config.mjs'), ...['proofs', 'registry', 'consensus', 'client-sdk'].map((p) => join(repoRoot, 'packages', p, 'src'))];
   const newest = Math.max(...sources.map((s) => (statSync(s).isDirectory() ? newestMtime(s) : statSync(s).mtimeMs)));
   if (existsSync(buildId) && statSync(buildId).mtimeMs > newest) return;
   log('building the audit console (next build)...');

@@ -13,6 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
+import { RegistryClient } from '@vcr/client-sdk';
+import { loadGenesis } from '../apps/replica/src/genesis';
 import { buildConsoleIfStale, spawnConsole, waitForConsole } from '../ops/console';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
 
@@ -68,6 +72,10 @@ beforeAll(async () => {
   replicas = layout.replicas.map((r) => spawnReplica(layout, r.id));
   buildConsoleIfStale();
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
+  // Something for the registry browser: two versions of one key, written through the SDK.
+  const writer = await RegistryClient.create({ membership: loadGenesis(layout.genesisFile), replicas: layout.replicas.map((r) => r.url), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
+  await writer.put('demo/notes/hello', 'first');
+  await writer.put('demo/notes/hello', 'second');
   liar = await startLiar(layout.replicas[1]!.url);
   liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
   consoleProcess = spawnConsole({ port: consolePort, genesisFile: layout.genesisFile, replicaUrls: [...layout.replicas.map((r) => r.url), liarUrl] });
@@ -159,6 +167,15 @@ describe('the audit console in headless Chromium', () => {
     await open('/evidence');
     await page.getByRole('heading', { name: 'Evidence of equivocation' }).waitFor();
     await shot('evidence');
+    await open(`/registry?replica=${encodeURIComponent(layout.replicas[2]!.url)}`);
+    await page.locator('[data-testid="keys"] tbody tr').first().waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'demo/notes/hello' }).click();
+    await page.locator('[data-testid="history"] tbody tr').nth(1).waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="history"] tbody tr').count()).toBe(2);
+    await shot('registry');
+    await open(`/registry?replica=${encodeURIComponent(liarUrl)}`);
+    await page.locator('[data-verdict="failed"]').first().waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="keys"]').count()).toBe(0);
     await open('/genesis');
     await page.getByRole('heading', { name: 'Pinned genesis' }).waitFor();
     expect(await page.locator('table tbody tr').count()).toBe(4);

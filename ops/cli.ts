@@ -13,11 +13,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bytesToHex, hexToBytes, utf8 } from '@vcr/proofs';
+import { bytesToHex, hexToBytes } from '@vcr/proofs';
+import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
+import { RegistryClient, type VerifiedChange } from '@vcr/client-sdk';
+import { FileStorage } from '@vcr/client-sdk/node';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { prepareLocalCluster } from './local-cluster';
-import { RegistryClient } from './registry-client';
-import type { VerifiedChange } from './verify-change';
 import { type LogHead, verifyChain } from './verify-chain';
 
 async function main(): Promise<number> {
@@ -25,68 +26,56 @@ async function main(): Promise<number> {
   const seedFile = join(layout.dataDir, 'cli-client.seed');
   if (!existsSync(seedFile)) writeFileSync(seedFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const membership = loadGenesis(layout.genesisFile);
-  const client = new RegistryClient(membership, layout.replicas.map((r) => r.url), Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex'));
   const [command, ...args] = process.argv.slice(2);
   const ri = args.indexOf('--replica');
   const url = ri >= 0 ? layout.replicas[Number(args[ri + 1]) - 1]?.url : undefined;
+  // The SDK verifies every answer; --replica pins it to one replica, else it fails over across all.
+  const client = await RegistryClient.create({
+    membership,
+    replicas: url ? [url] : layout.replicas.map((r) => r.url),
+    signer: createNodeSigner(Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex')),
+    backend: nodeBackend,
+    storage: new FileStorage(join(layout.dataDir, 'cli-trust.json')),
+  });
   switch (command) {
     case 'get': {
       const key = args[0];
       if (!key) return usage();
-      const r = await client.read(key, url);
-      if (!r.ok) return report(`NOT VERIFIED: ${r.reason}`);
-      const when = new Date(Number(r.value.timestampMs)).toISOString();
-      if (!r.value.entry) console.log(`${key}: absent (proof of absence verified) at height ${r.value.height}, certified ${when}`);
-      else console.log(`${key} = ${new TextDecoder().decode(r.value.entry.value)}\n  revision ${r.value.entry.revision}, height ${r.value.height}, certified ${when}, verified (certificate + map proof) from ${r.value.replica}`);
+      const r = await client.get(key, { allowStale: true });
+      const when = `${new Date(Number(r.timestampMs)).toISOString()}${r.stale ? ` (STALE: ${r.ageMs} ms old)` : ''}`;
+      if (!r.entry) console.log(`${key}: absent (proof of absence verified) at height ${r.height}, certified ${when}`);
+      else console.log(`${key} = ${new TextDecoder().decode(r.entry.value)}\n  revision ${r.entry.revision}, height ${r.height}, certified ${when}, verified (certificate + map proof) from ${r.replica}`);
       return 0;
     }
     case 'put':
     case 'delete': {
       const key = args[0];
       if (!key || (command === 'put' && args[1] === undefined)) return usage();
-      const op = command === 'put' ? { op: 'put' as const, key, value: utf8(args[1] as string) } : { op: 'delete' as const, key };
-      const r = await client.write(op, url);
-      if (!r.ok) return report(`NOT VERIFIED: ${r.reason}`);
-      console.log(`${command} ${key}: ${JSON.stringify(r.value.result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n  committed at height ${r.value.height}, log index ${r.value.logIndex}; receipt verified (certificate + inclusion proof)`);
-      return r.value.result.ok ? 0 : 1;
+      const r = command === 'put' ? await client.put(key, args[1] as string) : await client.delete(key);
+      console.log(`${command} ${key}: ${JSON.stringify(r.result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n  committed at height ${r.height}, log index ${r.logIndex} (request ${r.requestId}); receipt verified (certificate + inclusion proof) from ${r.replica}`);
+      return r.result.ok ? 0 : 1;
     }
     case 'list': {
       const prefix = args[0]?.startsWith('--') ? '' : (args[0] ?? '');
-      const r = await client.list(prefix, url);
-      if (!r.ok) return report(`NOT VERIFIED: ${r.reason}`);
-      for (const k of r.value.keys) console.log(`${k.key} = ${text(k.value)}  (revision ${k.revision})`);
-      console.log(`${r.value.keys.length} keys under ${JSON.stringify(prefix)} at height ${r.value.height}; each verified by its map proof (a listing's completeness cannot be proven)`);
+      const r = await client.list(prefix, { allowStale: true });
+      for (const k of r.keys) console.log(`${k.key} = ${text(k.value)}  (revision ${k.revision}, height ${k.height})`);
+      console.log(`${r.keys.length} keys under ${JSON.stringify(prefix)}${r.stale ? ' (STALE)' : ''}; each verified by its map proof (a listing's completeness cannot be proven)`);
       return 0;
     }
     case 'history': {
       const key = args[0];
       if (!key) return usage();
-      let from: bigint | undefined = 0n;
-      let count = 0;
-      while (from !== undefined) {
-        const r = await client.history(key, from, url);
-        if (!r.ok) return report(`NOT VERIFIED: ${r.reason}`);
-        for (const c of r.value.changes) console.log(describeChange(c));
-        count += r.value.changes.length;
-        from = r.value.next;
-      }
-      console.log(`${count} changes to ${key}; each verified (certificate, client signature, inclusion in the certified log)`);
+      const changes = await client.history(key);
+      for (const c of changes) console.log(describeChange(c));
+      console.log(`${changes.length} changes to ${key}; each verified (certificate, client signature, inclusion in the certified log)`);
       return 0;
     }
     case 'watch': {
       const prefix = args[0]?.startsWith('--') ? '' : (args[0] ?? '');
-      let from = 0n;
       console.log(`watching ${JSON.stringify(prefix)} from log index 0 (Ctrl-C to stop)`);
-      for (;;) {
-        const r = await client.changes(prefix, from, 25_000, url);
-        if (!r.ok) {
-          console.error(`NOT VERIFIED: ${r.reason}; retrying in 2 s`);
-          await new Promise((resolve) => setTimeout(resolve, 2_000));
-          continue;
-        }
-        for (const c of r.value.changes) console.log(describeChange(c));
-        from = r.value.next;
-      }
+      const onFailure = (a: { replica: string; code: string; detail: string }) => console.error(`NOT USED: ${a.replica}: ${a.code}: ${a.detail}`);
+      for await (const c of client.watch(prefix, { onFailure })) console.log(describeChange(c));
+      return 0;
     }
     case 'verify': {
       const target = url ?? (layout.replicas[0]?.url as string);
@@ -102,8 +91,9 @@ async function main(): Promise<number> {
     case 'status': {
       for (const r of layout.replicas) {
         const health = await fetch(`${r.url}/healthz`).then((x) => x.json()).catch(() => undefined);
-        const cert = await client.latestCertificate(r.url).catch((e: unknown) => ({ ok: false as const, reason: String(e) }));
-        console.log(`${r.id} ${r.url}: ${health ? JSON.stringify(health) : 'unreachable'}; latest certificate ${cert.ok ? `verified, height ${cert.value.header.height}` : `NOT VERIFIED (${cert.reason})`}`);
+        const one = await RegistryClient.create({ membership, replicas: [r.url], backend: nodeBackend });
+        const cert = await one.latest().then((c) => `verified, height ${c.height}, ${c.ageMs} ms old`, (e: unknown) => `NOT VERIFIED (${e instanceof Error ? e.message : String(e)})`);
+        console.log(`${r.id} ${r.url}: ${health ? JSON.stringify(health) : 'unreachable'}; latest certificate ${cert}`);
       }
       return 0;
     }
@@ -139,6 +129,6 @@ function report(message: string): number {
 }
 
 main().then((code) => process.exit(code), (error) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(`NOT VERIFIED: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

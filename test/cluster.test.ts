@@ -13,7 +13,8 @@ import { WebSocket } from 'ws';
 import { bytesToHex, type Membership, utf8 } from '@vcr/proofs';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
-import { RegistryClient } from '../ops/registry-client';
+import { RegistryClient } from '@vcr/client-sdk';
+import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 
 const basePort = 17_000 + Math.floor(Math.random() * 2_000) * 4;
 let dir: string;
@@ -21,6 +22,11 @@ let layout: LocalClusterLayout;
 let running: RunningReplica[] = [];
 let membership: Membership;
 let client: RegistryClient;
+/** One client per replica, for reads that must come from that replica. */
+const readers = new Map<string, RegistryClient>();
+
+const sdkClient = (urls: string[]) => RegistryClient.create({ membership, replicas: urls, signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
+const readerOf = (url: string) => readers.get(url) as RegistryClient;
 const logs = new Map<string, string[]>();
 
 function start(id: string): RunningReplica {
@@ -45,7 +51,8 @@ beforeAll(async () => {
   for (const r of layout.replicas) start(r.id);
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   membership = loadGenesis(layout.genesisFile);
-  client = new RegistryClient(membership, layout.replicas.map((r) => r.url), randomBytes(32));
+  client = await sdkClient(layout.replicas.map((r) => r.url));
+  for (const r of layout.replicas) readers.set(r.url, await sdkClient([r.url]));
 }, 90_000);
 
 afterAll(() => {
@@ -57,14 +64,16 @@ describe('a 4-replica cluster of real processes', () => {
   const written = new Map<string, string>();
 
   it('commits signed writes with verified receipts and serves verified reads from every replica', async () => {
-    const writers = Array.from({ length: 20 }, () => new RegistryClient(membership, layout.replicas.map((r) => r.url), randomBytes(32)));
+    // Each writer starts at another replica (and fails over to the others).
+    const urls = layout.replicas.map((r) => r.url);
+    const writers = await Promise.all(Array.from({ length: 20 }, (_, wi) => sdkClient([...urls.slice(wi % 4), ...urls.slice(0, wi % 4)])));
     await Promise.all(
       writers.map(async (w, wi) => {
         for (let i = 0; i < 50; i++) {
           const key = `it/w${wi}/k${i}`;
           const value = `{"n":${i},"w":${wi}}`;
-          const r = await w.write({ op: 'put', key, value: utf8(value) }, layout.replicas[(wi + i) % 4]!.url);
-          expect(r.ok, r.ok ? '' : r.reason).toBe(true);
+          const r = await w.put(key, value);
+          expect(r.result.ok).toBe(true);
           written.set(key, value);
         }
       }),
@@ -76,14 +85,13 @@ describe('a 4-replica cluster of real processes', () => {
       for (let i = 0; i < entries.length; i += 50) {
         await Promise.all(
           entries.slice(i, i + 50).map(async ([key, value]) => {
-            const r = await client.read(key, replica.url);
-            expect(r.ok, r.ok ? '' : r.reason).toBe(true);
-            if (r.ok) expect(new TextDecoder().decode(r.value.entry?.value)).toBe(value);
+            const r = await readerOf(replica.url).get(key);
+            expect(new TextDecoder().decode(r.entry?.value)).toBe(value);
           }),
         );
       }
-      const absent = await client.read('it/never-written', replica.url);
-      expect(absent.ok && absent.value.entry === undefined).toBe(true);
+      const absent = await readerOf(replica.url).get('it/never-written');
+      expect(absent.entry).toBeUndefined();
     }
   }, 120_000);
 
@@ -135,11 +143,12 @@ describe('a 4-replica cluster of real processes', () => {
     const primary = running.find((r) => r.id === primaryId)!;
     const live = layout.replicas.filter((r) => r.id !== primaryId);
     const acknowledged: string[] = [];
+    const liveClient = await sdkClient(live.map((r) => r.url));
     const load = (async () => {
       for (let i = 0; i < 30; i++) {
         const key = `it/primary-kill/${i}`;
-        const r = await client.write({ op: 'put', key, value: utf8(String(i)) }, live[i % live.length]!.url, 3);
-        if (r.ok) acknowledged.push(key);
+        const ok = await liveClient.put(key, String(i)).then((r) => r.result.ok, () => false);
+        if (ok) acknowledged.push(key);
       }
     })();
     await new Promise((r) => setTimeout(r, 300));
@@ -150,8 +159,8 @@ describe('a 4-replica cluster of real processes', () => {
     expect(after.view).toBeGreaterThan(health.view);
     for (const replica of live) {
       for (const key of acknowledged) {
-        const r = await client.read(key, replica.url);
-        expect(r.ok && r.value.entry !== undefined, `${key} at ${replica.id}`).toBe(true);
+        const r = await readerOf(replica.url).get(key);
+        expect(r.entry !== undefined, `${key} at ${replica.id}`).toBe(true);
       }
     }
     start(primaryId);
@@ -168,8 +177,8 @@ describe('a 4-replica cluster of real processes', () => {
     const acknowledged: string[] = [];
     const load = (async () => {
       for (let i = 0; i < 60; i++) {
-        const r = await client.write({ op: 'put', key: `it/after-kill/${i}`, value: utf8(String(i)) }, layout.replicas[0]!.url, 3);
-        expect(r.ok, r.ok ? '' : r.reason).toBe(true);
+        const r = await client.put(`it/after-kill/${i}`, String(i));
+        expect(r.result.ok).toBe(true);
         acknowledged.push(`it/after-kill/${i}`);
       }
     })();
@@ -188,8 +197,8 @@ describe('a 4-replica cluster of real processes', () => {
     }
     expect(root).toBe(target);
     for (const key of acknowledged) {
-      const read = await client.read(key, layout.replicas[victimIndex]!.url);
-      expect(read.ok && bytesToHex(read.value.entry?.value ?? new Uint8Array()) === bytesToHex(utf8(key.split('/')[2]!)), key).toBe(true);
+      const read = await readerOf(layout.replicas[victimIndex]!.url).get(key);
+      expect(bytesToHex(read.entry?.value ?? new Uint8Array()), key).toBe(bytesToHex(utf8(key.split('/')[2]!)));
     }
   }, 60_000);
 });

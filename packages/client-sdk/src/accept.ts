@@ -31,22 +31,25 @@ export type AcceptMode = 'current' | 'historic';
 
 const fail = (replica: string, code: Attempt['code'], detail: string): Accepted => ({ ok: false, attempt: { replica, code, detail } });
 
-export async function acceptCertificate(ctx: AcceptContext, replica: string, cert: Certificate, mode: AcceptMode): Promise<Accepted> {
+/**
+ * `floorHeight` is the trusted height when the question was sent (default:
+ * now): an answer cannot be older than what was trusted before asking, but
+ * concurrent reads must not refuse each other's slightly older answers.
+ */
+export async function acceptCertificate(ctx: AcceptContext, replica: string, cert: Certificate, mode: AcceptMode, floorHeight = ctx.trust.head?.height ?? 0n): Promise<Accepted> {
   const { trust } = ctx;
   const height = cert.header.height;
-  const head = trust.head;
-  if (mode === 'current' && head !== undefined && height < head.height) {
+  const below = mode === 'current' && height < floorHeight;
+  if (below) {
     const known = trust.knownAt(height);
     if (known === undefined || known.hashHex === bytesToHex(trust.headerHashOf(cert))) {
-      return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${head.height}`);
+      return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${floorHeight}`);
     }
   }
   const verdict = trust.verifyCertificate(cert);
   if (!verdict.ok) return fail(replica, verdict.code, verdict.detail);
   trust.checkFork(cert, verdict.headerHash, replica);
-  if (mode === 'current' && head !== undefined && height < head.height) {
-    return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${head.height}`);
-  }
+  if (below) return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${floorHeight}`);
   // The head may move while a consistency proof is fetched: check again against the new head.
   for (let round = 0; round < 4; round++) {
     const current = trust.head;

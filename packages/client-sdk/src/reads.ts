@@ -50,14 +50,15 @@ function freshness(core: ClientCore, cert: Certificate, maxStalenessMs: number):
   return { ageMs, stale: ageMs > maxStalenessMs };
 }
 
-async function certify(core: ClientCore, url: string, cert: Certificate, maxStalenessMs: number): Promise<Outcome<Certified>> {
-  const accepted = await acceptCertificate(core, url, cert, 'current');
+async function certify(core: ClientCore, url: string, cert: Certificate, maxStalenessMs: number, floorHeight: bigint): Promise<Outcome<Certified>> {
+  const accepted = await acceptCertificate(core, url, cert, 'current', floorHeight);
   if (!accepted.ok) return accepted;
   const h = cert.header;
   return { ok: true, value: { height: h.height, epoch: h.epoch, timestampMs: h.timestampMs, ...freshness(core, cert, maxStalenessMs), replica: url, headerHash: bytesToHex(accepted.headerHash), certificate: cert } };
 }
 
 async function readFrom(core: ClientCore, url: string, key: string, maxStalenessMs: number, minHeight: bigint): Promise<Outcome<VerifiedRead>> {
+  const floorHeight = core.trust.head?.height ?? 0n;
   const answer = await core.getOk(url, `/v1/keys/${encodeURIComponent(key)}`);
   if (!answer.ok) return answer;
   const parsed = parseAnswer(readAnswerSchema, answer.body);
@@ -67,7 +68,7 @@ async function readFrom(core: ClientCore, url: string, key: string, maxStaleness
   if (certificate.header.height < minHeight) return { ok: false, attempt: { replica: url, code: 'behind', detail: `certified height ${certificate.header.height}, the read is ordered at ${minHeight}` } };
   const proven = verifyEntry(core.backend, certificate.header, key, entry, proof);
   if (!proven.ok) return { ok: false, attempt: { replica: url, code: 'verification-failed', detail: proven.detail } };
-  const certified = await certify(core, url, certificate, maxStalenessMs);
+  const certified = await certify(core, url, certificate, maxStalenessMs, floorHeight);
   if (!certified.ok) return certified;
   return { ok: true, value: { key, entry: proven.value, ...certified.value } };
 }
@@ -120,6 +121,7 @@ export interface VerifiedListing {
 
 async function listPage(core: ClientCore, url: string, prefix: string, after: string | undefined, maxStalenessMs: number): Promise<Outcome<{ keys: ListedKey[]; next: string | null; stale: boolean }>> {
   const query = `prefix=${encodeURIComponent(prefix)}&limit=${sdkLimits.listPageSize}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`;
+  const floorHeight = core.trust.head?.height ?? 0n;
   const answer = await core.getOk(url, `/v1/keys?${query}`);
   if (!answer.ok) return answer;
   const parsed = parseAnswer(listAnswerSchema, answer.body);
@@ -138,7 +140,7 @@ async function listPage(core: ClientCore, url: string, prefix: string, after: st
     previous = item.key;
   }
   if (next !== null && next !== previous) return bad('the next cursor is not the last listed key');
-  const certified = await certify(core, url, certificate, maxStalenessMs);
+  const certified = await certify(core, url, certificate, maxStalenessMs, floorHeight);
   if (!certified.ok) return certified;
   return { ok: true, value: { keys: out, next, stale: certified.value.stale } };
 }

@@ -10,6 +10,8 @@ import { Verdict, when } from '../../components/verdict';
 import { getJson } from '../../lib/replica-api';
 import { checkMessage, type MessageCheck } from '../../lib/verify';
 
+const PAGE = 50;
+
 interface Row {
   id: string;
   receivedAtMs: string;
@@ -20,24 +22,34 @@ export default function ViewChanges() {
   const { config, replica } = useConsole();
   const [rows, setRows] = useState<Row[]>([]);
   const [error, setError] = useState<string | undefined>();
+  // Newest first, PAGE of each kind at a time; `before` pages back through older ones.
+  const [before, setBefore] = useState<{ vc?: string; nv?: string }>({});
+  const [older, setOlder] = useState<{ vc?: string; nv?: string } | undefined>();
 
   useEffect(() => {
-    const load = async (type: string) => {
-      const r = await getJson(replica, `/v1/audit/messages?type=${type}&limit=200`);
+    const load = async (type: string, cursor: string | undefined) => {
+      const r = await getJson(replica, `/v1/audit/messages?type=${type}&order=desc&limit=${PAGE}${cursor ? `&before=${cursor}` : ''}`);
       if (!r.ok) throw new Error(r.reason);
-      const messages = (r.body as { messages?: { id: string; receivedAtMs: string; message: unknown }[] }).messages ?? [];
-      return messages.map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, check: checkMessage(config.membership, m.message) }));
+      const body = r.body as { messages?: { id: string; receivedAtMs: string; message: unknown }[]; next?: string | null };
+      const rows = (body.messages ?? []).map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, check: checkMessage(config.membership, m.message) }));
+      return { rows, next: body.next ?? undefined };
     };
-    Promise.all([load('view-change'), load('new-view')])
-      .then(([vc, nv]) => setRows([...vc, ...nv].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))))
+    Promise.all([load('view-change', before.vc), load('new-view', before.nv)])
+      .then(([vc, nv]) => {
+        setRows([...vc.rows, ...nv.rows].sort((a, b) => Number(BigInt(b.id) - BigInt(a.id))));
+        setOlder(vc.next || nv.next ? { ...(vc.next ? { vc: vc.next } : {}), ...(nv.next ? { nv: nv.next } : {}) } : undefined);
+      })
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, [config, replica]);
+  }, [config, replica, before]);
 
   return (
     <>
       <h1>View changes</h1>
       {error && <Verdict ok={false} reason={error} />}
       {rows.length === 0 && !error && <p className="muted">No view change recorded by this replica.</p>}
+      <p>
+        {older && <button onClick={() => setBefore(older)}>older</button>} {(before.vc || before.nv) && <button onClick={() => setBefore({})}>newest</button>}
+      </p>
       <table data-testid="view-changes">
         <thead>
           <tr>

@@ -28,6 +28,8 @@ export default function ViewChanges() {
 
   useEffect(() => {
     const load = async (type: string, cursor: string | undefined) => {
+      // 'done': this kind has no older page; only the other kind is paged further.
+      if (cursor === 'done') return { rows: [], next: undefined };
       const r = await getJson(replica, `/v1/audit/messages?type=${type}&order=desc&limit=${PAGE}${cursor ? `&before=${cursor}` : ''}`);
       if (!r.ok) throw new Error(r.reason);
       const body = r.body as { messages?: { id: string; receivedAtMs: string; message: unknown }[]; next?: string | null };
@@ -37,7 +39,7 @@ export default function ViewChanges() {
     Promise.all([load('view-change', before.vc), load('new-view', before.nv)])
       .then(([vc, nv]) => {
         setRows([...vc.rows, ...nv.rows].sort((a, b) => Number(BigInt(b.id) - BigInt(a.id))));
-        setOlder(vc.next || nv.next ? { ...(vc.next ? { vc: vc.next } : {}), ...(nv.next ? { nv: nv.next } : {}) } : undefined);
+        setOlder(vc.next || nv.next ? { vc: vc.next ?? 'done', nv: nv.next ?? 'done' } : undefined);
       })
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, [config, replica, before]);

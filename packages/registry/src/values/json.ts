@@ -46,10 +46,14 @@ export type ParseJsonResult =
       topLevelTypes: string[];
     };
 
-type ArrayFrame = { kind: 'array'; items: JsonValue[]; at: JsonPath };
-type ObjectFrame = { kind: 'object'; members: Record<string, JsonValue>; names: Set<string>; name: string; at: JsonPath };
+// Frames hold no path: a copied path per frame would cost memory quadratic in the depth
+// (a 64 KiB value of "[" is 65536 levels deep). Paths are built from the stack only for an issue.
+type ArrayFrame = { kind: 'array'; items: JsonValue[] };
+type ObjectFrame = { kind: 'object'; members: Record<string, JsonValue>; names: Set<string>; name: string };
 type Frame = ArrayFrame | ObjectFrame;
 
+/** More than any caller reports (valueLimits.issuesMax), so the "and N more" line still shows. */
+const ISSUES_RECORDED_MAX = 64;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const HEX4 = /^[0-9A-Fa-f]{4}$/;
@@ -73,10 +77,14 @@ export function parseJsonText(text: string, depthMax: number): ParseJsonResult {
       else return;
     }
   };
+  /** The path of the value being read; past the depth limit, cut short (paths of issues stay small). */
   const here = (): JsonPath => {
-    const top = stack[stack.length - 1];
-    if (top === undefined) return [];
-    return top.kind === 'array' ? [...top.at, top.items.length] : [...top.at, top.name];
+    const shown = stack.slice(0, depthMax + 1).map((frame) => (frame.kind === 'array' ? frame.items.length : frame.name));
+    return stack.length > depthMax + 1 ? [...shown, '…'] : shown;
+  };
+  // Every issue past the reported ones would be dropped anyway; stop recording (and building paths) there.
+  const report = (message: string): void => {
+    if (issues.length < ISSUES_RECORDED_MAX) issues.push({ path: formatPath(here()), message });
   };
 
   /** A string starting at `i` (which holds the opening quote), or undefined when malformed. */
@@ -116,7 +124,7 @@ export function parseJsonText(text: string, depthMax: number): ParseJsonResult {
       start = i;
     }
     // The text came from a fatal UTF-8 decoder, so only \u escapes can make a lone surrogate.
-    if (escaped && LONE_SURROGATE.test(out)) issues.push({ path: formatPath(here()), message: 'a \\u escape makes a lone surrogate (not Unicode text)' });
+    if (escaped && LONE_SURROGATE.test(out)) report('a \\u escape makes a lone surrogate (not Unicode text)');
     return out;
   };
 
@@ -136,7 +144,7 @@ export function parseJsonText(text: string, depthMax: number): ParseJsonResult {
   const openContainer = (): void => {
     if (stack.length + 1 > depthMax && !depthReported) {
       depthReported = true;
-      issues.push({ path: formatPath(here()), message: `nesting deeper than ${depthMax} levels` });
+      report(`nesting deeper than ${depthMax} levels`);
     }
   };
 
@@ -147,7 +155,7 @@ export function parseJsonText(text: string, depthMax: number): ParseJsonResult {
     const c = text[i];
     if (c === '{') {
       openContainer();
-      const frame: ObjectFrame = { kind: 'object', members: {}, names: new Set(), name: '', at: here() };
+      const frame: ObjectFrame = { kind: 'object', members: {}, names: new Set(), name: '' };
       i++;
       skipWhitespace();
       if (text[i] === '}') {
@@ -160,7 +168,7 @@ export function parseJsonText(text: string, depthMax: number): ParseJsonResult {
       }
     } else if (c === '[') {
       openContainer();
-      const frame: ArrayFrame = { kind: 'array', items: [], at: here() };
+      const frame: ArrayFrame = { kind: 'array', items: [] };
       i++;
       skipWhitespace();
       if (text[i] === ']') {
@@ -189,7 +197,7 @@ export function parseJsonText(text: string, depthMax: number): ParseJsonResult {
       if (match === null) return { ok: false };
       i += match[0].length;
       value = Number(match[0]);
-      if (!Number.isFinite(value)) issues.push({ path: formatPath(here()), message: `number ${match[0].slice(0, 32)} is out of range` });
+      if (!Number.isFinite(value)) report(`number ${match[0].slice(0, 32)} is out of range`);
     }
 
     // A value is complete: attach it to its container, then close every container that ends here.
@@ -203,8 +211,9 @@ export function parseJsonText(text: string, depthMax: number): ParseJsonResult {
         top.items.push(value);
       } else {
         const name = top.name;
-        if (top.names.has(name)) issues.push({ path: formatPath([...top.at, name]), message: 'duplicate member name' });
-        else if (name === '__proto__') issues.push({ path: formatPath([...top.at, name]), message: 'member name __proto__ is not allowed' });
+        // here() names the member being attached: the top frame still holds its name.
+        if (top.names.has(name)) report('duplicate member name');
+        else if (name === '__proto__') report('member name __proto__ is not allowed');
         else top.members[name] = value;
         top.names.add(name);
         if (stack.length === 1 && name === 'type' && typeof value === 'string') topLevelTypes.push(value);

@@ -1,15 +1,18 @@
 // `npm start`: the local 4-replica cluster on embedded SQLite under ./data
 // (VCR_DATA_DIR and VCR_BASE_PORT override), seeded with a small demo
-// namespace. Ctrl-C stops every replica cleanly; starting again resumes from disk.
-// The audit console is not built yet (see the open issues).
+// namespace, with the audit console on the port below the first replica's
+// (7000 by default). Ctrl-C stops everything cleanly; starting again resumes
+// from disk.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TypedValue, encodeTypedValue } from '@vcr/registry';
+import { RegistryClient } from '@vcr/client-sdk';
+import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { loadGenesis } from '../apps/replica/src/genesis';
+import { buildConsoleIfStale, spawnConsole, waitForConsole } from './console';
 import { prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from './local-cluster';
-import { RegistryClient } from './registry-client';
 
 const dataDir = process.env.VCR_DATA_DIR ?? 'data';
 const basePort = Number(process.env.VCR_BASE_PORT ?? 7001);
@@ -73,15 +76,27 @@ async function main(): Promise<void> {
   const seedFile = join(layout.dataDir, 'demo-client.seed');
   if (!existsSync(seedFile)) writeFileSync(seedFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const membership = loadGenesis(layout.genesisFile);
-  const client = new RegistryClient(membership, layout.replicas.map((r) => r.url), Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex'));
+  const signer = createNodeSigner(Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex'));
+  const client = await RegistryClient.create({ membership, replicas: layout.replicas.map((r) => r.url), signer, backend: nodeBackend });
   const demo = demoValues(Date.now());
-  const first = await client.read(demo[0]![0]);
-  if (first.ok && first.value.entry === undefined) {
+  // Right after a restart the newest certified header may be old: staleness does not matter for this check.
+  const first = await client.get(demo[0]![0], { allowStale: true });
+  if (first.entry === undefined) {
     // encodeTypedValue refuses (throws) a value the replicas would refuse.
-    const written = await client.write({ op: 'txn', ops: demo.map(([key, value]) => ({ op: 'put' as const, key, value: encodeTypedValue(value) })) });
-    if (!written.ok) console.log(`seeding failed: ${written.reason}`);
-    else if (!written.value.result.ok) console.log(`seeding refused by the registry: ${written.value.result.error}`);
-    else console.log(`seeded ${demo.length} demo keys at height ${written.value.height} (receipt verified)`);
+    const written = await client.transaction(demo.map(([key, value]) => ({ op: 'put' as const, key, value: encodeTypedValue(value) })));
+    if (!written.result.ok) console.log(`seeding refused by the registry: ${written.result.error}`);
+    else console.log(`seeded ${demo.length} demo keys at height ${written.height} (receipt verified)`);
+  }
+
+  const consoleUrl = `http://127.0.0.1:${basePort - 1}`;
+  let consoleLine = `Audit console: ${consoleUrl}`;
+  try {
+    buildConsoleIfStale((line) => console.log(line));
+    const web = spawnConsole({ port: basePort - 1, genesisFile: layout.genesisFile, replicaUrls: layout.replicas.map((r) => r.url) });
+    running.push({ id: 'console', url: consoleUrl, process: web });
+    await waitForConsole(consoleUrl, 60_000);
+  } catch (error) {
+    consoleLine = `The audit console did not start: ${error instanceof Error ? error.message : String(error)}`;
   }
 
   console.log('\nLocal cluster is up (4 replicas, PBFT, f = 1):');
@@ -90,7 +105,8 @@ async function main(): Promise<void> {
   console.log('Try:  npm run cli -- get demo/flags/new-checkout');
   console.log('      npm run cli -- put demo/flags/dark-mode \'{"type":"flag","variants":{"on":true,"off":false},"defaultVariant":"off"}\'');
   console.log('      (typed values: docs/values.md; a malformed flag, pin set or endpoint is refused with invalid-value)');
-  console.log('The audit console is not built yet. Ctrl-C stops the cluster.');
+  console.log(`\n${consoleLine}  (verifies everything in the browser against ${layout.genesisFile})`);
+  console.log('Ctrl-C stops the cluster and the console.');
 }
 
 main().catch((error) => {

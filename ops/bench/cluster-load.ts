@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { utf8 } from '@vcr/proofs';
 import { loadGenesis } from '../../apps/replica/src/genesis';
 import { prepareLocalCluster, spawnReplica, waitHealthy } from '../local-cluster';
-import { RegistryClient } from '../registry-client';
+import { RegistryClient } from '@vcr/client-sdk';
+import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -42,12 +43,18 @@ async function main(): Promise<void> {
       const started = Date.now();
       await Promise.all(
         Array.from({ length: clients }, async (_, c) => {
-          const client = new RegistryClient(membership, urls, randomBytes(32));
+          // Each client starts at its own replica, so the load is spread over all four.
+          const order = [...urls.slice(c % urls.length), ...urls.slice(0, c % urls.length)];
+          const client = await RegistryClient.create({ membership, replicas: order, signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
           for (let i = 0; Date.now() < deadline; i++) {
             const t0 = performance.now();
-            const r = await client.write({ op: 'put', key: `load/${clients}/${c}/${i}`, value: utf8('x'.repeat(100)) }, urls[c % urls.length], 2);
-            if (r.ok) latencies.push(performance.now() - t0);
-            else failed++;
+            try {
+              const r = await client.put(`load/${clients}/${c}/${i}`, utf8('x'.repeat(100)));
+              if (r.result.ok) latencies.push(performance.now() - t0);
+              else failed++;
+            } catch {
+              failed++;
+            }
           }
         }),
       );

@@ -17,6 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { RegistryClient } from '@vcr/client-sdk';
 import { loadGenesis } from '../apps/replica/src/genesis';
+import { readFileSync } from 'node:fs';
+import { type Prepare, peerMessageToJson, signMessage } from '@vcr/consensus';
+import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { buildConsoleIfStale, spawnConsole, waitForConsole } from '../ops/console';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
 
@@ -40,8 +43,26 @@ function tamperSignatures(text: string): string {
   return text.replace(/"signature":"([0-9a-f]{127})([0-9a-f])"/g, (_m, head: string, last: string) => `"signature":"${head}${last === '0' ? '1' : '0'}"`);
 }
 
+/**
+ * Equivocation as a Byzantine r3 would commit it: two PREPAREs for one slot with different header
+ * hashes, both really signed with r3's key (read from the cluster's encrypted key file).
+ */
+function forgedEvidence(): string {
+  const keys = new EncryptedFileKeyStore(join(layout.dataDir, 'r3', 'keys'), readFileSync(layout.passphraseFile, 'utf8').trim());
+  const ctx = { backend: nodeBackend, chainId: 'vcr-console' };
+  const prepare = (fill: number) => peerMessageToJson(signMessage<Prepare>(ctx, keys.open('replica'), { type: 'prepare', epoch: 0n, from: 'r3', view: 0n, seq: 5n, headerHash: new Uint8Array(32).fill(fill) }));
+  return JSON.stringify({ evidence: [{ id: '1', detectedAtMs: String(Date.now()), replica: 'r3', epoch: '0', view: '0', seq: '5', phase: 'prepare', first: prepare(1), second: prepare(2) }], next: null });
+}
+
 function startLiar(target: string): Promise<Server> {
+  const evidence = forgedEvidence();
   const server = createServer((req, res) => {
+    if (req.url?.startsWith('/v1/audit/evidence')) {
+      // Served untampered: real signatures, so the console must show it as verified evidence.
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      res.end(evidence);
+      return;
+    }
     fetch(`${target}${req.url ?? '/'}`)
       .then(async (upstream) => {
         const body = tamperSignatures(await upstream.text());
@@ -166,6 +187,12 @@ describe('the audit console in headless Chromium', () => {
     await shot('view-changes');
     await open('/evidence');
     await page.getByRole('heading', { name: 'Evidence of equivocation' }).waitFor();
+    await open(`/evidence?replica=${encodeURIComponent(liarUrl)}`);
+    const item = page.locator('[data-testid="evidence-item"]');
+    await item.first().waitFor({ timeout: 30_000 });
+    // The two conflicting messages side by side, each signature verified, and the evidence as a whole.
+    const evidenceVerdicts = await item.first().locator('[data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+    expect(evidenceVerdicts).toEqual(['verified', 'verified', 'verified']);
     await shot('evidence');
     await open(`/registry?replica=${encodeURIComponent(layout.replicas[2]!.url)}`);
     await page.locator('[data-testid="keys"] tbody tr').first().waitFor({ timeout: 30_000 });

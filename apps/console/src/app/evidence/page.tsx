@@ -8,6 +8,7 @@ import { bytesToHex } from '@vcr/proofs';
 import { useConsole } from '../../components/console-context';
 import { short, Verdict, when } from '../../components/verdict';
 import { getJson } from '../../lib/replica-api';
+import type { PeerMessage } from '@vcr/consensus';
 import { checkMessage, type MessageCheck, votedHash } from '../../lib/verify';
 
 interface Item {
@@ -60,14 +61,21 @@ export default function Evidence() {
       {error && <Verdict ok={false} reason={error} />}
       {items.length === 0 && !error && <p className="muted">No equivocation caught by this replica.</p>}
       {items.map((e) => {
-        const conflicting = e.first.message && e.second.message && votedHash(e.first.message) !== votedHash(e.second.message);
+        // The headline (replica, phase, sequence, view) comes from the replica's wrapper: it must match both signed messages.
+        const matches = (m: PeerMessage | undefined) =>
+          m !== undefined && m.from === e.replica && m.type === e.phase && 'seq' in m && m.seq.toString() === e.seq && (m.type === 'checkpoint' || ('view' in m && m.view.toString() === e.view));
+        const consistent = matches(e.first.message) && matches(e.second.message);
+        const conflicting = consistent && e.first.message && e.second.message && votedHash(e.first.message) !== votedHash(e.second.message);
         return (
           <section key={e.id} data-testid="evidence-item">
             <h2>
               {e.replica} signed two {e.phase} messages for sequence {e.seq}, view {e.view} <span className="muted">(caught {when(e.detectedAtMs)})</span>
             </h2>
             <p>
-              <Verdict ok={e.first.ok && e.second.ok && !!conflicting} reason={conflicting ? 'one of the signatures does not verify' : 'the two messages do not conflict'} />
+              <Verdict
+                ok={e.first.ok && e.second.ok && !!conflicting}
+                reason={!consistent ? 'the messages are not what the headline says' : conflicting ? 'one of the signatures does not verify' : 'the two messages do not conflict'}
+              />
             </p>
             <div className="side-by-side">
               <Side check={e.first} />

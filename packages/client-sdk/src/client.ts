@@ -16,6 +16,8 @@ import { type TrustedHead, TrustState } from './trust-state';
 import type { VerifiedChange } from './verify';
 import { parseAnswer } from './wire';
 import { type VerifiedReceipt, Writer } from './writes';
+import type { FlagContext } from '@vcr/registry';
+import { type FlagEvaluationResult, type FlagReadOptions, type PinCheck, type PinReadOptions, TypedReader, type VerifiedEndpoints, type VerifiedFlag, type VerifiedPinSet } from './typed';
 import { certificateSchema } from '@vcr/proofs';
 
 export interface RegistryClientOptions extends Partial<CoreSettings> {
@@ -45,10 +47,12 @@ const toBytes = (v: Value): Uint8Array => (typeof v === 'string' ? utf8(v) : v);
 export class RegistryClient {
   private readonly core: ClientCore;
   private readonly writer: Writer | undefined;
+  private readonly typed: TypedReader;
 
   private constructor(core: ClientCore, signer: Signer | undefined) {
     this.core = core;
     this.writer = signer === undefined ? undefined : new Writer(core, signer);
+    this.typed = new TypedReader({ get: (key, options) => this.get(key, options), list: (prefix, options) => this.list(prefix, options), backend: core.backend, now: core.now });
   }
 
   /** Builds a client and restores its trust state from storage (re-verified). */
@@ -119,6 +123,31 @@ export class RegistryClient {
   /** Verified changes under a prefix in log order, long-polled, resuming across failures and replicas. */
   watch(prefix: string, options: WatchOptions = {}): AsyncGenerator<VerifiedChange, void, undefined> {
     return watchChanges(this.core, prefix, options);
+  }
+
+  /** A verified flag (the shared schema); stale allowed and flagged by default, with the last verified flag when every replica fails. */
+  getFlag(key: string, options?: FlagReadOptions): Promise<VerifiedFlag> {
+    return this.typed.getFlag(key, options);
+  }
+
+  /** A verified flag evaluated for a context: variant, value, reason, revision, height, epoch, stale. */
+  evaluateFlag(key: string, context: FlagContext, options?: FlagReadOptions): Promise<FlagEvaluationResult> {
+    return this.typed.evaluateFlag(key, context, options);
+  }
+
+  /** A verified, fresh pin set; throws when none can be had (fail closed). */
+  getPinSet(key: string, options?: PinReadOptions): Promise<VerifiedPinSet> {
+    return this.typed.getPinSet(key, options);
+  }
+
+  /** Checks a presented key (SPKI DER or its SHA-256) against the verified, fresh pin set at `key`; throws when it cannot be read (fail closed). */
+  checkPin(key: string, presentedSpkiDerOrSha256: Uint8Array, nowMs?: number, options?: PinReadOptions): Promise<PinCheck> {
+    return this.typed.checkPin(key, presentedSpkiDerOrSha256, nowMs, options);
+  }
+
+  /** Verified endpoints: every key under a prefix ending in "/", or one key. */
+  getEndpoints(prefixOrKey: string, options?: Omit<ReadOptions, 'linearizable'>): Promise<VerifiedEndpoints> {
+    return this.typed.getEndpoints(prefixOrKey, options);
   }
 
   put(key: string, value: Value): Promise<VerifiedReceipt> {

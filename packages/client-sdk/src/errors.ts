@@ -34,7 +34,9 @@ export type RegistryErrorCode =
   | 'rejected'
   | 'bad-argument'
   | 'storage'
-  | 'closed';
+  | 'closed'
+  | 'absent'
+  | 'invalid-value';
 
 export class RegistryError extends Error {
   constructor(

@@ -1,7 +1,22 @@
 // @vcr/client-sdk: verified reads, signed writes with verified receipts,
 // trusted-state tracking, history and watch. Node and browsers. See ../README.md.
 export { RegistryClient, type RegistryClientOptions, type Value } from './client';
-export type { ReadOptions, VerifiedRead, VerifiedListing, ListedKey, Certified } from './reads';
+export type { ReadOptions, VerifiedRead, VerifiedListing, ListedKey, ListingPage, Certified } from './reads';
+export {
+  type FlagEvaluationResult,
+  type FlagReadOptions,
+  type PinCheck,
+  type PinReadOptions,
+  type Provenance,
+  TypedReader,
+  type TypedSource,
+  TypedValueError,
+  type TypedValueErrorReason,
+  type VerifiedEndpoint,
+  type VerifiedEndpoints,
+  type VerifiedFlag,
+  type VerifiedPinSet,
+} from './typed';
 export type { VerifiedReceipt } from './writes';
 export type { VerifiedChange } from './verify';
 export type { WatchOptions } from './changes';

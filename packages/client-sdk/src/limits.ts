@@ -19,6 +19,8 @@ export const sdkLimits = {
   certificateCacheSize: 1_024,
   /** Verified headers remembered by height to detect forks. */
   forkWindowSize: 4_096,
+  /** Typed reader: the last verified flag remembered per key (served, flagged stale, when every replica fails). */
+  lastVerifiedCacheSize: 1_024,
   /** Log consistency results remembered. */
   consistencyCacheSize: 1_024,
   /** Page sizes asked of the replica. */

@@ -111,15 +111,20 @@ export interface ListedKey {
   height: bigint;
 }
 
+/** One page of a listing: the certified header its entries were proven under. */
+export type ListingPage = Omit<Certified, 'certificate'>;
+
 export interface VerifiedListing {
   prefix: string;
+  /** The certified header of each page, in order (a key's `height` names its page). */
+  pages: ListingPage[];
   /** Every entry verified by its map proof; completeness cannot be proven (a replica may leave keys out). */
   keys: ListedKey[];
   /** True when some page was certified longer ago than the bound (only with allowStale). */
   stale: boolean;
 }
 
-async function listPage(core: ClientCore, url: string, prefix: string, after: string | undefined, maxStalenessMs: number): Promise<Outcome<{ keys: ListedKey[]; next: string | null; stale: boolean }>> {
+async function listPage(core: ClientCore, url: string, prefix: string, after: string | undefined, maxStalenessMs: number): Promise<Outcome<{ keys: ListedKey[]; next: string | null; stale: boolean; page: ListingPage }>> {
   const query = `prefix=${encodeURIComponent(prefix)}&limit=${sdkLimits.listPageSize}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`;
   const floorHeight = core.trust.head?.height ?? 0n;
   const answer = await core.getOk(url, `/v1/keys?${query}`);
@@ -142,18 +147,20 @@ async function listPage(core: ClientCore, url: string, prefix: string, after: st
   if (next !== null && next !== previous) return bad('the next cursor is not the last listed key');
   const certified = await certify(core, url, certificate, maxStalenessMs, floorHeight);
   if (!certified.ok) return certified;
-  return { ok: true, value: { keys: out, next, stale: certified.value.stale } };
+  const { certificate: _certificate, ...page } = certified.value;
+  return { ok: true, value: { keys: out, next, stale: certified.value.stale, page } };
 }
 
 /** Every live key under a prefix, page by page, each page from the first replica that verifies. */
 export async function listKeys(core: ClientCore, prefix: string, opts: Omit<ReadOptions, 'linearizable'>): Promise<VerifiedListing> {
   const maxStalenessMs = opts.maxStalenessMs ?? core.settings.maxStalenessMs;
   const keys: ListedKey[] = [];
+  const pages: ListingPage[] = [];
   let stale = false;
   let after: string | undefined;
   for (let page = 0; page < sdkLimits.pagesMax; page++) {
     const attempts: Attempt[] = [];
-    let got: { keys: ListedKey[]; next: string | null; stale: boolean } | undefined;
+    let got: { keys: ListedKey[]; next: string | null; stale: boolean; page: ListingPage } | undefined;
     for (const url of core.order()) {
       const r = await listPage(core, url, prefix, after, maxStalenessMs);
       if (r.ok && (!r.value.stale || opts.allowStale)) {
@@ -165,9 +172,10 @@ export async function listKeys(core: ClientCore, prefix: string, opts: Omit<Read
     }
     if (got === undefined) throw new ReplicasFailedError(`list ${JSON.stringify(prefix)}`, attempts);
     keys.push(...got.keys);
+    pages.push(got.page);
     stale ||= got.stale;
     if (got.next === null) break;
     after = got.next;
   }
-  return { prefix, keys, stale };
+  return { prefix, pages, keys, stale };
 }

@@ -1,0 +1,82 @@
+// One fault-suite run: a cluster of real processes, the workload and the
+// nemesis for `loadMs`, then the end checks. Shared by test/faults.test.ts
+// (a short schedule) and ops/nemesis-run.ts (a long one).
+
+import { Rng } from '../../packages/consensus/test/sim/rng';
+import { finalChecks, type FaultRunSummary } from './checks';
+import { FaultCluster } from './cluster';
+import { runNemesis } from './nemesis';
+import { runWorkload } from './workload';
+
+export interface FaultRunOptions {
+  seed: number;
+  loadMs: number;
+  clients: number;
+  keyGroups: number;
+  gapMs: [number, number];
+  faultMs: [number, number];
+  recoveryTimeoutMs: number;
+  log?: (line: string) => void;
+}
+
+export const shortSchedule = (seed: number): FaultRunOptions => ({ seed, loadMs: 30_000, clients: 8, keyGroups: 4, gapMs: [2_000, 4_000], faultMs: [2_000, 6_000], recoveryTimeoutMs: 15_000 });
+
+export async function runFaultSchedule(opts: FaultRunOptions): Promise<{ summary: FaultRunSummary; logsOf: (id: string) => string[] }> {
+  const log = opts.log ?? (() => undefined);
+  const rng = new Rng(opts.seed);
+  // Independent streams: the schedule does not shift when the workload draws more or less.
+  const workloadRng = rng.fork(1);
+  const nemesisRng = rng.fork(2);
+  log(`fault run: seed ${opts.seed}, ${opts.clients} clients, ${opts.loadMs} ms of load`);
+  const cluster = await FaultCluster.start();
+  try {
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    let stop: () => void = () => undefined;
+    const until = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const timer = setTimeout(stop, opts.loadMs);
+    const [work, nemesis] = await Promise.all([
+      runWorkload({ membership: cluster.membership, urls: cluster.urls, clients: opts.clients, keyGroups: opts.keyGroups, keyPrefix: `faults/s${opts.seed}`, rng: workloadRng, until, now }),
+      runNemesis(cluster, { rng: nemesisRng, gapMs: opts.gapMs, faultMs: opts.faultMs, recoveryTimeoutMs: opts.recoveryTimeoutMs, until, now, log }),
+    ]);
+    clearTimeout(timer);
+    log(`load done at ${(now() / 1000).toFixed(1)} s: ${work.history.length + work.plainReads.length} ops, ${nemesis.events.length} faults; checking`);
+    const summary = await finalChecks(cluster, opts.seed, opts.loadMs, opts.clients, work, nemesis, now);
+    return { summary, logsOf: (id) => cluster.tailLogs(id) };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** The summary as a two-column table. */
+export function formatSummary(s: FaultRunSummary): string {
+  const rows: [string, string][] = [
+    ['seed', String(s.seed)],
+    ['load', `${(s.loadMs / 1000).toFixed(0)} s, ${s.clients} clients`],
+    ['operations', `${s.operations.total} (writes acked ${s.operations.writesAcked}, refused ${s.operations.writesRefused}, unknown ${s.operations.writesUnknown}; linearizable reads ${s.operations.readsLinearizable}; plain reads ${s.operations.readsPlain})`],
+    ['failed calls', Object.entries(s.operations.failures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
+    ['faults', Object.entries(s.faults).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
+    ['recovery timeouts', String(s.recoveryTimeouts)],
+    ['view changes', `${s.viewChanges} (summed over replicas), final view ${s.finalView}`],
+    ['receipts verified', String(s.receiptsVerified)],
+    ['reads verified', String(s.readsVerified)],
+    ['write latency', `p50 ${s.writeLatencyMs.p50} ms, p99 ${s.writeLatencyMs.p99} ms, max ${s.writeLatencyMs.max} ms`],
+    ['lost writes', String(s.lostWrites)],
+    ['converged', s.converged.ok ? `yes, height ${s.converged.height}, root ${s.converged.stateRoot.slice(0, 16)}… (after ${s.converged.waitedMs} ms)` : `NO: ${s.converged.height} ${s.converged.stateRoot}`],
+    ['final values agree', s.finalValuesAgree ? 'yes' : 'NO'],
+    ['plain-read violations', String(s.plainReadViolations.length)],
+    ['anomalies', String(s.anomalies.length)],
+    ['linearizability', `${s.linearizability.verdict} (${s.linearizability.ops} ops in ${s.linearizability.components} components, ${s.linearizability.steps} steps, ${s.linearizability.checkMs} ms)`],
+    ['verdict', s.verdict.toUpperCase()],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  for (const p of s.problems) lines.push(`problem: ${p}`);
+  for (const f of s.linearizability.failures.slice(0, 3)) lines.push(`not linearizable: ${f.text}`);
+  if (s.linearizability.refusal !== undefined) lines.push(s.linearizability.refusal);
+  for (const a of s.anomalies) lines.push(`anomaly: ${a}`);
+  for (const v of s.plainReadViolations) lines.push(`plain read: ${v}`);
+  return lines.join('\n');
+}

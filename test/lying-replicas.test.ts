@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bytesToBase64,
   bytesToHex,
   type Certificate,
   certificateToJson,
@@ -37,6 +38,9 @@ import {
 } from '@vcr/proofs';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { ForkError, RegistryClient, RegistryError, type VerifiedRead } from '@vcr/client-sdk';
+import { RegistryFlagProvider } from '@vcr/client-sdk/openfeature';
+import { ErrorCode, OpenFeature, StandardResolutionReasons } from '@openfeature/server-sdk';
+import { encodeTypedValue, type FlagValue } from '@vcr/registry';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
@@ -94,7 +98,23 @@ beforeAll(async () => {
   expect(receipt.result.ok).toBe(true);
   trueRevision = receipt.result.ok ? (receipt.result.revisions[0] as bigint) : 0n;
   await untilEvery(KEY, TRUE_VALUE);
+  const typed = await writer.transaction([
+    { op: 'put', key: 'lie/flags/checkout', value: encodeTypedValue(checkoutFlag) },
+    { op: 'put', key: 'lie/pins/api', value: encodeTypedValue({ type: 'pins', pins: [bytesToBase64(pinDigest)], backupPins: [bytesToBase64(new Uint8Array(32).fill(2))], expiresAtMs: Date.now() + 86_400_000 }) },
+    { op: 'put', key: 'lie/endpoints/eu', value: encodeTypedValue({ type: 'endpoint', url: 'https://eu.example.internal', region: 'eu', weight: 3 }) },
+    { op: 'put', key: 'lie/endpoints/us', value: encodeTypedValue({ type: 'endpoint', url: 'https://us.example.internal', region: 'us', weight: 1 }) },
+  ]);
+  expect(typed.result.ok).toBe(true);
+  await untilEvery('lie/endpoints/us', new TextDecoder().decode(encodeTypedValue({ type: 'endpoint', url: 'https://us.example.internal', region: 'us', weight: 1 })));
 }, 90_000);
+
+const checkoutFlag: FlagValue = {
+  type: 'flag',
+  variants: { on: true, off: false },
+  defaultVariant: 'off',
+  rules: [{ id: 'internal', when: [{ attribute: 'plan', op: 'equals', value: 'internal' }], serve: { variant: 'on' } }],
+};
+const pinDigest = new Uint8Array(32).fill(1);
 
 afterAll(() => {
   for (const s of servers) {
@@ -149,7 +169,7 @@ interface Proxy {
 }
 
 /** A real HTTP proxy in front of `target`: honest on every path except reads of KEY, where it applies `lie`. */
-async function liar(target: string, lie: Lie): Promise<Proxy> {
+async function liar(target: string, lie: Lie, lieOn: (path: string) => boolean = (path) => path === keyPath): Promise<Proxy> {
   let lies = 0;
   const ctx: ProxyContext = { lastHonestCertificate: undefined, honest: async (path) => (await (await fetch(target + path)).json()) as Body };
   const server = createServer((req, res) => {
@@ -162,7 +182,7 @@ async function liar(target: string, lie: Lie): Promise<Proxy> {
     const init: RequestInit = { method: req.method ?? 'GET', headers: { 'content-type': 'application/json' } };
     if (chunks.length > 0) init.body = Buffer.concat(chunks);
     const path = req.url ?? '/';
-    if (path === keyPath) {
+    if (lieOn(path)) {
       lies++;
       if (lie.kind === 'respond') return lie.respond(res);
       const honest = await (await fetch(target + path, init)).text();
@@ -485,3 +505,43 @@ describe('more than one liar', () => {
 });
 
 const replicaOf = (url: string, proxies: Proxy[]) => `r${proxies.findIndex((p) => p.url === url) + 1}`;
+
+describe('typed reads and the OpenFeature provider through a liar', () => {
+  it('flags, pins and endpoints: refused from the liar, true from the honest replicas', async () => {
+    // A liar that turns every value it serves (single keys and listings) into a valid-looking other value.
+    const forged = (v: unknown) => (typeof v === 'string' ? bytesToHex(encodeTypedValue({ ...checkoutFlag, defaultVariant: 'on', rules: [] })) : v);
+    const proxy = await liar(
+      urls[0] as string,
+      { kind: 'json', rewrite: (b) => (Array.isArray(b.keys) ? { ...b, keys: (b.keys as Body[]).map((k) => ({ ...k, value: forged(k.value) })) } : { ...b, entry: b.entry === null ? null : { ...(b.entry as Body), value: forged((b.entry as Body).value) } }) },
+      (path) => path.startsWith('/v1/keys/lie%2F') || path.startsWith('/v1/keys?'),
+    );
+    const first = await sdk([proxy.url, ...urls.slice(1)]);
+    const flag = await first.evaluateFlag('lie/flags/checkout', { plan: 'free' });
+    expect([flag.variant, flag.value, flag.stale, flag.source]).toEqual(['off', false, false, 'replica']);
+    expect(flag.replica).not.toBe(proxy.url);
+    expect(await first.checkPin('lie/pins/api', pinDigest)).toMatchObject({ ok: true, matched: 'primary' });
+    const endpoints = await first.getEndpoints('lie/endpoints/');
+    expect(endpoints.endpoints.map((e) => [e.key, e.endpoint.region, e.endpoint.weight])).toEqual([['lie/endpoints/eu', 'eu', 3], ['lie/endpoints/us', 'us', 1]]);
+    expect(endpoints.invalid).toEqual([]);
+
+    await OpenFeature.setProviderAndWait(new RegistryFlagProvider(first, { keyPrefix: 'lie/flags/' }));
+    const details = await OpenFeature.getClient().getBooleanDetails('checkout', true, { plan: 'free' });
+    expect([details.value, details.variant, details.reason, details.errorCode]).toEqual([false, 'off', StandardResolutionReasons.DEFAULT, undefined]);
+    expect(Number(details.flagMetadata.height)).toBeGreaterThan(0);
+
+    const alone = await sdk([proxy.url]);
+    expect(await alone.evaluateFlag('lie/flags/checkout', { plan: 'free' }).then(() => undefined, (e: unknown) => e)).toBeInstanceOf(RegistryError);
+    expect(await alone.checkPin('lie/pins/api', pinDigest).then(() => undefined, (e: unknown) => e)).toBeInstanceOf(RegistryError);
+    expect(await alone.getEndpoints('lie/endpoints/').then(() => undefined, (e: unknown) => e)).toBeInstanceOf(RegistryError);
+    await OpenFeature.setProviderAndWait(new RegistryFlagProvider(alone, { keyPrefix: 'lie/flags/' }));
+    const refused = await OpenFeature.getClient().getBooleanDetails('checkout', true, { plan: 'free' });
+    expect([refused.value, refused.reason, refused.errorCode]).toEqual([true, StandardResolutionReasons.ERROR, ErrorCode.GENERAL]);
+    await OpenFeature.close();
+    rows.push({
+      lie: 'typed reads: every value (keys and listings) replaced by a valid flag serving "on"',
+      liars: 'r1',
+      alone: 'evaluateFlag, checkPin, getEndpoints throw verification-failed; OpenFeature: default with reason ERROR, GENERAL',
+      withHonest: `flag variant "off" (true), pin primary match, 2 endpoints; OpenFeature value false, reason DEFAULT, height ${details.flagMetadata.height}`,
+    });
+  });
+});

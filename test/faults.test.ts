@@ -7,14 +7,15 @@
 // reruns it (docs/faults.md).
 
 import { describe, expect, it } from 'vitest';
-import { formatSummary, runFaultSchedule, shortSchedule } from './faults/run';
+import { checkHistory } from './linearizability/checker';
+import { formatSummary, runFaultSchedule, shortSchedule, staleReadOf } from './faults/run';
 
 const seed = process.env.VCR_FAULT_SEED !== undefined ? Number(process.env.VCR_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 describe(`process faults on a real cluster (seed ${seed})`, () => {
   it('a history under kill -9, restart, SIGSTOP and SIGCONT is linearizable, loses no acknowledged write, and ends on one state root', async () => {
     console.log(`fault suite seed ${seed} (rerun: VCR_FAULT_SEED=${seed} npx vitest run test/faults.test.ts)`);
-    const { summary, logsOf } = await runFaultSchedule({ ...shortSchedule(seed), loadMs: 25_000, log: (line) => console.log(line) });
+    const { summary, history, logsOf } = await runFaultSchedule({ ...shortSchedule(seed), loadMs: 25_000, log: (line) => console.log(line) });
     const table = formatSummary(summary);
     console.log(table);
     if (summary.verdict !== 'pass') for (const id of ['r1', 'r2', 'r3', 'r4']) console.log(`--- ${id}\n${logsOf(id).join('\n')}`);
@@ -23,5 +24,11 @@ describe(`process faults on a real cluster (seed ${seed})`, () => {
     expect(summary.converged.ok, table).toBe(true);
     expect(summary.linearizability.verdict, table).toBe('linearizable');
     expect(summary.problems, table).toEqual([]);
+    // Negative control on this very history: one deliberately stale read appended must be caught.
+    const stale = staleReadOf(history);
+    expect(stale).toBeDefined();
+    const control = checkHistory([...history, stale!]);
+    expect(control.linearizable).toBe(false);
+    if (!control.linearizable) expect(control.failures[0]?.stuck.id).toBe(stale!.id);
   }, 150_000);
 });

@@ -3,6 +3,7 @@
 // (a short schedule) and ops/nemesis-run.ts (a long one).
 
 import { Rng } from '../../packages/consensus/test/sim/rng';
+import type { HistoryOp } from '../linearizability/checker';
 import { finalChecks, type FaultRunSummary } from './checks';
 import { FaultCluster } from './cluster';
 import { runNemesis } from './nemesis';
@@ -21,7 +22,14 @@ export interface FaultRunOptions {
 
 export const shortSchedule = (seed: number): FaultRunOptions => ({ seed, loadMs: 30_000, clients: 8, keyGroups: 4, gapMs: [2_000, 4_000], faultMs: [2_000, 6_000], recoveryTimeoutMs: 15_000 });
 
-export async function runFaultSchedule(opts: FaultRunOptions): Promise<{ summary: FaultRunSummary; logsOf: (id: string) => string[] }> {
+export interface FaultRunResult {
+  summary: FaultRunSummary;
+  /** The recorded writes and linearizable reads (for negative controls on a real history). */
+  history: HistoryOp[];
+  logsOf: (id: string) => string[];
+}
+
+export async function runFaultSchedule(opts: FaultRunOptions): Promise<FaultRunResult> {
   const log = opts.log ?? (() => undefined);
   const rng = new Rng(opts.seed);
   // Independent streams: the schedule does not shift when the workload draws more or less.
@@ -44,7 +52,7 @@ export async function runFaultSchedule(opts: FaultRunOptions): Promise<{ summary
     clearTimeout(timer);
     log(`load done at ${(now() / 1000).toFixed(1)} s: ${work.history.length + work.plainReads.length} ops, ${nemesis.events.length} faults; checking`);
     const summary = await finalChecks(cluster, opts.seed, opts.loadMs, opts.clients, work, nemesis, now);
-    return { summary, logsOf: (id) => cluster.tailLogs(id) };
+    return { summary, history: work.history, logsOf: (id) => cluster.tailLogs(id) };
   } finally {
     await cluster.stop();
   }
@@ -79,4 +87,19 @@ export function formatSummary(s: FaultRunSummary): string {
   for (const a of s.anomalies) lines.push(`anomaly: ${a}`);
   for (const v of s.plainReadViolations) lines.push(`plain read: ${v}`);
   return lines.join('\n');
+}
+
+/**
+ * The negative control on a real history: a read, invoked after two
+ * acknowledged writes to one key completed one after the other, that returns
+ * the first (stale) value. Undefined if the history has no such pair.
+ */
+export function staleReadOf(history: readonly HistoryOp[]): HistoryOp | undefined {
+  // Single-key writes that took effect: key, value, revision and when they ran.
+  const writes = history.flatMap((h) => (h.outcome.kind === 'written' && h.completedAt !== undefined && (h.op.kind === 'put' || h.op.kind === 'cas') ? [{ key: h.op.key, value: h.op.value, revision: h.outcome.revisions[0] ?? 0n, invokedAt: h.invokedAt, completedAt: h.completedAt }] : []));
+  const first = writes.find((a) => writes.some((b) => b.key === a.key && b.invokedAt > a.completedAt));
+  if (first === undefined) return undefined;
+  const end = Math.max(...history.map((h) => h.completedAt ?? h.invokedAt));
+  const id = Math.max(...history.map((h) => h.id)) + 1;
+  return { id, client: 999, op: { kind: 'get', key: first.key }, invokedAt: end + 1, completedAt: end + 2, outcome: { kind: 'read', value: first.value, revision: first.revision } };
 }

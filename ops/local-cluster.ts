@@ -19,6 +19,11 @@ export interface LocalClusterOptions {
   chainId?: string;
   /** Lower scrypt cost for throwaway test clusters only. */
   fastKdf?: boolean;
+  /**
+   * The address the genesis gives for replica i (what peers dial), when it is
+   * not the replica's own URL: the fault suite points it at a proxy it controls.
+   */
+  peerAddressOf?: (index: number) => string;
 }
 
 export interface LocalClusterLayout {
@@ -51,7 +56,7 @@ export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayo
     const store = new EncryptedFileKeyStore(join(dir, 'keys'), passphrase, cost ? { scryptCost: cost } : {});
     const key = store.generate('replica');
     const admin = store.generate('admin');
-    members.push({ id: r.id, organization: `org${i + 1}`, publicKey: key.publicKey, address: r.url });
+    members.push({ id: r.id, organization: `org${i + 1}`, publicKey: key.publicKey, address: opts.peerAddressOf?.(i) ?? r.url });
     admins.push({ organization: `org${i + 1}`, publicKey: admin.publicKey });
     const config = { replicaId: r.id, host: '127.0.0.1', port: opts.basePort + i, dataDir: '.', genesisFile: '../genesis.json', keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } };
     writeFileSync(r.configFile, JSON.stringify(config, null, 2) + '\n');

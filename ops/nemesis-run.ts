@@ -1,7 +1,8 @@
 // The fault suite's long run: `npx tsx ops/nemesis-run.ts --minutes 10 --seed N`.
 // Starts 4 replica processes, runs the workload and the process nemesis for the
 // given time, checks the history and the replicas, prints the summary table and
-// exits 1 if any check failed. A failing seed is rerun with the same --seed.
+// exits 1 if any check failed. --links adds link faults (partition, delay,
+// drop) through per-link proxies. A failing seed is rerun with the same --seed.
 // See docs/faults.md.
 
 import { parseArgs } from 'node:util';
@@ -13,18 +14,19 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     clients: { type: 'string', default: '8' },
     json: { type: 'boolean', default: false },
+    links: { type: 'boolean', default: false },
   },
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const minutes = Number(values.minutes);
 const clients = Number(values.clients);
 if (!Number.isSafeInteger(seed) || seed < 0 || !(minutes > 0) || !Number.isSafeInteger(clients) || clients < 1) {
-  console.error('usage: npx tsx ops/nemesis-run.ts [--minutes 10] [--seed N] [--clients 8] [--json]');
+  console.error('usage: npx tsx ops/nemesis-run.ts [--minutes 10] [--seed N] [--clients 8] [--links] [--json]');
   process.exit(2);
 }
 console.log(`seed ${seed} (rerun: npx tsx ops/nemesis-run.ts --minutes ${minutes} --seed ${seed})`);
 const started = Date.now();
-const { summary, logsOf } = await runFaultSchedule({ ...shortSchedule(seed), loadMs: Math.round(minutes * 60_000), clients, keyGroups: 8, log: (line) => console.log(line) });
+const { summary, logsOf } = await runFaultSchedule({ ...shortSchedule(seed), loadMs: Math.round(minutes * 60_000), clients, keyGroups: 8, linkFaults: values.links, log: (line) => console.log(line) });
 console.log(formatSummary(summary));
 console.log(`wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
 if (values.json) console.log(JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v), 2));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Membership } from '@vcr/proofs';
 import { loadGenesis } from '../../apps/replica/src/genesis';
+import { LinkProxies } from './link-proxy';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../../ops/local-cluster';
 
 export interface ReplicaProbe {
@@ -27,16 +28,38 @@ export class FaultCluster {
   /** vcr_view_changes_total of replica processes that were killed (their counters die with them). */
   private viewChangesOfDeadProcesses = 0;
 
+  /** The per-link proxies, when the cluster was started with link faults. */
+  links: LinkProxies | undefined;
+
   private constructor(layout: LocalClusterLayout, private readonly dir: string) {
     this.layout = layout;
     this.membership = loadGenesis(layout.genesisFile);
   }
 
-  static async start(options: { n?: number; basePort?: number; startTimeoutMs?: number } = {}): Promise<FaultCluster> {
+  /**
+   * With `linkRandom` (the RNG of frame drops), peers reach each other through
+   * per-replica proxies on ports basePort + n + i (the genesis addresses), so
+   * the nemesis can cut, delay and drop per link and direction; clients and
+   * probes still use the replicas' own ports.
+   */
+  static async start(options: { n?: number; basePort?: number; startTimeoutMs?: number; linkRandom?: () => number } = {}): Promise<FaultCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'vcr-faults-'));
-    const basePort = options.basePort ?? 20_000 + Math.floor(Math.random() * 2_000) * 4;
-    const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-faults', ...(options.n === undefined ? {} : { n: options.n }) });
+    const n = options.n ?? 4;
+    const basePort = options.basePort ?? 20_000 + Math.floor(Math.random() * 1_000) * 8;
+    const proxyPort = (i: number) => basePort + n + i;
+    const layout = prepareLocalCluster({
+      dataDir: dir,
+      basePort,
+      n,
+      fastKdf: true,
+      chainId: 'vcr-faults',
+      ...(options.linkRandom === undefined ? {} : { peerAddressOf: (i: number) => `http://127.0.0.1:${proxyPort(i)}` }),
+    });
     const cluster = new FaultCluster(layout, dir);
+    if (options.linkRandom !== undefined) {
+      const ids = layout.replicas.map((r) => r.id);
+      cluster.links = await LinkProxies.start(ids, ids.map((_, i) => proxyPort(i)), ids.map((_, i) => basePort + i), options.linkRandom);
+    }
     for (const r of layout.replicas) cluster.spawn(r.id);
     await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, options.startTimeoutMs ?? 60_000)));
     return cluster;
@@ -135,6 +158,7 @@ export class FaultCluster {
   async stop(): Promise<void> {
     for (const id of this.paused) this.resume(id);
     await Promise.all(this.ids.map((id) => this.kill(id)));
+    await this.links?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

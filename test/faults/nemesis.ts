@@ -8,8 +8,12 @@
 import type { Rng } from '../../packages/consensus/test/sim/rng';
 import type { FaultCluster } from './cluster';
 
-export type FaultKind = 'kill-restart' | 'pause-resume' | 'kill-restart-primary' | 'pause-resume-primary';
-export const FAULT_KINDS: readonly FaultKind[] = ['kill-restart', 'pause-resume', 'kill-restart-primary', 'pause-resume-primary'];
+export type ProcessFaultKind = 'kill-restart' | 'pause-resume' | 'kill-restart-primary' | 'pause-resume-primary';
+/** Link faults touch only the victim's links, so the victim is the one faulty replica. */
+export type LinkFaultKind = 'isolate' | 'cut-outbound' | 'delay-links' | 'drop-outbound';
+export type FaultKind = ProcessFaultKind | LinkFaultKind;
+export const PROCESS_FAULT_KINDS: readonly ProcessFaultKind[] = ['kill-restart', 'pause-resume', 'kill-restart-primary', 'pause-resume-primary'];
+export const LINK_FAULT_KINDS: readonly LinkFaultKind[] = ['isolate', 'cut-outbound', 'delay-links', 'drop-outbound'];
 
 export interface NemesisOptions {
   rng: Rng;
@@ -68,23 +72,25 @@ export async function runNemesis(cluster: FaultCluster, opts: NemesisOptions): P
     stopped = true;
   });
   const log = opts.log ?? (() => undefined);
+  const kinds: readonly FaultKind[] = cluster.links === undefined ? PROCESS_FAULT_KINDS : [...PROCESS_FAULT_KINDS, ...LINK_FAULT_KINDS];
   while (!stopped) {
     // Draw the whole fault first, so the schedule depends only on the seed.
     const gapMs = opts.rng.int(opts.gapMs[0], opts.gapMs[1]);
-    const kind = opts.rng.pick(FAULT_KINDS);
+    const kind = opts.rng.pick(kinds);
     const drawnVictim = opts.rng.pick(cluster.ids);
     const faultMs = opts.rng.int(opts.faultMs[0], opts.faultMs[1]);
+    const delayMs = opts.rng.int(50, 400);
+    const dropProbability = opts.rng.pick([0.2, 0.5, 0.9]);
     await sleepUnless(gapMs, opts.until);
     if (stopped) break;
     const victim = kind.endsWith('-primary') ? ((await primaryOf(cluster)) ?? drawnVictim) : drawnVictim;
     const startedAt = opts.now();
-    log(`nemesis: ${kind} ${victim} for ${faultMs} ms at ${(startedAt / 1000).toFixed(1)} s`);
-    if (kind.startsWith('kill')) await cluster.kill(victim);
-    else cluster.pause(victim);
+    const detail = kind === 'delay-links' ? ` (+${delayMs} ms)` : kind === 'drop-outbound' ? ` (p=${dropProbability})` : '';
+    log(`nemesis: ${kind}${detail} ${victim} for ${faultMs} ms at ${(startedAt / 1000).toFixed(1)} s`);
+    await inject(cluster, kind, victim, { delayMs, dropProbability });
     // The fault lasts its drawn time even if the run ends meanwhile: the healing below always runs.
     await new Promise((r) => setTimeout(r, faultMs));
-    if (kind.startsWith('kill')) cluster.restart(victim);
-    else cluster.resume(victim);
+    heal(cluster, kind, victim);
     const healedAt = opts.now();
     const recovered = await waitCaughtUp(cluster, victim, opts.recoveryTimeoutMs);
     if (!recovered) {
@@ -96,4 +102,35 @@ export async function runNemesis(cluster: FaultCluster, opts: NemesisOptions): P
     record.events.push({ kind, victim, startedAt, healedAt, recoveredAt: recovered ? opts.now() : undefined });
   }
   return record;
+}
+
+async function inject(cluster: FaultCluster, kind: FaultKind, victim: string, p: { delayMs: number; dropProbability: number }): Promise<void> {
+  const others = cluster.ids.filter((id) => id !== victim);
+  const links = cluster.links;
+  switch (kind) {
+    case 'kill-restart':
+    case 'kill-restart-primary':
+      return cluster.kill(victim);
+    case 'pause-resume':
+    case 'pause-resume-primary':
+      return cluster.pause(victim);
+    case 'isolate':
+      for (const o of others) links?.setRule(victim, o, { kind: 'partition' }), links?.setRule(o, victim, { kind: 'partition' });
+      return;
+    case 'cut-outbound':
+      for (const o of others) links?.setRule(victim, o, { kind: 'partition' });
+      return;
+    case 'delay-links':
+      for (const o of others) links?.setRule(victim, o, { kind: 'delay', delayMs: p.delayMs }), links?.setRule(o, victim, { kind: 'delay', delayMs: p.delayMs });
+      return;
+    case 'drop-outbound':
+      for (const o of others) links?.setRule(victim, o, { kind: 'drop', probability: p.dropProbability });
+      return;
+  }
+}
+
+function heal(cluster: FaultCluster, kind: FaultKind, victim: string): void {
+  if (kind === 'kill-restart' || kind === 'kill-restart-primary') return cluster.restart(victim);
+  if (kind === 'pause-resume' || kind === 'pause-resume-primary') return cluster.resume(victim);
+  for (const o of cluster.ids.filter((id) => id !== victim)) cluster.links?.setRule(victim, o, undefined), cluster.links?.setRule(o, victim, undefined);
 }

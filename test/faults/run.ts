@@ -17,6 +17,8 @@ export interface FaultRunOptions {
   gapMs: [number, number];
   faultMs: [number, number];
   recoveryTimeoutMs: number;
+  /** Peers talk through per-link proxies and the nemesis adds partitions, delays and drops. */
+  linkFaults?: boolean;
   log?: (line: string) => void;
 }
 
@@ -36,7 +38,8 @@ export async function runFaultSchedule(opts: FaultRunOptions): Promise<FaultRunR
   const workloadRng = rng.fork(1);
   const nemesisRng = rng.fork(2);
   log(`fault run: seed ${opts.seed}, ${opts.clients} clients, ${opts.loadMs} ms of load`);
-  const cluster = await FaultCluster.start();
+  const linkRng = rng.fork(3);
+  const cluster = await FaultCluster.start(opts.linkFaults ? { linkRandom: () => linkRng.float() } : {});
   try {
     const t0 = performance.now();
     const now = () => performance.now() - t0;
@@ -50,6 +53,7 @@ export async function runFaultSchedule(opts: FaultRunOptions): Promise<FaultRunR
       runNemesis(cluster, { rng: nemesisRng, gapMs: opts.gapMs, faultMs: opts.faultMs, recoveryTimeoutMs: opts.recoveryTimeoutMs, until, now, log }),
     ]);
     clearTimeout(timer);
+    if (cluster.links !== undefined) log(`links: ${JSON.stringify(cluster.links.counters)}`);
     log(`load done at ${(now() / 1000).toFixed(1)} s: ${work.history.length + work.plainReads.length} ops, ${nemesis.events.length} faults; checking`);
     const summary = await finalChecks(cluster, opts.seed, opts.loadMs, opts.clients, work, nemesis, now);
     return { summary, history: work.history, logsOf: (id) => cluster.tailLogs(id) };

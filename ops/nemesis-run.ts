@@ -24,7 +24,7 @@ if (!Number.isSafeInteger(seed) || seed < 0 || !(minutes > 0) || !Number.isSafeI
   console.error('usage: npx tsx ops/nemesis-run.ts [--minutes 10] [--seed N] [--clients 8] [--links] [--json]');
   process.exit(2);
 }
-console.log(`seed ${seed} (rerun: npx tsx ops/nemesis-run.ts --minutes ${minutes} --seed ${seed})`);
+console.log(`seed ${seed} (rerun: npx tsx ops/nemesis-run.ts --minutes ${minutes} --seed ${seed} --clients ${clients}${values.links ? " --links" : ""})`);
 const started = Date.now();
 const { summary, logsOf } = await runFaultSchedule({ ...shortSchedule(seed), loadMs: Math.round(minutes * 60_000), clients, keyGroups: 8, linkFaults: values.links, log: (line) => console.log(line) });
 console.log(formatSummary(summary));

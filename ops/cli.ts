@@ -9,6 +9,7 @@
 //   watch [prefix]              follows changes under a prefix, printing each verified change as it commits
 //   verify                      re-verifies the whole chain from genesis and that the log extends the head verified last time
 //   status                      each replica's health and latest verified certificate
+//   --as orgN                   sign as organization N's admin (local cluster keys), e.g. to approve a change
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,8 +18,8 @@ import { bytesToHex, hexToBytes } from '@vcr/proofs';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { RegistryClient, type VerifiedChange } from '@vcr/client-sdk';
 import { FileStorage } from '@vcr/client-sdk/node';
-import { loadGenesis } from '../apps/replica/src/genesis';
-import { prepareLocalCluster } from './local-cluster';
+import { loadGenesis, loadGenesisRegistry } from '../apps/replica/src/genesis';
+import { openOrgAdminKey, prepareLocalCluster } from './local-cluster';
 import { type LogHead, verifyChain } from './verify-chain';
 
 async function main(): Promise<number> {
@@ -29,11 +30,15 @@ async function main(): Promise<number> {
   const [command, ...args] = process.argv.slice(2);
   const ri = args.indexOf('--replica');
   const url = ri >= 0 ? layout.replicas[Number(args[ri + 1]) - 1]?.url : undefined;
+  // --as orgN: sign with organization N's admin key from the local cluster's keystore (approvals, governance).
+  const ai = args.indexOf('--as');
+  const asOrg = ai >= 0 ? /^org([1-9][0-9]?)$/.exec(args[ai + 1] ?? '')?.[1] : undefined;
+  if (ai >= 0 && (asOrg === undefined || Number(asOrg) > layout.replicas.length)) return usage();
   // The SDK verifies every answer; --replica pins it to one replica, else it fails over across all.
   const client = await RegistryClient.create({
     membership,
     replicas: url ? [url] : layout.replicas.map((r) => r.url),
-    signer: createNodeSigner(Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex')),
+    signer: asOrg ? openOrgAdminKey(layout, Number(asOrg)) : createNodeSigner(Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex')),
     backend: nodeBackend,
     storage: new FileStorage(join(layout.dataDir, 'cli-trust.json')),
   });
@@ -81,7 +86,7 @@ async function main(): Promise<number> {
       const target = url ?? (layout.replicas[0]?.url as string);
       const headFile = join(layout.dataDir, 'cli-trusted-head.json');
       const previous = readHead(headFile);
-      const verdict = await verifyChain(membership, target, previous, (h) => process.stderr.write(`\rverified up to height ${h}`));
+      const verdict = await verifyChain(membership, target, previous, (h) => process.stderr.write(`\rverified up to height ${h}`), loadGenesisRegistry(layout.genesisFile));
       process.stderr.write('\n');
       if (!verdict.ok) return report(`NOT VERIFIED at height ${verdict.height}: ${verdict.reason}`);
       writeFileSync(headFile, JSON.stringify({ size: verdict.head.size.toString(), root: bytesToHex(verdict.head.root) }) + '\n');
@@ -119,7 +124,7 @@ function readHead(file: string): LogHead | undefined {
 }
 
 function usage(): number {
-  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status   [--replica N]');
+  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status   [--replica N] [--as orgN]');
   return 2;
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Membership, membershipToJson } from '@vcr/proofs';
+import { bytesToHex, type Membership, membershipToJson } from '@vcr/proofs';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -62,7 +62,10 @@ export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayo
     writeFileSync(r.configFile, JSON.stringify(config, null, 2) + '\n');
   }
   const membership: Membership = { chainId: opts.chainId ?? 'vcr-local', epoch: 0n, f: Math.floor((n - 1) / 3), replicas: members, governance: { threshold: Math.min(3, n), admins } };
-  writeFileSync(genesisFile, JSON.stringify({ membership: membershipToJson(membership) }, null, 2) + '\n');
+  // The registry policy (docs/registry.md): the organizations' admin keys may create organizations and
+  // namespaces; keys outside any namespace stay writable by any signed client (a development default).
+  const registry = { rootWrite: 'open', admins: admins.map((a) => bytesToHex(a.publicKey)) };
+  writeFileSync(genesisFile, JSON.stringify({ membership: membershipToJson(membership), registry }, null, 2) + '\n');
   return { dataDir, passphraseFile, genesisFile, replicas };
 }
 
@@ -109,4 +112,10 @@ export async function waitHealthy(url: string, timeoutMs: number): Promise<void>
 
 export function readGenesisJson(layout: LocalClusterLayout): unknown {
   return JSON.parse(readFileSync(layout.genesisFile, 'utf8'));
+}
+
+/** An organization's admin key from the local cluster's keystore (org1 is r1's, and so on), for bootstrap and demos. */
+export function openOrgAdminKey(layout: LocalClusterLayout, org: number) {
+  const store = new EncryptedFileKeyStore(join(layout.dataDir, `r${org}`, 'keys'), readFileSync(layout.passphraseFile, 'utf8').trim());
+  return store.open('admin');
 }

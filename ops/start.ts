@@ -4,14 +4,12 @@
 // (7000 by default). Ctrl-C stops everything cleanly; starting again resumes
 // from disk.
 
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type TypedValue, encodeTypedValue } from '@vcr/registry';
 import { RegistryClient } from '@vcr/client-sdk';
-import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
+import { nodeBackend } from '@vcr/crypto-node';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { buildConsoleIfStale, spawnConsole, waitForConsole } from './console';
+import { bootstrapDemoRegistry, clientSeedSigner, DEMO_NAMESPACES } from './demo-registry';
 import { prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from './local-cluster';
 
 const dataDir = process.env.VCR_DATA_DIR ?? 'data';
@@ -24,6 +22,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * malformed one, so these are built and checked with the shared schemas.
  * The pin set expires 180 days after the first seeding.
  */
+const CRITICAL_KEY = 'demo/flags/critical/payments-kill-switch';
+const CRITICAL_VALUE: TypedValue = { type: 'flag', description: 'Stops all payments when on.', variants: { on: true, off: false }, defaultVariant: 'off' };
+
 function demoValues(nowMs: number): [string, TypedValue][] {
   return [
     [
@@ -73,19 +74,25 @@ async function main(): Promise<void> {
   }
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
 
-  const seedFile = join(layout.dataDir, 'demo-client.seed');
-  if (!existsSync(seedFile)) writeFileSync(seedFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const membership = loadGenesis(layout.genesisFile);
-  const signer = createNodeSigner(Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex'));
-  const client = await RegistryClient.create({ membership, replicas: layout.replicas.map((r) => r.url), signer, backend: nodeBackend });
+  const client = await RegistryClient.create({ membership, replicas: layout.replicas.map((r) => r.url), signer: clientSeedSigner(layout, 'demo-client'), backend: nodeBackend });
   const demo = demoValues(Date.now());
   // Right after a restart the newest certified header may be old: staleness does not matter for this check.
   const first = await client.get(demo[0]![0], { allowStale: true });
   if (first.entry === undefined) {
+    try {
+      await bootstrapDemoRegistry(layout, membership);
+      console.log(`created organizations org1..org${membership.replicas.length} and namespaces ${DEMO_NAMESPACES.map((n) => n.prefix).join(', ')}`);
+    } catch (error) {
+      console.log(`registry bootstrap failed (${error instanceof Error ? error.message : String(error)}); a data folder from an older version has no registry policy: delete it to start over`);
+    }
     // encodeTypedValue refuses (throws) a value the replicas would refuse.
     const written = await client.transaction(demo.map(([key, value]) => ({ op: 'put' as const, key, value: encodeTypedValue(value) })));
     if (!written.result.ok) console.log(`seeding refused by the registry: ${written.result.error}`);
     else console.log(`seeded ${demo.length} demo keys at height ${written.height} (receipt verified)`);
+    // A change to a critical flag: org1 proposes it; it applies once a second organization submits the same change.
+    const proposal = await client.put(CRITICAL_KEY, encodeTypedValue(CRITICAL_VALUE));
+    console.log(`proposed ${CRITICAL_KEY} as org1: ${proposal.result.ok ? 'applied' : proposal.result.error}`);
   }
 
   const consoleUrl = `http://127.0.0.1:${basePort - 1}`;
@@ -105,6 +112,8 @@ async function main(): Promise<void> {
   console.log('Try:  npm run cli -- get demo/flags/new-checkout');
   console.log('      npm run cli -- put demo/flags/dark-mode \'{"type":"flag","variants":{"on":true,"off":false},"defaultVariant":"off"}\'');
   console.log('      (typed values: docs/values.md; a malformed flag, pin set or endpoint is refused with invalid-value)');
+  console.log(`      npm run cli -- put ${CRITICAL_KEY} '${new TextDecoder().decode(encodeTypedValue(CRITICAL_VALUE))}' --as org2`);
+  console.log('      (demo/flags/critical/ needs 2 of org1..org3: org1 proposed this change, org2 approves it by submitting the same change)');
   console.log(`\n${consoleLine}  (verifies everything in the browser against ${layout.genesisFile})`);
   console.log('Ctrl-C stops the cluster and the console.');
 }

@@ -12,6 +12,7 @@ import { nodeBackend } from '@vcr/crypto-node';
 import { batchHash } from '@vcr/consensus';
 import { genesisRegistryState, registryExecutor } from '../apps/replica/src/registry/state';
 import { parseCommittedBlockJson } from '../apps/replica/src/wire';
+import { defaultRegistryPolicy, type RegistryPolicy } from '@vcr/registry';
 
 export interface LogHead {
   size: bigint;
@@ -20,8 +21,15 @@ export interface LogHead {
 
 export type ChainVerdict = { ok: true; height: bigint; head: LogHead; stateRoot: string } | { ok: false; height: bigint; reason: string };
 
-export async function verifyChain(membership: Membership, url: string, previous?: LogHead, onProgress: (height: bigint) => void = () => undefined): Promise<ChainVerdict> {
-  const executor = registryExecutor(nodeBackend);
+export async function verifyChain(
+  membership: Membership,
+  url: string,
+  previous?: LogHead,
+  onProgress: (height: bigint) => void = () => undefined,
+  /** The genesis registry policy: re-execution must apply the same rules as the replicas. */
+  policy: RegistryPolicy = defaultRegistryPolicy,
+): Promise<ChainVerdict> {
+  const executor = registryExecutor(nodeBackend, policy);
   let state = genesisRegistryState(nodeBackend);
   let prevHash: Uint8Array = new Uint8Array(32);
   let height = 0n;

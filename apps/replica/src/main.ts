@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config';
-import { loadGenesis } from './genesis';
+import { loadGenesis, loadGenesisRegistry } from './genesis';
 import { createServer } from './http/server';
 import { openConfiguredKey } from './keystore';
 import { ReplicaNode } from './replica-node';
@@ -21,6 +21,7 @@ function main(): void {
   if (!configPath) throw new ConfigError('usage: main.ts --config <replica config file>');
   const config = loadConfig(configPath);
   const membership = loadGenesis(config.genesisFile);
+  const registryPolicy = loadGenesisRegistry(config.genesisFile);
   // The key is the configured backend's handle: for PKCS#11 it signs on the token, and this process never holds the private key.
   const { key, close: closeKeyStore } = openConfiguredKey(config.keystore, process.env);
   log({ replica: config.replicaId, event: 'keystore-opened', kind: config.keystore.kind, label: key.label });
@@ -32,6 +33,7 @@ function main(): void {
     key,
     store,
     tickMs: config.tickMs,
+    registryPolicy,
     log: (l) => log({ replica: config.replicaId, ...l }),
     // The double-sign guard refused: exit at once; the journal and the store hold what it knew.
     onFatal: () => process.exit(70),

@@ -21,6 +21,7 @@ import {
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
 import { genesisRegistryState, keyChangesOfBlock, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
 import { auditRowOf, evidenceRowOf } from './audit-record';
+import type { RegistryPolicy } from '@vcr/registry';
 import { type ReplicaStore } from './storage/replica-store';
 import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, parseCommittedBlockJson, parsePeerMessageJson, peerMessageToJson } from './wire';
 import type { Server } from 'node:http';
@@ -49,6 +50,8 @@ export interface ReplicaNodeOptions {
   key: KeyHandle;
   store: ReplicaStore;
   tickMs: number;
+  /** The genesis registry policy (docs/registry.md); default: open root, no registry admins. */
+  registryPolicy?: RegistryPolicy;
   log?: (line: Record<string, unknown>) => void;
   /** Called when the replica must stop (the double-sign guard refused); the process should exit. */
   onFatal?: (error: Error) => void;
@@ -73,7 +76,7 @@ export class ReplicaNode {
   private readonly peers: PeerTransport;
   private readonly fetcher: BlockFetcher;
   private readonly log: MerkleLog;
-  private readonly executor = registryExecutor(nodeBackend);
+  private readonly executor: ReturnType<typeof registryExecutor>;
   private readonly waiters = new Map<string, Waiter[]>();
   private waitingCount = 0;
   private readonly waitingClients = new Map<string, number>();
@@ -93,6 +96,7 @@ export class ReplicaNode {
   constructor(private readonly opts: ReplicaNodeOptions) {
     const { membership, replicaId, key, store } = opts;
     this.emitLog = opts.log ?? (() => undefined);
+    this.executor = registryExecutor(nodeBackend, opts.registryPolicy);
     if (!membership.replicas.some((r) => r.id === replicaId && bytesToHex(r.publicKey) === bytesToHex(key.publicKey))) {
       throw new Error(`key ${key.label} is not replica ${replicaId}'s key in the genesis membership`);
     }

@@ -7,26 +7,14 @@
 // unknown fields, every limit checked), so one operation has one encoding and
 // every replica reads the same bytes the same way.
 
-import { type CanonicalValue, assertNever, decodeCanonical, encodeCanonical, isWellFormedText, utf8 } from '@vcr/proofs';
+import { type CanonicalValue, assertNever, decodeCanonical, encodeCanonical } from '@vcr/proofs';
+import { type KeyRejection, checkUserKey, registryLimits } from './keys';
 
-/** Every bound of the operation format. */
-export const registryLimits = {
-  /** User keys are UTF-8 strings of 1..keyBytesMax bytes. */
-  keyBytesMax: 256,
-  /** Values are opaque bytes of at most this size. */
-  valueBytesMax: 64 * 1024,
-  /** Operations in one transaction. */
-  txnOpsMax: 64,
-  /** Revisions stay below 2^63, like every 64-bit quantity on the JSON wire. */
-  revisionMax: (1n << 63n) - 1n,
-} as const;
+import { type GovernanceOp, type GovernanceRejection, governanceOpToCanonical, validateGovernanceOp } from './governance';
 
-/**
- * Keys starting with NUL belong to the registry itself (the reply cache now;
- * namespaces and ACLs later). NUL is a control character, so no user key can
- * start with it anyway; the explicit rule keeps it so if the character rules change.
- */
-export const RESERVED_KEY_PREFIX = '\u0000';
+export { checkUserKey, type KeyRejection, RESERVED_KEY_PREFIX, registryLimits } from './keys';
+
+
 
 export type PutOp = { op: 'put'; key: string; value: Uint8Array };
 export type DeleteOp = { op: 'delete'; key: string };
@@ -37,16 +25,16 @@ export type SingleOp = PutOp | DeleteOp | CasOp;
 export type TxnOp = { op: 'txn'; ops: SingleOp[] };
 /** Changes nothing; ordered like any request, so its receipt marks a point in the order (linearizable reads). */
 export type NoopOp = { op: 'noop' };
-export type RegistryOp = SingleOp | TxnOp | NoopOp;
+/** Governance ops (organizations, namespaces: governance.ts) change the rules, never user keys. */
+export type RegistryOp = SingleOp | TxnOp | NoopOp | GovernanceOp;
 
-/** The single operations of any operation, in order: none for a noop. */
+/** The single operations of any operation, in order: none for a noop or a governance op. */
 export function singleOps(op: RegistryOp): SingleOp[] {
   if (op.op === 'txn') return op.ops;
-  if (op.op === 'noop') return [];
+  if (op.op === 'noop' || op.op === 'org' || op.op === 'namespace') return [];
   return [op];
 }
 
-export type KeyRejection = 'bad-key-type' | 'key-empty' | 'key-too-long' | 'key-not-well-formed' | 'key-control-character' | 'key-reserved';
 
 export type OpRejection =
   | 'not-canonical'
@@ -60,24 +48,11 @@ export type OpRejection =
   | 'bad-txn-ops'
   | 'txn-empty'
   | 'txn-too-large'
-  | 'nested-txn';
+  | 'nested-txn'
+  | GovernanceRejection;
 
 export type DecodeOpResult = { ok: true; op: RegistryOp } | { ok: false; reason: OpRejection };
 
-const CONTROL_CHARACTER = /\p{Cc}/u;
-
-/** The rule for user keys; `undefined` when the key is acceptable. */
-export function checkUserKey(untrustedKey: unknown): KeyRejection | undefined {
-  if (typeof untrustedKey !== 'string') return 'bad-key-type';
-  if (untrustedKey.length === 0) return 'key-empty';
-  // A UTF-16 length above the byte bound can only encode to more bytes: refuse before encoding.
-  if (untrustedKey.length > registryLimits.keyBytesMax) return 'key-too-long';
-  if (!isWellFormedText(untrustedKey)) return 'key-not-well-formed';
-  if (utf8(untrustedKey).length > registryLimits.keyBytesMax) return 'key-too-long';
-  if (untrustedKey.startsWith(RESERVED_KEY_PREFIX)) return 'key-reserved';
-  if (CONTROL_CHARACTER.test(untrustedKey)) return 'key-control-character';
-  return undefined;
-}
 
 type Fields = Record<string, CanonicalValue>;
 
@@ -130,6 +105,7 @@ function readSingle(fields: Fields): SingleRead {
 export function validateOp(untrustedValue: CanonicalValue): DecodeOpResult {
   if (!isMap(untrustedValue)) return { ok: false, reason: 'not-a-map' };
   if (untrustedValue.op === 'noop') return hasExactly(untrustedValue, ['op']) ? { ok: true, op: { op: 'noop' } } : { ok: false, reason: 'bad-fields' };
+  if (untrustedValue.op === 'org' || untrustedValue.op === 'namespace') return validateGovernanceOp(untrustedValue);
   if (untrustedValue.op !== 'txn') return readSingle(untrustedValue);
   if (!hasExactly(untrustedValue, ['op', 'ops'])) return { ok: false, reason: 'bad-fields' };
   const untrustedOps = untrustedValue.ops;
@@ -169,6 +145,7 @@ function singleToCanonical(op: SingleOp): CanonicalValue {
 
 export function opToCanonical(op: RegistryOp): CanonicalValue {
   if (op.op === 'noop') return { op: 'noop' };
+  if (op.op === 'org' || op.op === 'namespace') return governanceOpToCanonical(op);
   return op.op === 'txn' ? { op: 'txn', ops: op.ops.map(singleToCanonical) } : singleToCanonical(op);
 }
 
@@ -190,7 +167,22 @@ export function encodeOp(op: RegistryOp): Uint8Array {
  * but does not satisfy its schema; the client learns the issues from
  * `parseTypedValue` on its own bytes.
  */
-export type RegistryErrorCode = 'malformed-op' | 'revision-mismatch' | 'absent' | 'txn-too-large' | 'invalid-value';
+export type RegistryErrorCode =
+  | 'malformed-op'
+  | 'revision-mismatch'
+  | 'absent'
+  | 'txn-too-large'
+  | 'invalid-value'
+  /** A key under no namespace while the genesis policy closes the root (docs/registry.md). */
+  | 'unknown-namespace'
+  /** The signer may not write this namespace, or change this organization or namespace. */
+  | 'forbidden'
+  /** A put or cas value is not the namespace's value type. */
+  | 'wrong-type'
+  /** A namespace names an organization that does not exist. */
+  | 'unknown-org'
+  /** Recorded as an approval of a change that needs more organizations; nothing applied yet. */
+  | 'pending-approval';
 
 /**
  * `revisions[i]` is the revision of the i-th op's key after that op (a single
@@ -203,7 +195,18 @@ export function encodeResult(result: RegistryResult): Uint8Array {
   return encodeCanonical(result.ok ? { ok: true, revisions: result.revisions } : { ok: false, error: result.error });
 }
 
-const ERROR_CODES: readonly string[] = ['malformed-op', 'revision-mismatch', 'absent', 'txn-too-large', 'invalid-value'] satisfies RegistryErrorCode[];
+const ERROR_CODES: readonly string[] = [
+  'malformed-op',
+  'revision-mismatch',
+  'absent',
+  'txn-too-large',
+  'invalid-value',
+  'unknown-namespace',
+  'forbidden',
+  'wrong-type',
+  'unknown-org',
+  'pending-approval',
+] satisfies RegistryErrorCode[];
 
 export type DecodeResultOutcome = { ok: true; result: RegistryResult } | { ok: false; reason: 'not-canonical' | 'malformed' };
 

@@ -41,7 +41,10 @@ import {
   leafForRequest,
   parseTypedValue,
   singleOps,
+  type RegistryPolicy,
+  defaultRegistryPolicy,
 } from '@vcr/registry';
+import { applyGovernanceOp, decideWrite, type GovernanceContext, recordApproval } from './governance';
 
 export interface RegistryState {
   /** User keys and the reply cache (`replyCacheKey`); its root is the certified state root. */
@@ -144,11 +147,28 @@ function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome 
   return { ok: true, map: working, revisions };
 }
 
-/** Executes one payload: the new map (unchanged on any error) and the result. */
-function executePayload(map: MerkleMapSnapshot, payload: Uint8Array): { map: MerkleMapSnapshot; result: RegistryResult } {
+/** Executes one payload: the new map (unchanged on any error, except a recorded approval) and the result. */
+function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: GovernanceContext): { map: MerkleMapSnapshot; result: RegistryResult } {
   const decoded = decodeOp(payload);
   if (!decoded.ok) return { map, result: { ok: false, error: decoded.reason === 'txn-too-large' ? 'txn-too-large' : 'malformed-op' } };
-  const ops = singleOps(decoded.op);
+  const op = decoded.op;
+  if (op.op === 'org' || op.op === 'namespace') {
+    const governed = applyGovernanceOp(map, op, ctx);
+    return governed.ok ? { map: governed.map, result: { ok: true, revisions: [] } } : { map, result: { ok: false, error: governed.error } };
+  }
+  const ops = singleOps(op);
+  const decision = decideWrite(map, ops, ctx);
+  if (decision.kind === 'refuse') return { map, result: { ok: false, error: decision.error } };
+  if (decision.kind === 'approval') {
+    // Checked before recording: a change that could not apply is not worth approving.
+    const preview = applyOps(map, ops);
+    if (!preview.ok) return { map, result: { ok: false, error: preview.error } };
+    const approval = recordApproval(map, ops, decision.namespaces, ctx);
+    if (!approval.met) return { map: approval.map, result: { ok: false, error: 'pending-approval' } };
+    const outcome = applyOps(approval.map, ops);
+    if (!outcome.ok) return { map, result: { ok: false, error: outcome.error } };
+    return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };
+  }
   const outcome = applyOps(map, ops);
   if (!outcome.ok) return { map, result: { ok: false, error: outcome.error } };
   return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };
@@ -163,9 +183,9 @@ function executePayload(map: MerkleMapSnapshot, payload: Uint8Array): { map: Mer
  * failed or not, updates its client's reply cache and appends one log leaf,
  * so `replies[i]` of a result belongs to log leaf `logSize_before + i`.
  */
-export function registryExecutor(backend: CryptoBackend): Executor<RegistryState> {
+export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy = defaultRegistryPolicy): Executor<RegistryState> {
   return {
-    apply(state, { seq, batch }): ExecutionResult<RegistryState> {
+    apply(state, { seq, batch, timestampMs }): ExecutionResult<RegistryState> {
       let map = state.map;
       let log = state.log;
       const replies: ClientReply[] = [];
@@ -173,7 +193,7 @@ export function registryExecutor(backend: CryptoBackend): Executor<RegistryState
         assert(typeof request.requestId === 'bigint' && request.requestId >= 0n, 'registry: request id must be a non-negative bigint');
         const previous = cachedReplyOf(map, request.clientId);
         if (previous !== undefined && request.requestId <= previous.cached.requestId) continue; // exactly once
-        const executed = executePayload(map, request.payload);
+        const executed = executePayload(map, request.payload, { policy, backend, clientId: request.clientId, nowMs: timestampMs });
         const result = encodeResult(executed.result);
         map = executed.map.with(replyCacheKey(request.clientId), {
           value: encodeCachedReply({ requestId: request.requestId, result }),

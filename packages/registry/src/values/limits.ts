@@ -2,7 +2,7 @@
 // Strings are bounded in UTF-16 code units (what zod and String.length
 // count); the whole value is bounded in bytes by the operation format.
 
-import { registryLimits } from '../ops';
+import { registryLimits } from '../keys';
 
 export const valueLimits = {
   /** A typed value is at most as large as any value. */

@@ -1,0 +1,158 @@
+// Enforcing the registry's rules in the executor (docs/registry.md): which
+// client may write which key, what value type a namespace takes, and changes
+// that wait for k-of-m organizations. Everything is read from the state map
+// (organization and namespace records under reserved keys) and the genesis
+// policy, so every replica decides the same from the same ordered requests.
+// Pure and deterministic like the rest of the executor: no clock but the
+// certified block time, no iteration over unordered collections.
+
+import { type CryptoBackend, type MerkleMapSnapshot, assert, bytesToHex, encodeCanonical } from '@vcr/proofs';
+import {
+  type GovernanceOp,
+  type NamespaceRecord,
+  type OrgRecord,
+  type PendingRecord,
+  type RegistryErrorCode,
+  type RegistryPolicy,
+  type SingleOp,
+  decodeNamespaceRecord,
+  decodeOrgRecord,
+  decodePendingRecord,
+  encodeNamespaceRecord,
+  encodeOrgRecord,
+  encodePendingRecord,
+  namespaceKey,
+  namespacePrefixesOf,
+  opToCanonical,
+  orgKey,
+  parseTypedValueOf,
+  pendingKey,
+} from '@vcr/registry';
+
+export interface GovernanceContext {
+  policy: RegistryPolicy;
+  backend: CryptoBackend;
+  /** The request's signer (hex public key). */
+  clientId: string;
+  /** Certified block time of the block executing the request. */
+  nowMs: bigint;
+}
+
+/** Records in the state were written by this executor: one that does not decode is a broken invariant. */
+function readOrg(map: MerkleMapSnapshot, org: string): OrgRecord | undefined {
+  const entry = map.get(orgKey(org));
+  if (entry === undefined) return undefined;
+  const record = decodeOrgRecord(entry.value);
+  assert(record !== undefined, `registry: organization record ${org} is corrupt`);
+  return record;
+}
+
+function readNamespace(map: MerkleMapSnapshot, prefix: string): NamespaceRecord | undefined {
+  const entry = map.get(namespaceKey(prefix));
+  if (entry === undefined) return undefined;
+  const record = decodeNamespaceRecord(entry.value);
+  assert(record !== undefined, `registry: namespace record ${prefix} is corrupt`);
+  return record;
+}
+
+/** The namespace a key belongs to: its longest '/'-terminated prefix that is declared. */
+export function namespaceOf(map: MerkleMapSnapshot, key: string): { prefix: string; record: NamespaceRecord } | undefined {
+  let found: { prefix: string; record: NamespaceRecord } | undefined;
+  for (const prefix of namespacePrefixesOf(key)) {
+    const record = readNamespace(map, prefix);
+    if (record !== undefined) found = { prefix, record };
+  }
+  return found;
+}
+
+/** Organizations (of `orgs`, in order) that list the client among their client keys or admin keys. */
+function orgsOfClient(map: MerkleMapSnapshot, orgs: readonly string[], clientId: string): string[] {
+  return orgs.filter((org) => {
+    const record = readOrg(map, org);
+    return record !== undefined && (record.clients.includes(clientId) || record.admins.includes(clientId));
+  });
+}
+
+function isRegistryAdmin(ctx: GovernanceContext): boolean {
+  return ctx.policy.admins.includes(ctx.clientId);
+}
+
+// ---- governance ops ----
+
+export function applyGovernanceOp(map: MerkleMapSnapshot, op: GovernanceOp, ctx: GovernanceContext): { ok: true; map: MerkleMapSnapshot } | { ok: false; error: RegistryErrorCode } {
+  if (op.op === 'org') {
+    const existing = readOrg(map, op.org);
+    // Registry admins create and change any organization; an organization's own admins change it.
+    const allowed = isRegistryAdmin(ctx) || (existing !== undefined && existing.admins.includes(ctx.clientId));
+    if (!allowed) return { ok: false, error: 'forbidden' };
+    const key = orgKey(op.org);
+    const revision = (map.get(key)?.revision ?? 0n) + 1n;
+    return { ok: true, map: map.with(key, { value: encodeOrgRecord({ clients: op.clients, admins: op.admins }), revision }) };
+  }
+  const existing = readNamespace(map, op.prefix);
+  const allowed = isRegistryAdmin(ctx) || (existing !== undefined && orgsOfClient(map, existing.admins, ctx.clientId).length > 0);
+  if (!allowed) return { ok: false, error: 'forbidden' };
+  const named = [op.owner, ...op.writers, ...op.admins, ...(op.approvals?.from ?? [])];
+  if (named.some((org) => readOrg(map, org) === undefined)) return { ok: false, error: 'unknown-org' };
+  const key = namespaceKey(op.prefix);
+  const revision = (map.get(key)?.revision ?? 0n) + 1n;
+  const { op: _op, prefix: _prefix, ...record } = op;
+  return { ok: true, map: map.with(key, { value: encodeNamespaceRecord(record), revision }) };
+}
+
+// ---- writes to user keys ----
+
+export type WriteDecision =
+  | { kind: 'apply' }
+  /** The change needs approvals: record this submission and apply only when the threshold is met. */
+  | { kind: 'approval'; rules: NamespaceRecord['approvals'][]; namespaces: NamespaceRecord[] }
+  | { kind: 'refuse'; error: RegistryErrorCode };
+
+/** May this client make these changes, with these values? And do they need approvals? */
+export function decideWrite(map: MerkleMapSnapshot, ops: readonly SingleOp[], ctx: GovernanceContext): WriteDecision {
+  const needing: NamespaceRecord[] = [];
+  for (const op of ops) {
+    const ns = namespaceOf(map, op.key);
+    if (ns === undefined) {
+      if (ctx.policy.rootWrite === 'closed') return { kind: 'refuse', error: 'unknown-namespace' };
+      continue;
+    }
+    if (orgsOfClient(map, ns.record.writers, ctx.clientId).length === 0) return { kind: 'refuse', error: 'forbidden' };
+    if (op.op !== 'delete' && ns.record.valueType !== 'any' && !parseTypedValueOf(op.value, ns.record.valueType).ok) return { kind: 'refuse', error: 'wrong-type' };
+    if (ns.record.approvals !== null && !needing.includes(ns.record)) needing.push(ns.record);
+  }
+  return needing.length === 0 ? { kind: 'apply' } : { kind: 'approval', rules: needing.map((n) => n.approvals), namespaces: needing };
+}
+
+/** The pending-change key of these exact ops: submitting the same change again from another organization approves it. */
+export function changeKey(backend: CryptoBackend, ops: readonly SingleOp[]): string {
+  const hash = backend.sha256(encodeCanonical(opToCanonical({ op: 'txn', ops: [...ops] })));
+  return pendingKey(bytesToHex(hash).slice(0, 32));
+}
+
+/**
+ * Records this client's organization(s) as approving the change and says whether every namespace's
+ * threshold is now met. An expired pending change is replaced by a new proposal.
+ */
+export function recordApproval(
+  map: MerkleMapSnapshot,
+  ops: readonly SingleOp[],
+  namespaces: readonly NamespaceRecord[],
+  ctx: GovernanceContext,
+): { map: MerkleMapSnapshot; met: boolean; key: string } {
+  const key = changeKey(ctx.backend, ops);
+  const stored = map.get(key);
+  let pending: PendingRecord | undefined = stored === undefined ? undefined : decodePendingRecord(stored.value);
+  assert(stored === undefined || pending !== undefined, 'registry: pending record is corrupt');
+  if (pending !== undefined && ctx.nowMs > pending.expiresAtMs) pending = undefined;
+  const ttl = namespaces.reduce((min, n) => (n.approvals !== null && n.approvals.ttlMs < min ? n.approvals.ttlMs : min), BigInt(Number.MAX_SAFE_INTEGER));
+  const approvers = namespaces.flatMap((n) => n.approvals?.from ?? []);
+  const mine = orgsOfClient(map, [...new Set(approvers)], ctx.clientId);
+  const approvals = [...(pending?.approvals ?? [])];
+  for (const org of mine) if (!approvals.includes(org)) approvals.push(org);
+  const met = namespaces.every((n) => n.approvals === null || approvals.filter((org) => n.approvals?.from.includes(org)).length >= n.approvals.threshold);
+  const record: PendingRecord = { approvals, proposer: pending?.proposer ?? ctx.clientId, expiresAtMs: pending?.expiresAtMs ?? ctx.nowMs + ttl };
+  const revision = (stored?.revision ?? 0n) + 1n;
+  if (met) return { map: stored === undefined ? map : map.without(key), met, key };
+  return { map: map.with(key, { value: encodePendingRecord(record), revision }), met, key };
+}

@@ -1,10 +1,16 @@
-// State transfer over plain HTTP: asks peers in turn for committed blocks
+// State transfer over HTTP(S): asks peers in turn for committed blocks
 // (GET /v1/peer/blocks). The answer is untrusted; the core verifies every
 // block (certificate, hash chain, re-executed roots) before applying it, and
 // a peer that serves a bad one is simply not asked next time (rotation).
+// An https:// peer address is fetched over TLS, its certificate verified
+// against the configured CA (or the system roots); node:https rather than
+// fetch, because fetch takes a custom CA only through an undici dispatcher.
 
+import { type IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { ReplicaInfo } from '@vcr/proofs';
 import type { Metrics } from './metrics';
+import type { PeerTlsOptions } from './transport';
 import { MAX_PEER_BODY_BYTES } from './wire';
 
 const FETCH_TIMEOUT_MS = 5_000;
@@ -13,6 +19,7 @@ export class BlockFetcher {
   constructor(
     private readonly peers: readonly ReplicaInfo[],
     private readonly metrics: Metrics,
+    private readonly tls: PeerTlsOptions = {},
   ) {}
 
   /** Asks one peer (rotating) for committed blocks from a height; the answer is untrusted JSON. */
@@ -21,20 +28,56 @@ export class BlockFetcher {
     if (this.peers.length === 0) return undefined;
     const peer = this.peers[this.nextFetch++ % this.peers.length] as ReplicaInfo;
     try {
-      const res = await fetch(`${peer.address}/v1/peer/blocks?from=${fromSeq}&limit=256`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-      if (!res.ok) return undefined;
-      // A peer's answer is untrusted: refuse one that announces more than the peer body limit.
-      const announced = Number(res.headers.get('content-length') ?? 'NaN');
-      if (!(announced <= MAX_PEER_BODY_BYTES)) {
-        await res.body?.cancel();
+      const answer = await getCapped(`${peer.address}/v1/peer/blocks?from=${fromSeq}&limit=256`, { ca: this.tls.ca, timeoutMs: FETCH_TIMEOUT_MS, bytesMax: MAX_PEER_BODY_BYTES });
+      if (answer === 'too-large') {
         this.metrics.peerError(peer.id);
         return undefined;
       }
-      const body = (await res.json()) as { blocks?: unknown };
+      if (answer.status !== 200) return undefined;
+      const body = JSON.parse(answer.body.toString('utf8')) as { blocks?: unknown };
       return Array.isArray(body.blocks) ? body.blocks : undefined;
     } catch {
       this.metrics.peerError(peer.id);
       return undefined;
     }
   }
+}
+
+/**
+ * One GET over http: or https: (the URL's scheme decides), with a deadline
+ * for the whole exchange and a byte limit checked against the announced
+ * length and again while reading. Rejects on a transport or TLS error.
+ */
+export function getCapped(url: string, opts: { ca?: Buffer | undefined; timeoutMs: number; bytesMax: number }): Promise<{ status: number; body: Buffer } | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const parsed = new URL(url);
+    const signal = AbortSignal.timeout(opts.timeoutMs);
+    const onResponse = (res: IncomingMessage) => {
+      const announced = Number(res.headers['content-length'] ?? 'NaN');
+      // A peer's answer is untrusted: refuse one that announces more than the limit, or none at all.
+      if (!(announced <= opts.bytesMax)) {
+        res.destroy();
+        return resolve('too-large');
+      }
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.byteLength;
+        if (bytes > opts.bytesMax) {
+          res.destroy();
+          return resolve('too-large');
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+      res.on('aborted', () => reject(new Error('response aborted')));
+    };
+    const req =
+      parsed.protocol === 'https:'
+        ? httpsRequest(parsed, { method: 'GET', signal, ...(opts.ca === undefined ? {} : { ca: opts.ca }) }, onResponse)
+        : httpRequest(parsed, { method: 'GET', signal }, onResponse);
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -52,5 +53,40 @@ describe('replica config: keystore', () => {
     expect(loadError({ ...base, keystore: { kind: 'pkcs11', module: '/m.so', tokenLabel: 'x'.repeat(33), label: 'replica' } })).toMatch(/keystore\.tokenLabel/);
     expect(loadError({ ...base, keystore: { kind: 'pkcs11', module: '/m.so', label: 'replica' } })).toMatch(/keystore\.tokenLabel/);
     expect(loadError({ ...base, keystore: { kind: 'hsm', label: 'replica' } })).toMatch(/keystore\.kind/);
+  });
+});
+
+describe('replica config: tls', () => {
+  const keystore = { kind: 'encrypted-file', dir: 'keys', label: 'replica' };
+
+  /** A self-signed certificate and its key (openssl), written beside the config; the key owner-only. */
+  function selfSigned(name: string): void {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`)], { stdio: 'ignore' });
+    chmodSync(join(dir, `${name}.key`), 0o600);
+  }
+
+  it('resolves cert, key and ca against the config file', () => {
+    selfSigned('a');
+    const config = loadConfig(write({ ...base, keystore, tls: { cert: 'a.crt', key: 'a.key', ca: 'a.crt' } }));
+    expect(config.tls).toEqual({ cert: join(dir, 'a.crt'), key: join(dir, 'a.key'), ca: join(dir, 'a.crt') });
+    expect(loadConfig(write({ ...base, keystore })).tls).toBeUndefined();
+  });
+
+  it('a key file readable by every user is refused', () => {
+    selfSigned('a');
+    chmodSync(join(dir, 'a.key'), 0o644);
+    expect(loadError({ ...base, keystore, tls: { cert: 'a.crt', key: 'a.key' } })).toMatch(/tls\.key .*readable by every user \(mode 644\)/);
+  });
+
+  it('a missing file, a key that is not the certificate\'s, a non-PEM file or an unknown field is refused by name', () => {
+    selfSigned('a');
+    selfSigned('b');
+    writeFileSync(join(dir, 'junk.pem'), 'not a certificate');
+    expect(loadError({ ...base, keystore, tls: { cert: 'missing.crt', key: 'a.key' } })).toMatch(/tls\.cert .*missing\.crt.*cannot read/);
+    expect(loadError({ ...base, keystore, tls: { cert: 'a.crt', key: 'b.key' } })).toMatch(/tls\.key .*does not match the certificate/);
+    expect(loadError({ ...base, keystore, tls: { cert: 'junk.pem', key: 'a.key' } })).toMatch(/tls\.cert .*not a PEM X\.509 certificate/);
+    expect(loadError({ ...base, keystore, tls: { cert: 'a.crt', key: 'a.key', ca: 'junk.pem' } })).toMatch(/tls\.ca .*not a PEM/);
+    expect(loadError({ ...base, keystore, tls: { cert: 'a.crt' } })).toMatch(/tls\.key/);
+    expect(loadError({ ...base, keystore, tls: { cert: 'a.crt', key: 'a.key', verify: false } })).toMatch(/tls.*verify/);
   });
 });

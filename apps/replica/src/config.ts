@@ -1,7 +1,8 @@
 // One configuration file per replica, validated at startup: a bad file is a
 // clear error naming the field, never a half-started replica.
 
-import { readFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { assertNever } from '@vcr/proofs';
@@ -38,6 +39,15 @@ const configSchema = z.strictObject({
     }),
   ]),
   tickMs: z.number().int().min(5).max(1000).default(20),
+  /**
+   * TLS for the client API and the peer links (docs/replica.md, TLS). With it
+   * the replica serves HTTPS on `port`; peers whose genesis address is
+   * https:// are dialed over wss:// and https:// and their certificates are
+   * verified against `ca` (PEM bundle), or against the system roots without
+   * one. Paths resolve against the config file; the key file must not be
+   * readable by others.
+   */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
 });
 
 export type ReplicaConfig = z.infer<typeof configSchema>;
@@ -63,12 +73,75 @@ export function loadConfig(path: string): ReplicaConfig {
   }
   const base = dirname(resolve(path));
   const c = parsed.data;
-  return {
-    ...c,
+  const { tls, ...rest } = c;
+  const config: ReplicaConfig = {
+    ...rest,
     dataDir: resolve(base, c.dataDir),
     genesisFile: resolve(base, c.genesisFile),
     keystore: resolveKeyStorePaths(base, c.keystore),
   };
+  if (tls === undefined) return config;
+  const resolved: TlsPaths = { cert: resolve(base, tls.cert), key: resolve(base, tls.key), ...(tls.ca === undefined ? {} : { ca: resolve(base, tls.ca) }) };
+  // Read and checked now, so a wrong path, a world-readable key or a key that is not the certificate's stops startup with its name.
+  loadTlsMaterial(resolved, path);
+  return { ...config, tls: resolved };
+}
+
+export type TlsPaths = NonNullable<ReplicaConfig['tls']>;
+
+/** PEM bytes for node:https and node:tls: the certificate chain, its private key, and the CA bundle peers are verified against. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+/**
+ * Reads the TLS files of a config and checks them: each readable, the
+ * certificate chain parses, the key parses, is not readable by others, and
+ * matches the first certificate; the CA bundle parses. A ConfigError names
+ * the field and the file.
+ */
+export function loadTlsMaterial(tls: TlsPaths, configPath = 'config'): TlsMaterial {
+  const fail = (field: string, file: string, why: string) => new ConfigError(`invalid config ${configPath}: tls.${field} (${file}): ${why}`);
+  const read = (field: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      throw fail(field, file, `cannot read: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
+  };
+  const cert = read('cert', tls.cert);
+  const key = read('key', tls.key);
+  // Checked after the read, so a missing file says so rather than failing a stat.
+  const mode = statSync(tls.key).mode;
+  if ((mode & 0o004) !== 0) {
+    throw fail('key', tls.key, `the private key is readable by every user (mode ${(mode & 0o777).toString(8)}); restrict it, e.g. chmod 600 (or 640 with a dedicated group)`);
+  }
+  const leaf = firstCertificate(cert);
+  if (leaf === undefined) throw fail('cert', tls.cert, 'not a PEM X.509 certificate');
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (cause) {
+    throw fail('key', tls.key, `not a PEM private key: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  if (!leaf.checkPrivateKey(privateKey)) throw fail('key', tls.key, `does not match the certificate in ${tls.cert}`);
+  if (tls.ca === undefined) return { cert, key };
+  const ca = read('ca', tls.ca);
+  if (firstCertificate(ca) === undefined) throw fail('ca', tls.ca, 'not a PEM X.509 certificate bundle');
+  return { cert, key, ca };
+}
+
+/** The first certificate of a PEM bundle, or undefined if there is none that parses. */
+function firstCertificate(pem: Buffer): X509Certificate | undefined {
+  const block = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem.toString('utf8'));
+  if (!block) return undefined;
+  try {
+    return new X509Certificate(block[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 function resolveKeyStorePaths(base: string, keystore: KeyStoreConfig): KeyStoreConfig {

@@ -4,9 +4,9 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, loadTlsMaterial } from './config';
 import { loadGenesis, loadGenesisRegistry } from './genesis';
-import { createServer } from './http/server';
+import { createListener, createServer } from './http/server';
 import { openConfiguredKey } from './keystore';
 import { ReplicaNode } from './replica-node';
 import { ReplicaStore } from './storage/replica-store';
@@ -22,6 +22,13 @@ function main(): void {
   const config = loadConfig(configPath);
   const membership = loadGenesis(config.genesisFile);
   const registryPolicy = loadGenesisRegistry(config.genesisFile);
+  const tls = config.tls === undefined ? undefined : loadTlsMaterial(config.tls, configPath);
+  const scheme = tls === undefined ? 'http' : 'https';
+  // Peers dial the genesis address: a scheme other than what this replica serves works only behind a proxy that translates.
+  const ownAddress = membership.replicas.find((r) => r.id === config.replicaId)?.address;
+  if (ownAddress !== undefined && !ownAddress.startsWith(`${scheme}:`)) {
+    log({ replica: config.replicaId, event: 'tls-address-mismatch', serving: scheme, genesisAddress: ownAddress, note: 'peers dial the genesis address; without a proxy in between they will not connect' });
+  }
   // The key is the configured backend's handle: for PKCS#11 it signs on the token, and this process never holds the private key.
   const { key, close: closeKeyStore } = openConfiguredKey(config.keystore, process.env);
   log({ replica: config.replicaId, event: 'keystore-opened', kind: config.keystore.kind, label: key.label });
@@ -37,12 +44,14 @@ function main(): void {
     log: (l) => log({ replica: config.replicaId, ...l }),
     // The double-sign guard refused: exit at once; the journal and the store hold what it knew.
     onFatal: () => process.exit(70),
+    // https:// peers (peer links and state transfer) are verified against tls.ca, or the system roots.
+    peerTls: tls?.ca === undefined ? {} : { ca: tls.ca },
   });
-  const server = createServer(node).listen(config.port, config.host, () => {
-    log({ replica: config.replicaId, event: 'listening', url: `http://${config.host}:${config.port}`, height: String(node.status.committed) });
+  const server = createListener(createServer(node), tls).listen(config.port, config.host, () => {
+    log({ replica: config.replicaId, event: 'listening', url: `${scheme}://${config.host}:${config.port}`, height: String(node.status.committed) });
     node.start();
   });
-  // Peers connect over WebSocket on the same port (docs/peer-transport.md).
+  // Peers connect over WebSocket on the same port, with the same TLS (docs/peer-transport.md).
   node.attach(server);
   const shutdown = (signal: string) => {
     log({ replica: config.replicaId, event: 'stopping', signal });

@@ -27,7 +27,7 @@ import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, pars
 import type { Server } from 'node:http';
 import { BlockFetcher } from './block-fetcher';
 import { VerifiedRequests } from './verified-requests';
-import { PeerTransport } from './transport';
+import { PeerTransport, type PeerTlsOptions } from './transport';
 import { Metrics } from './metrics';
 
 export interface Receipt {
@@ -55,6 +55,8 @@ export interface ReplicaNodeOptions {
   log?: (line: Record<string, unknown>) => void;
   /** Called when the replica must stop (the double-sign guard refused); the process should exit. */
   onFatal?: (error: Error) => void;
+  /** How https:// peers are verified, for the peer links and state transfer (config `tls.ca`); default: the system roots. */
+  peerTls?: PeerTlsOptions;
 }
 
 const RECEIPT_TIMEOUT_MS = 10_000;
@@ -112,8 +114,9 @@ export class ReplicaNode {
       metrics: this.metrics,
       onFrame: (from, frame) => (frame.kind === 'message' ? this.onPeerMessage(from, frame.payload) : this.onRelayedRequest(frame.payload)),
       log: this.emitLog,
+      tls: opts.peerTls,
     });
-    this.fetcher = new BlockFetcher(membership.replicas.filter((r) => r.id !== replicaId), this.metrics);
+    this.fetcher = new BlockFetcher(membership.replicas.filter((r) => r.id !== replicaId), this.metrics, opts.peerTls);
     this.log = new MerkleLog(nodeBackend);
     const restore = this.recover();
     this.core = new PbftCore<RegistryState>(

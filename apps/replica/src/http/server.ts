@@ -4,6 +4,8 @@
 // Contract: apps/replica/openapi.yaml.
 
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
@@ -26,6 +28,16 @@ export function receiptToJson(r: Receipt) {
     leafData: bytesToHex(r.leafData),
     inclusionProof: logProofToJson(r.inclusionProof),
   };
+}
+
+/**
+ * The listening socket for the app: plain HTTP, or HTTPS with the replica's
+ * certificate chain and key (config `tls`). Peers upgrade to WebSocket on the
+ * same server, so the peer links get the same TLS as the client API.
+ */
+export function createListener(app: express.Express, tls?: { cert: Buffer; key: Buffer }): Server {
+  if (tls === undefined) return createHttpServer(app);
+  return createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
 }
 
 export function createServer(node: ReplicaNode): express.Express {

@@ -14,8 +14,19 @@ import type { PeerRejectionReason } from './inbound';
 import { startKeepalive } from './keepalive';
 import { closeCodes, PEER_WS_PATH, transportLimits, type TransportTiming } from './limits';
 
+/**
+ * How this replica verifies peers it dials over wss:// (an https:// genesis
+ * address): against `ca` (PEM bundle), or the system roots without one. TLS
+ * adds confidentiality and integrity of the stream; who the peer is, is
+ * still proven by the handshake's Ed25519 signatures.
+ */
+export interface PeerTlsOptions {
+  ca?: Buffer;
+}
+
 export interface OutboundDeps {
   ctx: HandshakeContext;
+  tls?: PeerTlsOptions;
   timing: TransportTiming;
   metrics: Metrics;
   rejected(reason: PeerRejectionReason): void;
@@ -90,12 +101,16 @@ export class OutboundLink {
 
   private dial(): void {
     if (this.stopped) return;
-    const ws = new WebSocket(peerSocketUrl(this.peer.address), {
+    const url = peerSocketUrl(this.peer.address);
+    const ca = url.startsWith('wss:') ? this.deps.tls?.ca : undefined;
+    const ws = new WebSocket(url, {
       // The server only ever sends the challenge and the welcome on this socket.
       maxPayload: transportLimits.handshakeMessageBytesMax,
       perMessageDeflate: false,
       followRedirects: false,
       handshakeTimeout: this.deps.timing.handshakeTimeoutMs,
+      // wss: the peer's certificate is verified (rejectUnauthorized stays on) against the configured CA or the system roots.
+      ...(ca === undefined ? {} : { ca }),
     });
     this.state = { step: 'awaiting-challenge', ws };
     this.socketClosed = new Promise((resolve) => ws.once('close', () => resolve()));

@@ -16,7 +16,7 @@ import { type HandshakeContext, peerEnvelopeDomain } from './handshake';
 import { InboundConnection, type PeerRejectionReason } from './inbound';
 import { FairIntake } from './intake-queue';
 import { closeCodes, defaultTiming, PEER_WS_PATH, transportLimits, type TransportTiming } from './limits';
-import { OutboundLink } from './outbound';
+import { OutboundLink, type PeerTlsOptions } from './outbound';
 
 export interface PeerTransportOptions {
   selfId: string;
@@ -31,6 +31,8 @@ export interface PeerTransportOptions {
   /** Called from the fair drain loop, one frame at a time, with the authenticated sender id and the untrusted JSON payload. */
   onFrame: (from: string, frame: { kind: 'message' | 'request'; payload: unknown }) => void;
   log?: (line: Record<string, unknown>) => void;
+  /** How peers dialed over wss:// are verified (outbound.ts PeerTlsOptions); default: the system roots. */
+  tls?: PeerTlsOptions;
   /** Shorter timers for tests; production leaves this out (limits.ts defaultTiming). */
   timing?: Partial<TransportTiming>;
   /** Runs one drain turn later; default setImmediate. A test or simulator may run turns by hand. */
@@ -90,7 +92,7 @@ export class PeerTransport {
       ...(opts.scheduleDrain ? { schedule: opts.scheduleDrain } : {}),
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: transportLimits.frameBytesMax, perMessageDeflate: false, clientTracking: false });
-    const outboundDeps = { ctx: this.ctx, timing: this.timing, metrics: opts.metrics, rejected: (r: PeerRejectionReason) => this.rejected(r), log: this.log };
+    const outboundDeps = { ctx: this.ctx, tls: opts.tls, timing: this.timing, metrics: opts.metrics, rejected: (r: PeerRejectionReason) => this.rejected(r), log: this.log };
     for (const peer of peers) this.links.set(peer.id, new OutboundLink(peer, outboundDeps));
   }
 

@@ -121,7 +121,7 @@ function readApprovals(value: CanonicalValue | undefined): ApprovalRule | null |
   if (value === null) return null;
   if (typeof value !== 'object' || value === undefined || Array.isArray(value) || value instanceof Uint8Array) return undefined;
   const fields = value as Fields;
-  if (!hasExactly(fields, ['threshold', 'from', 'ttlMs'])) return undefined;
+  if (!hasExactly(fields, ['threshold', 'ttlMs', 'from'])) return undefined;
   const threshold = readInteger(fields.threshold);
   const from = readList(fields.from, ORG_ID, 1, governanceLimits.approvalsThresholdMax);
   const ttlMs = readInteger(fields.ttlMs);

@@ -1,0 +1,214 @@
+// `audit download`: copies a replica's whole history into an archive, page by
+// page, with a progress bar per stream. Nothing is trusted here: the archive
+// holds what the replica said, and `audit verify` judges it offline. A second
+// run on the same directory resumes where the last complete page ended, and
+// records a new log head with the replica's consistency proof from the last one.
+
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseGenesis } from '../../apps/replica/src/genesis';
+import { ARCHIVE_FORMAT, type ArchiveFile, archivePath, emptyFiles, GENESIS_FILE, loadManifest, type Manifest, saveManifest } from './archive';
+import { ProgressBar } from './progress';
+
+export class DownloadError extends Error {
+  override name = 'DownloadError';
+  constructor(
+    readonly code: 'http' | 'malformed-answer' | 'genesis-mismatch' | 'other-replica',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface DownloadOptions {
+  replicaUrl: string;
+  outDir: string;
+  genesisFile: string;
+  /** Where progress bars go; undefined for none. */
+  progress?: NodeJS.WritableStream | undefined;
+}
+
+export interface DownloadSummary {
+  added: Record<ArchiveFile, number>;
+  manifest: Manifest;
+  resumed: boolean;
+}
+
+const blocksPageMax = 256;
+const auditPageMax = 500;
+const requestTimeoutMs = 30_000;
+
+async function getJson(url: string): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(requestTimeoutMs) });
+  } catch (cause) {
+    throw new DownloadError('http', `GET ${url} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  if (!res.ok) throw new DownloadError('http', `GET ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+  return res.json() as Promise<unknown>;
+}
+
+function field<T>(untrusted: unknown, name: string, check: (v: unknown) => v is T, url: string): T {
+  const value = typeof untrusted === 'object' && untrusted !== null ? (untrusted as Record<string, unknown>)[name] : undefined;
+  if (!check(value)) throw new DownloadError('malformed-answer', `${url}: answer has no valid "${name}"`);
+  return value;
+}
+
+const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+
+export async function downloadArchive(opts: DownloadOptions): Promise<DownloadSummary> {
+  const base = opts.replicaUrl.replace(/\/+$/, '');
+  const dir = opts.outDir;
+  mkdirSync(dir, { recursive: true });
+  const genesisBytes = readFileSync(opts.genesisFile);
+  const membership = parseGenesis(JSON.parse(genesisBytes.toString('utf8')));
+  const genesisSha256 = createHash('sha256').update(genesisBytes).digest('hex');
+  const health = await getJson(`${base}/healthz`).catch((e: unknown) => {
+    // /healthz answers 503 during a view change; its body still names the replica.
+    if (e instanceof DownloadError) return fetch(`${base}/healthz`).then((r) => r.json() as Promise<unknown>);
+    throw e;
+  });
+  const replicaId = field(health, 'replicaId', isString, `${base}/healthz`);
+  const committed = field(health, 'committed', isNumber, `${base}/healthz`);
+
+  const previous = loadManifest(dir);
+  const now = Date.now();
+  let manifest: Manifest;
+  if (previous !== undefined) {
+    if (previous.genesisSha256 !== genesisSha256) throw new DownloadError('genesis-mismatch', `${dir} was downloaded with another genesis (sha256 ${previous.genesisSha256})`);
+    if (previous.replica.id !== replicaId) throw new DownloadError('other-replica', `${dir} holds replica ${previous.replica.id}'s history; ${base} is ${replicaId}`);
+    // Cut every file back to its last complete page: a run that died mid-page left a partial one.
+    for (const name of Object.keys(previous.files) as ArchiveFile[]) {
+      const path = archivePath(dir, name);
+      if (existsSync(path) && statSync(path).size > previous.files[name].bytes) truncateSync(path, previous.files[name].bytes);
+    }
+    manifest = { ...previous, replica: { url: base, id: replicaId }, complete: false };
+  } else {
+    writeFileSync(join(dir, GENESIS_FILE), genesisBytes);
+    manifest = {
+      format: ARCHIVE_FORMAT,
+      replica: { url: base, id: replicaId },
+      chainId: membership.chainId,
+      genesisSha256,
+      createdAtMs: now,
+      updatedAtMs: now,
+      files: emptyFiles(),
+      cursors: { nextHeight: '1', messagesAfter: '0', evidenceAfter: '0', journalFrom: '0' },
+      complete: false,
+    };
+    for (const name of Object.keys(manifest.files) as ArchiveFile[]) writeFileSync(archivePath(dir, name), '');
+  }
+  saveManifest(dir, manifest);
+
+  const added = { blocks: 0, messages: 0, evidence: 0, signatures: 0, heads: 0 } satisfies Record<ArchiveFile, number>;
+  const append = (file: ArchiveFile, values: readonly unknown[]) => {
+    if (values.length === 0) return;
+    const text = values.map((v) => JSON.stringify(v) + '\n').join('');
+    appendFileSync(archivePath(dir, file), text);
+    manifest.files[file].lines += values.length;
+    manifest.files[file].bytes += Buffer.byteLength(text);
+    added[file] += values.length;
+  };
+  const commit = () => {
+    manifest.updatedAtMs = Date.now();
+    saveManifest(dir, manifest);
+  };
+
+  // Blocks, in height order; the last one's certified header becomes this run's log head.
+  let lastBlock: unknown;
+  {
+    let next = BigInt(manifest.cursors.nextHeight);
+    const bar = new ProgressBar('blocks', Math.max(committed - Number(next) + 1, 0), opts.progress);
+    for (;;) {
+      const url = `${base}/v1/peer/blocks?from=${next}&limit=${blocksPageMax}`;
+      const blocks = field(await getJson(url), 'blocks', isArray, url);
+      if (blocks.length === 0) break;
+      append('blocks', blocks);
+      next += BigInt(blocks.length);
+      lastBlock = blocks.at(-1);
+      manifest.cursors.nextHeight = next.toString();
+      commit();
+      bar.advance(blocks.length);
+    }
+    bar.finish();
+  }
+
+  // The audit record, oldest first by id; the newest id sizes the progress bar.
+  {
+    const newestUrl = `${base}/v1/audit/messages?order=desc&limit=1`;
+    const newest = field(await getJson(newestUrl), 'messages', isArray, newestUrl)[0] as { id?: unknown } | undefined;
+    const after = BigInt(manifest.cursors.messagesAfter);
+    const total = typeof newest?.id === 'string' ? Math.max(Number(newest.id) - Number(after), 0) : undefined;
+    await pageById('messages', `${base}/v1/audit/messages`, 'messagesAfter', new ProgressBar('messages', total, opts.progress));
+  }
+  await pageById('evidence', `${base}/v1/audit/evidence`, 'evidenceAfter', new ProgressBar('evidence', undefined, opts.progress));
+
+  // The signer journal, by entry index.
+  {
+    const bar = new ProgressBar('signatures', undefined, opts.progress);
+    let from = BigInt(manifest.cursors.journalFrom);
+    for (;;) {
+      const url = `${base}/v1/audit/signatures?from=${from}&limit=${auditPageMax}`;
+      const entries = field(await getJson(url), 'entries', isArray, url);
+      if (entries.length === 0) break;
+      append('signatures', entries);
+      from += BigInt(entries.length);
+      manifest.cursors.journalFrom = from.toString();
+      commit();
+      bar.advance(entries.length);
+    }
+    bar.finish();
+  }
+
+  await recordHead(base, dir, lastBlock, append);
+  manifest.complete = true;
+  commit();
+  return { added, manifest, resumed: previous !== undefined };
+
+  async function pageById(file: 'messages' | 'evidence', endpoint: string, cursor: 'messagesAfter' | 'evidenceAfter', bar: ProgressBar): Promise<void> {
+    for (;;) {
+      const url = `${endpoint}?after=${manifest.cursors[cursor]}&limit=${auditPageMax}`;
+      const rows = field(await getJson(url), file, isArray, url);
+      if (rows.length === 0) break;
+      const lastId = (rows.at(-1) as { id?: unknown }).id;
+      if (typeof lastId !== 'string' || !/^[0-9]{1,19}$/.test(lastId)) throw new DownloadError('malformed-answer', `${url}: row without a decimal id`);
+      append(file, rows);
+      manifest.cursors[cursor] = lastId;
+      commit();
+      bar.advance(rows.length);
+      if (rows.length < auditPageMax) break;
+    }
+    bar.finish();
+  }
+}
+
+/**
+ * Appends this run's log head (the certified header of the last block
+ * downloaded) and, when an earlier run recorded a smaller head, the replica's
+ * RFC 9162 consistency proof between the two. `audit verify` checks both.
+ */
+async function recordHead(base: string, dir: string, lastBlock: unknown, append: (file: ArchiveFile, values: readonly unknown[]) => void): Promise<void> {
+  const header = (lastBlock as { certificate?: { header?: { height?: unknown; logSize?: unknown; logRoot?: unknown } } } | undefined)?.certificate?.header;
+  if (header === undefined) return; // no new block since the last run: the last head stands
+  const { height, logSize, logRoot } = header;
+  if (typeof height !== 'string' || typeof logSize !== 'string' || typeof logRoot !== 'string') throw new DownloadError('malformed-answer', 'last block has no certified header');
+  const previous = lastHead(archivePath(dir, 'heads'));
+  let consistency: { fromSize: string; fromRoot: string; proof: unknown } | undefined;
+  if (previous !== undefined && previous.logSize !== '0' && BigInt(previous.logSize) < BigInt(logSize)) {
+    const url = `${base}/v1/log/consistency?from=${previous.logSize}&to=${logSize}`;
+    consistency = { fromSize: previous.logSize, fromRoot: previous.logRoot, proof: field(await getJson(url), 'proof', isArray, url) };
+  }
+  append('heads', [{ seenAtMs: Date.now(), height, logSize, logRoot, ...(consistency ? { consistency } : {}) }]);
+}
+
+function lastHead(path: string): { logSize: string; logRoot: string } | undefined {
+  if (!existsSync(path)) return undefined;
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const last = lines.at(-1);
+  return last === undefined ? undefined : (JSON.parse(last) as { logSize: string; logRoot: string });
+}

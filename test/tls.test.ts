@@ -138,6 +138,8 @@ describe('TLS for the client API and the peer links', () => {
       const reader = await sdk(httpsFetch(ca), [urlOf(r)]);
       expect(new TextDecoder().decode((await reader.get('tls/9')).entry?.value)).toBe('v9');
     }
+    const metrics = await (await httpsFetch(ca)(`${urlOf(0)}/metrics`)).text();
+    expect(metrics).toMatch(/^vcr_connected_peers\{replica="r1"\} 3$/m);
     for (const id of ['r1', 'r2', 'r3', 'r4']) {
       expect((logs.get(id) ?? []).some((l) => l.includes('"event":"listening"') && l.includes('https://'))).toBe(true);
       expect((logs.get(id) ?? []).some((l) => l.includes('tls-address-mismatch'))).toBe(false);

@@ -40,7 +40,8 @@ export class Metrics {
     this.peerIntakeDepth.set(peer, frames);
   }
 
-  render(labels: { replica: string; view: number; height: number }): string {
+  /** `connectedPeers`: peers with an authenticated outbound link now (the transport's connectedPeers()), for the peer-unreachable alert. */
+  render(labels: { replica: string; view: number; height: number; connectedPeers?: number }): string {
     const l = `replica="${labels.replica}"`;
     const lines = [
       '# TYPE vcr_blocks_committed_total counter',
@@ -55,6 +56,7 @@ export class Metrics {
       `vcr_view{${l}} ${labels.view}`,
       '# TYPE vcr_committed_height gauge',
       `vcr_committed_height{${l}} ${labels.height}`,
+      ...(labels.connectedPeers === undefined ? [] : ['# TYPE vcr_connected_peers gauge', `vcr_connected_peers{${l}} ${labels.connectedPeers}`]),
       '# TYPE vcr_rejected_messages_total counter',
       ...[...this.rejectedByReason].map(([reason, n]) => `vcr_rejected_messages_total{${l},reason="${reason}"} ${n}`),
       '# TYPE vcr_peer_errors_total counter',

@@ -78,11 +78,14 @@ export class SignatureChecker {
     this.ctx = { backend: nodeBackend, chainId: membership.chainId };
   }
 
-  /** Why a message's signature cannot be accepted, or undefined when it verifies. */
-  check(m: PeerMessage, cacheKey: string): string | undefined {
+  /**
+   * Why a message's signature cannot be accepted, or undefined when it verifies.
+   * `cacheKey` (for nested messages, which repeat) must name the message's full content.
+   */
+  check(m: PeerMessage, cacheKey?: string): string | undefined {
     if (m.epoch !== this.membership.epoch) return `signed in epoch ${m.epoch}; only the genesis epoch ${this.membership.epoch} can be verified (epoch changes: issue 6)`;
     if (!this.membership.replicas.some((r) => r.id === m.from)) return `sender ${m.from} is not in the membership`;
-    let ok = this.cache.get(cacheKey);
+    let ok = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
     if (ok === undefined) {
       const t0 = performance.now();
       ok = verifyMessageSignature(this.ctx, this.membership, m);
@@ -90,7 +93,7 @@ export class SignatureChecker {
       this.verified++;
       // Bounded: the cache only saves repeats inside nearby view changes.
       if (this.cache.size > 100_000) this.cache.clear();
-      this.cache.set(cacheKey, ok);
+      if (cacheKey !== undefined) this.cache.set(cacheKey, ok);
     }
     return ok ? undefined : `signature ${bytesToHex(m.signature).slice(0, 16)}... does not verify under ${m.from}'s key`;
   }

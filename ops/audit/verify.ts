@@ -329,7 +329,7 @@ export async function verifyArchive(opts: VerifyOptions): Promise<VerifyReport> 
     for (const part of signedParts(top)) {
       const m = part.message;
       const label = `${part.path === '' ? '' : `${part.path}: `}${describeMessage(m)}`;
-      const bad = checker.check(m, `${bytesToHex(m.signature)}|${JSON.stringify(peerMessageToJson(m))}`);
+      const bad = checker.check(m, part.path === '' ? undefined : `${bytesToHex(m.signature)}|${JSON.stringify(peerMessageToJson(m))}`);
       if (bad !== undefined) return { replica: m.from, reason: `${label}: ${bad}` };
       if (ownMustBeJournaled && m.from === replicaId && journal.count > 0 && !journal.has(m.signature)) return { replica: m.from, reason: `${label}: signed by ${replicaId} but not in its signer journal` };
       if (isVote(m)) finder.observe({ message: m, where: `${where}${part.path === '' ? '' : ` ${part.path}`}` });

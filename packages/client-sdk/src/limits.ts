@@ -31,6 +31,8 @@ export const sdkLimits = {
   watchSlackMs: 10_000,
   /** Pause after every replica failed once in a watch round. */
   watchRetryMs: 1_000,
+  /** Rounds (50 ms apart) a plain read waits for replicas just behind the trusted height before failing. */
+  lagRetryRounds: 6,
   /** Pages of history or listing fetched at most in one call. */
   pagesMax: 10_000,
 } as const;

@@ -107,6 +107,23 @@ describe('verified reads', () => {
     expect((fork as ForkError).first).toEqual(reg.latest);
   });
 
+  it('waits a few short rounds for a replica just behind the trusted height, then reads from it', async () => {
+    const reg = new FakeRegistry();
+    reg.set('k', 'v1');
+    const oldAnswer = reg.readAnswer('k');
+    reg.set('k', 'v2');
+    let behindFor = 0;
+    const handler: Handler = (path, init) => (behindFor-- > 0 ? json(oldAnswer) : honest(reg)(path, init));
+    const c = await client(reg, { 'http://r1': handler });
+    expect(text((await c.get('k')).entry?.value)).toBe('v2');
+    // Two answers from below the trusted height, then it has caught up: the read succeeds, never with the old value.
+    behindFor = 2;
+    expect(text((await c.get('k')).entry?.value)).toBe('v2');
+    // Still behind after every round: the rollback is reported.
+    behindFor = 1_000;
+    expect((await refusal(c.get('k'))).code).toBe('rollback');
+  });
+
   it('refuses a stale answer by default, and returns it flagged with allowStale', async () => {
     const reg = new FakeRegistry();
     reg.set('k', 'v');

@@ -84,7 +84,9 @@ export async function readKey(core: ClientCore, key: string, opts: ReadOptions, 
   const maxStalenessMs = opts.maxStalenessMs ?? core.settings.maxStalenessMs;
   const waitUntil = core.now() + (minHeight > 0n ? core.settings.linearizableWaitMs : 0);
   let bestStale: VerifiedRead | undefined;
-  for (;;) {
+  // A replica a block or two behind what this client already trusts answers with a "rollback": give
+  // it a few short rounds to catch up (bounded by rounds, not by the clock) before failing.
+  for (let round = 1; ; round++) {
     const attempts: Attempt[] = [];
     for (const url of core.order()) {
       const r = await readFrom(core, url, key, maxStalenessMs, minHeight);
@@ -99,7 +101,8 @@ export async function readKey(core: ClientCore, key: string, opts: ReadOptions, 
     }
     if (opts.allowStale && bestStale !== undefined) return bestStale;
     const waiting = attempts.some((a) => a.code === 'behind' || a.code === 'rollback');
-    if (!waiting || core.now() >= waitUntil) throw new ReplicasFailedError(`get ${JSON.stringify(key)}`, attempts);
+    const outOfTime = minHeight > 0n ? core.now() >= waitUntil : round >= sdkLimits.lagRetryRounds;
+    if (!waiting || outOfTime) throw new ReplicasFailedError(`get ${JSON.stringify(key)}`, attempts);
     await core.sleep(50);
   }
 }

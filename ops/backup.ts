@@ -22,13 +22,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { bytesToHex, headerHash, MerkleLog, SIGNATURE_KINDS, verifyCertificate } from '@vcr/proofs';
+import { bytesToHex, headerHash, MerkleLog, verifyCertificate } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { batchHash } from '@vcr/consensus';
 import { loadGenesis, loadGenesisRegistry } from '../apps/replica/src/genesis';
 import { type JournalEntry, verifyJournal } from '../apps/replica/src/keystore';
 import { genesisRegistryState, registryExecutor } from '../apps/replica/src/registry/state';
 import { parseCommittedBlockJson } from '../apps/replica/src/wire';
+import { JOURNAL_COLUMNS, journalEntryFromRow, type JournalRow } from '../apps/replica/src/storage/replica-store';
 
 const STORE_FILE = 'replica.sqlite';
 /** The store schema this tool understands (apps/replica/src/storage/replica-store.ts SCHEMA_VERSION). */
@@ -90,19 +91,6 @@ function storeCounts(file: string): { height: bigint; journalEntries: bigint } {
 export type BackupVerdict =
   | { ok: true; height: bigint; stateRoot: string; logSize: bigint; journalEntries: number }
   | { ok: false; where: string; reason: string };
-
-interface JournalRow {
-  idx: bigint;
-  kind: string;
-  epoch: bigint;
-  view: bigint | null;
-  seq: bigint | null;
-  digest: Buffer;
-  signed_hash: Buffer;
-  signature: Buffer;
-  prev_hash: Buffer;
-  entry_hash: Buffer;
-}
 
 /** Re-verifies a backup file from the pinned genesis; never trusts what the file says about itself. */
 export function verifyBackup(file: string, genesisFile: string): BackupVerdict {
@@ -171,21 +159,12 @@ export function verifyBackup(file: string, genesisFile: string): BackupVerdict {
 
     // Signer journal: every link, entry hash and slot rule (docs/replica.md section 4).
     const entries: JournalEntry[] = [];
-    for (const row of db.prepare('SELECT idx, kind, epoch, view, seq, digest, signed_hash, signature, prev_hash, entry_hash FROM signer_journal ORDER BY idx').iterate() as IterableIterator<JournalRow>) {
-      const kind = SIGNATURE_KINDS.find((k) => k === row.kind);
-      if (kind === undefined) return { ok: false, where: `signer journal entry ${row.idx}`, reason: `unknown kind ${JSON.stringify(row.kind)}` };
-      entries.push({
-        index: row.idx,
-        kind,
-        epoch: row.epoch,
-        view: row.view,
-        seq: row.seq,
-        digest: new Uint8Array(row.digest),
-        signedBytesHash: new Uint8Array(row.signed_hash),
-        signature: new Uint8Array(row.signature),
-        prevEntryHash: new Uint8Array(row.prev_hash),
-        entryHash: new Uint8Array(row.entry_hash),
-      });
+    for (const row of db.prepare(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal ORDER BY idx`).iterate() as IterableIterator<JournalRow>) {
+      try {
+        entries.push(journalEntryFromRow(row));
+      } catch (error) {
+        return { ok: false, where: `signer journal entry ${row.idx}`, reason: error instanceof Error ? error.message : String(error) };
+      }
     }
     const journal = verifyJournal(entries, nodeBackend);
     if (!journal.ok) return { ok: false, where: `signer journal entry ${journal.index}`, reason: journal.reason };

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS signer_journal (
 CREATE UNIQUE INDEX IF NOT EXISTS signer_journal_slot ON signer_journal (kind, epoch, view, seq);
 `;
 
-interface JournalRow {
+/** A signer_journal row as better-sqlite3 returns it (safe integers). */
+export interface JournalRow {
   idx: bigint;
   kind: string;
   epoch: bigint;
@@ -56,10 +57,11 @@ interface JournalRow {
   entry_hash: Buffer;
 }
 
-const JOURNAL_COLUMNS = 'idx, kind, epoch, view, seq, digest, signed_hash, signature, prev_hash, entry_hash';
+export const JOURNAL_COLUMNS = 'idx, kind, epoch, view, seq, digest, signed_hash, signature, prev_hash, entry_hash';
 const JOURNAL_VOTE_KINDS = ['pre-prepare', 'prepare', 'commit'] as const;
 
-function journalEntryFromRow(row: JournalRow): JournalEntry {
+/** Throws StorageError 'corrupt' for a row of an unknown kind. */
+export function journalEntryFromRow(row: JournalRow): JournalEntry {
   const kind = SIGNATURE_KINDS.find((k) => k === row.kind);
   if (kind === undefined) throw new StorageError('corrupt', `signer journal entry ${row.idx} has unknown kind ${JSON.stringify(row.kind)}`);
   return Object.freeze({

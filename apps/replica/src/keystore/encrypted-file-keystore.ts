@@ -27,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createNodeSigner } from '@vcr/crypto-node';
 import { abytes, assert, bytesToHex, concatBytes, equalBytes, hexToBytes, type Signer, utf8 } from '@vcr/proofs';
+import { secretFromEnvironment } from './secret-from-environment';
 import { checkLabel, createKeyHandle, isValidLabel, type KeyHandle, type KeyStore, KeyStoreError } from './keystore';
 
 /** scrypt cost parameters: N (CPU/memory cost, a power of two), r (block size), p (parallelism). */
@@ -324,22 +325,5 @@ export class EncryptedFileKeyStore implements KeyStore {
  * refused, since it is unclear which one the operator meant.
  */
 export function passphraseFromEnvironment(env: NodeJS.ProcessEnv): string {
-  const direct = env.VCR_KEY_PASSPHRASE;
-  const filePath = env.VCR_KEY_PASSPHRASE_FILE;
-  const hasDirect = direct !== undefined && direct !== '';
-  const hasFile = filePath !== undefined && filePath !== '';
-  if (hasDirect && hasFile) throw new KeyStoreError('config', 'both VCR_KEY_PASSPHRASE and VCR_KEY_PASSPHRASE_FILE are set: set only one');
-  if (hasDirect) return direct;
-  if (hasFile) {
-    let text: string;
-    try {
-      text = readFileSync(filePath, 'utf8');
-    } catch (error) {
-      throw new KeyStoreError('io', `cannot read the key passphrase file named by VCR_KEY_PASSPHRASE_FILE (${filePath})`, { cause: error });
-    }
-    const passphrase = text.replace(/[\r\n]+$/, '');
-    if (passphrase.length === 0) throw new KeyStoreError('config', `the key passphrase file ${filePath} is empty`);
-    return passphrase;
-  }
-  throw new KeyStoreError('config', 'no key passphrase: set VCR_KEY_PASSPHRASE, or VCR_KEY_PASSPHRASE_FILE to a file that contains it');
+  return secretFromEnvironment(env, 'VCR_KEY_PASSPHRASE', 'key passphrase');
 }

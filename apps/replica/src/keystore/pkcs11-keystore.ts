@@ -9,9 +9,9 @@
 // gives the 32-byte Ed25519 public key. docs/keystore.md has the setup.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { checkEd25519, concatBytes, type Signer, utf8 } from '@vcr/proofs';
+import { secretFromEnvironment } from './secret-from-environment';
 import { checkLabel, createKeyHandle, isValidLabel, type KeyHandle, type KeyStore, KeyStoreError } from './keystore';
 import { decodeEd25519EcPoint, ED25519_EC_PARAMS_DER, isEd25519EcParams } from './pkcs11-der';
 import { ck, ckrCode, describeFailure, ioError, type Pkcs11Handle, type Pkcs11Template, TOKEN_LABEL_BYTES_MAX, TokenSession } from './pkcs11-token';
@@ -291,22 +291,5 @@ export class Pkcs11KeyStore implements KeyStore {
  * refused, since it is unclear which one the operator meant.
  */
 export function pkcs11PinFromEnvironment(env: NodeJS.ProcessEnv): string {
-  const direct = env.VCR_PKCS11_PIN;
-  const filePath = env.VCR_PKCS11_PIN_FILE;
-  const hasDirect = direct !== undefined && direct !== '';
-  const hasFile = filePath !== undefined && filePath !== '';
-  if (hasDirect && hasFile) throw new KeyStoreError('config', 'both VCR_PKCS11_PIN and VCR_PKCS11_PIN_FILE are set: set only one');
-  if (hasDirect) return direct;
-  if (hasFile) {
-    let text: string;
-    try {
-      text = readFileSync(filePath, 'utf8');
-    } catch (error) {
-      throw new KeyStoreError('io', `cannot read the PKCS#11 PIN file named by VCR_PKCS11_PIN_FILE (${filePath})`, { cause: error });
-    }
-    const pin = text.replace(/[\r\n]+$/, '');
-    if (pin.length === 0) throw new KeyStoreError('config', `the PKCS#11 PIN file ${filePath} is empty`);
-    return pin;
-  }
-  throw new KeyStoreError('config', 'no PKCS#11 user PIN: set VCR_PKCS11_PIN, or VCR_PKCS11_PIN_FILE to a file that contains it');
+  return secretFromEnvironment(env, 'VCR_PKCS11_PIN', 'PKCS#11 user PIN');
 }

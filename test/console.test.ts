@@ -11,7 +11,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './support/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
@@ -23,7 +24,6 @@ import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { buildConsoleIfStale, spawnConsole, waitForConsole } from '../ops/console';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 const basePort = 23_000 + Math.floor(Math.random() * 1_000) * 4;
 const consolePort = basePort - 1;
@@ -86,7 +86,7 @@ async function shot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`); // before starting a cluster
   mkdirSync(ARTIFACTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'vcr-console-'));
   layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-console' });
@@ -101,10 +101,7 @@ beforeAll(async () => {
   liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
   consoleProcess = spawnConsole({ port: consolePort, genesisFile: layout.genesisFile, replicaUrls: [...layout.replicas.map((r) => r.url), liarUrl] });
   await waitForConsole(consoleUrl, 60_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   // Heartbeat blocks commit every 2 s; wait until a few exist so every page has content.
   const deadline = Date.now() + 30_000;

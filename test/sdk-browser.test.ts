@@ -13,7 +13,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './support/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, utf8 } from '@vcr/proofs';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
@@ -23,7 +24,6 @@ import { loadGenesis } from '../apps/replica/src/genesis';
 import { buildConsoleIfStale, spawnConsole, waitForConsole } from '../ops/console';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
 
-const CHROMIUM = '/usr/bin/chromium';
 const KEY = 'demo/notes/browser';
 const FLAG = 'demo/flags/browser';
 const TRUE_VALUE = 'verified-in-chromium';
@@ -63,7 +63,7 @@ function startLiar(target: string): Promise<Server> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`); // before starting a cluster
   dir = mkdtempSync(join(tmpdir(), 'vcr-sdk-browser-'));
   layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-sdk-browser' });
   replicas = layout.replicas.map((r) => spawnReplica(layout, r.id));
@@ -77,7 +77,7 @@ beforeAll(async () => {
   liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
   consoleProcess = spawnConsole({ port: consolePort, genesisFile: layout.genesisFile, replicaUrls: layout.replicas.map((r) => r.url) });
   await waitForConsole(consoleUrl, 60_000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
   page = await browser.newPage();
 }, 180_000);
 

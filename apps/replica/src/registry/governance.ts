@@ -105,12 +105,12 @@ export function applyGovernanceOp(map: MerkleMapSnapshot, op: GovernanceOp, ctx:
 export type WriteDecision =
   | { kind: 'apply' }
   /** The change needs approvals: record this submission and apply only when the threshold is met. */
-  | { kind: 'approval'; rules: NamespaceRecord['approvals'][]; namespaces: NamespaceRecord[] }
+  | { kind: 'approval'; namespaces: NamespaceRecord[] }
   | { kind: 'refuse'; error: RegistryErrorCode };
 
 /** May this client make these changes, with these values? And do they need approvals? */
 export function decideWrite(map: MerkleMapSnapshot, ops: readonly SingleOp[], ctx: GovernanceContext): WriteDecision {
-  const needing: NamespaceRecord[] = [];
+  const needing = new Map<string, NamespaceRecord>();
   for (const op of ops) {
     const ns = namespaceOf(map, op.key);
     if (ns === undefined) {
@@ -119,9 +119,9 @@ export function decideWrite(map: MerkleMapSnapshot, ops: readonly SingleOp[], ct
     }
     if (orgsOfClient(map, ns.record.writers, ctx.clientId).length === 0) return { kind: 'refuse', error: 'forbidden' };
     if (op.op !== 'delete' && ns.record.valueType !== 'any' && !parseTypedValueOf(op.value, ns.record.valueType).ok) return { kind: 'refuse', error: 'wrong-type' };
-    if (ns.record.approvals !== null && !needing.includes(ns.record)) needing.push(ns.record);
+    if (ns.record.approvals !== null) needing.set(ns.prefix, ns.record);
   }
-  return needing.length === 0 ? { kind: 'apply' } : { kind: 'approval', rules: needing.map((n) => n.approvals), namespaces: needing };
+  return needing.size === 0 ? { kind: 'apply' } : { kind: 'approval', namespaces: [...needing.values()] };
 }
 
 /** The pending-change key of these exact ops: submitting the same change again from another organization approves it. */

@@ -19,17 +19,19 @@ import {
   type BlockHeader,
   bytesToHex,
   type CryptoBackend,
+  type EpochLink,
   equalBytes,
   GENESIS_PREV_HASH,
   headerHash,
   type Membership,
+  membershipHash,
   membershipQuorum,
   type Signer,
   verifyCertificate,
 } from '@vcr/proofs';
 import { EquivocationTracker } from './evidence';
 import { consensusLimits, type CoreConfig } from './limits';
-import { batchHash, signMessage, type SigningContext, verifyMessageSignature } from './messages';
+import { batchHash, signMessage, type SigningContext, verifyMessageSignature, verifyMessageWithKey } from './messages';
 import { isWellFormedMessage, isWellFormedRequest } from './shape';
 import { addVote, type ChainPoint, newSlot, prepareKey, type Slot } from './slots';
 import type {
@@ -40,6 +42,8 @@ import type {
   CommittedBlock,
   CoreEvent,
   Effect,
+  EpochAccept,
+  ExecutionResult,
   Executor,
   NewView,
   PeerMessage,
@@ -54,12 +58,23 @@ import { checkViewChange, type NewViewPlan, planKey, planNewView, primaryOf, typ
 
 export interface CoreDeps<S> {
   config: CoreConfig;
+  /** The membership of the epoch the replica is in (genesis, or the one restored from disk). */
   membership: Membership;
   backend: CryptoBackend;
-  signer: Signer;
+  /** The key this replica votes with in `membership`, if it is a voting member. */
+  signer: Signer | undefined;
+  /**
+   * The key handle for a public key, looked up when an epoch starts (key rotation: the new key
+   * is generated in the keystore before the change is approved). Undefined: no vote in that epoch.
+   */
+  signerFor?: (publicKey: Uint8Array) => Signer | undefined;
   executor: Executor<S>;
-  /** Checks a client request's signature and anything else the application requires before ordering it. */
-  validateRequest: (request: ClientRequest) => boolean;
+  /**
+   * Checks a client request's signature (for the domain of `epoch`; a host may also accept the
+   * previous epoch's, so requests in flight at a boundary survive it) and anything else the
+   * application requires before ordering it. Must be deterministic for a given epoch.
+   */
+  validateRequest: (request: ClientRequest, epoch: bigint) => boolean;
   /**
    * Negative controls only: weaker vote thresholds, so the simulator can show
    * its checker catches the safety violations they cause. Never set in a replica.
@@ -72,6 +87,12 @@ export interface CoreRestore<S> {
   /** The last committed block (undefined at genesis) and the state after it. */
   committedHeader: BlockHeader | undefined;
   committedState: S;
+  /** The block that ended the previous epoch (absent in epoch 0): `deps.membership` votes after it. */
+  epochStart?: { seq: bigint; hash: Uint8Array };
+  /** The previous epoch's membership, to recognize votes signed with a rotated-out key. */
+  previousMembership?: Membership;
+  /** The current epoch's link still waiting for the new membership's quorum (absent once an `epoch-link` effect was kept). */
+  pendingLink?: Omit<EpochLink, 'newSignatures'>;
   /** The stable checkpoint proof persisted with the blocks, if any. */
   stableCheckpoint?: CheckpointProof;
   view?: bigint;
@@ -85,13 +106,30 @@ export interface CoreRestore<S> {
 
 type Status = 'normal' | 'view-change';
 
+/** The hand-over into the current epoch: the old quorum's half, and the new members' accepts as they arrive. */
+interface LinkInProgress {
+  pending: Omit<EpochLink, 'newSignatures'>;
+  accepts: Map<string, EpochAccept>;
+  complete: boolean;
+}
+
 export class PbftCore<S> {
   private readonly cfg: CoreConfig;
-  private readonly membership: Membership;
-  private readonly quorum: number;
-  private readonly preparedThreshold: number;
-  private readonly committedThreshold: number;
-  private readonly ctx: ViewChangeContext;
+  // Everything derived from the membership changes at an epoch boundary (installMembership).
+  private membership!: Membership;
+  private membershipHashValue!: Uint8Array;
+  private previousMembership: Membership | undefined;
+  private epochStart!: { seq: bigint; hash: Uint8Array };
+  private quorum!: number;
+  private preparedThreshold!: number;
+  private committedThreshold!: number;
+  private ctx!: ViewChangeContext;
+  private signer: Signer | undefined;
+  /** False while this replica has no vote (not in the membership, or no key for it): it follows by state transfer. */
+  private member = false;
+  private link: LinkInProgress | undefined;
+  private ownAccept: EpochAccept | undefined;
+  private readonly acceptSentTo = new Map<string, number>();
   private readonly evidence: EquivocationTracker;
 
   private view = 0n;
@@ -135,21 +173,22 @@ export class PbftCore<S> {
     restore: CoreRestore<S>,
   ) {
     this.cfg = deps.config;
-    this.membership = deps.membership;
-    assert(deps.membership.replicas.some((r) => r.id === deps.config.replicaId), 'this replica is not in the membership');
     assert(deps.config.watermarkWindow % deps.config.checkpointInterval === 0, 'window must be a multiple of the checkpoint interval');
     assert(deps.config.watermarkWindow <= consensusLimits.watermarkWindowMax, 'window too large');
     assert(Number.isInteger(deps.config.pipelineDepth) && deps.config.pipelineDepth >= 1, 'pipelineDepth must be a positive integer');
-    this.quorum = membershipQuorum(deps.membership);
-    this.preparedThreshold = deps.unsafeThresholds?.prepared ?? this.quorum - 1;
-    this.committedThreshold = deps.unsafeThresholds?.committed ?? this.quorum;
-    this.ctx = { backend: deps.backend, chainId: deps.config.chainId, membership: deps.membership, checkpointInterval: deps.config.checkpointInterval, watermarkWindow: deps.config.watermarkWindow };
+    const epochStart = restore.epochStart ?? { seq: 0n, hash: GENESIS_PREV_HASH };
+    this.previousMembership = restore.previousMembership;
+    this.installMembership(deps.membership, epochStart, deps.signer);
+    if (restore.pendingLink) this.link = { pending: restore.pendingLink, accepts: new Map(), complete: false };
     this.evidence = new EquivocationTracker(deps.backend);
     const header = restore.committedHeader;
     this.committed = { seq: header?.height ?? 0n, header, hash: header ? headerHash(deps.backend, header) : GENESIS_PREV_HASH, state: restore.committedState };
+    assert(this.committed.seq >= epochStart.seq, 'the committed block is before the start of the epoch');
     this.tip = this.committed;
     this.viewBaseSeq = this.committed.seq;
-    if (restore.stableCheckpoint) this.stable = restore.stableCheckpoint;
+    // The epoch's start is its first stable point; a checkpoint of the previous epoch is not one of this epoch.
+    this.stable = restore.stableCheckpoint && restore.stableCheckpoint.seq > epochStart.seq ? restore.stableCheckpoint : { seq: epochStart.seq, headerHash: epochStart.hash, proof: [] };
+    if (!this.member) this.needFetch = true;
     this.nowMs = restore.nowMs;
     this.lastProposalMs = restore.nowMs;
     this.lastProgressMs = restore.nowMs;
@@ -223,9 +262,21 @@ export class PbftCore<S> {
   get primary(): string {
     return primaryOf(this.membership, this.view);
   }
+  get currentMembership(): Membership {
+    return this.membership;
+  }
+  get currentEpoch(): bigint {
+    return this.membership.epoch;
+  }
+  /** False while this replica has no vote in the current epoch (it follows by state transfer). */
+  get isMember(): boolean {
+    return this.member;
+  }
   /** A snapshot for logs, metrics and the simulator's trace. */
   get diagnostics(): Record<string, string | number> {
     return {
+      epoch: Number(this.membership.epoch),
+      member: this.member ? 1 : 0,
       view: Number(this.view),
       status: this.status,
       committed: Number(this.committed.seq),
@@ -241,7 +292,7 @@ export class PbftCore<S> {
 
   /** Sizes of every growing collection, for tests that check memory stays bounded. */
   get footprint(): Record<string, number> {
-    return { slots: this.slots.size, buffered: this.buffered.size, checkpointVotes: this.checkpointVotes.size, viewChanges: this.viewChanges.size, votes: this.votes.size, pending: this.pending.size, evidence: this.evidence.size };
+    return { slots: this.slots.size, buffered: this.buffered.size, checkpointVotes: this.checkpointVotes.size, viewChanges: this.viewChanges.size, votes: this.votes.size, pending: this.pending.size, evidence: this.evidence.size, accepts: this.link?.accepts.size ?? 0, acceptSentTo: this.acceptSentTo.size };
   }
 
   // ---- events --------------------------------------------------------------------------
@@ -249,6 +300,14 @@ export class PbftCore<S> {
   private onTick(nowMs: number): void {
     if (nowMs > this.nowMs) this.nowMs = nowMs;
     const now = this.nowMs;
+    if (!this.member) {
+      // No vote here: follow the certified chain by state transfer, at the fetch pace.
+      if (now - this.lastFetchMs >= this.cfg.fetchRetryMs) {
+        this.lastFetchMs = now;
+        this.emit({ type: 'fetch-blocks', fromSeq: this.committed.seq + 1n });
+      }
+      return;
+    }
     if (this.status === 'normal') {
       const stalledMs = now - this.lastProgressMs;
       if (stalledMs > this.cfg.heartbeatIntervalMs + this.viewChangeTimeoutMs) {
@@ -277,6 +336,7 @@ export class PbftCore<S> {
 
   private onRequest(request: ClientRequest): void {
     if (!isWellFormedRequest(request)) return this.reject('malformed', undefined);
+    if (!this.member) return this.reject('not-member', undefined);
     const cached = this.deps.executor.replyFor(this.committed.state, request.clientId, request.requestId);
     if (cached === 'superseded') return;
     if (cached !== 'unknown') {
@@ -288,14 +348,20 @@ export class PbftCore<S> {
     if (this.pending.has(key)) return;
     if (this.pending.size >= consensusLimits.pendingRequestsMax) return this.reject('oversized', undefined);
     if ((this.pendingByClient.get(request.clientId) ?? 0) >= consensusLimits.pendingPerClientMax) return this.reject('oversized', undefined);
-    if (!this.deps.validateRequest(request)) return this.reject('bad-request', undefined);
+    if (!this.deps.validateRequest(request, this.membership.epoch)) return this.reject('bad-request', undefined);
     this.pending.set(key, { request, sinceMs: this.nowMs });
     this.pendingByClient.set(request.clientId, (this.pendingByClient.get(request.clientId) ?? 0) + 1);
   }
 
   private onMessage(message: PeerMessage): void {
     if (!isWellFormedMessage(message)) return this.reject('malformed', typeof message?.from === 'string' ? message.from : undefined);
-    if (message.epoch !== this.membership.epoch) return this.reject('wrong-epoch', message.from);
+    if (!this.member) return this.reject('not-member', message.from);
+    if (message.epoch !== this.membership.epoch) {
+      // A later epoch means the others committed the end of ours: fetch it (rate-limited, so a
+      // forged epoch number costs at most a fetch per retry period).
+      if (message.epoch > this.membership.epoch) this.needFetch = true;
+      return this.reject('wrong-epoch', message.from);
+    }
     if (!this.membership.replicas.some((r) => r.id === message.from)) return this.reject('unknown-sender', message.from);
     if (message.from === this.cfg.replicaId && message.type !== 'new-view') return;
     switch (message.type) {
@@ -311,6 +377,8 @@ export class PbftCore<S> {
         return this.onViewChange(message);
       case 'new-view':
         return this.onNewView(message);
+      case 'epoch-accept':
+        return this.onEpochAccept(message);
     }
   }
 
@@ -327,7 +395,7 @@ export class PbftCore<S> {
     if (pp.seq <= this.committed.seq) return;
     if (!this.inWindow(pp.seq)) return this.reject('outside-window', pp.from);
     const h = pp.header;
-    if (h.height !== pp.seq || h.chainId !== this.cfg.chainId || h.epoch !== this.membership.epoch || h.nextMembershipHash !== null) return this.reject('bad-header', pp.from);
+    if (h.height !== pp.seq || h.chainId !== this.cfg.chainId || h.epoch !== this.membership.epoch) return this.reject('bad-header', pp.from);
     if (pp.batch.length > this.cfg.batchRequestsMax) return this.reject('oversized', pp.from);
     const hash = headerHash(this.deps.backend, h);
     const slot = this.slots.get(pp.seq);
@@ -345,7 +413,7 @@ export class PbftCore<S> {
       return;
     }
     if (!equalBytes(h.batchHash, batchHash(this.deps.backend, pp.batch))) return this.reject('bad-batch', pp.from);
-    if (!pp.batch.every((r) => this.deps.validateRequest(r))) return this.reject('bad-request', pp.from);
+    if (!pp.batch.every((r) => this.deps.validateRequest(r, this.membership.epoch))) return this.reject('bad-request', pp.from);
     if (this.buffered.size >= consensusLimits.futurePrePreparesMax) return this.reject('oversized', pp.from);
     this.buffered.set(pp.seq, pp);
     this.acceptBuffered();
@@ -367,6 +435,12 @@ export class PbftCore<S> {
   private acceptPrePrepare(pp: PrePrepare): boolean {
     const h = pp.header;
     const fresh = h.view === pp.view;
+    if (this.tipEndsEpoch()) {
+      // Nothing follows the last block of an epoch in that epoch: the next block belongs to the new membership.
+      this.reject('bad-header', pp.from);
+      if (fresh) this.startViewChange(this.view + 1n, 'proposal after the end of the epoch');
+      return false;
+    }
     if (!equalBytes(h.prevHash, this.tip.hash)) {
       this.reject('bad-header', pp.from);
       if (fresh) this.startViewChange(this.view + 1n, 'proposal does not extend the chain');
@@ -380,7 +454,7 @@ export class PbftCore<S> {
       return false;
     }
     const exec = this.deps.executor.apply(this.tip.state, { seq: pp.seq, batch: pp.batch, timestampMs: h.timestampMs });
-    if (!equalBytes(exec.stateRoot, h.stateRoot) || !equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) {
+    if (!this.matchesExecution(h, exec)) {
       this.reject('roots-mismatch', pp.from);
       this.startViewChange(this.view + 1n, 'proposed roots differ from re-execution');
       return false;
@@ -483,13 +557,14 @@ export class PbftCore<S> {
         return;
       }
       const exec = slot.accepted?.hashHex === hex ? slot.accepted.exec : this.deps.executor.apply(this.committed.state, { seq, batch: pp.batch, timestampMs: pp.header.timestampMs });
-      assert(equalBytes(exec.stateRoot, pp.header.stateRoot) && equalBytes(exec.logRoot, pp.header.logRoot), 'a quorum committed roots that re-execution does not give');
+      assert(this.matchesExecution(pp.header, exec), 'a quorum committed roots that re-execution does not give');
       const signatures = this.membership.replicas.filter((r) => commits.has(r.id)).map((r) => ({ replicaId: r.id, signature: (commits.get(r.id) as Commit).signature }));
-      this.commitBlock({ header: pp.header, batch: pp.batch, certificate: { header: pp.header, commitView, signatures } }, exec.state, exec.replies);
+      this.commitBlock({ header: pp.header, batch: pp.batch, certificate: { header: pp.header, commitView, signatures } }, exec);
     }
   }
 
-  private commitBlock(block: CommittedBlock, state: S, replies: readonly { clientId: string; requestId: bigint; result: Uint8Array }[], viaTransfer = false): void {
+  private commitBlock(block: CommittedBlock, exec: ExecutionResult<S>, viaTransfer = false): void {
+    const { state, replies } = exec;
     const hash = headerHash(this.deps.backend, block.header);
     const onTentativeChain = this.slots.get(block.header.height)?.accepted?.hashHex === bytesToHex(hash);
     this.committed = { seq: block.header.height, header: block.header, hash, state };
@@ -516,6 +591,10 @@ export class PbftCore<S> {
     if (next) {
       this.maybeSendPrepare(next);
       this.checkPrepared(next);
+    }
+    if (block.header.nextMembershipHash !== null) {
+      this.enterEpoch(exec.nextMembership as Membership, block, hash);
+      return;
     }
     if (block.header.height % BigInt(this.cfg.checkpointInterval) === 0n) {
       const cp = this.sign<Checkpoint>({ type: 'checkpoint', epoch: this.membership.epoch, from: this.cfg.replicaId, seq: block.header.height, headerHash: hash });
@@ -722,8 +801,12 @@ export class PbftCore<S> {
   // ---- primary: batching, pipelining, heartbeats --------------------------------------------
 
   private maybePropose(): void {
-    if (this.status !== 'normal' || this.primary !== this.cfg.replicaId) return;
+    if (!this.member || this.status !== 'normal' || this.primary !== this.cfg.replicaId) return;
+    // The first block of an epoch waits for the new membership's quorum to accept the hand-over,
+    // so every block of the epoch can be verified by a client walking the epoch chain.
+    if (this.link !== undefined && !this.link.complete) return;
     for (let proposals = 0; proposals < 8; proposals++) {
+      if (this.tipEndsEpoch()) return;
       const seq = this.tip.seq + 1n;
       if (!this.inWindow(seq) || this.tip.seq < this.maxPlannedSeq()) return;
       if (this.tip.seq - this.committed.seq >= BigInt(this.cfg.pipelineDepth)) return;
@@ -773,7 +856,7 @@ export class PbftCore<S> {
       logRoot: exec.logRoot,
       logSize: exec.logSize,
       timestampMs,
-      nextMembershipHash: null,
+      nextMembershipHash: exec.nextMembership ? membershipHash(this.deps.backend, exec.nextMembership) : null,
     };
     const hash = headerHash(this.deps.backend, header);
     if (!this.recordVote({ phase: 'pre-prepare', view: this.view, seq, headerHash: hash })) return;
@@ -788,10 +871,132 @@ export class PbftCore<S> {
     this.checkPrepared(slot);
   }
 
+  // ---- epochs (DESIGN section 6) ------------------------------------------------------------
+
+  /** Everything that follows from the membership: quorums, the signing context, this replica's key. */
+  private installMembership(m: Membership, epochStart: { seq: bigint; hash: Uint8Array }, signer: Signer | undefined): void {
+    this.membership = m;
+    this.membershipHashValue = membershipHash(this.deps.backend, m);
+    this.epochStart = epochStart;
+    this.quorum = membershipQuorum(m);
+    this.preparedThreshold = this.deps.unsafeThresholds?.prepared ?? this.quorum - 1;
+    this.committedThreshold = this.deps.unsafeThresholds?.committed ?? this.quorum;
+    this.ctx = { backend: this.deps.backend, chainId: this.cfg.chainId, membership: m, epochStart, checkpointInterval: this.cfg.checkpointInterval, watermarkWindow: this.cfg.watermarkWindow };
+    const own = m.replicas.find((r) => r.id === this.cfg.replicaId);
+    const key = own === undefined ? undefined : signer !== undefined && equalBytes(signer.publicKey, own.publicKey) ? signer : this.deps.signerFor?.(own.publicKey);
+    // A handle for another key would sign votes nobody counts.
+    this.signer = key !== undefined && own !== undefined && equalBytes(key.publicKey, own.publicKey) ? key : undefined;
+    this.member = this.signer !== undefined;
+    this.ownAccept = undefined;
+  }
+
+  /** The tentative chain ends with the last block of the epoch (not yet committed): nothing may follow it in this epoch. */
+  private tipEndsEpoch(): boolean {
+    return this.tip.seq > this.epochStart.seq && this.tip.header?.nextMembershipHash != null;
+  }
+
+  /** A header is what re-execution gives: roots, log size, and the next membership's hash exactly when the batch ends the epoch. */
+  private matchesExecution(h: BlockHeader, exec: ExecutionResult<S>): boolean {
+    if (!equalBytes(exec.stateRoot, h.stateRoot) || !equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) return false;
+    if (exec.nextMembership === undefined) return h.nextMembershipHash === null;
+    if (exec.nextMembership.epoch !== this.membership.epoch + 1n || exec.nextMembership.chainId !== this.cfg.chainId) return false;
+    return h.nextMembershipHash !== null && equalBytes(h.nextMembershipHash, membershipHash(this.deps.backend, exec.nextMembership));
+  }
+
+  /**
+   * The block that ends the epoch is committed (certified by the old membership): the next
+   * membership votes from the next block on, in view 0, above a stable base that needs no proof.
+   */
+  private enterEpoch(next: Membership, block: CommittedBlock, hash: Uint8Array): void {
+    assert(next !== undefined && block.header.nextMembershipHash !== null && equalBytes(membershipHash(this.deps.backend, next), block.header.nextMembershipHash), 'the executor ended the epoch with another membership');
+    const start = { seq: block.header.height, hash };
+    this.previousMembership = this.membership;
+    this.installMembership(next, start, this.signer);
+    this.stable = { seq: start.seq, headerHash: hash, proof: [] };
+    this.view = 0n;
+    this.status = 'normal';
+    this.viewBaseSeq = start.seq;
+    this.currentNewView = undefined;
+    this.lastNewView = undefined;
+    this.viewChangeQuorumSinceMs = undefined;
+    this.viewChangeTimeoutMs = this.cfg.viewChangeTimeoutMs;
+    this.slots.clear();
+    this.buffered.clear();
+    this.checkpointVotes.clear();
+    this.viewChanges.clear();
+    this.votes.clear();
+    this.viewChangeSentTo.clear();
+    this.newViewSentTo.clear();
+    this.acceptSentTo.clear();
+    this.evidence.collectGarbage(start.seq);
+    this.resetTip();
+    this.lastProgressMs = this.nowMs;
+    this.lastProposalMs = this.nowMs;
+    for (const p of this.pending.values()) p.sinceMs = this.nowMs;
+    if (!this.member) {
+      this.pending.clear();
+      this.pendingByClient.clear();
+    }
+    this.needFetch = !this.member;
+    this.link = { pending: { lastHeader: block.header, oldCommitView: block.certificate.commitView, oldSignatures: block.certificate.signatures, nextMembership: next }, accepts: new Map(), complete: false };
+    this.emit({ type: 'persist-view', view: 0n });
+    this.emit({ type: 'epoch-entered', membership: next, startSeq: start.seq, startHash: hash, member: this.member });
+    if (this.member) {
+      const accept = this.epochAccept();
+      this.link.accepts.set(accept.from, accept);
+      this.emit({ type: 'broadcast', message: accept });
+      this.checkLinkComplete();
+    }
+  }
+
+  /** This replica's EPOCH-ACCEPT for the current epoch (signed once per epoch and process). */
+  private epochAccept(): EpochAccept {
+    this.ownAccept ??= this.sign<EpochAccept>({
+      type: 'epoch-accept',
+      epoch: this.membership.epoch,
+      from: this.cfg.replicaId,
+      lastHeaderHash: this.epochStart.hash,
+      nextMembershipHash: this.membershipHashValue,
+    });
+    return this.ownAccept;
+  }
+
+  private onEpochAccept(a: EpochAccept): void {
+    if (this.membership.epoch === 0n || !equalBytes(a.lastHeaderHash, this.epochStart.hash) || !equalBytes(a.nextMembershipHash, this.membershipHashValue)) {
+      return this.reject('bad-epoch-accept', a.from);
+    }
+    const link = this.link;
+    if (link === undefined || link.complete) {
+      // We hold the link already; the sender does not, or it would not be sending: answer with ours.
+      const last = this.acceptSentTo.get(a.from) ?? -Infinity;
+      if (this.nowMs - last >= this.cfg.heartbeatIntervalMs / 2) {
+        this.acceptSentTo.set(a.from, this.nowMs);
+        this.emit({ type: 'send', to: a.from, message: this.epochAccept() });
+      }
+      return;
+    }
+    if (link.accepts.has(a.from)) return this.reject('duplicate', a.from);
+    if (!this.verify(a)) return;
+    this.observe(a);
+    link.accepts.set(a.from, a);
+    this.checkLinkComplete();
+  }
+
+  private checkLinkComplete(): void {
+    const link = this.link;
+    if (link === undefined || link.complete || link.accepts.size < this.quorum) return;
+    link.complete = true;
+    const newSignatures = this.membership.replicas.filter((r) => link.accepts.has(r.id)).map((r) => ({ replicaId: r.id, signature: (link.accepts.get(r.id) as EpochAccept).signature }));
+    this.emit({ type: 'epoch-link', link: { ...link.pending, newSignatures } });
+    link.accepts.clear();
+  }
+
   // ---- retransmission and state transfer ----------------------------------------------------
 
   /** Re-sends this replica's own votes for uncommitted slots, so dropped messages do not stall a view. */
   private retransmit(): void {
+    if (!this.member) return;
+    if (this.link !== undefined && !this.link.complete) this.emit({ type: 'broadcast', message: this.epochAccept() });
     if (this.status === 'view-change') {
       // Also after a restart into a view that was never installed: announce where we stand.
       this.emit({ type: 'broadcast', message: this.ownViewChange() });
@@ -841,11 +1046,11 @@ export class PbftCore<S> {
       if (!certified.ok || !equalBytes(certified.headerHash, headerHash(this.deps.backend, h))) return this.reject('bad-certificate', undefined);
       if (!equalBytes(h.prevHash, this.committed.hash) || !Array.isArray(block.batch) || !equalBytes(h.batchHash, batchHash(this.deps.backend, block.batch))) return this.reject('bad-block', undefined);
       const exec = this.deps.executor.apply(this.committed.state, { seq: h.height, batch: block.batch, timestampMs: h.timestampMs });
-      if (!equalBytes(exec.stateRoot, h.stateRoot) || !equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) return this.reject('roots-mismatch', undefined);
-      this.commitBlock({ header: h, batch: block.batch, certificate: block.certificate }, exec.state, exec.replies, true);
+      if (!this.matchesExecution(h, exec)) return this.reject('roots-mismatch', undefined);
+      this.commitBlock({ header: h, batch: block.batch, certificate: block.certificate }, exec, true);
     }
-    if (this.committed.seq < this.stable.seq) this.needFetch = true;
-    if (this.status === 'normal') this.acceptBuffered();
+    if (this.committed.seq < this.stable.seq || !this.member) this.needFetch = true;
+    if (this.status === 'normal' && this.member) this.acceptBuffered();
   }
 
   // ---- helpers --------------------------------------------------------------------------------
@@ -861,14 +1066,22 @@ export class PbftCore<S> {
 
   private verify(message: PeerMessage): boolean {
     if (verifyMessageSignature(this.ctx, this.membership, message)) return true;
-    this.reject('bad-signature', message.from);
+    this.reject(this.signedWithRetiredKey(message) ? 'retired-key' : 'bad-signature', message.from);
     return false;
+  }
+
+  /** A failed signature that the sender's previous-epoch key made: a rotated-out key still voting. Failure path only. */
+  private signedWithRetiredKey(message: PeerMessage): boolean {
+    const old = this.previousMembership?.replicas.find((r) => r.id === message.from);
+    const current = this.membership.replicas.find((r) => r.id === message.from);
+    if (old === undefined || current === undefined || equalBytes(old.publicKey, current.publicKey)) return false;
+    return verifyMessageWithKey(this.ctx, old.publicKey, message);
   }
 
   /** Every message whose signature verified: reported for the audit record, then checked for equivocation. */
   private observe(message: PeerMessage): void {
     this.emit({ type: 'verified', message });
-    if (message.type === 'view-change' || message.type === 'new-view') return;
+    if (message.type === 'view-change' || message.type === 'new-view' || message.type === 'epoch-accept') return;
     const evidence = this.evidence.observe(message);
     if (evidence) this.emit({ type: 'evidence', evidence });
   }
@@ -885,7 +1098,8 @@ export class PbftCore<S> {
   }
 
   private sign<M extends PeerMessage>(unsigned: Omit<M, 'signature'>): M {
-    return signMessage<M>(this.ctx as SigningContext, this.deps.signer, unsigned);
+    assert(this.signer !== undefined, 'a replica without a vote in this epoch never signs');
+    return signMessage<M>(this.ctx as SigningContext, this.signer, unsigned);
   }
 
   private resetTip(): void {

@@ -10,12 +10,13 @@ import {
   type SignatureKind,
   commitVoteMessage,
   encodeCanonical,
+  epochAcceptMessage,
   headerHash,
   requestToCanonical,
   signInDomain,
   verifyInDomain,
 } from '@vcr/proofs';
-import type { Checkpoint, ClientRequest, Commit, NewView, PeerMessage, PrePrepare, Prepare, ViewChange } from './types';
+import type { Checkpoint, ClientRequest, Commit, EpochAccept, NewView, PeerMessage, PrePrepare, Prepare, ViewChange } from './types';
 
 export { requestSigningMessage, requestToCanonical } from '@vcr/proofs';
 
@@ -53,6 +54,9 @@ export function signingPayload(backend: CryptoBackend, message: PeerMessage): Ca
         viewChangeSenders: message.viewChanges.map((vc) => vc.from),
         prePrepares: message.prePrepares.map((p) => [p.seq, headerHash(backend, p.header)]),
       };
+    case 'epoch-accept':
+      // Exactly the message epoch links carry, so these signatures go into a link as they are.
+      return epochAcceptMessage(message.lastHeaderHash, message.nextMembershipHash);
   }
 }
 
@@ -69,6 +73,11 @@ export function signMessage<M extends PeerMessage>(ctx: SigningContext, signer: 
   return { ...draft, signature };
 }
 
+/** Checks a message's signature against one given key (e.g. the sender's key of another epoch). */
+export function verifyMessageWithKey(ctx: SigningContext, publicKey: Uint8Array, message: PeerMessage): boolean {
+  return verifyInDomain(ctx.backend, publicKey, { kind: kindOf(message), chainId: ctx.chainId, epoch: message.epoch }, signingPayload(ctx.backend, message), message.signature);
+}
+
 /** Checks the sender's signature against the membership of the message's epoch. */
 export function verifyMessageSignature(ctx: SigningContext, membership: Membership, message: PeerMessage): boolean {
   if (message.epoch !== membership.epoch) return false;
@@ -77,4 +86,4 @@ export function verifyMessageSignature(ctx: SigningContext, membership: Membersh
   return verifyInDomain(ctx.backend, sender.publicKey, { kind: kindOf(message), chainId: ctx.chainId, epoch: message.epoch }, signingPayload(ctx.backend, message), message.signature);
 }
 
-export type { Checkpoint, Commit, NewView, PrePrepare, Prepare, ViewChange };
+export type { Checkpoint, Commit, EpochAccept, NewView, PrePrepare, Prepare, ViewChange };

@@ -87,6 +87,8 @@ export function isWellFormedMessage(m: PeerMessage): boolean {
         m.prePrepares.length <= L.watermarkWindowMax &&
         m.prePrepares.every((p) => isWellFormedMessage(p) && p.type === 'pre-prepare')
       );
+    case 'epoch-accept':
+      return isHash(m.lastHeaderHash) && isHash(m.nextMembershipHash);
     default:
       return false;
   }

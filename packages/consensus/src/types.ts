@@ -2,7 +2,7 @@
 // its epoch and its sender, and is signed over the kind's signing payload
 // (messages.ts) in the domain (kind, chainId, epoch).
 
-import type { BlockHeader, Certificate, CertificateSignature, ClientRequest } from '@vcr/proofs';
+import type { BlockHeader, Certificate, CertificateSignature, ClientRequest, EpochLink, Membership } from '@vcr/proofs';
 
 /** A client request as ordered by consensus (format: @vcr/proofs client-request.ts). Its meaning is the executor's business. */
 export type { ClientRequest } from '@vcr/proofs';
@@ -71,7 +71,18 @@ export interface NewView extends Signed {
   prePrepares: PrePrepare[];
 }
 
-export type PeerMessage = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView;
+/**
+ * A member of epoch e + 1 accepts the hand-over (DESIGN section 6): signed with kind
+ * "epoch-accept" over { lastHeaderHash, nextMembershipHash } (@vcr/proofs epochAcceptMessage),
+ * so a quorum of these is the new-membership half of the epoch link clients walk.
+ */
+export interface EpochAccept extends Signed {
+  type: 'epoch-accept';
+  lastHeaderHash: Uint8Array;
+  nextMembershipHash: Uint8Array;
+}
+
+export type PeerMessage = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | EpochAccept;
 
 /** A committed block: what storage keeps and what state transfer ships. */
 export interface CommittedBlock {
@@ -129,6 +140,15 @@ export type Effect =
   | { type: 'verified'; message: PeerMessage }
   | { type: 'view-change-started'; view: bigint; reason: string }
   | { type: 'view-entered'; view: bigint }
+  /**
+   * The block at `startSeq` (certified by the old membership) ended the epoch: from here on
+   * `membership` votes, starting in view 0. `member` is false when this replica has no vote in it
+   * (not listed, or its key is not available to `signerFor`): it then follows by state transfer.
+   * Persist it with the block, durable before later sends.
+   */
+  | { type: 'epoch-entered'; membership: Membership; startSeq: bigint; startHash: Uint8Array; member: boolean }
+  /** A complete epoch link (old quorum and new quorum): keep it and serve it to clients walking the chain. */
+  | { type: 'epoch-link'; link: EpochLink }
   | { type: 'rejected'; reason: RejectReason; from: string | undefined };
 
 /** A vote this replica signed; restored after a restart so it never signs a conflicting one. */
@@ -159,6 +179,10 @@ export type RejectReason =
   | 'bad-new-view'
   | 'bad-view-change'
   | 'bad-block'
+  | 'bad-epoch-accept'
+  /** Signed in this epoch with the key the sender had in the previous one: a rotated-out key. */
+  | 'retired-key'
+  | 'not-member'
   | 'duplicate';
 
 /** The deterministic state machine the core orders requests for (the registry, or a test one). */
@@ -175,6 +199,8 @@ export interface ExecutionResult<S> {
   logRoot: Uint8Array;
   logSize: bigint;
   replies: ClientReply[];
+  /** Set when this batch ends the epoch: the membership of the next epoch (its hash goes in the header). */
+  nextMembership?: Membership;
 }
 
 export type { CertificateSignature };

@@ -3,7 +3,7 @@
 // and every backup run the same computation, so a backup can check the
 // NEW-VIEW it receives by recomputing it.
 
-import { type BlockHeader, bytesToHex, equalBytes, GENESIS_PREV_HASH, headerHash, type Membership, membershipQuorum } from '@vcr/proofs';
+import { type BlockHeader, bytesToHex, equalBytes, headerHash, type Membership, membershipQuorum } from '@vcr/proofs';
 import { batchHash, type SigningContext, verifyMessageSignature } from './messages';
 import type { CheckpointProof, ClientRequest, PreparedCertificate, ViewChange } from './types';
 
@@ -14,14 +14,19 @@ export function primaryOf(membership: Membership, view: bigint): string {
 
 export interface ViewChangeContext extends SigningContext {
   membership: Membership;
+  /** The block the epoch starts after (height 0 and zero hash at genesis): the epoch's base, certified by the previous epoch. */
+  epochStart: { seq: bigint; hash: Uint8Array };
   checkpointInterval: number;
   watermarkWindow: number;
 }
 
-/** A stable checkpoint proof: seq 0 is the genesis base; others need a quorum of matching signed checkpoints. */
+/**
+ * A stable checkpoint proof: the epoch's start (genesis, or the block that ended the previous
+ * epoch) needs no proof; later ones need a quorum of matching signed checkpoints of this epoch.
+ */
 export function checkCheckpointProof(ctx: ViewChangeContext, c: CheckpointProof): boolean {
-  if (c.seq === 0n) return equalBytes(c.headerHash, GENESIS_PREV_HASH) && c.proof.length === 0;
-  if (c.seq % BigInt(ctx.checkpointInterval) !== 0n) return false;
+  if (c.seq === ctx.epochStart.seq) return equalBytes(c.headerHash, ctx.epochStart.hash) && c.proof.length === 0;
+  if (c.seq < ctx.epochStart.seq || c.seq % BigInt(ctx.checkpointInterval) !== 0n) return false;
   const signers = new Set<string>();
   for (const m of c.proof) {
     if (m.type !== 'checkpoint' || m.seq !== c.seq || !equalBytes(m.headerHash, c.headerHash)) return false;

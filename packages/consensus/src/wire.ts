@@ -1,4 +1,4 @@
-// JSON wire forms of what replicas send each other (the six PBFT messages,
+// JSON wire forms of what replicas send each other (the six PBFT messages and EPOCH-ACCEPT,
 // committed blocks for state transfer) and what clients send and receive.
 // The conventions are those of @vcr/proofs wire.ts: bytes as lowercase hex,
 // 64-bit integers as decimal strings below 2^63, strict objects that refuse
@@ -124,7 +124,9 @@ const newViewSchema = z.strictObject({
   prePrepares: z.array(prePrepareSchema).max(consensusLimits.watermarkWindowMax),
 });
 
-export const peerMessageSchema = z.discriminatedUnion('type', [prePrepareSchema, prepareSchema, commitSchema, checkpointSchema, viewChangeSchema, newViewSchema]);
+const epochAcceptSchema = z.strictObject({ type: z.literal('epoch-accept'), ...signedFields, lastHeaderHash: hash32, nextMembershipHash: hash32 });
+
+export const peerMessageSchema = z.discriminatedUnion('type', [prePrepareSchema, prepareSchema, commitSchema, checkpointSchema, viewChangeSchema, newViewSchema, epochAcceptSchema]);
 
 export const committedBlockSchema = z.strictObject({ header, batch: batchSchema, certificate });
 
@@ -230,6 +232,8 @@ export function peerMessageToJson(m: PeerMessage): PeerMessageJson {
       return viewChangeToJson(m);
     case 'new-view':
       return newViewToJson(m);
+    case 'epoch-accept':
+      return { type: m.type, ...signedToJson(m), lastHeaderHash: bytesToHex(m.lastHeaderHash), nextMembershipHash: bytesToHex(m.nextMembershipHash) };
     default:
       return assertNever(m, 'peer message type');
   }

@@ -6,6 +6,7 @@ import {
   type Commit,
   type CommittedBlock,
   consensusLimits,
+  type EpochAccept,
   type NewView,
   type PeerMessage,
   type PrePrepare,
@@ -35,7 +36,7 @@ import {
 const backend = nobleBackend;
 const ctx = { backend, chainId: 'vcr-test' };
 const cluster = testCluster();
-const viewChangeCtx = { ...ctx, membership: cluster.membership, checkpointInterval: 16, watermarkWindow: 64 };
+const viewChangeCtx = { ...ctx, membership: cluster.membership, epochStart: { seq: 0n, hash: new Uint8Array(32) }, checkpointInterval: 16, watermarkWindow: 64 };
 const U63_MAX = (1n << 63n) - 1n;
 
 function signerOf(id: string) {
@@ -116,7 +117,9 @@ const newPrimary = primaryOf(cluster.membership, 1n);
 const reProposed = signMessage<PrePrepare>(ctx, signerOf(newPrimary), { ...prePrepare, from: newPrimary, view: 1n });
 const newView = signMessage<NewView>(ctx, signerOf(newPrimary), { type: 'new-view', epoch: 0n, from: newPrimary, view: 1n, viewChanges, prePrepares: [reProposed] });
 
-const samples: PeerMessage[] = [prePrepare, prepares[0] as Prepare, commit, checkpointBy('r1'), viewChanges[0] as ViewChange, newView];
+const epochAccept = signMessage<EpochAccept>(ctx, signerOf('r2'), { type: 'epoch-accept', epoch: 0n, from: 'r2', lastHeaderHash: hash17, nextMembershipHash: checkpointHash });
+
+const samples: PeerMessage[] = [prePrepare, prepares[0] as Prepare, commit, checkpointBy('r1'), viewChanges[0] as ViewChange, newView, epochAccept];
 
 function roundTrip(m: PeerMessage): PeerMessage {
   return parsed(parsePeerMessageJson(overTheWire(peerMessageToJson(m))));

@@ -596,7 +596,7 @@ export class PbftCore<S> {
       this.enterEpoch(exec.nextMembership as Membership, block, hash);
       return;
     }
-    if (block.header.height % BigInt(this.cfg.checkpointInterval) === 0n) {
+    if (this.member && block.header.height % BigInt(this.cfg.checkpointInterval) === 0n) {
       const cp = this.sign<Checkpoint>({ type: 'checkpoint', epoch: this.membership.epoch, from: this.cfg.replicaId, seq: block.header.height, headerHash: hash });
       this.emit({ type: 'broadcast', message: cp });
       this.addCheckpointVote(cp);

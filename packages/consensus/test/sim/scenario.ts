@@ -19,6 +19,10 @@ export function scenarioFor(seed: number): SimOptions & { adversary: string } {
     crashes: rng.chance(0.5),
     clients: rng.int(1, 4),
     requestsPerClient: rng.int(3, 12),
+    // A third of the runs also change the membership three times: a replica joins, a key rotates, one leaves.
+    ...(rng.chance(0.33)
+      ? { epochSteps: [{ step: 'add' as const }, { step: 'rotate' as const, id: 'r2' }, { step: 'remove' as const, id: `r${rng.int(1, 4)}` }], epochChangeAtMs: [rng.int(500, 2_000), rng.int(2_500, 4_500), rng.int(5_000, 7_000)], retiredKeyVoter: rng.chance(0.5) }
+      : {}),
   };
 }
 

@@ -3,15 +3,16 @@
 // partitions, crash-restart from what each replica persisted, Byzantine
 // strategies and twins. One seed gives one run, bit for bit.
 
-import { bytesToHex, equalBytes, type Membership, type Signer, signInDomain, verifyCertificate, verifyInDomain } from '@vcr/proofs';
+import { bytesToHex, equalBytes, headerHash, type Membership, membershipHash, type Signer, signInDomain, verifyCertificate, verifyEpochChain, verifyInDomain } from '@vcr/proofs';
 import { testCluster, testSeed } from '@vcr/proofs/testing';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { PbftCore, type CoreRestore } from '../../src/core';
 import { defaultCoreConfig, type CoreConfig } from '../../src/limits';
-import { requestSigningMessage, type SigningContext } from '../../src/messages';
-import type { CheckpointProof, ClientRequest, CommittedBlock, Effect, NewView, PeerMessage, PreparedCertificate, VoteRecord } from '../../src/types';
+import { requestSigningMessage, signMessage, type SigningContext } from '../../src/messages';
+import type { CheckpointProof, ClientRequest, Commit, CommittedBlock, Effect, NewView, PeerMessage, PreparedCertificate, VoteRecord } from '../../src/types';
 import { applyStrategy, type Delivery, type StrategyName } from './adversary';
 import { genesisState, type SimState, simExecutor } from './app';
+import { buildEpochPlan, type EpochPlan, type MembershipStep } from './epochs';
 import { Rng } from './rng';
 
 export interface SimOptions {
@@ -32,6 +33,13 @@ export interface SimOptions {
   byzantineId?: string;
   /** Negative control: weakened thresholds on every honest replica. */
   unsafeThresholds?: { prepared: number; committed: number };
+  /** Membership changes, one epoch each, submitted by an admin client at `epochChangeAtMs[i]`. */
+  epochSteps?: MembershipStep[];
+  epochChangeAtMs?: number[];
+  /** Crash the primary as it proposes the last block of an epoch and drop that block's commits for a while: the block must finish in a view change. */
+  viewChangeAtEpochEnd?: boolean;
+  /** An attacker holding a rotated-out key keeps voting with it in the new epoch. */
+  retiredKeyVoter?: boolean;
 }
 
 export interface SimResult {
@@ -46,6 +54,9 @@ export interface SimResult {
   evidence: number;
   rejected: Record<string, number>;
   maxFootprint: number;
+  /** Highest epoch every honest replica reached, and epoch links verified from genesis. */
+  epoch: number;
+  epochLinks: number;
 }
 
 interface Disk {
@@ -56,6 +67,8 @@ interface Disk {
   newView?: NewView;
   votes: VoteRecord[];
   prepared: PreparedCertificate[];
+  /** Whether the current epoch's link was completed and kept (otherwise the restart resumes collecting it). */
+  linkKept?: boolean;
 }
 
 interface Node {
@@ -97,6 +110,8 @@ class Simulation {
   private readonly durationMs: number;
   private readonly healAtMs: number;
   private readonly membership: Membership;
+  private readonly plan: EpochPlan;
+  private latestEpoch = 0n;
   private readonly signers: Map<string, Signer>;
   private readonly clientSigners: Signer[] = [];
   private readonly clientKeys = new Map<string, Uint8Array>();
@@ -110,7 +125,10 @@ class Simulation {
   private readonly submitted = new Map<string, { at: number }>();
   private readonly committedRequests = new Set<string>();
   private readonly clientNext: bigint[] = [];
-  private readonly executor = simExecutor(nodeBackend);
+  private readonly executor: ReturnType<typeof simExecutor>;
+  private readonly adminSigner = createNodeSigner(testSeed('sim-admin'));
+  private epochEndTriggered = false;
+  private dropCommits: { seq: bigint; untilMs: number } | undefined;
   private readonly signing: SigningContext = { backend: nodeBackend, chainId: CHAIN };
 
   constructor(private readonly opts: SimOptions) {
@@ -124,7 +142,10 @@ class Simulation {
     this.membership = cluster.membership;
     // Same keys as the fixtures, signed through node:crypto for speed.
     this.signers = new Map([...cluster.signers.keys()].map((id) => [id, createNodeSigner(testSeed(`replica-${id}`))]));
-    this.result = { seed: opts.seed, safetyViolations: [], livenessFailures: [], committedBlocks: 0, requestsCommitted: 0, requestsSubmitted: 0, viewChanges: 0, faults: {}, evidence: 0, rejected: {}, maxFootprint: 0 };
+    this.plan = buildEpochPlan(this.membership, this.signers, opts.epochSteps ?? []);
+    this.executor = simExecutor(nodeBackend, this.plan.memberships);
+    this.clientKeys.set('cadmin', this.adminSigner.publicKey);
+    this.result = { seed: opts.seed, safetyViolations: [], livenessFailures: [], committedBlocks: 0, requestsCommitted: 0, requestsSubmitted: 0, viewChanges: 0, faults: {}, evidence: 0, rejected: {}, maxFootprint: 0, epoch: 0, epochLinks: 0 };
     for (let c = 0; c < (opts.clients ?? 3); c++) {
       const signer = createNodeSigner(testSeed(`sim-client-${c}`));
       this.clientSigners.push(signer);
@@ -139,6 +160,8 @@ class Simulation {
       this.addNode(r.id, r.id, !isByz, strategy);
       if (isByz && opts.byzantine === 'twins') this.addNode(r.id, `${r.id}-twin`, false, undefined);
     }
+    // Replicas that join later start now, with no vote: they follow the chain by state transfer.
+    for (const id of this.plan.keys.keys()) if (!this.nodes.some((x) => x.id === id)) this.addNode(id, id, true, undefined);
   }
 
   private addNode(id: string, instance: string, honest: boolean, strategy: StrategyName | undefined): void {
@@ -149,9 +172,22 @@ class Simulation {
 
   private boot(node: Node): PbftCore<SimState> {
     const d = node.disk;
+    // The epoch the disk is in: after the last block that ended one, as a replica derives it on restart.
+    const end = [...d.blocks].reverse().find((b) => b.header.nextMembershipHash !== null);
+    const epoch = end ? end.header.epoch + 1n : 0n;
+    const membership = this.plan.memberships[Number(epoch)] as Membership;
+    const keyring = this.plan.keys.get(node.id) ?? new Map<string, Signer>();
+    const own = membership.replicas.find((r) => r.id === node.id);
     const restore: CoreRestore<SimState> = {
       committedHeader: d.blocks.at(-1)?.header,
       committedState: d.states.at(-1) ?? genesisState(nodeBackend),
+      ...(end
+        ? {
+            epochStart: { seq: end.header.height, hash: headerHash(nodeBackend, end.header) },
+            previousMembership: this.plan.memberships[Number(epoch) - 1] as Membership,
+            ...(d.linkKept ? {} : { pendingLink: { lastHeader: end.header, oldCommitView: end.certificate.commitView, oldSignatures: end.certificate.signatures, nextMembership: membership } }),
+          }
+        : {}),
       ...(d.stable ? { stableCheckpoint: d.stable } : {}),
       view: d.view,
       ...(d.newView ? { newView: d.newView } : {}),
@@ -162,20 +198,24 @@ class Simulation {
     return new PbftCore<SimState>(
       {
         config: simConfig(node.id),
-        membership: this.membership,
+        membership,
         backend: nodeBackend,
-        signer: this.signers.get(node.id) as Signer,
+        signer: own ? keyring.get(bytesToHex(own.publicKey)) : undefined,
+        signerFor: (publicKey) => keyring.get(bytesToHex(publicKey)),
         executor: this.executor,
-        validateRequest: (r) => this.validateRequest(r),
+        validateRequest: (r, epoch) => this.validateRequest(r, epoch),
         ...(node.honest && this.opts.unsafeThresholds ? { unsafeThresholds: this.opts.unsafeThresholds } : {}),
       },
       restore,
     );
   }
 
-  private validateRequest(r: ClientRequest): boolean {
+  /** Signed for this epoch or the one before, as a replica accepts requests in flight across a boundary. */
+  private validateRequest(r: ClientRequest, epoch: bigint): boolean {
     const key = this.clientKeys.get(r.clientId);
-    return key !== undefined && verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: CHAIN, epoch: 0n }, requestSigningMessage(r), r.signature);
+    if (key === undefined) return false;
+    const signedFor = (e: bigint) => verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: CHAIN, epoch: e }, requestSigningMessage(r), r.signature);
+    return signedFor(epoch) || (epoch > 0n && signedFor(epoch - 1n));
   }
 
   private push(e: DistributiveOmit<Event, 'order'>): void {
@@ -201,6 +241,10 @@ class Simulation {
     if (this.opts.byzantine === 'twins') this.count('twins');
     if (TRACE) console.log(`byzantine: ${this.nodes.filter((x) => !x.honest).map((x) => x.instance).join(', ') || 'none'}`);
     for (let c = 0; c < this.clientSigners.length; c++) this.push({ at: this.rng.int(50, 500), kind: 'client', client: c });
+    (this.opts.epochSteps ?? []).forEach((_step, i) => {
+      const at = this.opts.epochChangeAtMs?.[i] ?? 1_000 + i * 2_500;
+      this.timer(at, () => this.adminStep(BigInt(i + 1)));
+    });
     this.scheduleFaults();
     while (this.queue.length > 0) {
       const e = this.queue.shift() as Event;
@@ -321,11 +365,28 @@ class Simulation {
       this.result.requestsSubmitted++;
     }
     const unsigned = { clientId, requestId, payload: new TextEncoder().encode(`set ${clientId}=${requestId}`) };
-    const signature = signInDomain(this.clientSigners[c] as Signer, { kind: 'client-request', chainId: CHAIN, epoch: 0n }, requestSigningMessage(unsigned));
+    this.sendRequest(this.clientSigners[c] as Signer, unsigned);
+    this.push({ at: this.now + 500, kind: 'client', client: c });
+  }
+
+  /** The admin client asks for epoch `epoch`, retransmitting until it commits (its request id is the epoch). */
+  private adminStep(epoch: bigint): void {
+    const key = `cadmin/${epoch}`;
+    if (this.committedRequests.has(key)) return;
+    if (!this.submitted.has(key)) {
+      this.submitted.set(key, { at: this.now });
+      this.result.requestsSubmitted++;
+    }
+    this.sendRequest(this.adminSigner, { clientId: 'cadmin', requestId: epoch, payload: new TextEncoder().encode(`epoch:${epoch}`) });
+    this.timer(this.now + 500, () => this.adminStep(epoch));
+  }
+
+  /** Clients sign for the newest epoch they know of (an SDK walks the chain to learn it). */
+  private sendRequest(signer: Signer, unsigned: Omit<ClientRequest, 'signature'>): void {
+    const signature = signInDomain(signer, { kind: 'client-request', chainId: CHAIN, epoch: this.latestEpoch }, requestSigningMessage(unsigned));
     const request: ClientRequest = { ...unsigned, signature };
     // Clients send to every replica (PBFT 4.1 retransmission); replicas dedupe.
     for (const node of this.nodes) if (node.core) this.apply(node, node.core.handle({ type: 'request', request }));
-    this.push({ at: this.now + 500, kind: 'client', client: c });
   }
 
   private apply(node: Node, effects: Effect[]): void {
@@ -333,7 +394,7 @@ class Simulation {
     for (const effect of effects) {
       switch (effect.type) {
         case 'broadcast':
-          this.sendFrom(node, effect.message, this.membership.replicas.map((r) => r.id).filter((id) => id !== node.id));
+          this.sendFrom(node, effect.message, this.peersOf(node));
           break;
         case 'send':
           this.sendFrom(node, effect.message, [effect.to]);
@@ -373,6 +434,23 @@ class Simulation {
         case 'rejected':
           this.result.rejected[effect.reason] = (this.result.rejected[effect.reason] ?? 0) + 1;
           break;
+        case 'epoch-entered':
+          if (effect.membership.epoch > this.latestEpoch) this.latestEpoch = effect.membership.epoch;
+          node.disk.linkKept = false;
+          if (node.honest && !equalBytes(membershipHash(nodeBackend, effect.membership), membershipHash(nodeBackend, this.plan.memberships[Number(effect.membership.epoch)] as Membership))) {
+            this.result.safetyViolations.push(`${node.id} entered epoch ${effect.membership.epoch} with a membership nobody approved`);
+          }
+          break;
+        case 'epoch-link': {
+          node.disk.linkKept = true;
+          if (!node.honest) break;
+          // A client pinned to the previous epoch must be able to walk this link.
+          const from = this.plan.memberships[Number(effect.link.nextMembership.epoch) - 1] as Membership;
+          const walked = verifyEpochChain(nodeBackend, from, [effect.link]);
+          if (walked.ok) this.result.epochLinks++;
+          else this.result.safetyViolations.push(`${node.id} kept an epoch link into ${effect.link.nextMembership.epoch} that does not verify (${walked.reason})`);
+          break;
+        }
         case 'reply':
         case 'view-change-started':
         case 'verified':
@@ -406,8 +484,16 @@ class Simulation {
     disk.blocks.push(block);
     disk.states.push(state);
     if (!node.honest) return;
-    // Every commit is backed by a valid quorum certificate over exactly this header.
-    const cert = verifyCertificate(nodeBackend, this.membership, block.certificate);
+    // Every commit is backed by a valid quorum certificate of its epoch's membership over exactly this header.
+    const prev = disk.blocks.at(-2)?.header;
+    const expectedEpoch = prev === undefined ? 0n : prev.nextMembershipHash !== null ? prev.epoch + 1n : prev.epoch;
+    if (block.header.epoch !== expectedEpoch) this.result.safetyViolations.push(`${node.id} committed seq ${seq} in epoch ${block.header.epoch}, expected ${expectedEpoch}`);
+    const epochMembership = this.plan.memberships[Number(block.header.epoch)] ?? this.membership;
+    const cert = verifyCertificate(nodeBackend, epochMembership, block.certificate);
+    if (block.header.nextMembershipHash !== null) {
+      const next = this.plan.memberships[Number(block.header.epoch) + 1];
+      if (next === undefined || !equalBytes(block.header.nextMembershipHash, membershipHash(nodeBackend, next))) this.result.safetyViolations.push(`${node.id} committed seq ${seq} ending the epoch into an unplanned membership`);
+    }
     if (!cert.ok) this.result.safetyViolations.push(`${node.id} committed seq ${seq} without a valid certificate (${cert.reason})`);
     if (!equalBytes(state.stateRoot, block.header.stateRoot)) this.result.safetyViolations.push(`${node.id} seq ${seq} state root differs from re-execution`);
     const hash = bytesToHex(cert.ok ? cert.headerHash : block.header.prevHash);
@@ -443,15 +529,46 @@ class Simulation {
     this.push({ at: this.now + this.netRng.int(5, 60), kind: 'blocks', instance: node.instance, blocks });
   }
 
+  /** The key a node votes with now (its newest after a rotation): what a Byzantine strategy signs with. */
+  private currentKey(node: Node): Signer {
+    const own = node.core?.currentMembership.replicas.find((r) => r.id === node.id);
+    return (own && this.plan.keys.get(node.id)?.get(bytesToHex(own.publicKey))) ?? (this.signers.get(node.id) as Signer);
+  }
+
+  /** The other members of the sender's current epoch. */
+  private peersOf(node: Node): string[] {
+    const m = node.core?.currentMembership ?? this.membership;
+    return m.replicas.map((r) => r.id).filter((id) => id !== node.id);
+  }
+
   private sendFrom(node: Node, message: PeerMessage, targets: string[]): void {
     let deliveries: Delivery[] = targets.map((to) => ({ to, message }));
     if (node.strategy) {
-      deliveries = applyStrategy(node.strategy, { self: node.id, peers: this.membership.replicas.map((r) => r.id).filter((id) => id !== node.id), signer: this.signers.get(node.id) as Signer, signing: this.signing, rng: this.advRng, seen: node.seen }, message, targets);
+      deliveries = applyStrategy(node.strategy, { self: node.id, peers: this.peersOf(node), signer: this.currentKey(node), signing: this.signing, rng: this.advRng, seen: node.seen }, message, targets);
+    }
+    if (this.opts.viewChangeAtEpochEnd && !this.epochEndTriggered && node.honest && message.type === 'pre-prepare' && message.header.nextMembershipHash !== null && message.header.view === message.view) {
+      // The primary dies right after proposing the last block of the epoch, and that block's commits are lost for a while.
+      this.epochEndTriggered = true;
+      this.dropCommits = { seq: message.seq, untilMs: this.now + 1_500 };
+      this.timer(this.now, () => this.crash(node, this.now + 2_000));
+      this.count('epoch-end-primary-crash');
     }
     for (const d of deliveries) this.transmit(node.id, d.to, d.message, d.extraDelayMs ?? 0);
+    if (this.opts.retiredKeyVoter) this.voteWithRetiredKey(node, message, targets);
+  }
+
+  /** Whoever holds a rotated-out key signs conflicting commits with it in the new epoch: they must count for nothing. */
+  private voteWithRetiredKey(node: Node, message: PeerMessage, targets: string[]): void {
+    if (message.type !== 'commit' && message.type !== 'prepare') return;
+    const retired = this.plan.retired.find((r) => r.id === node.id && message.epoch >= r.epoch);
+    if (!retired) return;
+    const forged = signMessage<Commit>(this.signing, retired.signer, { type: 'commit', epoch: message.epoch, from: node.id, view: message.view, seq: message.seq, headerHash: this.advRng.bytes(32) });
+    this.count('retired-key-vote');
+    for (const to of targets) this.transmit(node.id, to, forged, this.advRng.int(0, 20));
   }
 
   private transmit(from: string, to: string, message: PeerMessage, extraDelayMs: number): void {
+    if (this.dropCommits && this.now < this.dropCommits.untilMs && message.type === 'commit' && message.seq === this.dropCommits.seq) return this.count('epoch-end-commit-drop');
     const faulty = this.now < this.healAtMs;
     if (faulty && this.partition && this.partition.has(from) !== this.partition.has(to)) return this.count('partition-drop');
     if (faulty && this.netRng.chance(this.opts.dropRate ?? 0)) return this.count('drop');
@@ -472,5 +589,12 @@ class Simulation {
       if (node.core.committedSeq + 8n < highest) this.result.livenessFailures.push(`${node.id} stuck at ${node.core.committedSeq}, cluster at ${highest}`);
     }
     if (this.committedAt.size === 0) this.result.livenessFailures.push('nothing committed');
+    // Every planned membership change took effect everywhere, including on replicas that joined or left.
+    const finalEpoch = BigInt(this.plan.memberships.length - 1);
+    const reached = this.nodes.filter((x) => x.honest && x.core).map((x) => (x.core as PbftCore<SimState>).currentEpoch);
+    this.result.epoch = Number(reached.reduce((a, b) => (a < b ? a : b), finalEpoch));
+    for (const node of this.nodes) {
+      if (node.honest && node.core && node.core.currentEpoch !== finalEpoch) this.result.livenessFailures.push(`${node.id} in epoch ${node.core.currentEpoch}, expected ${finalEpoch}`);
+    }
   }
 }

@@ -1,5 +1,6 @@
 // Accepting a certified header from a replica, in this order (cheap checks
-// first): its epoch must be trusted; for an answer that claims to be current,
+// first): its epoch must be trusted (a later epoch than the newest trusted
+// one is walked to first, epochs.ts); for an answer that claims to be current,
 // a height below the trusted head is a rollback (refused without signature
 // work unless a different header is remembered at that height, which may be
 // a fork); the certificate (cached by header hash); a different verified
@@ -9,7 +10,8 @@
 // the new head is persisted.
 
 import { bytesToHex, type Certificate, type CryptoBackend, equalBytes, verifyConsistency } from '@vcr/proofs';
-import type { Attempt } from './errors';
+import { describeWalk, type WalkResult } from './epochs';
+import { type Attempt, unknownEpochDetail } from './errors';
 import { type FetchLike, errorSummary, requestJson } from './http';
 import type { TrustState } from './trust-state';
 import { consistencyAnswerSchema, parseAnswer } from './wire';
@@ -22,6 +24,8 @@ export interface AcceptContext {
   responseBytesMax: number;
   /** Saves the trust state; awaited before a new head is used. */
   persist(): Promise<void>;
+  /** Walks the epoch chain to `epoch`, asking `replica` first (epochs.ts). */
+  reachEpoch(epoch: bigint, replica: string): Promise<WalkResult>;
 }
 
 export type Accepted = { ok: true; headerHash: Uint8Array } | { ok: false; attempt: Attempt };
@@ -45,6 +49,11 @@ export async function acceptCertificate(ctx: AcceptContext, replica: string, cer
     if (known === undefined || known.hashHex === bytesToHex(trust.headerHashOf(cert))) {
       return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${floorHeight}`);
     }
+  }
+  const epoch = cert.header.epoch;
+  if (cert.header.chainId === trust.chainId && epoch > trust.newestMembership.epoch) {
+    const walked = await ctx.reachEpoch(epoch, replica);
+    if (!walked.ok) return fail(replica, 'unknown-epoch', unknownEpochDetail(epoch, walked.epoch, trust.genesis.epoch, describeWalk(walked.attempts)));
   }
   const verdict = trust.verifyCertificate(cert);
   if (!verdict.ok) return fail(replica, verdict.code, verdict.detail);

@@ -35,6 +35,8 @@ export interface RegistryClientOptions extends Partial<CoreSettings> {
   storage?: TrustStorage;
   certificateCacheSize?: number;
   forkWindowSize?: number;
+  /** Epoch links verified at most in one walk (default 1,024). */
+  epochWalkLinksMax?: number;
   /** Local clock (ms since the Unix epoch) and sleep, injectable for tests. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -78,7 +80,9 @@ export class RegistryClient {
       maxStalenessMs: options.maxStalenessMs ?? sdkLimits.maxStalenessMs,
       linearizableWaitMs: options.linearizableWaitMs ?? sdkLimits.linearizableWaitMs,
       retryAfterMsMax: options.retryAfterMsMax ?? sdkLimits.retryAfterMsMax,
+      epochWalkLinksMax: options.epochWalkLinksMax ?? sdkLimits.epochWalkLinksMax,
     };
+    if (!Number.isSafeInteger(settings.epochWalkLinksMax) || settings.epochWalkLinksMax < 1) throw new RegistryError('bad-argument', 'epochWalkLinksMax must be a positive integer');
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const urls = options.replicas.map((u) => u.replace(/\/+$/, ''));
@@ -94,6 +98,31 @@ export class RegistryClient {
   /** The highest certified header verified so far (the rollback floor). */
   get trustedHead(): TrustedHead | undefined {
     return this.core.trust.head;
+  }
+
+  /** The newest trusted epoch: the pinned membership's, or a later one proven by the epoch chain. */
+  get trustedEpoch(): bigint {
+    return this.core.trust.newestMembership.epoch;
+  }
+
+  /** Every trusted membership, the pinned one first, in epoch order (each later one proven by a verified link). Copies. */
+  get trustedMemberships(): Membership[] {
+    return structuredClone(this.core.trust.trustedMemberships);
+  }
+
+  /**
+   * Walks the epoch chain (docs/client-sdk.md, "Epochs") to `toEpoch`, or as
+   * far as the replicas' chains go, and resolves with the newest trusted
+   * membership. Reads and writes walk by themselves when they meet a later
+   * epoch; call this to follow membership changes ahead of time (a status
+   * page, a long-lived client). Throws RegistryError('unknown-epoch') with
+   * each replica's failure when no replica proved the chain.
+   */
+  async walkEpochs(toEpoch?: bigint): Promise<Membership> {
+    if (toEpoch !== undefined && (typeof toEpoch !== 'bigint' || toEpoch < 0n)) throw new RegistryError('bad-argument', 'toEpoch must be a non-negative bigint');
+    const walked = await this.core.reachEpoch(toEpoch ?? 'latest');
+    if (!walked.ok) throw new ReplicasFailedError(`epoch chain to ${toEpoch ?? 'the latest epoch'}`, walked.attempts, 'unknown-epoch');
+    return structuredClone(this.core.trust.newestMembership);
   }
 
   /** How many certificates needed signature checks (the rest came from the cache). */

@@ -1,10 +1,12 @@
 // The state one client shares between its reads, writes and watches: the
 // trust state, the crypto backend, the transport, the replica list in
 // failover order (starting from the replica that answered well last), the
-// clock, and the serialized persistence of the trust state.
+// clock, the serialized persistence of the trust state and the serialized
+// epoch chain walks.
 
 import type { CryptoBackend } from '@vcr/proofs';
 import type { AcceptContext } from './accept';
+import { type EpochTarget, type WalkResult, walkEpochChain } from './epochs';
 import { type Attempt, RegistryError } from './errors';
 import { type FetchLike, errorSummary, requestJson } from './http';
 import type { TrustStorage } from './storage';
@@ -18,6 +20,8 @@ export interface CoreSettings {
   maxStalenessMs: number;
   linearizableWaitMs: number;
   retryAfterMsMax: number;
+  /** Epoch links verified at most in one walk. */
+  epochWalkLinksMax: number;
 }
 
 export type JsonAnswer = { ok: true; status: number; body: unknown; retryAfterMs: number | undefined } | { ok: false; attempt: Attempt };
@@ -25,6 +29,7 @@ export type JsonAnswer = { ok: true; status: number; body: unknown; retryAfterMs
 export class ClientCore implements AcceptContext {
   private preferred = 0;
   private saving: Promise<void> = Promise.resolve();
+  private walking: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly trust: TrustState,
@@ -55,6 +60,16 @@ export class ClientCore implements AcceptContext {
   markGood(url: string): void {
     const i = this.urls.indexOf(url);
     if (i >= 0) this.preferred = i;
+  }
+
+  /**
+   * Walks the epoch chain (epochs.ts), asking `first` first. Walks run one at
+   * a time: a second caller waiting for the same epoch finds it trusted.
+   */
+  reachEpoch(target: EpochTarget, first?: string): Promise<WalkResult> {
+    const run = this.walking.then(() => walkEpochChain(this, target, first));
+    this.walking = run.catch(() => undefined);
+    return run;
   }
 
   /** Saves the trust state; saves run one after another, in order. A failed save fails the caller (fail closed). */

@@ -74,8 +74,9 @@ function describe(attempts: readonly Attempt[]): string {
  * verification), else 'all-replicas-failed'.
  */
 export class ReplicasFailedError extends RegistryError {
-  constructor(what: string, attempts: readonly Attempt[]) {
-    super(commonCode(attempts), `${what}: no replica gave a verified answer\n${describe(attempts)}`, attempts);
+  /** `code`: forced (a failed epoch walk is 'unknown-epoch' whatever each replica did), else the common reason. */
+  constructor(what: string, attempts: readonly Attempt[], code?: RegistryErrorCode) {
+    super(code ?? commonCode(attempts), `${what}: no replica gave a verified answer\n${describe(attempts)}`, attempts);
     this.name = 'ReplicasFailedError';
   }
 }
@@ -95,7 +96,13 @@ function commonCode(attempts: readonly Attempt[]): RegistryErrorCode {
   }
 }
 
-/** The epoch chain walk (issue 6) is not implemented yet: only the pinned membership's epoch is trusted. */
-export function unknownEpochDetail(epoch: bigint, trusted: bigint): string {
-  return `header of epoch ${epoch}, but only epoch ${trusted} is trusted: walking the epoch chain to a later membership is not implemented yet`;
+/**
+ * Why a header's epoch is not trusted: it predates the pinned membership, or
+ * it is later than the newest trusted epoch and no replica proved the epoch
+ * chain up to it (`why`: each replica's failure, naming the link and the rule).
+ */
+export function unknownEpochDetail(epoch: bigint, newest: bigint, pinned: bigint, why?: string): string {
+  if (epoch < pinned) return `header of epoch ${epoch}, before the pinned membership's epoch ${pinned}: the chain is walked forward only`;
+  const base = `header of epoch ${epoch}, but the newest trusted epoch is ${newest} and no replica proved the epoch chain to it`;
+  return why === undefined ? base : `${base}: ${why}`;
 }

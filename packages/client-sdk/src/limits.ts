@@ -35,4 +35,10 @@ export const sdkLimits = {
   lagRetryRounds: 6,
   /** Pages of history or listing fetched at most in one call. */
   pagesMax: 10_000,
+  /** Epoch links asked of a replica per page of `GET /v1/epochs` (the replica serves at most 64). */
+  epochPageLinks: 64,
+  /** Epoch links verified at most in one walk (one call): a header further ahead of the newest trusted epoch is refused unwalked. Equals the proofs' epochChainLinksMax. */
+  epochWalkLinksMax: 1_024,
+  /** Epoch links the trust state holds (and persists) at most; past it, pin a later membership. */
+  epochLinksTrustedMax: 4_096,
 } as const;

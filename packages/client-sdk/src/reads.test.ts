@@ -72,14 +72,15 @@ describe('verified reads', () => {
     expect(error.attempts[0]?.detail).toMatch(/wrong-chain/);
   });
 
-  it('refuses a header of another epoch with a clear error (the epoch chain walk is not implemented yet)', async () => {
+  it('refuses a header of a later epoch when no replica can prove the epoch chain to it', async () => {
     const reg = new FakeRegistry();
     const next = new FakeRegistry(testCluster({ epoch: 1n }));
     next.set('k', 'v');
     const c = await client(reg, { 'http://r1': honest(next) });
     const error = await refusal(c.get('k'));
     expect(error.code).toBe('unknown-epoch');
-    expect(error.message).toMatch(/not implemented yet/);
+    expect(error.message).toMatch(/newest trusted epoch is 0 and no replica proved the epoch chain to it/);
+    expect(error.message).toMatch(/no epoch link after epoch 0/);
   });
 
   it('refuses a rollback below the trusted height, and a fork with both certificates as evidence', async () => {

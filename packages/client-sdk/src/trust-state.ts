@@ -1,6 +1,6 @@
-// The client's trusted state (DESIGN section 7): the memberships it trusts
-// by epoch (the pinned one now; the epoch chain walk of issue 6 adds later
-// ones through `trustMembership`), the highest certified header it verified
+// The client's trusted state (DESIGN sections 6-7): the memberships it trusts
+// by epoch (the pinned one, then each one proven by a verified epoch link:
+// `addEpochLink` is the only way in), the highest certified header it verified
 // (the rollback floor and the log head that later heads must extend), the
 // last request id it used, and bounded memories: certificates verified by
 // header hash, headers seen by height (to catch a fork), consistency proofs
@@ -11,13 +11,19 @@ import {
   type Certificate,
   certificateToJson,
   type CryptoBackend,
+  type EpochChainRejection,
+  type EpochLink,
+  epochLinkToJson,
   headerHash,
   type Membership,
   parseCertificateJson,
+  parseEpochLinkJson,
   verifyCertificate,
+  verifyEpochChain,
 } from '@vcr/proofs';
 import { z } from 'zod';
 import { ForkError, RegistryError, unknownEpochDetail } from './errors';
+import { sdkLimits } from './limits';
 import { LruMap } from './lru';
 
 export interface TrustedHead {
@@ -40,17 +46,26 @@ export interface TrustSizes {
   consistencyCacheSize: number;
 }
 
-export const TRUST_FORMAT = 'vcr-client-trust/1';
+/** Why an epoch link was not trusted: a rule of the proofs' verifyEpochChain, or one of the trust state's own. */
+export type EpochLinkRejection = EpochChainRejection | 'too-many-trusted-links' | 'ends-below-trusted-head';
+
+export type EpochLinkVerdict = { ok: true; membership: Membership } | { ok: false; reason: EpochLinkRejection; detail?: string };
+
+/** Version 2 adds the verified epoch links; version 1 files (no links) still load. */
+export const TRUST_FORMAT = 'vcr-client-trust/2';
+const TRUST_FORMAT_V1 = 'vcr-client-trust/1';
 
 const persistedSchema = z.strictObject({
-  format: z.literal(TRUST_FORMAT),
+  format: z.enum([TRUST_FORMAT, TRUST_FORMAT_V1]),
   chainId: z.string(),
+  epochLinks: z.array(z.unknown()).max(sdkLimits.epochLinksTrustedMax).optional(),
   head: z.unknown(),
   lastRequestId: z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/),
 });
 
 export class TrustState {
-  private readonly memberships = new Map<bigint, Membership>();
+  /** Verified epoch links, in order: links[i] leads from epoch pinned+i to pinned+i+1 and proves the membership of the later one. */
+  private readonly links: EpochLink[] = [];
   private headValue: TrustedHead | undefined;
   lastRequestId = 0n;
   /** Header hashes (hex) whose certificate verified; a header verified once is certified however it is presented again. */
@@ -66,7 +81,6 @@ export class TrustState {
     private readonly backend: CryptoBackend,
     sizes: TrustSizes,
   ) {
-    this.memberships.set(genesis.epoch, genesis);
     this.verified = new LruMap(sizes.certificateCacheSize);
     this.byHeight = new LruMap(sizes.forkWindowSize);
     this.consistent = new LruMap(sizes.consistencyCacheSize);
@@ -80,21 +94,61 @@ export class TrustState {
     return this.headValue;
   }
 
-  /** The membership trusted for an epoch, if any. */
+  /** The membership trusted for an epoch, if any: the pinned one or one proven by the verified links. */
   membershipFor(epoch: bigint): Membership | undefined {
-    return this.memberships.get(epoch);
+    const offset = epoch - this.genesis.epoch;
+    if (offset < 0n || offset > BigInt(this.links.length)) return undefined;
+    return offset === 0n ? this.genesis : this.links[Number(offset) - 1]?.nextMembership;
   }
 
-  /** The newest trusted epoch: what writes sign for. */
-  get currentMembership(): Membership {
-    let best = this.genesis;
-    for (const m of this.memberships.values()) if (m.epoch > best.epoch) best = m;
-    return best;
+  /** The newest trusted membership: what writes sign for, and where the next walk starts. */
+  get newestMembership(): Membership {
+    return this.links.at(-1)?.nextMembership ?? this.genesis;
   }
 
-  /** For the epoch chain walk (issue 6): a membership proven by a verified epoch link. */
-  trustMembership(m: Membership): void {
-    this.memberships.set(m.epoch, m);
+  /** Every trusted membership, the pinned one first, in epoch order. */
+  get trustedMemberships(): Membership[] {
+    return [this.genesis, ...this.links.map((l) => l.nextMembership)];
+  }
+
+
+  /**
+   * Verifies one untrusted link from the newest trusted membership
+   * (verifyEpochChain: old quorum over the old epoch's last header, whose
+   * nextMembershipHash names the next membership, and the next membership's
+   * epoch-accept quorum) and only then trusts the membership it proves. The
+   * old epoch's last header is remembered as verified, so a different header
+   * certified at its height is a fork (thrown).
+   */
+  addEpochLink(untrusted: EpochLink, replica: string): EpochLinkVerdict {
+    if (this.links.length >= sdkLimits.epochLinksTrustedMax) {
+      return { ok: false, reason: 'too-many-trusted-links', detail: `this client holds at most ${sdkLimits.epochLinksTrustedMax} links: pin a later membership` };
+    }
+    const from = this.newestMembership;
+    const head = this.headValue;
+    // Cheap before crypto: an epoch cannot end below a header of it already trusted.
+    if (head !== undefined && head.epoch === from.epoch && untrusted.lastHeader.height < head.height) {
+      return { ok: false, reason: 'ends-below-trusted-head', detail: `epoch ${from.epoch} ends at height ${untrusted.lastHeader.height}, below the trusted head at ${head.height}` };
+    }
+    const verdict = verifyEpochChain(this.backend, from, [untrusted]);
+    if (!verdict.ok) return { ok: false, reason: verdict.reason, ...(verdict.detail === undefined ? {} : { detail: verdict.detail }) };
+    const boundary: Certificate = { header: untrusted.lastHeader, commitView: untrusted.oldCommitView, signatures: untrusted.oldSignatures };
+    const hash = this.headerHashOf(boundary);
+    this.checkFork(boundary, hash, replica);
+    this.links.push(untrusted);
+    this.verified.set(bytesToHex(hash), true);
+    this.remember(boundary, hash);
+    return { ok: true, membership: untrusted.nextMembership };
+  }
+
+  /** Undefined when an epoch's header may sit at this height: above the last block of the epoch before, at most the last block of its own. */
+  private outsideEpoch(epoch: bigint, height: bigint): string | undefined {
+    const offset = Number(epoch - this.genesis.epoch);
+    const into = this.links[offset - 1];
+    if (into !== undefined && height <= into.lastHeader.height) return `epoch ${epoch} began after height ${into.lastHeader.height}`;
+    const out = this.links[offset];
+    if (out !== undefined && height > out.lastHeader.height) return `epoch ${epoch} ended at height ${out.lastHeader.height}`;
+    return undefined;
   }
 
   headerHashOf(cert: Certificate): Uint8Array {
@@ -111,7 +165,10 @@ export class TrustState {
   verifyCertificate(cert: Certificate): CertificateVerdict {
     const membership = this.membershipFor(cert.header.epoch);
     if (cert.header.chainId !== this.chainId) return { ok: false, code: 'verification-failed', detail: `certificate: wrong-chain (${JSON.stringify(cert.header.chainId.slice(0, 64))})` };
-    if (membership === undefined) return { ok: false, code: 'unknown-epoch', detail: unknownEpochDetail(cert.header.epoch, this.currentMembership.epoch) };
+    if (membership === undefined) return { ok: false, code: 'unknown-epoch', detail: unknownEpochDetail(cert.header.epoch, this.newestMembership.epoch, this.genesis.epoch) };
+    // A rotated-out membership's keys cannot certify past the end of their epoch (DESIGN section 6).
+    const outside = this.outsideEpoch(cert.header.epoch, cert.header.height);
+    if (outside !== undefined) return { ok: false, code: 'verification-failed', detail: `certificate: height ${cert.header.height} outside its epoch (${outside})` };
     const hash = this.headerHashOf(cert);
     const hex = bytesToHex(hash);
     if (this.verified.get(hex)) return { ok: true, headerHash: hash };
@@ -153,17 +210,24 @@ export class TrustState {
     this.headValue = { height: h.height, epoch: h.epoch, headerHash: hash, timestampMs: h.timestampMs, logSize: h.logSize, logRoot: h.logRoot, certificate: cert };
   }
 
-  /** The persisted form: the head's certificate (re-verified on load) and the last request id. */
+  /** The persisted form: the epoch links and the head's certificate (both re-verified on load) and the last request id. */
   toText(): string {
     return JSON.stringify({
       format: TRUST_FORMAT,
       chainId: this.chainId,
+      epochLinks: this.links.map(epochLinkToJson),
       head: this.headValue === undefined ? null : certificateToJson(this.headValue.certificate),
       lastRequestId: this.lastRequestId.toString(),
     });
   }
 
-  /** Restores a persisted state; the head's certificate must verify again. Throws RegistryError('storage') on anything else. */
+  /**
+   * Restores a persisted state. Nothing is trusted for being on disk: the
+   * epoch links are verified again from the pinned membership (links ending
+   * at or before the pinned epoch are skipped, so pinning a later membership
+   * keeps the rest), then the head's certificate. Throws
+   * RegistryError('storage') on anything else.
+   */
   loadText(text: string): void {
     let raw: unknown;
     try {
@@ -176,11 +240,19 @@ export class TrustState {
     if (parsed.data.chainId !== this.chainId) throw new RegistryError('storage', `saved trust state is for chain ${parsed.data.chainId}, not ${this.chainId}`);
     const lastRequestId = BigInt(parsed.data.lastRequestId);
     if (lastRequestId > this.lastRequestId) this.lastRequestId = lastRequestId;
+    for (const [i, raw] of (parsed.data.epochLinks ?? []).entries()) {
+      const link = parseEpochLinkJson(raw);
+      if (!link.ok) throw new RegistryError('storage', `saved epoch link ${i} is malformed`);
+      if (link.value.nextMembership.epoch <= this.genesis.epoch) continue;
+      const verdict = this.addEpochLink(link.value, 'storage');
+      if (!verdict.ok) throw new RegistryError('storage', `saved epoch link ${i} does not verify from the pinned membership: ${verdict.reason}${verdict.detail ? ` (${verdict.detail.slice(0, 80)})` : ''}`);
+    }
     if (parsed.data.head === null) return;
     const cert = parseCertificateJson(parsed.data.head);
     if (!cert.ok) throw new RegistryError('storage', 'saved trusted head is malformed');
     const verdict = this.verifyCertificate(cert.value);
     if (!verdict.ok) throw new RegistryError('storage', `saved trusted head does not verify: ${verdict.detail}`);
+    this.checkFork(cert.value, verdict.headerHash, 'storage');
     if (this.headValue === undefined || cert.value.header.height > this.headValue.height) this.advance(cert.value, verdict.headerHash);
   }
 }

@@ -1,4 +1,4 @@
-// Typed reads of what services read (docs/client-sdk.md section 5): flags,
+// Typed reads of what services read (docs/client-sdk.md section 6): flags,
 // pin sets, endpoints, each parsed with the one schema the replica enforces
 // (@vcr/registry) from bytes that already verified. A key that holds
 // something else is an error, never a default.

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { certificateSchema, clientRequestSchema, logProofSchema, mapProofSchema, tryHexToBytes, u63String } from '@vcr/proofs';
 import { registryLimits } from '@vcr/registry';
+import { sdkLimits } from './limits';
 
 const hexBytes = (maxBytes: number) =>
   z
@@ -57,6 +58,14 @@ export const historyAnswerSchema = z.object({ key: keyText, entries: z.array(cha
 export const changesAnswerSchema = z.object({ prefix: z.string().max(4 * registryLimits.keyBytesMax), entries: z.array(changeSchema).max(1_000), next: u63String, more: z.boolean() });
 
 export const consistencyAnswerSchema = z.object({ from: u63String, to: u63String, proof: logProofSchema });
+
+/**
+ * `GET /v1/epochs?after=&limit=`: the replica's current epoch and the links
+ * into epochs after+1, after+2, ... The links are counted here and parsed one
+ * by one with the proofs' epochLinkSchema (epochs.ts), so an answer with too
+ * many links is refused before any of them is parsed.
+ */
+export const epochsAnswerSchema = z.object({ current: u63String, links: z.array(z.unknown()).max(sdkLimits.epochPageLinks) });
 
 
 /** Parses with a schema; the first few issues as one line on failure. */

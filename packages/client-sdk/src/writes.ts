@@ -5,11 +5,15 @@
 // 429/503 with Retry-After, an answer that fails verification) resends the
 // SAME signed request, to the same replica after Retry-After or to the next:
 // the registry executes a request id at most once, so the retry is safe.
+// Requests are signed in the newest trusted epoch's domain; a replica that
+// refuses the signature makes the client walk the epoch chain and, if a later
+// epoch is proven, re-sign the same request id in it, once.
 
 import { bytesToHex, type Certificate, type ClientRequest, clientRequestToJson, type Signer, signClientRequest } from '@vcr/proofs';
 import { encodeOp, type RegistryOp, type RegistryResult } from '@vcr/registry';
 import { acceptCertificate } from './accept';
 import type { ClientCore } from './core';
+import { describeWalk } from './epochs';
 import { type Attempt, RegistryError, ReplicasFailedError } from './errors';
 import { errorSummary } from './http';
 import { verifyReceipt } from './verify';
@@ -28,7 +32,27 @@ export interface VerifiedReceipt {
   certificate: Certificate;
 }
 
-type AttemptOutcome = { kind: 'done'; receipt: VerifiedReceipt } | { kind: 'retry-here'; attempt: Attempt; afterMs: number } | { kind: 'next'; attempt: Attempt };
+type AttemptOutcome =
+  | { kind: 'done'; receipt: VerifiedReceipt }
+  | { kind: 'retry-here'; attempt: Attempt; afterMs: number }
+  | { kind: 'next'; attempt: Attempt }
+  /** Refused for its signature: perhaps signed for an epoch the replica no longer accepts. */
+  | { kind: 'epoch'; attempt: Attempt };
+
+interface Signed {
+  request: ClientRequest;
+  /** The epoch whose domain the request is signed in. */
+  epoch: bigint;
+  body: string;
+}
+
+/** A replica's 4xx codes that may mean "signed for the wrong epoch": the replica's `bad-signature` (it verifies in its own epoch's domain), and `wrong-epoch` should it name the case. */
+const epochRefusalCodes = new Set(['bad-signature', 'wrong-epoch']);
+
+function errorCode(body: unknown): string {
+  const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  return typeof code === 'string' ? code : '';
+}
 
 export class Writer {
   private chain: Promise<unknown> = Promise.resolve();
@@ -67,47 +91,76 @@ export class Writer {
     return id;
   }
 
+  private sign(requestId: bigint, payload: Uint8Array): Signed {
+    const membership = this.core.trust.newestMembership;
+    const request = signClientRequest(this.signer, { chainId: membership.chainId, epoch: membership.epoch }, { requestId, payload });
+    return { request, epoch: membership.epoch, body: JSON.stringify(clientRequestToJson(request)) };
+  }
+
   private async send(what: string, payload: Uint8Array): Promise<VerifiedReceipt> {
-    const membership = this.core.trust.currentMembership;
-    const request = signClientRequest(this.signer, { chainId: membership.chainId, epoch: membership.epoch }, { requestId: await this.nextRequestId(), payload });
-    const body = JSON.stringify(clientRequestToJson(request));
+    let signed = this.sign(await this.nextRequestId(), payload);
+    // Every version of this request that left (one per epoch it was signed in): a receipt may be for any of them.
+    const versions: ClientRequest[] = [signed.request];
+    let walked = false;
     const deadline = this.core.now() + this.core.settings.writeDeadlineMs;
     const attempts: Attempt[] = [];
     for (let pass = 0; pass < 3; pass++) {
       for (const url of this.core.order()) {
         for (let here = 0; here < 2; here++) {
-          if (this.core.now() >= deadline) throw new ReplicasFailedError(`${what} (request ${request.requestId})`, attempts);
-          this.onSend?.(request, url);
-          const outcome = await this.attempt(url, request, body);
+          if (this.core.now() >= deadline) throw new ReplicasFailedError(`${what} (request ${signed.request.requestId})`, attempts);
+          this.onSend?.(signed.request, url);
+          const outcome = await this.attempt(url, versions, signed.body);
           if (outcome.kind === 'done') {
             this.core.markGood(url);
             return outcome.receipt;
           }
           attempts.push(outcome.attempt);
-          if (outcome.kind === 'next') break;
+          if (outcome.kind === 'epoch' && !walked) {
+            // Our signature is valid in the epoch we signed for, so an honest replica refusing it
+            // checks another domain: the registry moved on. Walk the chain from this replica (one
+            // walk per write) and, if a later epoch is now trusted, re-sign the SAME request id in
+            // it and try again here. The id keeps the registry's at-most-once.
+            walked = true;
+            const walk = await this.core.reachEpoch('latest', url);
+            if (!walk.ok) outcome.attempt.detail += `; epoch chain: ${describeWalk(walk.attempts).slice(0, 600)}`;
+            if (this.core.trust.newestMembership.epoch > signed.epoch) {
+              signed = this.sign(signed.request.requestId, payload);
+              versions.push(signed.request);
+              continue;
+            }
+          }
+          if (outcome.kind !== 'retry-here') break;
           await this.core.sleep(Math.min(outcome.afterMs, this.core.settings.retryAfterMsMax));
         }
       }
       // Another pass only if some replica might still answer (not when all refused or lied).
       if (!attempts.some((a) => a.code === 'timeout' || a.code === 'transport' || a.code === 'http-error')) break;
     }
-    throw new ReplicasFailedError(`${what} (request ${request.requestId})`, attempts);
+    throw new ReplicasFailedError(`${what} (request ${signed.request.requestId})`, attempts);
   }
 
-  private async attempt(url: string, request: ClientRequest, body: string): Promise<AttemptOutcome> {
+  private async attempt(url: string, versions: readonly ClientRequest[], body: string): Promise<AttemptOutcome> {
     const answer = await this.core.request(url, '/v1/requests', { method: 'POST', body, timeoutMs: this.core.settings.writeTimeoutMs });
     if (!answer.ok) return { kind: 'next', attempt: answer.attempt };
     const fail = (code: Attempt['code'], detail: string): AttemptOutcome => ({ kind: 'next', attempt: { replica: url, code, detail } });
+    // A replica with no vote in the current epoch cannot order the request: no point waiting for it.
+    if (answer.status === 503 && errorCode(answer.body) === 'not-a-member') return fail('http-error', errorSummary(answer.status, answer.body));
     if (answer.status === 429 || answer.status === 503) {
       return { kind: 'retry-here', attempt: { replica: url, code: 'http-error', detail: errorSummary(answer.status, answer.body) }, afterMs: answer.retryAfterMs ?? 500 };
+    }
+    if (answer.status >= 400 && answer.status < 500 && epochRefusalCodes.has(errorCode(answer.body))) {
+      return { kind: 'epoch', attempt: { replica: url, code: 'rejected', detail: errorSummary(answer.status, answer.body) } };
     }
     if (answer.status >= 400 && answer.status < 500) return fail('rejected', errorSummary(answer.status, answer.body));
     if (answer.status !== 200) return fail('http-error', errorSummary(answer.status, answer.body));
     const parsed = parseAnswer(receiptSchema, answer.body);
     if (!parsed.ok) return fail('malformed', parsed.detail);
     const receipt = parsed.value;
-    // Cheap proof checks before the certificate's signatures.
-    const checked = verifyReceipt(this.core.backend, request, receipt);
+    // Cheap proof checks before the certificate's signatures (hashes only), the newest version first.
+    const tried = [...versions].reverse().map((request) => ({ request, checked: verifyReceipt(this.core.backend, request, receipt) }));
+    const match = tried.find((t) => t.checked.ok) ?? tried[0];
+    if (match === undefined) return fail('verification-failed', 'no request was sent');
+    const { request, checked } = match;
     if (!checked.ok) return fail('verification-failed', checked.detail);
     const accepted = await acceptCertificate(this.core, url, receipt.certificate, 'historic');
     if (!accepted.ok) return { kind: 'next', attempt: accepted.attempt };

@@ -6,6 +6,11 @@
 import {
   type Certificate,
   certificateToJson,
+  type EpochLink,
+  epochAcceptMessage,
+  epochLinkToJson,
+  membershipHash,
+  signInDomain,
   type ClientRequest,
   clientRequestToJson,
   headerHash,
@@ -29,10 +34,16 @@ export class FakeRegistry {
   readonly certificates: Certificate[] = [];
   readonly receipts = new Map<string, unknown>();
   readonly requestsSeen: ClientRequest[] = [];
+  /** links[i] leads from epoch genesis+i to genesis+i+1. */
+  readonly links: EpochLink[] = [];
   executed = 0;
   clockMs = T0;
+  /** The membership that certifies new blocks (changes with `rotate`). */
+  cluster: TestCluster;
 
-  constructor(readonly cluster: TestCluster = testCluster()) {}
+  constructor(readonly genesis: TestCluster = testCluster()) {
+    this.cluster = genesis;
+  }
 
   get height(): bigint {
     return BigInt(this.certificates.length);
@@ -44,10 +55,11 @@ export class FakeRegistry {
     return c;
   }
 
-  /** Certifies the current state as the next block. */
-  commit(signers?: string[]): Certificate {
+  /** Certifies the current state as the next block (the last of its epoch when it names the next membership's hash). */
+  commit(signers?: string[], nextMembershipHash: Uint8Array | null = null): Certificate {
     const prev = this.certificates.at(-1);
     const header = testHeader({
+      nextMembershipHash,
       chainId: this.cluster.membership.chainId,
       epoch: this.cluster.membership.epoch,
       height: this.height + 1n,
@@ -60,6 +72,32 @@ export class FakeRegistry {
     const cert = testCertificate(this.cluster, header, signers);
     this.certificates.push(cert);
     return cert;
+  }
+
+  /**
+   * A membership change as the replicas make it: the last block of the
+   * current epoch commits to `next`'s hash and is certified by the current
+   * membership; `next`'s replicas sign epoch-accept over it; later blocks
+   * are certified by `next`.
+   */
+  rotate(next: TestCluster): EpochLink {
+    const nextHash = membershipHash(nobleBackend, next.membership);
+    const last = this.commit(undefined, nextHash);
+    const message = epochAcceptMessage(headerHash(nobleBackend, last.header), nextHash);
+    const newSignatures = [...next.signers.entries()].map(([replicaId, signer]) => ({
+      replicaId,
+      signature: signInDomain(signer, { kind: 'epoch-accept', chainId: next.membership.chainId, epoch: next.membership.epoch }, message),
+    }));
+    const link: EpochLink = { lastHeader: last.header, oldCommitView: last.commitView, oldSignatures: last.signatures, nextMembership: next.membership, newSignatures };
+    this.links.push(link);
+    this.cluster = next;
+    return link;
+  }
+
+  /** `GET /v1/epochs?after=&limit=`: the links into epochs after+1, after+2, ... */
+  epochsAnswer(after: bigint, limit: number): unknown {
+    const from = Number(after - this.genesis.membership.epoch);
+    return { current: this.cluster.membership.epoch.toString(), links: this.links.slice(Math.max(from, 0), Math.max(from, 0) + limit).map(epochLinkToJson) };
   }
 
   /** A write outside any request (state set up by a test), then a block. */
@@ -138,6 +176,12 @@ export function honest(reg: FakeRegistry, tamper?: (path: string, body: unknown)
       return send(path, reg.execute(parsed.value));
     }
     if (url.pathname === '/v1/headers/latest') return send(path, certificateToJson(reg.latest));
+    if (url.pathname === '/v1/epochs') {
+      const after = url.searchParams.get('after') ?? '';
+      const limit = Number(url.searchParams.get('limit') ?? '64');
+      if (!/^(?:0|[1-9][0-9]{0,18})$/.test(after) || !Number.isInteger(limit) || limit < 1 || limit > 64) return json({ error: { code: 'malformed', message: 'after or limit' } }, 400);
+      return send(path, reg.epochsAnswer(BigInt(after), limit));
+    }
     if (url.pathname === '/v1/log/consistency') {
       const from = BigInt(url.searchParams.get('from') ?? '0');
       const to = BigInt(url.searchParams.get('to') ?? '0');

@@ -373,6 +373,11 @@ class Simulation {
   private adminStep(epoch: bigint): void {
     const key = `cadmin/${epoch}`;
     if (this.committedRequests.has(key)) return;
+    // One request at a time, as a client does: a higher id would supersede the pending one (exactly once).
+    if (epoch > 1n && !this.committedRequests.has(`cadmin/${epoch - 1n}`)) {
+      this.timer(this.now + 500, () => this.adminStep(epoch));
+      return;
+    }
     if (!this.submitted.has(key)) {
       this.submitted.set(key, { at: this.now });
       this.result.requestsSubmitted++;
@@ -468,7 +473,7 @@ class Simulation {
       const what =
         e.type === 'view-change-started' ? `view-change -> ${e.view} (${e.reason})`
         : e.type === 'view-entered' ? `entered view ${e.view}`
-        : e.type === 'commit' ? `commit ${e.block.header.height} (${e.block.batch.length} req)`
+        : e.type === "commit" ? `commit ${e.block.header.height} (${e.block.batch.map((r) => `${r.clientId}/${r.requestId}`).join(" ")}) epoch ${e.block.header.epoch} next ${e.block.header.nextMembershipHash !== null}`
         : e.type === 'fetch-blocks' ? `fetch from ${e.fromSeq}`
         : e.type === 'rejected' ? `rejected ${e.reason} from ${e.from}`
         : e.type === 'broadcast' && (e.message.type === 'new-view' || e.message.type === 'view-change') ? `send ${e.message.type} ${e.message.type === 'new-view' ? e.message.view : e.message.newView}`

@@ -110,7 +110,7 @@ export function verifyBackup(file: string, genesisFile: string): BackupVerdict {
     if (schema !== SCHEMA_VERSION) return { ok: false, where: 'meta', reason: `store schema ${schema ?? 'missing'}, this tool reads ${SCHEMA_VERSION}` };
 
     // Blocks: in order from 1, each certified by the genesis membership and re-executed.
-    let state = genesisRegistryState(nodeBackend);
+    let state = genesisRegistryState(nodeBackend, membership);
     let prevHash: Uint8Array = new Uint8Array(32);
     let height = 0n;
     let logRoot: Uint8Array = new MerkleLog(nodeBackend).root();

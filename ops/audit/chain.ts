@@ -36,7 +36,7 @@ export class ChainVerifier {
   /** The full entry log rebuilt from the re-executed requests, when `keepLog` is set. */
   readonly log: MerkleLog | undefined;
   private readonly executor;
-  private state: RegistryState = genesisRegistryState(nodeBackend);
+  private state: RegistryState;
   private prevHash: Uint8Array = new Uint8Array(32);
   private heightNow = 0n;
   private logSizeNow = 0n;
@@ -44,6 +44,7 @@ export class ChainVerifier {
 
   constructor(private readonly opts: ChainVerifierOptions) {
     this.executor = registryExecutor(nodeBackend, opts.policy);
+    this.state = genesisRegistryState(nodeBackend, opts.membership);
     this.log = opts.keepLog ? new MerkleLog(nodeBackend) : undefined;
   }
 
@@ -93,6 +94,7 @@ export class ChainVerifier {
     this.timings.executionMs += performance.now() - t1;
     if (!equalBytes(exec.stateRoot, h.stateRoot)) return { ok: false, reason: `re-executed state root ${bytesToHex(exec.stateRoot)} differs from the certified ${bytesToHex(h.stateRoot)}` };
     if (!equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) return { ok: false, reason: `re-executed log (size ${exec.logSize}) differs from the certified one (size ${h.logSize})` };
+    if (exec.nextMembership !== undefined) return { ok: false, reason: 're-executed block ends the epoch (a membership change) but its header commits to no next membership' };
     if (this.log !== undefined) {
       // replies[i] is log leaf logSize_before + i (registryExecutor); rebuild the leaves as the replica does.
       const byRequest = new Map(block.batch.map((r) => [`${r.clientId}/${r.requestId}`, r]));

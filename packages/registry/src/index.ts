@@ -1,5 +1,6 @@
 // @vcr/registry: the registry's shared formats. See ../README.md for the contract.
 export * from './governance';
 export * from './leaf';
+export * from './membership-change';
 export * from './ops';
 export * from './values';

@@ -11,6 +11,7 @@ import { type CanonicalValue, assertNever, decodeCanonical, encodeCanonical } fr
 import { type KeyRejection, checkUserKey, registryLimits } from './keys';
 
 import { type GovernanceOp, type GovernanceRejection, governanceOpToCanonical, validateGovernanceOp } from './governance';
+import { type MembershipChangeError, type MembershipOp, type MembershipOpRejection, membershipOpToCanonical, validateMembershipOp } from './membership-change';
 
 export { checkUserKey, type KeyRejection, RESERVED_KEY_PREFIX, registryLimits } from './keys';
 
@@ -25,13 +26,16 @@ export type SingleOp = PutOp | DeleteOp | CasOp;
 export type TxnOp = { op: 'txn'; ops: SingleOp[] };
 /** Changes nothing; ordered like any request, so its receipt marks a point in the order (linearizable reads). */
 export type NoopOp = { op: 'noop' };
-/** Governance ops (organizations, namespaces: governance.ts) change the rules, never user keys. */
-export type RegistryOp = SingleOp | TxnOp | NoopOp | GovernanceOp;
+/**
+ * Governance ops (organizations, namespaces: governance.ts) change the rules,
+ * and a membership op (membership-change.ts) the next epoch's replicas; neither touches user keys.
+ */
+export type RegistryOp = SingleOp | TxnOp | NoopOp | GovernanceOp | MembershipOp;
 
-/** The single operations of any operation, in order: none for a noop or a governance op. */
+/** The single operations of any operation, in order: none for a noop, a governance or a membership op. */
 export function singleOps(op: RegistryOp): SingleOp[] {
   if (op.op === 'txn') return op.ops;
-  if (op.op === 'noop' || op.op === 'org' || op.op === 'namespace') return [];
+  if (op.op === 'noop' || op.op === 'org' || op.op === 'namespace' || op.op === 'membership') return [];
   return [op];
 }
 
@@ -49,7 +53,8 @@ export type OpRejection =
   | 'txn-empty'
   | 'txn-too-large'
   | 'nested-txn'
-  | GovernanceRejection;
+  | GovernanceRejection
+  | MembershipOpRejection;
 
 export type DecodeOpResult = { ok: true; op: RegistryOp } | { ok: false; reason: OpRejection };
 
@@ -106,6 +111,7 @@ export function validateOp(untrustedValue: CanonicalValue): DecodeOpResult {
   if (!isMap(untrustedValue)) return { ok: false, reason: 'not-a-map' };
   if (untrustedValue.op === 'noop') return hasExactly(untrustedValue, ['op']) ? { ok: true, op: { op: 'noop' } } : { ok: false, reason: 'bad-fields' };
   if (untrustedValue.op === 'org' || untrustedValue.op === 'namespace') return validateGovernanceOp(untrustedValue);
+  if (untrustedValue.op === 'membership') return validateMembershipOp(untrustedValue);
   if (untrustedValue.op !== 'txn') return readSingle(untrustedValue);
   if (!hasExactly(untrustedValue, ['op', 'ops'])) return { ok: false, reason: 'bad-fields' };
   const untrustedOps = untrustedValue.ops;
@@ -146,6 +152,7 @@ function singleToCanonical(op: SingleOp): CanonicalValue {
 export function opToCanonical(op: RegistryOp): CanonicalValue {
   if (op.op === 'noop') return { op: 'noop' };
   if (op.op === 'org' || op.op === 'namespace') return governanceOpToCanonical(op);
+  if (op.op === 'membership') return membershipOpToCanonical(op);
   return op.op === 'txn' ? { op: 'txn', ops: op.ops.map(singleToCanonical) } : singleToCanonical(op);
 }
 
@@ -182,7 +189,17 @@ export type RegistryErrorCode =
   /** A namespace names an organization that does not exist. */
   | 'unknown-org'
   /** Recorded as an approval of a change that needs more organizations; nothing applied yet. */
-  | 'pending-approval';
+  | 'pending-approval'
+  /**
+   * A membership change refused by `nextMembershipFor` (docs/registry.md "Membership changes"):
+   * `stale-epoch` (proposed for another epoch than the current one), `bad-approval` (an
+   * organization that is not a governance admin, named twice, or whose signature does not
+   * verify), `approvals-below-threshold`, `invalid-membership-change` (an action that does not
+   * apply, or a result that is not a valid membership).
+   */
+  | MembershipChangeError
+  /** A membership change after another one already ended the epoch in the same block. */
+  | 'epoch-change-pending';
 
 /**
  * `revisions[i]` is the revision of the i-th op's key after that op (a single
@@ -206,6 +223,11 @@ const ERROR_CODES: readonly string[] = [
   'wrong-type',
   'unknown-org',
   'pending-approval',
+  'stale-epoch',
+  'bad-approval',
+  'approvals-below-threshold',
+  'invalid-membership-change',
+  'epoch-change-pending',
 ] satisfies RegistryErrorCode[];
 
 export type DecodeResultOutcome = { ok: true; result: RegistryResult } | { ok: false; reason: 'not-canonical' | 'malformed' };

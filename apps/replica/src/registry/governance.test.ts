@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { bytesToHex, encodeCanonical, nobleBackend } from '@vcr/proofs';
 import type { ClientRequest } from '@vcr/consensus';
 import { type NamespaceOp, type RegistryOp, type RegistryPolicy, decodeOp, decodeResult, encodeOp, encodeTypedValue } from '@vcr/registry';
+import { testCluster } from '@vcr/proofs/testing';
 import { genesisRegistryState, readEntry, registryExecutor, type RegistryState, replyCacheKey } from './state';
+
+const GENESIS = testCluster({ n: 4 }).membership;
 
 const ADMIN = 'aa'.repeat(32);
 const ALICE = 'a1'.repeat(32); // org1 client
@@ -29,7 +32,7 @@ function req(clientId: string, op: RegistryOp | Uint8Array): ClientRequest {
 
 function setup(policy: RegistryPolicy = { rootWrite: 'closed', admins: [ADMIN] }) {
   const executor = registryExecutor(nobleBackend, policy);
-  let state = genesisRegistryState(nobleBackend);
+  let state = genesisRegistryState(nobleBackend, GENESIS);
   let seq = 0n;
   const submit = (clientId: string, op: RegistryOp | Uint8Array, nowMs = T0) => {
     seq++;
@@ -210,7 +213,7 @@ describe('registry governance: determinism', () => {
 /** The bootstrap() organizations and namespaces, built directly on an executor of the given backend. */
 function bootstrapState(backend: typeof nobleBackend): RegistryState {
   const executor = registryExecutor(backend, { rootWrite: 'closed', admins: [ADMIN] });
-  let state = genesisRegistryState(backend);
+  let state = genesisRegistryState(backend, GENESIS);
   const ops: RegistryOp[] = [
     { op: 'org', org: 'org1', clients: [ALICE], admins: [ADMIN] },
     { op: 'org', org: 'org2', clients: [BOB], admins: [ADMIN] },

@@ -13,6 +13,7 @@ import {
   verifyNonMembership,
 } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
+import { testCluster } from '@vcr/proofs/testing';
 import type { ClientReply, ClientRequest, ExecutionResult, Executor } from '@vcr/consensus';
 import {
   type RegistryOp,
@@ -30,6 +31,7 @@ import { type RegistryState, genesisRegistryState, readEntry, registryExecutor, 
 
 const backend = nobleBackend;
 const executor = registryExecutor(backend);
+const GENESIS = testCluster({ n: 4 }).membership;
 
 // Signature checking is the replica's job; the executor only hashes the bytes.
 function request(clientId: string, requestId: bigint, payload: RegistryOp | Uint8Array): ClientRequest {
@@ -134,7 +136,7 @@ describe('registry operation format', () => {
 
 describe('registry executor', () => {
   it('put creates a key at revision 1 and each later put adds one', () => {
-    const first = run(genesisRegistryState(backend), [request('c1', 1n, put('a', 'x'))]);
+    const first = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a', 'x'))]);
     expect(resultOf(first.replies[0])).toEqual({ ok: true, revisions: [1n] });
     const second = run(first.state, [request('c1', 2n, put('a', 'y')), request('c2', 1n, put('b', 'z'))], 2n);
     expect(second.replies.map(resultOf)).toEqual([{ ok: true, revisions: [2n] }, { ok: true, revisions: [1n] }]);
@@ -143,7 +145,7 @@ describe('registry executor', () => {
   });
 
   it('readEntry proves presence and absence against the certified state root', () => {
-    const { state, stateRoot } = run(genesisRegistryState(backend), [request('c1', 1n, put('a', 'x'))]);
+    const { state, stateRoot } = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a', 'x'))]);
     const present = readEntry(state, 'a');
     if (!present.ok || present.entry === undefined) throw new Error('a is missing');
     expect(verifyMembership(backend, { root: stateRoot, key: 'a', entry: present.entry, proof: present.proof })).toEqual({ ok: true });
@@ -155,7 +157,7 @@ describe('registry executor', () => {
   });
 
   it('cas applies only at the expected revision (0: must be absent)', () => {
-    let state = genesisRegistryState(backend);
+    let state = genesisRegistryState(backend, GENESIS);
     const step1 = run(state, [request('c1', 1n, cas('a', 0n, 'v1')), request('c1', 2n, cas('a', 0n, 'v2'))]);
     expect(step1.replies.map(resultOf)).toEqual([{ ok: true, revisions: [1n] }, { ok: false, error: 'revision-mismatch' }]);
     state = step1.state;
@@ -165,7 +167,7 @@ describe('registry executor', () => {
   });
 
   it('delete removes a present key (revision 0 after) and is an error on an absent one', () => {
-    const created = run(genesisRegistryState(backend), [request('c1', 1n, put('a', 'x'))]).state;
+    const created = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a', 'x'))]).state;
     const deleted = run(created, [request('c1', 2n, del('a')), request('c1', 3n, del('a'))], 2n);
     expect(deleted.replies.map(resultOf)).toEqual([{ ok: true, revisions: [0n] }, { ok: false, error: 'absent' }]);
     expect(userValue(deleted.state, 'a')).toBeUndefined();
@@ -175,7 +177,7 @@ describe('registry executor', () => {
   });
 
   it('a txn applies every op in order, each seeing the ones before it', () => {
-    const seeded = run(genesisRegistryState(backend), [request('c1', 1n, put('gone', 'x'))]).state;
+    const seeded = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('gone', 'x'))]).state;
     const txn: RegistryOp = { op: 'txn', ops: [put('a', '1'), cas('a', 1n, '2'), del('gone'), cas('b', 0n, 'new')] };
     const result = run(seeded, [request('c1', 2n, txn)], 2n);
     expect(resultOf(result.replies[0])).toEqual({ ok: true, revisions: [1n, 2n, 0n, 1n] });
@@ -186,7 +188,7 @@ describe('registry executor', () => {
   });
 
   it('a txn with one failing op changes no user key', () => {
-    const seeded = run(genesisRegistryState(backend), [request('c1', 1n, put('a', 'x'))]).state;
+    const seeded = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a', 'x'))]).state;
     const cases: [RegistryOp, string][] = [
       [{ op: 'txn', ops: [put('a', 'y'), put('b', 'y'), cas('a', 1n, 'z')] }, 'revision-mismatch'],
       [{ op: 'txn', ops: [put('b', 'y'), del('missing')] }, 'absent'],
@@ -199,7 +201,7 @@ describe('registry executor', () => {
   });
 
   it('bad payloads get error replies, leave user keys unchanged, and still enter the log and the reply cache', () => {
-    const seeded = run(genesisRegistryState(backend), [request('c1', 1n, put('a', 'x'))]);
+    const seeded = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a', 'x'))]);
     const tooLarge = encodeCanonical({ op: 'txn', ops: Array.from({ length: 65 }, () => ({ op: 'delete', key: 'a' })) });
     const batch = [
       request('c1', 2n, Uint8Array.of(0xff, 0xfe)),
@@ -223,7 +225,7 @@ describe('registry executor', () => {
   });
 
   it('apply never mutates its input state, and two applies on one state agree', () => {
-    const base = run(genesisRegistryState(backend), [request('c1', 1n, put('a', 'x')), request('c2', 1n, put('b', 'y'))]).state;
+    const base = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a', 'x')), request('c2', 1n, put('b', 'y'))]).state;
     const before = { roots: registryRoots(base), entries: [...base.map.entries()], frontier: base.log.hashes() };
     const batch = [request('c1', 2n, put('a', 'changed')), request('c2', 2n, del('b')), request('c3', 1n, { op: 'txn', ops: [put('c', '1'), put('d', '2')] })];
     const first = run(base, batch, 2n);
@@ -235,7 +237,7 @@ describe('registry executor', () => {
   });
 
   it('a replayed or older request id is skipped: no reply, no change', () => {
-    const first = run(genesisRegistryState(backend), [request('c1', 5n, put('a', 'x'))]);
+    const first = run(genesisRegistryState(backend, GENESIS), [request('c1', 5n, put('a', 'x'))]);
     const replay = run(first.state, [request('c1', 5n, put('a', 'again')), request('c1', 4n, put('a', 'older'))], 2n);
     expect(replay.replies).toEqual([]);
     expect(registryRoots(replay.state)).toEqual(registryRoots(first.state));
@@ -246,7 +248,7 @@ describe('registry executor', () => {
   });
 
   it('replyFor returns the cached reply, "superseded" below it and "unknown" above it', () => {
-    const { state, replies } = run(genesisRegistryState(backend), [request('c1', 5n, put('a', 'x'))]);
+    const { state, replies } = run(genesisRegistryState(backend, GENESIS), [request('c1', 5n, put('a', 'x'))]);
     expect(executor.replyFor(state, 'c1', 5n)).toEqual(replies[0]);
     expect(executor.replyFor(state, 'c1', 4n)).toBe('superseded');
     expect(executor.replyFor(state, 'c1', 6n)).toBe('unknown');
@@ -254,7 +256,7 @@ describe('registry executor', () => {
   });
 
   it('the reply cache lives in the map, so the state root certifies it', () => {
-    const { state, stateRoot, replies } = run(genesisRegistryState(backend), [request('c1', 1n, put('a', 'x'))]);
+    const { state, stateRoot, replies } = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a', 'x'))]);
     const entry = state.map.get(replyCacheKey('c1'));
     if (entry === undefined) throw new Error('no reply cache entry');
     expect(entry).toEqual({ value: encodeCanonical({ requestId: 1n, result: (replies[0] as ClientReply).result }), revision: 1n });
@@ -270,7 +272,7 @@ describe('registry executor', () => {
       [request('c3', 9n, { op: 'txn', ops: [put('p', 'q'), del('a')] })],
     ];
     const log = new MerkleLog(backend);
-    let state = genesisRegistryState(backend);
+    let state = genesisRegistryState(backend, GENESIS);
     batches.forEach((batch, i) => {
       const seq = BigInt(i + 1);
       const result = run(state, batch, seq);
@@ -294,7 +296,7 @@ describe('registry executor', () => {
   });
 
   it('the state root is the map root: it changes exactly when the map does', () => {
-    const genesis = genesisRegistryState(backend);
+    const genesis = genesisRegistryState(backend, GENESIS);
     const empty = run(genesis, []);
     expect(empty.stateRoot).toEqual(genesis.map.root);
     expect(empty.state.map).toBe(genesis.map);
@@ -377,7 +379,7 @@ describe('registry executor: typed values', () => {
     expect(userEntries(after.state)).toEqual(userEntries(before));
   }
 
-  const seeded = run(genesisRegistryState(backend), [request('c1', 1n, put('demo/x', text(VALID_FLAG)))]).state;
+  const seeded = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('demo/x', text(VALID_FLAG)))]).state;
 
   it.each(MALFORMED_VALUES)('put of %s is refused with invalid-value; only the reply cache entry changes', (_, value) => {
     const result = run(seeded, [request('c1', 2n, put('demo/x', value))], 2n);
@@ -515,7 +517,7 @@ describe('registry determinism', () => {
       fc.property(batchesArb, (specs) => {
         const batches = toRequests(specs);
         const executors = backends.map((b) => registryExecutor(b));
-        let states = backends.map((b) => genesisRegistryState(b));
+        let states = backends.map((b) => genesisRegistryState(b, GENESIS));
         const model = new ReferenceModel();
         const log = new MerkleLog(backend);
         batches.forEach((batch, i) => {

@@ -13,15 +13,24 @@
 // Execution must be deterministic across replicas: it depends only on the
 // state, the sequence number and the batch; no clock, no randomness, no
 // iteration over unordered collections.
+//
+// The state also carries the membership of its epoch, which approves
+// membership changes (DESIGN section 6, docs/registry.md "Membership
+// changes"). The first change a block executes ends the epoch with that block:
+// the result names the next membership (its hash goes in the header) and the
+// returned state is in the next epoch. The state root does not commit to the
+// membership: the header's nextMembershipHash and the epoch chain do.
 
 import {
   type CryptoBackend,
   type MapEntry,
+  type Membership,
   type MapProof,
   LogFrontier,
   MerkleMapSnapshot,
   assert,
   assertNever,
+  checkMembership,
   decodeCanonical,
   encodeCanonical,
   hashLeaf,
@@ -43,6 +52,7 @@ import {
   singleOps,
   type RegistryPolicy,
   defaultRegistryPolicy,
+  nextMembershipFor,
 } from '@vcr/registry';
 import { applyGovernanceOp, decideWrite, type GovernanceContext, recordApproval } from './governance';
 
@@ -51,10 +61,14 @@ export interface RegistryState {
   readonly map: MerkleMapSnapshot;
   /** One leaf per executed request (`leafForRequest`); its root is the certified log root. */
   readonly log: LogFrontier;
+  /** The membership of the epoch this state is in: its governance approves membership changes. */
+  readonly membership: Membership;
 }
 
-export function genesisRegistryState(backend: CryptoBackend): RegistryState {
-  return { map: MerkleMapSnapshot.empty(backend), log: LogFrontier.empty(backend) };
+/** The empty registry in epoch `membership.epoch` (the pinned genesis membership). */
+export function genesisRegistryState(backend: CryptoBackend, membership: Membership): RegistryState {
+  assert(checkMembership(membership) === undefined, 'registry: the genesis membership is not valid');
+  return { map: MerkleMapSnapshot.empty(backend), log: LogFrontier.empty(backend), membership };
 }
 
 export function registryRoots(state: RegistryState): { stateRoot: Uint8Array; logRoot: Uint8Array; logSize: bigint } {
@@ -147,11 +161,29 @@ function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome 
   return { ok: true, map: working, revisions };
 }
 
-/** Executes one payload: the new map (unchanged on any error, except a recorded approval) and the result. */
-function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: GovernanceContext): { map: MerkleMapSnapshot; result: RegistryResult } {
+/** The epoch a request executes in: its membership, and the next one if a change earlier in the block already ended it. */
+interface EpochContext {
+  current: Membership;
+  next: Membership | undefined;
+}
+
+type PayloadOutcome = { map: MerkleMapSnapshot; result: RegistryResult; nextMembership?: Membership };
+
+/**
+ * Executes one payload: the new map (unchanged on any error, except a
+ * recorded approval), the result, and the next membership when the payload
+ * is the membership change that ends the epoch.
+ */
+function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: GovernanceContext, epoch: EpochContext): PayloadOutcome {
   const decoded = decodeOp(payload);
   if (!decoded.ok) return { map, result: { ok: false, error: decoded.reason === 'txn-too-large' ? 'txn-too-large' : 'malformed-op' } };
   const op = decoded.op;
+  if (op.op === 'membership') {
+    // One epoch change per block: the block that executes it is the last of its epoch.
+    if (epoch.next !== undefined) return { map, result: { ok: false, error: 'epoch-change-pending' } };
+    const changed = nextMembershipFor(ctx.backend, epoch.current, op.change, op.approvals);
+    return changed.ok ? { map, result: { ok: true, revisions: [] }, nextMembership: changed.next } : { map, result: { ok: false, error: changed.error } };
+  }
   if (op.op === 'org' || op.op === 'namespace') {
     const governed = applyGovernanceOp(map, op, ctx);
     return governed.ok ? { map: governed.map, result: { ok: true, revisions: [] } } : { map, result: { ok: false, error: governed.error } };
@@ -182,18 +214,29 @@ function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: Govern
  * (or superseded) and is skipped without a reply. Every executed request,
  * failed or not, updates its client's reply cache and appends one log leaf,
  * so `replies[i]` of a result belongs to log leaf `logSize_before + i`.
+ * A membership op is checked against `state.membership`; the first that
+ * applies sets the result's `nextMembership` (and the new state's
+ * membership), and any later one in the same batch is refused with
+ * `epoch-change-pending`.
  */
 export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy = defaultRegistryPolicy): Executor<RegistryState> {
   return {
     apply(state, { seq, batch, timestampMs }): ExecutionResult<RegistryState> {
       let map = state.map;
       let log = state.log;
+      let nextMembership: Membership | undefined;
       const replies: ClientReply[] = [];
       for (const request of batch) {
         assert(typeof request.requestId === 'bigint' && request.requestId >= 0n, 'registry: request id must be a non-negative bigint');
         const previous = cachedReplyOf(map, request.clientId);
         if (previous !== undefined && request.requestId <= previous.cached.requestId) continue; // exactly once
-        const executed = executePayload(map, request.payload, { policy, backend, clientId: request.clientId, nowMs: timestampMs });
+        const executed = executePayload(
+          map,
+          request.payload,
+          { policy, backend, clientId: request.clientId, nowMs: timestampMs },
+          { current: state.membership, next: nextMembership },
+        );
+        if (executed.nextMembership !== undefined) nextMembership = executed.nextMembership;
         const result = encodeResult(executed.result);
         map = executed.map.with(replyCacheKey(request.clientId), {
           value: encodeCachedReply({ requestId: request.requestId, result }),
@@ -202,8 +245,10 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
         log = log.append(hashLeaf(backend, leafForRequest(backend, { seq, request, result })));
         replies.push({ clientId: request.clientId, requestId: request.requestId, result });
       }
-      const next: RegistryState = { map, log };
-      return { state: next, ...registryRoots(next), replies };
+      // The block ends the epoch: the state after it is in the next one.
+      const next: RegistryState = { map, log, membership: nextMembership ?? state.membership };
+      const result: ExecutionResult<RegistryState> = { state: next, ...registryRoots(next), replies };
+      return nextMembership === undefined ? result : { ...result, nextMembership };
     },
 
     replyFor(state, clientId, requestId) {

@@ -1,0 +1,54 @@
+// The read workload: each client reads random keys written earlier in the
+// run. Ours: RegistryClient.get, which checks the map proof against the
+// certified state root and the certificate (cached by header hash after the
+// first) before it counts. etcd: `POST /v3/kv/range` with serializable
+// true, answered by the member alone like ours (a linearizable etcd read
+// would go through the leader), counted on HTTP 200 with one key.
+
+import { RegistryClient } from '@vcr/client-sdk';
+import { nodeBackend } from '@vcr/crypto-node';
+import type { Membership } from '@vcr/proofs';
+import type { Operation } from './closed-loop';
+import { rotated } from './write-load';
+
+function pick(keys: readonly string[]): string {
+  const key = keys[Math.floor(Math.random() * keys.length)];
+  if (key === undefined) throw new Error('no keys to read: the write phase committed none');
+  return key;
+}
+
+/** Our reader: `urls` is one replica (reads from one) or all of them (client c starts at replica c mod n). */
+export function vcrReader(membership: Membership, urls: readonly string[], keys: readonly string[]): (worker: number) => Promise<Operation> {
+  return async (worker) => {
+    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), backend: nodeBackend });
+    return async () => {
+      const read = await client.get(pick(keys));
+      return read.entry !== undefined;
+    };
+  };
+}
+
+/** The same GET without any verification: what the replica can serve, apart from the client's checks. */
+export function rawReader(urls: readonly string[], keys: readonly string[]): (worker: number) => Promise<Operation> {
+  return async (worker) => {
+    const url = urls[worker % urls.length] as string;
+    return async () => {
+      const res = await fetch(`${url}/v1/keys/${encodeURIComponent(pick(keys))}`, { signal: AbortSignal.timeout(10_000) });
+      await res.arrayBuffer();
+      return res.ok;
+    };
+  };
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+export function etcdReader(clientUrls: readonly string[], keys: readonly string[]): (worker: number) => Promise<Operation> {
+  return async (worker) => {
+    const url = `${clientUrls[worker % clientUrls.length]}/v3/kv/range`;
+    return async () => {
+      const res = await fetch(url, { method: 'POST', body: JSON.stringify({ key: b64(pick(keys)), serializable: true }), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
+      const body = (await res.json()) as { kvs?: unknown[] };
+      return res.ok && body.kvs?.length === 1;
+    };
+  };
+}

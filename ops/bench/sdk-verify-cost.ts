@@ -1,0 +1,88 @@
+// What the client SDK spends verifying one read, without the network: a
+// real answer of `GET /v1/keys/{key}` is fetched once, then verified over and
+// over in this process. Three measures per crypto backend:
+// - cold: the map proof and the certificate's 2f+1 signatures (a new trust
+//   state each time, so nothing is cached);
+// - cached: the map proof, and the certificate found in the cache by header
+//   hash (what every read after the first under one block costs);
+// - get(): RegistryClient.get end to end from the answer's bytes (JSON
+//   parse, schema, proof, cached certificate, freshness) over an in-memory
+//   fetch.
+
+import { RegistryClient } from '@vcr/client-sdk';
+import { nodeBackend } from '@vcr/crypto-node';
+import { type CryptoBackend, type Membership, nobleBackend } from '@vcr/proofs';
+import { sdkLimits } from '../../packages/client-sdk/src/limits';
+import { TrustState } from '../../packages/client-sdk/src/trust-state';
+import { verifyEntry } from '../../packages/client-sdk/src/verify';
+import { parseAnswer, readAnswerSchema } from '../../packages/client-sdk/src/wire';
+
+export interface VerifyCost {
+  backend: string;
+  coldMs: number;
+  cachedMs: number;
+  getMs: number;
+  /** Sibling hashes in the map proof (its depth decides the hashing work). */
+  proofSiblings: number;
+}
+
+const trustSizes = { certificateCacheSize: sdkLimits.certificateCacheSize, forkWindowSize: sdkLimits.forkWindowSize, consistencyCacheSize: sdkLimits.consistencyCacheSize };
+
+/** Mean milliseconds per call: runs for about `budgetMs` (at least 20 calls) after a few warm-up calls. */
+async function timePerCall(budgetMs: number, call: () => unknown): Promise<number> {
+  for (let i = 0; i < 5; i++) await call();
+  let calls = 0;
+  const start = performance.now();
+  while (calls < 20 || performance.now() - start < budgetMs) {
+    await call();
+    calls++;
+  }
+  return (performance.now() - start) / calls;
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`sdk-verify-cost: ${what} did not verify`);
+}
+
+export async function measureSdkVerifyCost(membership: Membership, replicaUrl: string, key: string, budgetMs: number): Promise<VerifyCost[]> {
+  const path = `/v1/keys/${encodeURIComponent(key)}`;
+  const res = await fetch(replicaUrl + path);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`sdk-verify-cost: ${path} answered ${res.status}`);
+  const parsed = parseAnswer(readAnswerSchema, JSON.parse(text));
+  if (!parsed.ok) throw new Error(`sdk-verify-cost: answer malformed: ${parsed.detail}`);
+  const answer = parsed.value;
+  const proofSiblings = countSiblings(answer.proof);
+  const backends: [string, CryptoBackend][] = [
+    ['node:crypto (native)', nodeBackend],
+    ['noble (pure JS)', nobleBackend],
+  ];
+  const out: VerifyCost[] = [];
+  for (const [name, backend] of backends) {
+    const verifyWith = (trust: TrustState) => {
+      check(verifyEntry(backend, answer.certificate.header, key, answer.entry, answer.proof).ok, 'the map proof');
+      check(trust.verifyCertificate(answer.certificate).ok, 'the certificate');
+    };
+    const coldMs = await timePerCall(budgetMs, () => verifyWith(new TrustState(membership, backend, trustSizes)));
+    const warm = new TrustState(membership, backend, trustSizes);
+    verifyWith(warm);
+    const cachedMs = await timePerCall(budgetMs, () => verifyWith(warm));
+    check(warm.certificateChecks === 1, 'the cached certificate (it was checked again)');
+    // The answer is served from memory as if fresh: the in-memory clock is the certificate's own time.
+    const client = await RegistryClient.create({
+      membership,
+      replicas: ['http://in-memory'],
+      backend,
+      fetch: async () => new Response(text, { status: 200, headers: { 'content-type': 'application/json' } }),
+      now: () => Number(answer.certificate.header.timestampMs),
+    });
+    const getMs = await timePerCall(budgetMs, async () => check((await client.get(key)).entry !== undefined, 'get()'));
+    out.push({ backend: name, coldMs, cachedMs, getMs, proofSiblings });
+  }
+  return out;
+}
+
+function countSiblings(proof: unknown): number {
+  const p = proof as { siblings?: unknown[] } | undefined;
+  return Array.isArray(p?.siblings) ? p.siblings.length : NaN;
+}

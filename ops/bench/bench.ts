@@ -97,6 +97,29 @@ function progress(line: string): void {
 
 const levelLine = (what: string, r: LoadResult) => `${what}: ${r.perSecond.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, failed ${r.failed}`;
 
+async function runEtcd(binary: string, results: BenchResults, o: { durationMs: number; warmupMs: number; levels: number[]; readClients: number }): Promise<void> {
+  const etcd = await startEtcdCluster(binary);
+  try {
+    results.etcdNote = `etcd ${etcd.version} (${binary}), 3 members on this machine, driven over its v3 JSON gateway`;
+    const keys: string[] = [];
+    const writes: LoadResult[] = [];
+    for (const clients of o.levels) {
+      const r = await runClosedLoop({ clients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: etcdWriter(etcd.clientUrls, `w${clients}`, keys), watchPids: etcd.pids() });
+      writes.push(r);
+      progress(levelLine(`etcd, ${clients} clients`, r));
+    }
+    const one = await runClosedLoop({ clients: o.readClients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: etcdReader(etcd.clientUrls.slice(0, 1), keys), watchPids: etcd.pids().slice(0, 1) });
+    progress(levelLine('etcd, reads from one member', one));
+    const all = await runClosedLoop({ clients: o.readClients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: etcdReader(etcd.clientUrls, keys), watchPids: etcd.pids() });
+    progress(levelLine('etcd, reads from all members', all));
+    results.etcdWrites = writes;
+    results.etcdReads = { one, all };
+    etcd.pids().forEach((pid, i) => results.memory.push({ name: `etcd member m${i + 1}`, rssMiB: rssMiB(pid) }));
+  } finally {
+    await stopEtcdCluster(etcd);
+  }
+}
+
 async function main(): Promise<void> {
   const o = options();
   const durationMs = o.seconds * 1000;
@@ -172,24 +195,23 @@ async function main(): Promise<void> {
   // etcd.
   const etcdBinary = o.etcd ? findEtcd(o.etcdPath) : undefined;
   if (!o.etcd) results.etcdNote = 'skipped (--no-etcd)';
-  else if (etcdBinary === undefined) results.etcdNote = 'NOT INSTALLED (no etcd on PATH or at /usr/bin/etcd; install Debian\'s package with `apt-get update && apt-get install -y etcd-server`), so there is no comparison';
+  else if (etcdBinary === undefined) {
+    const where = o.etcdPath === undefined ? 'no etcd on PATH or at /usr/bin/etcd' : `no file at ${o.etcdPath}`;
+    results.etcdNote = `NOT INSTALLED (${where}; install Debian's package with \`apt-get update && apt-get install -y etcd-server\`), so there is no comparison`;
+    progress(`etcd is not installed: ${where}; the report has no comparison`);
+  }
   else {
     progress(`starting the 3-member etcd cluster (${etcdBinary})`);
-    const etcd = await startEtcdCluster(etcdBinary);
-    results.etcdNote = `etcd ${etcd.version} (${etcdBinary}), 3 members on this machine, driven over its v3 JSON gateway`;
-    const etcdKeys: string[] = [];
-    results.etcdWrites = [];
-    for (const clients of o.levels) {
-      const r = await runClosedLoop({ clients, durationMs, warmupMs, makeWorker: etcdWriter(etcd.clientUrls, `w${clients}`, etcdKeys), watchPids: etcd.pids() });
-      results.etcdWrites.push(r);
-      progress(levelLine(`etcd, ${clients} clients`, r));
+    try {
+      await runEtcd(etcdBinary, results, { durationMs, warmupMs, levels: o.levels, readClients: o.readClients });
+    } catch (error) {
+      // Our half of the report still stands; say why the comparison is missing.
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      progress(`etcd failed: ${error instanceof Error ? error.message : String(error)}`);
+      results.etcdNote = `FAILED (${reason}), so there is no comparison`;
+      results.etcdWrites = undefined;
+      results.etcdReads = undefined;
     }
-    const eOne = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: etcdReader(etcd.clientUrls.slice(0, 1), etcdKeys), watchPids: etcd.pids().slice(0, 1) });
-    const eAll = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: etcdReader(etcd.clientUrls, etcdKeys), watchPids: etcd.pids() });
-    results.etcdReads = { one: eOne, all: eAll };
-    progress(levelLine('etcd, reads from one member', eOne));
-    etcd.pids().forEach((pid, i) => results.memory.push({ name: `etcd member m${i + 1}`, rssMiB: rssMiB(pid) }));
-    await stopEtcdCluster(etcd);
   }
 
   // Report.

@@ -7,6 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePortRange } from './ports';
 import { stopProcess, track, trackFolder } from './processes';
 import { sleep } from './stats';
 
@@ -38,7 +39,7 @@ function versionOf(binary: string): string {
 
 export async function startEtcdCluster(binary: string): Promise<EtcdCluster> {
   const dir = trackFolder(mkdtempSync(join(tmpdir(), 'vcr-bench-etcd-')));
-  const base = 30_000 + Math.floor(Math.random() * 2_000) * 8;
+  const base = await freePortRange(2 * memberCount);
   const names = Array.from({ length: memberCount }, (_, i) => `m${i + 1}`);
   const peerUrl = (i: number) => `http://127.0.0.1:${base + 2 * i + 1}`;
   const clientUrl = (i: number) => `http://127.0.0.1:${base + 2 * i}`;

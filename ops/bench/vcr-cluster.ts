@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { Membership } from '@vcr/proofs';
 import { loadGenesis } from '../../apps/replica/src/genesis';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../local-cluster';
+import { freePortRange } from './ports';
 import { stopProcess, track, trackFolder } from './processes';
 
 export interface VcrCluster {
@@ -44,7 +45,7 @@ function launch(layout: LocalClusterLayout, id: string, nodeArgs: string): Runni
 
 export async function startVcrCluster(opts: { profile: boolean }): Promise<VcrCluster> {
   const dir = trackFolder(mkdtempSync(join(tmpdir(), 'vcr-bench-')));
-  const basePort = 20_000 + Math.floor(Math.random() * 1_000) * 4;
+  const basePort = await freePortRange(4);
   const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
   const profileDir = opts.profile ? join(dir, 'cpu-profile') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir);

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { bytesToHex, headerHash, MerkleLog, verifyCertificate } from '@vcr/proofs';
+import { bytesToHex, headerHash, membershipHash, MerkleLog, verifyCertificate } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { batchHash } from '@vcr/consensus';
 import { loadGenesis, loadGenesisRegistry } from '../apps/replica/src/genesis';
@@ -33,7 +33,7 @@ import { JOURNAL_COLUMNS, journalEntryFromRow, type JournalRow } from '../apps/r
 
 const STORE_FILE = 'replica.sqlite';
 /** The store schema this tool understands (apps/replica/src/storage/replica-store.ts SCHEMA_VERSION). */
-const SCHEMA_VERSION = '2';
+const SCHEMA_VERSION = '3';
 
 export class BackupError extends Error {
   override name = 'BackupError';
@@ -109,7 +109,7 @@ export function verifyBackup(file: string, genesisFile: string): BackupVerdict {
     const schema = (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined)?.value;
     if (schema !== SCHEMA_VERSION) return { ok: false, where: 'meta', reason: `store schema ${schema ?? 'missing'}, this tool reads ${SCHEMA_VERSION}` };
 
-    // Blocks: in order from 1, each certified by the genesis membership and re-executed.
+    // Blocks: in order from 1, each certified by its epoch's membership (from genesis, as re-executed membership changes make it) and re-executed.
     let state = genesisRegistryState(nodeBackend, membership);
     let prevHash: Uint8Array = new Uint8Array(32);
     let height = 0n;
@@ -130,7 +130,8 @@ export function verifyBackup(file: string, genesisFile: string): BackupVerdict {
       const block = parsed.value;
       const h = block.header;
       if (h.height !== at) return { ok: false, where, reason: `header says height ${h.height}` };
-      const certified = verifyCertificate(nodeBackend, membership, block.certificate);
+      if (h.epoch !== state.membership.epoch) return { ok: false, where, reason: `header of epoch ${h.epoch}, but the chain is in epoch ${state.membership.epoch} here` };
+      const certified = verifyCertificate(nodeBackend, state.membership, block.certificate);
       if (!certified.ok) return { ok: false, where, reason: `certificate: ${certified.reason}` };
       if (bytesToHex(headerHash(nodeBackend, block.certificate.header)) !== bytesToHex(headerHash(nodeBackend, h))) return { ok: false, where, reason: 'the certificate is for another header' };
       if (bytesToHex(h.prevHash) !== bytesToHex(prevHash)) return { ok: false, where, reason: 'prevHash does not link to the previous header' };
@@ -138,6 +139,8 @@ export function verifyBackup(file: string, genesisFile: string): BackupVerdict {
       const exec = executor.apply(state, { seq: at, batch: block.batch, timestampMs: h.timestampMs });
       if (bytesToHex(exec.stateRoot) !== bytesToHex(h.stateRoot)) return { ok: false, where, reason: 're-executed state root differs from the certified one' };
       if (bytesToHex(exec.logRoot) !== bytesToHex(h.logRoot) || exec.logSize !== h.logSize) return { ok: false, where, reason: 're-executed log root differs from the certified one' };
+      const nextHash = exec.nextMembership === undefined ? null : bytesToHex(membershipHash(nodeBackend, exec.nextMembership));
+      if (nextHash !== (h.nextMembershipHash === null ? null : bytesToHex(h.nextMembershipHash))) return { ok: false, where, reason: 'the epoch boundary differs from re-execution (nextMembershipHash)' };
       state = exec.state;
       prevHash = headerHash(nodeBackend, h);
       logRoot = h.logRoot;

@@ -69,6 +69,35 @@ export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayo
   return { dataDir, passphraseFile, genesisFile, replicas };
 }
 
+/**
+ * A replica that is not in the genesis yet (docs/runbook.md, "A new organization joins"): its own
+ * keystore with a fresh key, and a config beside the others. It starts with no vote and follows
+ * the chain by state transfer until a membership change lists its public key. Returns the layout
+ * with it, and the public key to put in the change. Idempotent: an existing one is reused.
+ */
+export function prepareJoiningReplica(layout: LocalClusterLayout, id: string, port: number, opts: { fastKdf?: boolean } = {}): { layout: LocalClusterLayout; publicKey: Uint8Array; url: string } {
+  const url = `http://127.0.0.1:${port}`;
+  const dir = join(layout.dataDir, id);
+  const configFile = join(dir, 'config.json');
+  mkdirSync(join(dir, 'keys'), { recursive: true });
+  const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
+  const store = new EncryptedFileKeyStore(join(dir, 'keys'), passphrase, opts.fastKdf ? { scryptCost: { N: 2 ** 12, r: 8, p: 1 } } : {});
+  const key = store.list().includes('replica') ? store.open('replica') : store.generate('replica');
+  if (!existsSync(configFile)) {
+    const config = { replicaId: id, host: '127.0.0.1', port, dataDir: '.', genesisFile: '../genesis.json', keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } };
+    writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+  }
+  const replicas = [...layout.replicas.filter((r) => r.id !== id), { id, url, configFile }];
+  return { layout: { ...layout, replicas }, publicKey: key.publicKey, url };
+}
+
+/** A new key in a replica's own keystore (key rotation: generated before the change is approved). */
+export function generateReplicaKey(layout: LocalClusterLayout, id: string, label: string, opts: { fastKdf?: boolean } = {}): Uint8Array {
+  const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
+  const store = new EncryptedFileKeyStore(join(layout.dataDir, id, 'keys'), passphrase, opts.fastKdf ? { scryptCost: { N: 2 ** 12, r: 8, p: 1 } } : {});
+  return store.generate(label).publicKey;
+}
+
 export interface RunningReplica {
   id: string;
   url: string;

@@ -7,7 +7,7 @@
 // and the offline audit (ops/audit/verify.ts, blocks read from an archive).
 // Cheap checks run before the certificate's signatures, and re-execution last.
 
-import { bytesToHex, type Certificate, equalBytes, headerHash, type Membership, MerkleLog, verifyCertificate } from '@vcr/proofs';
+import { bytesToHex, type Certificate, equalBytes, headerHash, type Membership, membershipHash, MerkleLog, verifyCertificate } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { batchHash, type CommittedBlock } from '@vcr/consensus';
 import { leafForRequest, type RegistryPolicy } from '@vcr/registry';
@@ -42,7 +42,12 @@ export class ChainVerifier {
   private logSizeNow = 0n;
   private requestCount = 0;
 
-  constructor(private readonly opts: ChainVerifierOptions) {
+  /** The membership of the epoch the verified chain has reached (genesis, then each re-executed change). */
+  get membership(): Membership {
+    return this.state.membership;
+  }
+
+  constructor(opts: ChainVerifierOptions) {
     this.executor = registryExecutor(nodeBackend, opts.policy);
     this.state = genesisRegistryState(nodeBackend, opts.membership);
     this.log = opts.keepLog ? new MerkleLog(nodeBackend) : undefined;
@@ -80,13 +85,14 @@ export class ChainVerifier {
     const at = this.heightNow + 1n;
     const h = block.header;
     if (h.height !== at) return { ok: false, reason: `expected height ${at}, found height ${h.height} (a block is missing or out of order)` };
-    if (h.nextMembershipHash !== null) return { ok: false, reason: 'header ends an epoch (nextMembershipHash set): epoch changes are not supported by this auditor yet (issue 6)' };
     if (!equalBytes(h.prevHash, this.prevHash)) return { ok: false, reason: `prevHash ${bytesToHex(h.prevHash)} does not link to the previous header ${bytesToHex(this.prevHash)}` };
     const hash = headerHash(nodeBackend, h);
     if (!equalBytes(headerHash(nodeBackend, block.certificate.header), hash)) return { ok: false, reason: `certificate is for another header (${describeHeaderDifference(block.certificate, h)})` };
     if (!equalBytes(h.batchHash, batchHash(nodeBackend, block.batch))) return { ok: false, reason: 'batchHash does not match the batch' };
     const t0 = performance.now();
-    const certified = verifyCertificate(nodeBackend, this.opts.membership, block.certificate);
+    // Each block is certified by its epoch's membership: the one the approved changes before it made (re-execution derives it).
+    if (h.epoch !== this.state.membership.epoch) return { ok: false, reason: `header of epoch ${h.epoch}, but the chain is in epoch ${this.state.membership.epoch} here` };
+    const certified = verifyCertificate(nodeBackend, this.state.membership, block.certificate);
     const t1 = performance.now();
     this.timings.certificateMs += t1 - t0;
     if (!certified.ok) return { ok: false, reason: `certificate: ${certified.reason}${certified.detail ? ` (${certified.detail})` : ''}` };
@@ -94,7 +100,9 @@ export class ChainVerifier {
     this.timings.executionMs += performance.now() - t1;
     if (!equalBytes(exec.stateRoot, h.stateRoot)) return { ok: false, reason: `re-executed state root ${bytesToHex(exec.stateRoot)} differs from the certified ${bytesToHex(h.stateRoot)}` };
     if (!equalBytes(exec.logRoot, h.logRoot) || exec.logSize !== h.logSize) return { ok: false, reason: `re-executed log (size ${exec.logSize}) differs from the certified one (size ${h.logSize})` };
-    if (exec.nextMembership !== undefined) return { ok: false, reason: 're-executed block ends the epoch (a membership change) but its header commits to no next membership' };
+    const nextHash = exec.nextMembership === undefined ? null : membershipHash(nodeBackend, exec.nextMembership);
+    if (nextHash === null && h.nextMembershipHash !== null) return { ok: false, reason: 'header ends the epoch (nextMembershipHash set) but re-execution changes no membership' };
+    if (nextHash !== null && (h.nextMembershipHash === null || !equalBytes(nextHash, h.nextMembershipHash))) return { ok: false, reason: 're-executed block ends the epoch (an approved membership change) but its header does not commit to that next membership' };
     if (this.log !== undefined) {
       // replies[i] is log leaf logSize_before + i (registryExecutor); rebuild the leaves as the replica does.
       const byRequest = new Map(block.batch.map((r) => [`${r.clientId}/${r.requestId}`, r]));

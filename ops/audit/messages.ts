@@ -37,6 +37,7 @@ export function signedParts(message: PeerMessage, path = ''): SignedPart[] {
     case 'prepare':
     case 'commit':
     case 'checkpoint':
+    case 'epoch-accept':
       break;
   }
   return out;
@@ -55,6 +56,8 @@ export function describeMessage(m: PeerMessage): string {
       return `view-change from ${m.from}, epoch ${m.epoch}, to view ${m.newView}`;
     case 'new-view':
       return `new-view from ${m.from}, epoch ${m.epoch}, view ${m.view}`;
+    case 'epoch-accept':
+      return `epoch-accept from ${m.from}, epoch ${m.epoch}`;
   }
 }
 

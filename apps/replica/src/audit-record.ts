@@ -35,6 +35,7 @@ function viewOf(message: PeerMessage): bigint | null {
     case 'view-change':
       return message.newView;
     case 'checkpoint':
+    case 'epoch-accept':
       return null;
     default:
       return message.view;
@@ -42,7 +43,7 @@ function viewOf(message: PeerMessage): bigint | null {
 }
 
 function seqOf(message: PeerMessage): bigint | null {
-  return message.type === 'view-change' || message.type === 'new-view' ? null : message.seq;
+  return message.type === 'view-change' || message.type === 'new-view' || message.type === 'epoch-accept' ? null : message.seq;
 }
 
 export function auditRowOf(message: PeerMessage, receivedMs: number): AuditMessageRow {

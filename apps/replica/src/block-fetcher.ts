@@ -17,10 +17,29 @@ const FETCH_TIMEOUT_MS = 5_000;
 
 export class BlockFetcher {
   constructor(
-    private readonly peers: readonly ReplicaInfo[],
+    private peers: readonly ReplicaInfo[],
     private readonly metrics: Metrics,
     private readonly tls: PeerTlsOptions = {},
   ) {}
+
+  /** The replicas to ask from now on: the current membership's others (an epoch change replaces them). */
+  setPeers(peers: readonly ReplicaInfo[]): void {
+    this.peers = peers;
+  }
+
+  /** Asks each peer in turn for the link into `epoch` (GET /v1/epochs); answers are untrusted JSON, the caller verifies them. */
+  async *epochLinkCandidates(epoch: bigint): AsyncGenerator<unknown> {
+    for (const peer of [...this.peers]) {
+      try {
+        const answer = await getCapped(`${peer.address}/v1/epochs?after=${epoch - 1n}&limit=1`, { ca: this.tls.ca, timeoutMs: FETCH_TIMEOUT_MS, bytesMax: MAX_PEER_BODY_BYTES });
+        if (answer === 'too-large' || answer.status !== 200) continue;
+        const body = JSON.parse(answer.body.toString('utf8')) as { links?: unknown };
+        if (Array.isArray(body.links) && body.links.length > 0) yield body.links[0];
+      } catch {
+        this.metrics.peerError(peer.id);
+      }
+    }
+  }
 
   /** Asks one peer (rotating) for committed blocks from a height; the answer is untrusted JSON. */
   private nextFetch = 0;

@@ -30,7 +30,7 @@ function main(): void {
     log({ replica: config.replicaId, event: 'tls-address-mismatch', serving: scheme, genesisAddress: ownAddress, note: 'peers dial the genesis address; without a proxy in between they will not connect' });
   }
   // The key is the configured backend's handle: for PKCS#11 it signs on the token, and this process never holds the private key.
-  const { key, close: closeKeyStore } = openConfiguredKey(config.keystore, process.env);
+  const { key, keyFor, close: closeKeyStore } = openConfiguredKey(config.keystore, process.env);
   log({ replica: config.replicaId, event: 'keystore-opened', kind: config.keystore.kind, label: key.label });
   mkdirSync(config.dataDir, { recursive: true });
   const store = new ReplicaStore(join(config.dataDir, 'replica.sqlite'));
@@ -38,6 +38,7 @@ function main(): void {
     membership,
     replicaId: config.replicaId,
     key,
+    keyFor,
     store,
     tickMs: config.tickMs,
     registryPolicy,

@@ -3,7 +3,23 @@
 // HTTP), and applies the core's effects in their documented order: persist,
 // then send; commit durably, then reply.
 
-import { bytesToHex, hashLeaf, type Membership, MerkleLog, verifyInDomain, tryHexToBytes } from '@vcr/proofs';
+import {
+  bytesToHex,
+  epochLinkToJson,
+  equalBytes,
+  headerHash,
+  hashLeaf,
+  type Membership,
+  membershipHash,
+  membershipToJson,
+  MerkleLog,
+  parseEpochLinkJson,
+  parseMembershipJson,
+  type Signer,
+  tryHexToBytes,
+  verifyEpochChain,
+  verifyInDomain,
+} from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import {
   type ClientReply,
@@ -45,9 +61,16 @@ interface Waiter {
 }
 
 export interface ReplicaNodeOptions {
+  /** The genesis membership (epoch 0); later epochs are replayed from the replica's own blocks. */
   membership: Membership;
   replicaId: string;
+  /** The configured key: this replica's key in the current membership, or (a replica that has not joined yet) the key it will join with. */
   key: KeyHandle;
+  /**
+   * Another key of this keystore by public key (key rotation: the new key is generated in the
+   * keystore before the change is approved, and found here when the epoch that names it starts).
+   */
+  keyFor?: (publicKey: Uint8Array) => KeyHandle | undefined;
   store: ReplicaStore;
   tickMs: number;
   /** The genesis registry policy (docs/registry.md); default: open root, no registry admins. */
@@ -75,7 +98,11 @@ export function clientPublicKey(clientId: string): Uint8Array | undefined {
 export class ReplicaNode {
   readonly metrics = new Metrics();
   private readonly core: PbftCore<RegistryState>;
-  private readonly peers: PeerTransport;
+  /** Links to the current membership's other replicas; none while this replica has no vote (it follows by state transfer). */
+  private peers: PeerTransport | undefined;
+  private server: Server | undefined;
+  private started = false;
+  private readonly signers = new Map<string, Signer>();
   private readonly fetcher: BlockFetcher;
   private readonly log: MerkleLog;
   private readonly executor: ReturnType<typeof registryExecutor>;
@@ -96,47 +123,151 @@ export class ReplicaNode {
   private readonly emitLog: (line: Record<string, unknown>) => void;
 
   constructor(private readonly opts: ReplicaNodeOptions) {
-    const { membership, replicaId, key, store } = opts;
+    const { membership: genesis, replicaId, key } = opts;
     this.emitLog = opts.log ?? (() => undefined);
     this.executor = registryExecutor(nodeBackend, opts.registryPolicy);
-    if (!membership.replicas.some((r) => r.id === replicaId && bytesToHex(r.publicKey) === bytesToHex(key.publicKey))) {
-      throw new Error(`key ${key.label} is not replica ${replicaId}'s key in the genesis membership`);
+    this.log = new MerkleLog(nodeBackend);
+    const restore = this.recover();
+    const current = restore.membership;
+    const own = current.replicas.find((r) => r.id === replicaId);
+    const signer = own === undefined ? undefined : this.signerFor(own.publicKey);
+    if (own !== undefined && signer === undefined) {
+      throw new Error(`key ${key.label} is not replica ${replicaId}'s key in epoch ${current.epoch}, and the keystore has no key ${bytesToHex(own.publicKey)}`);
     }
-    // DESIGN section 6: every signature goes through the double-sign guard, journaled in this replica's store.
-    const signer = createGuardedSigner(key, store, { chainId: membership.chainId, backend: nodeBackend });
-    this.peers = new PeerTransport({
-      selfId: replicaId,
-      chainId: membership.chainId,
-      epoch: membership.epoch,
-      replicas: membership.replicas,
+    if (own === undefined) this.emitLog({ event: 'not-a-member', epoch: current.epoch.toString(), note: 'following the chain by state transfer until an epoch lists this replica' });
+    this.fetcher = new BlockFetcher(current.replicas.filter((r) => r.id !== replicaId), this.metrics, opts.peerTls);
+    this.peers = signer === undefined ? undefined : this.createTransport(current, signer);
+    this.core = new PbftCore<RegistryState>(
+      {
+        config: { ...defaultCoreConfig, chainId: genesis.chainId, replicaId },
+        membership: current,
+        backend: nodeBackend,
+        signer,
+        signerFor: (publicKey) => this.signerFor(publicKey),
+        executor: this.executor,
+        validateRequest: (r, epoch) => this.validateRequest(r, epoch),
+      },
+      restore.core,
+    );
+  }
+
+  /**
+   * The guarded signer for one of this replica's keys (DESIGN section 6: every signature goes
+   * through the double-sign guard, journaled in this replica's store), or undefined when the
+   * keystore has no such key.
+   */
+  private signerFor(publicKey: Uint8Array): Signer | undefined {
+    const hex = bytesToHex(publicKey);
+    const known = this.signers.get(hex);
+    if (known !== undefined) return known;
+    const handle = equalBytes(this.opts.key.publicKey, publicKey) ? this.opts.key : this.opts.keyFor?.(publicKey);
+    if (handle === undefined || !equalBytes(handle.publicKey, publicKey)) return undefined;
+    const signer = createGuardedSigner(handle, this.opts.store, { chainId: this.opts.membership.chainId, backend: nodeBackend });
+    this.signers.set(hex, signer);
+    this.emitLog({ event: 'key-opened', label: handle.label, publicKey: hex });
+    return signer;
+  }
+
+  private createTransport(m: Membership, signer: Signer): PeerTransport {
+    return new PeerTransport({
+      selfId: this.opts.replicaId,
+      chainId: m.chainId,
+      epoch: m.epoch,
+      replicas: m.replicas,
       signer,
       backend: nodeBackend,
       metrics: this.metrics,
       onFrame: (from, frame) => (frame.kind === 'message' ? this.onPeerMessage(from, frame.payload) : this.onRelayedRequest(frame.payload)),
       log: this.emitLog,
-      tls: opts.peerTls,
+      tls: this.opts.peerTls,
     });
-    this.fetcher = new BlockFetcher(membership.replicas.filter((r) => r.id !== replicaId), this.metrics, opts.peerTls);
-    this.log = new MerkleLog(nodeBackend);
-    const restore = this.recover();
-    this.core = new PbftCore<RegistryState>(
-      {
-        config: { ...defaultCoreConfig, chainId: membership.chainId, replicaId },
-        membership,
-        backend: nodeBackend,
-        signer,
-        executor: this.executor,
-        validateRequest: (r) => this.validateRequest(r),
-      },
-      restore,
-    );
+  }
+
+  /**
+   * A new epoch: links to the new membership (handshakes are in the new epoch's domain, with this
+   * replica's key of that epoch), state transfer from its replicas. What the old links still
+   * carry (this turn's last votes of the old epoch) goes out before they close.
+   */
+  private enterEpoch(m: Membership, member: boolean): void {
+    const old = this.peers;
+    if (old !== undefined) {
+      old.detach();
+      setTimeout(() => void old.close(), 2_000).unref();
+    }
+    this.fetcher.setPeers(m.replicas.filter((r) => r.id !== this.opts.replicaId));
+    const own = m.replicas.find((r) => r.id === this.opts.replicaId);
+    const signer = member && own !== undefined ? this.signerFor(own.publicKey) : undefined;
+    this.peers = signer === undefined ? undefined : this.createTransport(m, signer);
+    if (this.peers !== undefined) {
+      if (this.server !== undefined) this.peers.attach(this.server);
+      if (this.started) this.peers.start();
+    }
+    this.emitLog({ event: 'epoch-entered', epoch: m.epoch.toString(), member, replicas: m.replicas.map((r) => r.id), f: m.f });
+  }
+
+  private syncingLinks = false;
+  private lastLinkSyncMs = 0;
+
+  /**
+   * Epochs whose link this replica does not hold (it had no vote when they started, so no
+   * EPOCH-ACCEPT reached it): fetched from peers, and kept only if the link verifies from the
+   * previous epoch's membership and names the membership this replica's own blocks made.
+   */
+  private async syncEpochLinks(): Promise<void> {
+    if (this.syncingLinks || this.stopped) return;
+    this.syncingLinks = true;
+    try {
+      let previous = this.opts.membership;
+      for (const row of this.opts.store.listEpochs(0n, 4_096)) {
+        const parsedMembership = parseMembershipJson(JSON.parse(row.membership));
+        if (!parsedMembership.ok) return;
+        if (row.link === null) {
+          const link = await this.fetchVerifiedLink(previous, parsedMembership.value);
+          if (link === undefined) return;
+          this.opts.store.saveEpochLink(row.epoch, link);
+          this.emitLog({ event: 'epoch-link-fetched', epoch: row.epoch.toString() });
+        }
+        previous = parsedMembership.value;
+      }
+    } finally {
+      this.syncingLinks = false;
+    }
+  }
+
+  private async fetchVerifiedLink(previous: Membership, next: Membership): Promise<string | undefined> {
+    for await (const untrusted of this.fetcher.epochLinkCandidates(next.epoch)) {
+      const parsed = parseEpochLinkJson(untrusted);
+      if (!parsed.ok) continue;
+      const walked = verifyEpochChain(nodeBackend, previous, [parsed.value]);
+      if (walked.ok && equalBytes(membershipHash(nodeBackend, walked.latest), membershipHash(nodeBackend, next))) return JSON.stringify(epochLinkToJson(parsed.value));
+      this.metrics.rejected('bad-epoch-link');
+    }
+    return undefined;
+  }
+
+  /** Complete epoch links from `afterEpoch + 1` on, in order, stopping at the first epoch whose link is not complete yet. */
+  epochLinks(afterEpoch: bigint, limit: number): { links: string[]; current: bigint } {
+    const links: string[] = [];
+    let expected = afterEpoch + 1n;
+    for (const row of this.opts.store.listEpochs(afterEpoch, limit)) {
+      if (row.epoch !== expected || row.link === null) break;
+      links.push(row.link);
+      expected++;
+    }
+    return { links, current: this.core.currentEpoch };
+  }
+
+  get currentMembership(): Membership {
+    return this.core.currentMembership;
   }
 
   /** Rebuilds state from this replica's own disk: blocks re-executed in order must reproduce their certified roots. */
-  private recover(): CoreRestore<RegistryState> {
+  private recover(): { core: CoreRestore<RegistryState>; membership: Membership } {
     const store = this.opts.store;
-    let state = genesisRegistryState(nodeBackend);
+    let state = genesisRegistryState(nodeBackend, this.opts.membership);
     let last: CommittedBlock | undefined;
+    // The last block that ended an epoch, and the membership before it: the current epoch's start.
+    let epochEnd: { block: CommittedBlock; previous: Membership } | undefined;
     for (let from = 1n; ; ) {
       const page = store.loadBlocks(from, 256);
       if (page.length === 0) break;
@@ -146,6 +277,8 @@ export class ReplicaNode {
         const block = parsed.value;
         const exec = this.executor.apply(state, { seq: block.header.height, batch: block.batch, timestampMs: block.header.timestampMs });
         if (bytesToHex(exec.stateRoot) !== bytesToHex(block.header.stateRoot)) throw new Error(`stored block ${block.header.height} does not re-execute to its state root`);
+        if ((exec.nextMembership === undefined) !== (block.header.nextMembershipHash === null)) throw new Error(`stored block ${block.header.height} does not re-execute to its epoch boundary`);
+        if (exec.nextMembership !== undefined) epochEnd = { block, previous: state.membership };
         state = exec.state;
         last = block;
         from = block.header.height + 1n;
@@ -163,13 +296,29 @@ export class ReplicaNode {
     const stableText = store.getMeta('stable');
     const stable = stableText ? parseStable(stableText) : undefined;
     const committedSeq = last?.header.height ?? 0n;
-    return {
+    const membership = state.membership;
+    const epochRow = store.listEpochs(membership.epoch - 1n, 1)[0];
+    const linkKept = epochRow !== undefined && epochRow.epoch === membership.epoch && epochRow.link !== null;
+    const highest = store.highestVote();
+    const epochFields =
+      epochEnd === undefined
+        ? {}
+        : {
+            epochStart: { seq: epochEnd.block.header.height, hash: headerHash(nodeBackend, epochEnd.block.header) },
+            previousMembership: epochEnd.previous,
+            ...(linkKept
+              ? {}
+              : { pendingLink: { lastHeader: epochEnd.block.header, oldCommitView: epochEnd.block.certificate.commitView, oldSignatures: epochEnd.block.certificate.signatures, nextMembership: membership } }),
+          };
+    const core: CoreRestore<RegistryState> = {
       committedHeader: last?.header,
       committedState: state,
+      ...epochFields,
       ...(stable ? { stableCheckpoint: stable } : {}),
       // The guard journals a vote before the core's own records are written: a crash in between must
       // not leave the core unaware of a vote (it would try to sign a conflicting one and be refused forever).
-      view: maxBig(viewText ? BigInt(viewText) : 0n, store.highestVote()?.view ?? 0n),
+      // Views start again at 0 in each epoch: only this epoch's votes count here.
+      view: maxBig(viewText ? BigInt(viewText) : 0n, highest !== undefined && highest.epoch === membership.epoch ? highest.view : 0n),
       ...(nv?.ok && nv.value.type === 'new-view' ? { newView: nv.value } : {}),
       votes: [...store.loadVotes(committedSeq), ...store.journalVotes(committedSeq)].map((v) => ({ phase: v.phase as VoteRecord['phase'], view: v.view, seq: v.seq, headerHash: v.hash })),
       prepared: store
@@ -178,6 +327,7 @@ export class ReplicaNode {
         .flatMap((p) => (p.ok && p.value.type === 'view-change' ? p.value.prepared : [])),
       nowMs: Date.now(),
     };
+    return { core, membership };
   }
 
   /** A store written before the key index existed: index its blocks from their stored leaves. */
@@ -190,12 +340,21 @@ export class ReplicaNode {
 
   /** Accepts peer connections on the replica's HTTP server (WebSocket upgrade at /v1/peer/ws). */
   attach(server: Server): void {
-    this.peers.attach(server);
+    this.server = server;
+    this.peers?.attach(server);
   }
 
   start(): void {
-    this.peers.start();
-    this.timer = setInterval(() => this.dispatch({ type: 'tick', nowMs: Date.now() }), this.opts.tickMs);
+    this.started = true;
+    this.peers?.start();
+    this.timer = setInterval(() => {
+      this.dispatch({ type: 'tick', nowMs: Date.now() });
+      // Links of epochs this replica entered without a vote come from peers (a few seconds apart; cheap when none is missing).
+      if (Date.now() - this.lastLinkSyncMs > 2_000) {
+        this.lastLinkSyncMs = Date.now();
+        if (this.epochLinks(0n, 4_096).links.length < Number(this.core.currentEpoch)) void this.syncEpochLinks();
+      }
+    }, this.opts.tickMs);
     // Audit rows ride with blocks; when no block commits (a view change), they are written on this timer.
     this.auditTimer = setInterval(() => this.opts.store.audit.flush(), AUDIT_FLUSH_MS);
   }
@@ -207,7 +366,7 @@ export class ReplicaNode {
     this.opts.store.commitGroup();
     if (this.timer) clearInterval(this.timer);
     if (this.auditTimer) clearInterval(this.auditTimer);
-    void this.peers.close();
+    void this.peers?.close();
     for (const listener of this.commitListeners) listener();
     this.commitListeners.clear();
     for (const list of this.waiters.values()) for (const w of list) w.reject(new Error('replica stopping'));
@@ -273,7 +432,7 @@ export class ReplicaNode {
 
   /** Peers with an authenticated outbound connection now. */
   connectedPeers(): string[] {
-    return this.peers.connectedPeers();
+    return this.peers?.connectedPeers() ?? [];
   }
 
   /**
@@ -298,8 +457,10 @@ export class ReplicaNode {
       this.metrics.rejected('overloaded');
       return Promise.reject(new Error('overloaded'));
     }
+    // A replica without a vote cannot order anything: say so at once rather than time out.
+    if (!this.core.isMember) return Promise.reject(new Error('not-a-member'));
     // Cheap to refuse here with a clear error; the core checks again before ordering it.
-    if (!this.validateRequest(request)) return Promise.reject(new Error('bad-signature'));
+    if (!this.validateRequest(request, this.core.currentEpoch)) return Promise.reject(new Error('bad-signature'));
     return new Promise<Receipt>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.dropWaiter(key, waiter);
@@ -313,7 +474,7 @@ export class ReplicaNode {
       this.dispatch({ type: 'request', request });
       // PBFT 4.1: the request must reach the primary; relaying it to every peer also lets
       // backups time out a primary that ignores it.
-      this.peers.relayRequest(clientRequestToJson(request));
+      this.peers?.relayRequest(clientRequestToJson(request));
     });
   }
 
@@ -338,14 +499,19 @@ export class ReplicaNode {
     else this.waiters.set(key, list);
   }
 
-  private readonly verifiedRequests = new VerifiedRequests((r) => {
+  /**
+   * A client request is signed for the epoch it is ordered in, or the one before: requests in
+   * flight when an epoch ends stay valid for one more epoch (docs/protocol.md, "Epochs").
+   */
+  private readonly verifiedRequests = new VerifiedRequests((r, epoch) => {
     const key = clientPublicKey(r.clientId);
     if (key === undefined) return false;
-    return verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: this.opts.membership.chainId, epoch: this.opts.membership.epoch }, requestSigningMessage(r), r.signature);
+    const signedFor = (e: bigint) => verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: this.opts.membership.chainId, epoch: e }, requestSigningMessage(r), r.signature);
+    return signedFor(epoch) || (epoch > 0n && signedFor(epoch - 1n));
   });
 
-  private validateRequest(r: ClientRequest): boolean {
-    return this.verifiedRequests.check(r);
+  private validateRequest(r: ClientRequest, epoch: bigint): boolean {
+    return this.verifiedRequests.check(r, epoch);
   }
 
   /**
@@ -419,16 +585,27 @@ export class ReplicaNode {
       case 'broadcast': {
         this.recordOwn(effect.message);
         const json = peerMessageToJson(effect.message);
-        this.outbox.push(() => this.peers.broadcast(json));
+        // The links of the epoch the message was made in (an epoch change later in this turn swaps them).
+        const peers = this.peers;
+        this.outbox.push(() => peers?.broadcast(json));
         return;
       }
       case 'send': {
         this.recordOwn(effect.message);
         const json = peerMessageToJson(effect.message);
         const to = effect.to;
-        this.outbox.push(() => this.peers.send(to, json));
+        const peers = this.peers;
+        this.outbox.push(() => peers?.send(to, json));
         return;
       }
+      case 'epoch-entered':
+        store.saveEpoch(effect.membership.epoch, effect.startSeq, JSON.stringify(membershipToJson(effect.membership)));
+        this.enterEpoch(effect.membership, effect.member);
+        return;
+      case 'epoch-link':
+        store.saveEpochLink(effect.link.nextMembership.epoch, JSON.stringify(epochLinkToJson(effect.link)));
+        this.emitLog({ event: 'epoch-link', epoch: effect.link.nextMembership.epoch.toString(), oldSigners: effect.link.oldSignatures.map((x) => x.replicaId), newSigners: effect.link.newSignatures.map((x) => x.replicaId) });
+        return;
       case 'verified':
         store.audit.recordMessage(auditRowOf(effect.message, Date.now()));
         return;

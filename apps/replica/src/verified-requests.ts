@@ -20,13 +20,14 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 export class VerifiedRequests {
   private readonly entries = new Map<string, Uint8Array>();
 
-  constructor(private readonly verify: (request: ClientRequest) => boolean) {}
+  constructor(private readonly verify: (request: ClientRequest, epoch: bigint) => boolean) {}
 
-  check(request: ClientRequest): boolean {
-    const key = `${request.clientId}/${request.requestId}/${bytesToHex(request.signature)}`;
+  /** Valid in `epoch`: the verdict depends on the epoch (the signing domain), so the epoch is part of the key. */
+  check(request: ClientRequest, epoch: bigint): boolean {
+    const key = `${epoch}/${request.clientId}/${request.requestId}/${bytesToHex(request.signature)}`;
     const payload = this.entries.get(key);
     if (payload !== undefined && equalBytes(payload, request.payload)) return true;
-    if (!this.verify(request)) return false;
+    if (!this.verify(request, epoch)) return false;
     if (this.entries.size >= CAPACITY) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, request.payload.slice());
     return true;

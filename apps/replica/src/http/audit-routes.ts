@@ -13,7 +13,7 @@ import { fail, limitParam, sizeParam } from './query-params';
 
 const PAGE_MAX = 500;
 const PAGE_DEFAULT = 100;
-const MESSAGE_TYPES = ['pre-prepare', 'prepare', 'commit', 'checkpoint', 'view-change', 'new-view'] as const;
+const MESSAGE_TYPES = ['pre-prepare', 'prepare', 'commit', 'checkpoint', 'view-change', 'new-view', 'epoch-accept'] as const;
 
 const messagesQuery = z.strictObject({
   type: z.enum(MESSAGE_TYPES).optional(),

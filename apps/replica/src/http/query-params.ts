@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'no-certified-state'
   | 'timeout'
   | 'overloaded'
+  | 'not-a-member'
   | 'internal';
 
 export function fail(res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {

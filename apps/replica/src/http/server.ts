@@ -70,7 +70,8 @@ export function createServer(node: ReplicaNode): express.Express {
       .submit(parsed.value)
       .then((receipt) => res.json(receiptToJson(receipt)))
       .catch((error: unknown) => {
-        if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify');
+        if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify (sign for the current epoch or the one before; GET /v1/epochs)');
+        if (error instanceof Error && error.message === 'not-a-member') return fail(res, 503, 'not-a-member', 'this replica has no vote in the current epoch; send the request to a member (GET /v1/epochs)');
         if (error instanceof Error && error.message === 'overloaded') {
           res.setHeader('Retry-After', '1');
           return fail(res, 429, 'overloaded', 'too many requests waiting; retry with the same request id');
@@ -96,6 +97,14 @@ export function createServer(node: ReplicaNode): express.Express {
       proof: mapProofToJson(read.proof),
       certificate: certificateToJson(block.certificate),
     });
+  });
+
+  // The epoch chain (docs/certificates.md, "Epoch chain"): links into epochs after+1, after+2, ... in order.
+  app.get('/v1/epochs', (req, res) => {
+    const q = z.strictObject({ after: sizeParam.optional(), limit: limitParam(64).optional() }).safeParse(req.query);
+    if (!q.success) return fail(res, 400, 'malformed', 'after must be a decimal epoch, limit 1 to 64');
+    const { links, current } = node.epochLinks(q.data.after ?? 0n, q.data.limit ?? 64);
+    res.type('application/json').send(`{"current":"${current}","links":[${links.join(',')}]}`);
   });
 
   app.get('/v1/headers/latest', (_req, res) => {

@@ -4,7 +4,7 @@
 
 import { assertNever } from '@vcr/proofs';
 import { EncryptedFileKeyStore, passphraseFromEnvironment } from './encrypted-file-keystore';
-import type { KeyHandle } from './keystore';
+import type { KeyHandle, KeyStore } from './keystore';
 import { Pkcs11KeyStore, pkcs11PinFromEnvironment } from './pkcs11-keystore';
 
 export type KeyStoreConfig =
@@ -15,6 +15,12 @@ export type KeyStoreConfig =
 
 export interface ConfiguredKey {
   readonly key: KeyHandle;
+  /**
+   * Another key of the same keystore, by public key (key rotation: generated with `ops/keygen.ts`
+   * while the replica runs, found when the epoch naming it starts). Opens each label until one
+   * matches; undefined when none does.
+   */
+  keyFor(publicKey: Uint8Array): KeyHandle | undefined;
   /** Releases the backend (for PKCS#11: logs out and finalizes). The key stops signing. */
   close(): void;
 }
@@ -24,12 +30,12 @@ export function openConfiguredKey(config: KeyStoreConfig, env: NodeJS.ProcessEnv
   switch (config.kind) {
     case 'encrypted-file': {
       const keystore = new EncryptedFileKeyStore(config.dir, passphraseFromEnvironment(env));
-      return { key: keystore.open(config.label), close: () => undefined };
+      return { key: keystore.open(config.label), keyFor: keyFinder(keystore), close: () => undefined };
     }
     case 'pkcs11': {
       const keystore = new Pkcs11KeyStore({ modulePath: config.module, tokenLabel: config.tokenLabel, pin: pkcs11PinFromEnvironment(env) });
       try {
-        return { key: keystore.open(config.label), close: () => keystore.close() };
+        return { key: keystore.open(config.label), keyFor: keyFinder(keystore), close: () => keystore.close() };
       } catch (error) {
         keystore.close();
         throw error;
@@ -38,4 +44,26 @@ export function openConfiguredKey(config: KeyStoreConfig, env: NodeJS.ProcessEnv
     default:
       return assertNever(config, 'keystore kind');
   }
+}
+
+/** Finds a key by public key among the store's labels, remembering what it opened. */
+function keyFinder(keystore: KeyStore): (publicKey: Uint8Array) => KeyHandle | undefined {
+  const opened = new Map<string, KeyHandle>();
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  return (publicKey) => {
+    const wanted = hex(publicKey);
+    const known = [...opened.values()].find((k) => hex(k.publicKey) === wanted);
+    if (known !== undefined) return known;
+    for (const label of keystore.list()) {
+      if (opened.has(label)) continue;
+      try {
+        const handle = keystore.open(label);
+        opened.set(label, handle);
+        if (hex(handle.publicKey) === wanted) return handle;
+      } catch {
+        // A key this passphrase or PIN cannot open is not ours to use.
+      }
+    }
+    return undefined;
+  };
 }

@@ -25,9 +25,12 @@ export class StorageError extends Error {
   }
 }
 
-/** 2 added the audit and key-index tables; a version 1 store is upgraded in place (recovery rebuilds the key index). */
-const SCHEMA_VERSION = '2';
-const UPGRADABLE_VERSIONS = ['1'];
+/**
+ * 2 added the audit and key-index tables; a version 1 store is upgraded in place (recovery rebuilds the key index).
+ * 3 added the epochs table; a version 2 store is upgraded in place (it has no epochs yet).
+ */
+const SCHEMA_VERSION = '3';
+const UPGRADABLE_VERSIONS = ['1', '2'];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +44,7 @@ CREATE TABLE IF NOT EXISTS signer_journal (
   digest BLOB NOT NULL, signed_hash BLOB NOT NULL, signature BLOB NOT NULL, prev_hash BLOB NOT NULL, entry_hash BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS signer_journal_slot ON signer_journal (kind, epoch, view, seq);
+CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, start_seq INTEGER NOT NULL, membership TEXT NOT NULL, link TEXT);
 `;
 
 /** A signer_journal row as better-sqlite3 returns it (safe integers). */
@@ -268,6 +272,22 @@ export class ReplicaStore implements SignerJournal {
   }
 
   /** One index probe per vote kind, newest (epoch, view) first. */
+  /** An epoch this replica entered: the membership (JSON) voting after block `startSeq`. */
+  saveEpoch(epoch: bigint, startSeq: bigint, membershipJson: string): void {
+    this.sql.get('INSERT OR IGNORE INTO epochs (epoch, start_seq, membership) VALUES (?, ?, ?)').run(epoch, startSeq, membershipJson);
+  }
+
+  /** The complete link into `epoch` (JSON, docs/certificates.md), once both quorums are in. */
+  saveEpochLink(epoch: bigint, linkJson: string): void {
+    this.sql.get('UPDATE epochs SET link = ? WHERE epoch = ?').run(linkJson, epoch);
+  }
+
+  /** Epochs in order, with their links (null while incomplete). */
+  listEpochs(afterEpoch: bigint, limit: number): { epoch: bigint; startSeq: bigint; membership: string; link: string | null }[] {
+    const rows = this.sql.get('SELECT epoch, start_seq, membership, link FROM epochs WHERE epoch > ? ORDER BY epoch LIMIT ?').all(afterEpoch, limit) as { epoch: bigint; start_seq: bigint; membership: string; link: string | null }[];
+    return rows.map((r) => ({ epoch: r.epoch, startSeq: r.start_seq, membership: r.membership, link: r.link }));
+  }
+
   highestVote(): { epoch: bigint; view: bigint } | undefined {
     const statement = this.sql.get('SELECT epoch, view FROM signer_journal WHERE kind = ? ORDER BY epoch DESC, view DESC LIMIT 1');
     let highest: { epoch: bigint; view: bigint } | undefined;

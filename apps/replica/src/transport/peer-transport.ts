@@ -104,6 +104,12 @@ export class PeerTransport {
     this.attached = { server, onUpgrade };
   }
 
+  /** Stops taking new peer connections on the server (an epoch change hands the upgrade path to the next transport); open links stay until close(). */
+  detach(): void {
+    if (this.attached) this.attached.server.off('upgrade', this.attached.onUpgrade);
+    this.attached = undefined;
+  }
+
   /** Dials every other replica and keeps reconnecting with backoff until close(). */
   start(): void {
     assert(!this.closed, 'peer transport: start after close');

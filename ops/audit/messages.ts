@@ -77,8 +77,11 @@ export class SignatureChecker {
   /** Milliseconds spent in Ed25519 verification. */
   elapsedMs = 0;
 
-  constructor(private readonly membership: Membership) {
-    this.ctx = { backend: nodeBackend, chainId: membership.chainId };
+  /** `memberships`: every epoch's membership the verified chain went through (genesis first). */
+  constructor(private readonly memberships: ReadonlyMap<bigint, Membership>) {
+    const genesis = memberships.get(0n);
+    if (genesis === undefined) throw new Error('the signature checker needs the genesis membership');
+    this.ctx = { backend: nodeBackend, chainId: genesis.chainId };
   }
 
   /**
@@ -86,12 +89,13 @@ export class SignatureChecker {
    * `cacheKey` (for nested messages, which repeat) must name the message's full content.
    */
   check(m: PeerMessage, cacheKey?: string): string | undefined {
-    if (m.epoch !== this.membership.epoch) return `signed in epoch ${m.epoch}; only the genesis epoch ${this.membership.epoch} can be verified (epoch changes: issue 6)`;
-    if (!this.membership.replicas.some((r) => r.id === m.from)) return `sender ${m.from} is not in the membership`;
+    const membership = this.memberships.get(m.epoch);
+    if (membership === undefined) return `signed in epoch ${m.epoch}, which the verified chain never reached`;
+    if (!membership.replicas.some((r) => r.id === m.from)) return `sender ${m.from} is not in the membership of epoch ${m.epoch}`;
     let ok = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
     if (ok === undefined) {
       const t0 = performance.now();
-      ok = verifyMessageSignature(this.ctx, this.membership, m);
+      ok = verifyMessageSignature(this.ctx, membership, m);
       this.elapsedMs += performance.now() - t0;
       this.verified++;
       // Bounded: the cache only saves repeats inside nearby view changes.

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommittedBlockJson, parsePeerMessageJson, type PeerMessage, peerMessageToJson } from '@vcr/consensus';
-import { bytesToHex, headerHash } from '@vcr/proofs';
+import { bytesToHex, headerHash, type Membership } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { parseGenesis, parseGenesisRegistry } from '../../apps/replica/src/genesis';
 import { ARCHIVE_FILES, archivePath, GENESIS_FILE, loadManifest, type Manifest, readNdjson } from './archive';
@@ -134,6 +134,8 @@ export async function verifyArchive(opts: VerifyOptions): Promise<VerifyReport> 
 
   // 3. The chain.
   const chain = new ChainVerifier({ membership, policy, keepLog: true });
+  // Every epoch's membership, as the verified chain's approved changes made them: what votes of that epoch are checked against.
+  const memberships = new Map<bigint, Membership>([[membership.epoch, membership]]);
   const finder = new EquivocationFinder();
   const blocksBar = new ProgressBar('verify blk', manifest?.files.blocks.lines, opts.progress);
   let blockLines = 0;
@@ -157,6 +159,7 @@ export async function verifyArchive(opts: VerifyOptions): Promise<VerifyReport> 
         fail({ file, line: row.line, record: `height ${at}`, reason: verdict.reason });
         break;
       }
+      if (!memberships.has(chain.membership.epoch)) memberships.set(chain.membership.epoch, chain.membership);
       // A certificate is a quorum of COMMIT votes (signed over { headerHash, height, view }): each joins the equivocation check.
       const { header, commitView, signatures } = parsed.value.certificate;
       const hash = headerHash(nodeBackend, header);
@@ -215,7 +218,7 @@ export async function verifyArchive(opts: VerifyOptions): Promise<VerifyReport> 
   // 5. The audit record.
   const messagesByType: Record<string, number> = {};
   const viewChanges: { view: bigint; primary: string }[] = [];
-  const checker = new SignatureChecker(membership);
+  const checker = new SignatureChecker(memberships);
   let messages = 0;
   {
     const file = ARCHIVE_FILES.messages;

@@ -54,6 +54,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/epochs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The epoch chain, link by link (docs/certificates.md, "Epoch chain")
+         * @description The complete links into epochs `after + 1`, `after + 2`, ... in order,
+         *     at most `limit`, stopping at the first epoch whose link is not
+         *     complete yet. Link i leads from epoch `after + i` to `after + i + 1`:
+         *     the old membership's commit certificate of the last block of the old
+         *     epoch (its header commits to the next membership's hash) and the new
+         *     membership's EPOCH-ACCEPT signatures. Clients verify each link from the
+         *     membership they trust; nothing here is trusted as served. `current` is
+         *     the replica's own epoch.
+         */
+        get: operations["epochs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/headers/latest": {
         parameters: {
             query?: never;
@@ -436,6 +463,37 @@ export interface components {
             commitView: components["schemas"]["U63"];
             signatures: components["schemas"]["CertificateSignature"][];
         };
+        /** @description An epoch's membership (docs/certificates.md section 4); its hash is what the last block of the previous epoch commits to. */
+        Membership: {
+            chainId: components["schemas"]["ChainId"];
+            epoch: components["schemas"]["U63"];
+            f: number;
+            replicas: {
+                id: components["schemas"]["ReplicaId"];
+                organization: string;
+                publicKey: components["schemas"]["PublicKey32"];
+                address: string;
+            }[];
+            governance: {
+                threshold: number;
+                admins: {
+                    organization: string;
+                    publicKey: components["schemas"]["PublicKey32"];
+                }[];
+            };
+        };
+        /** @description One link of the epoch chain; needs a quorum of the old membership (oldSignatures, commit votes of oldCommitView over lastHeader) and a quorum of the new one (newSignatures, kind epoch-accept). */
+        EpochLink: {
+            lastHeader: components["schemas"]["Header"];
+            oldCommitView: components["schemas"]["U63"];
+            oldSignatures: components["schemas"]["CertificateSignature"][];
+            nextMembership: components["schemas"]["Membership"];
+            newSignatures: components["schemas"]["CertificateSignature"][];
+        };
+        EpochLinks: {
+            current: components["schemas"]["U63"];
+            links: components["schemas"]["EpochLink"][];
+        };
         /** @description A signed client request as it travels between replicas and in batches. */
         ClientRequest: {
             clientId: components["schemas"]["ClientId"];
@@ -636,7 +694,7 @@ export interface components {
             next: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "internal";
+        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "not-a-member" | "internal";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -901,10 +959,10 @@ export interface operations {
                 };
             };
             500: components["responses"]["Internal"];
-            /** @description `timeout`: not committed in time; retry with the same request id. */
+            /** @description `timeout`: not committed in time; retry with the same request id. `not-a-member`: this replica has no vote in the current epoch; send the request to a member (no Retry-After). */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying (always 1). */
+                    /** @description Seconds to wait before retrying (always 1; set with `timeout`). */
                     "Retry-After"?: "1";
                     [name: string]: unknown;
                 };
@@ -955,6 +1013,31 @@ export interface operations {
             };
             500: components["responses"]["Internal"];
             503: components["responses"]["NoCertifiedState"];
+        };
+    };
+    epochs: {
+        parameters: {
+            query?: {
+                after?: string;
+                /** @description 1 to 64. */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Links in order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EpochLinks"];
+                };
+            };
+            400: components["responses"]["Malformed"];
         };
     };
     latestHeader: {

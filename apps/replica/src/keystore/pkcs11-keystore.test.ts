@@ -353,6 +353,23 @@ describe('Pkcs11KeyStore on SoftHSM2', () => {
     expectKeyStoreError(() => openConfiguredKey({ ...config, label: 'replica-2' }, { VCR_PKCS11_PIN: pin }), 'not-found', /replica-2/);
   });
 
+  it('key rotation: a key generated on the token while the replica runs is found by its public key, and signs on the token', () => {
+    const token = makeToken();
+    connect(token).generate('replica-1');
+    const opened = openConfiguredKey({ kind: 'pkcs11', module: modulePath, tokenLabel: token.tokenLabel, label: 'replica-1' }, { VCR_PKCS11_PIN: pin });
+    try {
+      // The rotation key is made after the replica opened its keystore, by another session (the operator's keygen).
+      const rotated = connect(token).generate('replica-1-epoch-2').publicKey;
+      const found = opened.keyFor(rotated);
+      expect(found?.label).toBe('replica-1-epoch-2');
+      expect(bytesToHex(found?.publicKey ?? new Uint8Array())).toBe(bytesToHex(rotated));
+      expectSignsStrictly(found as NonNullable<typeof found>);
+      expect(opened.keyFor(new Uint8Array(32).fill(7))).toBeUndefined();
+    } finally {
+      opened.close();
+    }
+  });
+
   it('ops/pkcs11-setup.ts makes a token and a key in another process; this process opens it with the printed public key', () => {
     const dir = join(root, 'from-ops');
     const output = execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'ops/pkcs11-setup.ts'), '--dir', dir, '--token-label', 'ops-token', '--label', 'replica-9'], {

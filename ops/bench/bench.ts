@@ -95,7 +95,7 @@ function progress(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
-const levelLine = (what: string, r: LoadResult) => `${what}: ${r.perSecond.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, failed ${r.failed}`;
+const levelLine = (what: string, r: LoadResult) => `${what}: ${r.perSecond.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, failed ${r.failed}; CPU % servers ${r.serverCpuPct.toFixed(0)}, generator ${r.generatorCpuPct.toFixed(0)}, other ${r.otherCpuPct.toFixed(0)}`;
 
 async function runEtcd(binary: string, results: BenchResults, o: { durationMs: number; warmupMs: number; levels: number[]; readClients: number }): Promise<void> {
   const etcd = await startEtcdCluster(binary);

@@ -5,7 +5,7 @@
 // measures the CPU the load generator itself used and, for the processes
 // named in `watchPids`, theirs, so a table can show who was saturated.
 
-import { cpuSeconds } from './processes';
+import { cpuSeconds, machineBusySeconds } from './processes';
 import { percentile } from './stats';
 
 /** One worker's operation: resolves true when it succeeded (a verified receipt, an HTTP 200). */
@@ -36,6 +36,8 @@ export interface LoadResult {
   generatorCpuPct: number;
   /** Sum over `watchPids`, in percent of one core. */
   serverCpuPct: number;
+  /** Everything else the machine ran meanwhile (other users' work), in percent of one core. */
+  otherCpuPct: number;
   /** process.hrtime of the measured window, in microseconds (to cut a CPU profile to it). */
   windowUs: { start: bigint; end: bigint };
 }
@@ -47,10 +49,10 @@ export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
   const begin = performance.now();
   const windowStart = begin + opts.warmupMs;
   const windowEnd = windowStart + opts.durationMs;
-  let cpuBefore: { gen: NodeJS.CpuUsage; servers: number; at: number } | undefined;
+  let cpuBefore: { gen: NodeJS.CpuUsage; servers: number; machine: number; at: number } | undefined;
   let hrStart = 0n;
   const markStart = () => {
-    cpuBefore = { gen: process.cpuUsage(), servers: sumCpu(opts.watchPids), at: performance.now() };
+    cpuBefore = { gen: process.cpuUsage(), servers: sumCpu(opts.watchPids), machine: machineBusySeconds(), at: performance.now() };
     hrStart = process.hrtime.bigint() / 1000n;
   };
   const startTimer = setTimeout(markStart, opts.warmupMs);
@@ -73,11 +75,14 @@ export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
   );
   clearTimeout(startTimer);
   if (cpuBefore === undefined) markStart();
-  const before = cpuBefore as { gen: NodeJS.CpuUsage; servers: number; at: number };
+  const before = cpuBefore as { gen: NodeJS.CpuUsage; servers: number; machine: number; at: number };
   const hrEnd = process.hrtime.bigint() / 1000n;
   const wallS = (performance.now() - before.at) / 1000;
   const gen = process.cpuUsage(before.gen);
   const serverCpu = sumCpu(opts.watchPids) - before.servers;
+  const machineCpu = machineBusySeconds() - before.machine;
+  const generatorCpuPct = ((gen.user + gen.system) / 1e6 / wallS) * 100;
+  const serverCpuPct = (serverCpu / wallS) * 100;
   latencies.sort((a, b) => a - b);
   const seconds = opts.durationMs / 1000;
   return {
@@ -90,8 +95,10 @@ export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
     p99Ms: percentile(latencies, 99),
     p999Ms: percentile(latencies, 99.9),
     maxMs: latencies.at(-1) ?? NaN,
-    generatorCpuPct: ((gen.user + gen.system) / 1e6 / wallS) * 100,
-    serverCpuPct: (serverCpu / wallS) * 100,
+    generatorCpuPct,
+    serverCpuPct,
+    // Watched processes outside the window's set (the other replicas during one-replica reads) count as other work.
+    otherCpuPct: Math.max(0, (machineCpu / wallS) * 100 - serverCpuPct - generatorCpuPct),
     windowUs: { start: hrStart, end: hrEnd },
   };
 }

@@ -92,3 +92,16 @@ export function cpuSeconds(pid: number | undefined): number {
     return NaN;
   }
 }
+
+/** CPU seconds the whole machine spent busy (all cores: everything but idle and iowait), from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    return (total - idle) / 100;
+  } catch {
+    return NaN;
+  }
+}

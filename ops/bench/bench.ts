@@ -120,29 +120,12 @@ async function runEtcd(binary: string, results: BenchResults, o: { durationMs: n
   }
 }
 
-async function main(): Promise<void> {
-  const o = options();
+type Options = ReturnType<typeof options>;
+
+/** Our half: writes, reads, SDK cost, state transfer, memory, then the profile; returns the raw profile's path. */
+async function runVcr(o: Options, results: BenchResults): Promise<string | undefined> {
   const durationMs = o.seconds * 1000;
   const warmupMs = o.warmupSeconds * 1000;
-  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const results: BenchResults = {
-    startedAt,
-    machine: machine(),
-    settings: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, levels: o.levels, readClients: o.readClients, transferEntries: o.transferEntries },
-    vcrWrites: [],
-    vcrReads: undefined,
-    etcdNote: '',
-    etcdWrites: undefined,
-    etcdReads: undefined,
-    verifyCost: [],
-    transfer: undefined,
-    transferNote: '',
-    memory: [],
-    profile: undefined,
-    profileNote: '',
-  };
-
-  // Ours.
   progress('starting the 4-replica cluster');
   const vcr = await startVcrCluster({ profile: o.profile });
   const written: string[] = [];
@@ -164,7 +147,6 @@ async function main(): Promise<void> {
   results.vcrReads = { one, all, oneRaw };
   results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, written[0] as string, 500);
   progress('SDK verification cost measured');
-  vcr.replicas.forEach((r) => results.memory.push({ name: `replica ${r.id} (ours)`, rssMiB: rssMiB(r.process.pid) }));
 
   if (o.transfer) {
     progress(`state transfer: r4 wiped, topping the log up to ${o.transferEntries} entries`);
@@ -176,6 +158,7 @@ async function main(): Promise<void> {
     progress(`state transfer: ${t.entries} entries in ${t.seconds.toFixed(1)} s`);
   } else results.transferNote = 'Skipped (--no-transfer).';
 
+  vcr.replicas.forEach((r) => results.memory.push({ name: `replica ${r.id} (ours)${o.transfer && r.id === 'r4' ? ', restarted empty for the state transfer' : ''}`, rssMiB: rssMiB(r.process.pid) }));
   const stopped = await stopVcrCluster(vcr);
   let profileFile: string | undefined;
   if (!o.profile) results.profileNote = 'Not profiled (--no-profile).';
@@ -187,23 +170,26 @@ async function main(): Promise<void> {
       profileFile = main;
       results.profileNote =
         `\`node --cpu-prof\` on r1, stopped with SIGINT (the replica closes its store and exits 0, and Node writes the profile); samples cut to the write levels' measured windows. ` +
-        (viewAfterWrites === 0 ? 'r1 stayed primary (view 0) throughout.' : `The view was ${viewAfterWrites} after the writes: r1 was not primary all along, so part of this is a backup's work.`);
+        (viewAfterWrites === 0 ? 'r1 stayed primary (view 0) through the writes.' : `The view was ${viewAfterWrites} after the writes: r1 was not primary all along, so part of this is a backup's work.`);
     }
   }
   if (stopped.uncleanExits.length > 0) progress(`replicas that did not exit cleanly: ${stopped.uncleanExits.join('; ')}`);
 
-  // etcd.
+  return profileFile;
+}
+
+/** The comparison half, when etcd is installed; a failure leaves our half standing, with the reason. */
+async function compareWithEtcd(o: Options, results: BenchResults): Promise<void> {
   const etcdBinary = o.etcd ? findEtcd(o.etcdPath) : undefined;
   if (!o.etcd) results.etcdNote = 'skipped (--no-etcd)';
   else if (etcdBinary === undefined) {
     const where = o.etcdPath === undefined ? 'no etcd on PATH or at /usr/bin/etcd' : `no file at ${o.etcdPath}`;
     results.etcdNote = `NOT INSTALLED (${where}; install Debian's package with \`apt-get update && apt-get install -y etcd-server\`), so there is no comparison`;
     progress(`etcd is not installed: ${where}; the report has no comparison`);
-  }
-  else {
+  } else {
     progress(`starting the 3-member etcd cluster (${etcdBinary})`);
     try {
-      await runEtcd(etcdBinary, results, { durationMs, warmupMs, levels: o.levels, readClients: o.readClients });
+      await runEtcd(etcdBinary, results, { durationMs: o.seconds * 1000, warmupMs: o.warmupSeconds * 1000, levels: o.levels, readClients: o.readClients });
     } catch (error) {
       // Our half of the report still stands; say why the comparison is missing.
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -213,11 +199,11 @@ async function main(): Promise<void> {
       results.etcdReads = undefined;
     }
   }
+}
 
-  // Report.
-  results.machine.loadAverageAtEnd = loadAverage();
-  const report = renderReport(results);
-  const dir = resolve(o.out, startedAt.replace(/:/g, '-'));
+/** Saves the report, the numbers, the chart and the raw profile in a folder of their own; returns it. */
+function save(o: Options, results: BenchResults, report: string, profileFile: string | undefined): string {
+  const dir = resolve(o.out, results.startedAt.replace(/:/g, '-'));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'table.md'), report + '\n');
   // The raw profile, for Chrome DevTools or speedscope (its temporary folder goes at exit).
@@ -234,7 +220,36 @@ async function main(): Promise<void> {
       : []),
   ];
   const m = results.machine;
-  writeFileSync(join(dir, 'chart.svg'), renderChart('Write throughput against latency', `${startedAt}, ${m.cpus} CPUs ${m.cpuModel}, Node ${m.node}; etcd: ${results.etcdWrites ? 'yes' : 'not run'}`, series));
+  writeFileSync(join(dir, 'chart.svg'), renderChart('Write throughput against latency', `${results.startedAt}, ${m.cpus} CPUs ${m.cpuModel}, Node ${m.node}; etcd: ${results.etcdWrites ? 'yes' : 'not run'}`, series));
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const results: BenchResults = {
+    startedAt,
+    machine: machine(),
+    settings: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, levels: o.levels, readClients: o.readClients, transferEntries: o.transferEntries },
+    vcrWrites: [],
+    vcrReads: undefined,
+    etcdNote: '',
+    etcdWrites: undefined,
+    etcdReads: undefined,
+    verifyCost: [],
+    transfer: undefined,
+    transferNote: '',
+    memory: [],
+    profile: undefined,
+    profileNote: '',
+  };
+
+  const profileFile = await runVcr(o, results);
+
+  await compareWithEtcd(o, results);
+  results.machine.loadAverageAtEnd = loadAverage();
+  const report = renderReport(results);
+  const dir = save(o, results, report, profileFile);
   console.log(report);
   console.log(`\nSaved in ${dir}: table.md, chart.svg, results.json${profileFile === undefined ? '' : ', r1.cpuprofile'}`);
 }

@@ -9,6 +9,7 @@
 //   watch [prefix]              follows changes under a prefix, printing each verified change as it commits
 //   verify                      re-verifies the whole chain from genesis and that the log extends the head verified last time
 //   status                      each replica's health and latest verified certificate
+//   epochs                      the epoch chain from genesis, each link verified, with its change and approvals (= membership list)
 //   --as orgN                   sign as organization N's admin (local cluster keys), e.g. to approve a change
 
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,7 @@ import { RegistryClient, type VerifiedChange } from '@vcr/client-sdk';
 import { FileStorage } from '@vcr/client-sdk/node';
 import { loadGenesis, loadGenesisRegistry } from '../apps/replica/src/genesis';
 import { openOrgAdminKey, prepareLocalCluster } from './local-cluster';
+import { runEpochListing } from './membership';
 import { type LogHead, verifyChain } from './verify-chain';
 
 async function main(): Promise<number> {
@@ -102,6 +104,8 @@ async function main(): Promise<number> {
       }
       return 0;
     }
+    case 'epochs':
+      return runEpochListing(url ?? (layout.replicas[0]?.url as string), membership);
     default:
       return usage();
   }
@@ -124,7 +128,7 @@ function readHead(file: string): LogHead | undefined {
 }
 
 function usage(): number {
-  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status   [--replica N] [--as orgN]');
+  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status | epochs   [--replica N] [--as orgN]');
   return 2;
 }
 

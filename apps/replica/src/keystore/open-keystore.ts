@@ -16,7 +16,7 @@ export type KeyStoreConfig =
 export interface ConfiguredKey {
   readonly key: KeyHandle;
   /**
-   * Another key of the same keystore, by public key (key rotation: generated with `ops/keygen.ts`
+   * Another key of the same keystore, by public key (key rotation: generated with `ops/membership.ts keygen`
    * while the replica runs, found when the epoch naming it starts). Opens each label until one
    * matches; undefined when none does.
    */

@@ -150,7 +150,7 @@ async function runVcr(o: Options, results: BenchResults): Promise<string | undef
 
   if (o.transfer) {
     progress(`state transfer: r4 wiped, topping the log up to ${o.transferEntries} entries`);
-    const t = await measureStateTransfer(vcr, { entries: o.transferEntries, clients: 64 });
+    const t = await measureStateTransfer(vcr, { entries: o.transferEntries, clients: 256 });
     results.transfer = t;
     const best = Math.max(...results.vcrWrites.map((w) => w.perSecond), t.topUpPerSecond || 0);
     const fullMinutes = 100_000 / best / 60;

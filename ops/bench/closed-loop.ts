@@ -42,20 +42,38 @@ export interface LoadResult {
   windowUs: { start: bigint; end: bigint };
 }
 
+/** How long a level waits for every client's first answer before it measures regardless. */
+const firstRoundWaitMsMax = 60_000;
+
 export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
   const workers = await Promise.all(Array.from({ length: opts.clients }, (_, c) => opts.makeWorker(c)));
   const latencies: number[] = [];
   let failed = 0;
-  const begin = performance.now();
-  const windowStart = begin + opts.warmupMs;
-  const windowEnd = windowStart + opts.durationMs;
+  // The window opens after the warm-up AND once every client has had an answer, so a level that starts
+  // cold (new connections, a first round slower than the warm-up) is not measured in its transient.
+  let windowStart = Infinity;
+  let windowEnd = Infinity;
+  let answeredClients = 0;
+  let warmedUp = false;
   let cpuBefore: { gen: NodeJS.CpuUsage; servers: number; machine: number; at: number } | undefined;
   let hrStart = 0n;
-  const markStart = () => {
+  const maybeOpen = () => {
+    if (cpuBefore !== undefined || !warmedUp || answeredClients < opts.clients) return;
     cpuBefore = { gen: process.cpuUsage(), servers: sumCpu(opts.watchPids), machine: machineBusySeconds(), at: performance.now() };
     hrStart = process.hrtime.bigint() / 1000n;
+    windowStart = performance.now();
+    windowEnd = windowStart + opts.durationMs;
   };
-  const startTimer = setTimeout(markStart, opts.warmupMs);
+  const startTimer = setTimeout(() => {
+    warmedUp = true;
+    maybeOpen();
+  }, opts.warmupMs);
+  // Bounded: a level whose first round never completes is measured from this point anyway.
+  const forceTimer = setTimeout(() => {
+    answeredClients = opts.clients;
+    warmedUp = true;
+    maybeOpen();
+  }, opts.warmupMs + firstRoundWaitMsMax);
   await Promise.all(
     workers.map(async (operation) => {
       for (let i = 0; performance.now() < windowEnd; i++) {
@@ -67,6 +85,10 @@ export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
           ok = false;
         }
         const t1 = performance.now();
+        if (i === 0) {
+          answeredClients++;
+          maybeOpen();
+        }
         if (t1 < windowStart || t1 > windowEnd) continue;
         if (ok) latencies.push(t1 - t0);
         else failed++;
@@ -74,7 +96,7 @@ export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
     }),
   );
   clearTimeout(startTimer);
-  if (cpuBefore === undefined) markStart();
+  clearTimeout(forceTimer);
   const before = cpuBefore as { gen: NodeJS.CpuUsage; servers: number; machine: number; at: number };
   const hrEnd = process.hrtime.bigint() / 1000n;
   const wallS = (performance.now() - before.at) / 1000;

@@ -137,6 +137,8 @@ async function runVcr(o: Options, results: BenchResults): Promise<string | undef
     progress(levelLine(`ours, ${clients} clients`, r));
   }
   const viewAfterWrites = await currentView(vcr.urls[0] as string);
+  const firstKey = written[0];
+  if (firstKey === undefined) throw new Error('no write committed in the write levels: nothing to read (is the cluster healthy?)');
   const r1 = vcr.urls.slice(0, 1);
   const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, r1, written), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, reads from r1', one));
@@ -145,7 +147,7 @@ async function runVcr(o: Options, results: BenchResults): Promise<string | undef
   const all = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls, written), watchPids: vcr.pids() });
   progress(levelLine('ours, reads from all', all));
   results.vcrReads = { one, all, oneRaw };
-  results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, written[0] as string, 500);
+  results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, firstKey, 500);
   progress('SDK verification cost measured');
 
   if (o.transfer) {

@@ -2,7 +2,7 @@
 // node:crypto) pays per certificate, per map proof, per log proof, and what
 // the replica pays per state update and log append, at realistic sizes.
 //
-//   npm run bench                                   (full: maps of 10^4, 10^5, 10^6 keys, log of 10^6 leaves)
+//   npm run bench -w @vcr/crypto-node               (full: maps of 10^4, 10^5, 10^6 keys, log of 10^6 leaves)
 //   npx tsx packages/crypto-node/bench/proofs-bench.ts --quick   (10^3 / 10^4, short timings, < 20 s)
 //   npx tsx --expose-gc packages/crypto-node/bench/proofs-bench.ts   (adds heap-per-key figures)
 //

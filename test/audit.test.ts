@@ -5,12 +5,10 @@
 // names the file, the line, the record and the replica. Also: compare of two
 // replicas' archives, and equivocation written as an evidence file.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hexToBytes, type Membership } from '@vcr/proofs';
 import { parsePeerMessageJson, peerMessageToJson, type Prepare, signMessage } from '@vcr/consensus';
@@ -19,32 +17,16 @@ import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
+import { runScript } from './support/run-script';
 
-const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const basePort = 21_000 + Math.floor(Math.random() * 2_000) * 4;
 let dir: string;
 let layout: LocalClusterLayout;
 let membership: Membership;
 let running: RunningReplica[] = [];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the audit command as its own process, as an auditor would. */
-function audit(...args: string[]): Promise<Run> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'ops/audit/cli.ts'), ...args, '--quiet'], { cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+const audit = (...args: string[]) => runScript('ops/audit/cli.ts', [...args, '--quiet']);
 
 function start(id: string): RunningReplica {
   const r = spawnReplica(layout, id);

@@ -7,7 +7,7 @@
 // no longer speak for its replica.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +29,7 @@ import {
   spawnReplica,
   waitHealthy,
 } from '../ops/local-cluster';
-import { readFileSync, writeFileSync, cpSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { runScript } from './support/run-script';
 
 const basePort = 21_000 + Math.floor(Math.random() * 1_500) * 6;
 let dir: string;
@@ -235,14 +234,4 @@ describe('membership changes on real processes', () => {
 });
 
 /** The audit command as its own process, as an auditor runs it. */
-function audit(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'ops/audit/cli.ts', ...args, '--quiet']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+const audit = (...args: string[]) => runScript('ops/audit/cli.ts', [...args, '--quiet']);

@@ -7,18 +7,16 @@
 // a link without the new quorum, or a block that is not the certified one,
 // gets NOT VERIFIED naming the link and the rule.
 
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '@vcr/proofs';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { type LocalClusterLayout, prepareJoiningReplica, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
+import { runScript } from './support/run-script';
 
-const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 // Below the ephemeral port range, away from the other suites' ranges.
 const basePort = 11_000 + Math.floor(Math.random() * 1_000) * 6;
 const chainId = 'vcr-membership-cli';
@@ -36,26 +34,7 @@ function start(id: string): void {
   running = [...running.filter((x) => x.id !== id), r];
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a CLI as its own process, asynchronously: the replicas' output pipes keep draining meanwhile. */
-function run(script: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
-
-const membership = (...args: string[]) => run('ops/membership.ts', args);
+const membership = (...args: string[]) => runScript('ops/membership.ts', args);
 const urlOf = (id: string) => (layout.replicas.find((r) => r.id === id) as { url: string }).url;
 const allUrls = () => layout.replicas.flatMap((r) => ['--replica', r.url]);
 
@@ -91,7 +70,7 @@ describe('ops/membership.ts on a real cluster', () => {
     const r5Key = bytesToHex(joining.publicKey);
 
     // keygen: a new key in r5's configured keystore; only the public key comes out.
-    const keygen = await run('ops/membership.ts', ['keygen', '--config', join(dir, 'r5', 'config.json'), '--label', 'spare'], { VCR_KEY_PASSPHRASE_FILE: layout.passphraseFile });
+    const keygen = await runScript('ops/membership.ts', ['keygen', '--config', join(dir, 'r5', 'config.json'), '--label', 'spare'], { VCR_KEY_PASSPHRASE_FILE: layout.passphraseFile });
     expect(keygen.code, keygen.stderr).toBe(0);
     const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
     expect(keygen.stdout).toContain(`public key ${bytesToHex(new EncryptedFileKeyStore(join(dir, 'r5', 'keys'), passphrase).open('spare').publicKey)}`);
@@ -144,7 +123,7 @@ describe('ops/membership.ts on a real cluster', () => {
     expect(listed.stdout).toContain('VERIFIED: the epoch chain from the pinned genesis to epoch 1');
 
     // `npm run cli -- epochs` is the same listing, from the local cluster's layout.
-    const cli = await run('ops/cli.ts', ['epochs'], { VCR_DATA_DIR: dir, VCR_BASE_PORT: String(basePort) });
+    const cli = await runScript('ops/cli.ts', ['epochs'], { VCR_DATA_DIR: dir, VCR_BASE_PORT: String(basePort) });
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toContain('approved by org1, org2, org3');
 

@@ -47,19 +47,17 @@ export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayo
   // A development passphrase, kept beside the data with owner-only permissions; production sets its own.
   const passphrase = randomBytes(24).toString('base64url');
   writeFileSync(passphraseFile, passphrase + '\n', { mode: 0o600 });
-  const cost = opts.fastKdf ? { N: 2 ** 12, r: 8, p: 1 } : undefined;
   const members: Membership['replicas'] = [];
   const admins: Membership['governance']['admins'] = [];
   for (const [i, r] of replicas.entries()) {
     const dir = join(dataDir, r.id);
     mkdirSync(join(dir, 'keys'), { recursive: true });
-    const store = new EncryptedFileKeyStore(join(dir, 'keys'), passphrase, cost ? { scryptCost: cost } : {});
+    const store = replicaKeyStore(dir, passphrase, opts.fastKdf);
     const key = store.generate('replica');
     const admin = store.generate('admin');
     members.push({ id: r.id, organization: `org${i + 1}`, publicKey: key.publicKey, address: opts.peerAddressOf?.(i) ?? r.url });
     admins.push({ organization: `org${i + 1}`, publicKey: admin.publicKey });
-    const config = { replicaId: r.id, host: '127.0.0.1', port: opts.basePort + i, dataDir: '.', genesisFile: '../genesis.json', keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } };
-    writeFileSync(r.configFile, JSON.stringify(config, null, 2) + '\n');
+    writeReplicaConfig(r.configFile, r.id, opts.basePort + i);
   }
   const membership: Membership = { chainId: opts.chainId ?? 'vcr-local', epoch: 0n, f: Math.floor((n - 1) / 3), replicas: members, governance: { threshold: Math.min(3, n), admins } };
   // The registry policy (docs/registry.md): the organizations' admin keys may create organizations and
@@ -81,12 +79,9 @@ export function prepareJoiningReplica(layout: LocalClusterLayout, id: string, po
   const configFile = join(dir, 'config.json');
   mkdirSync(join(dir, 'keys'), { recursive: true });
   const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
-  const store = new EncryptedFileKeyStore(join(dir, 'keys'), passphrase, opts.fastKdf ? { scryptCost: { N: 2 ** 12, r: 8, p: 1 } } : {});
+  const store = replicaKeyStore(dir, passphrase, opts.fastKdf);
   const key = store.list().includes('replica') ? store.open('replica') : store.generate('replica');
-  if (!existsSync(configFile)) {
-    const config = { replicaId: id, host: '127.0.0.1', port, dataDir: '.', genesisFile: '../genesis.json', keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } };
-    writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
-  }
+  if (!existsSync(configFile)) writeReplicaConfig(configFile, id, port);
   const replicas = [...layout.replicas.filter((r) => r.id !== id), { id, url, configFile }];
   return { layout: { ...layout, replicas }, publicKey: key.publicKey, url };
 }
@@ -94,8 +89,18 @@ export function prepareJoiningReplica(layout: LocalClusterLayout, id: string, po
 /** A new key in a replica's own keystore (key rotation: generated before the change is approved). */
 export function generateReplicaKey(layout: LocalClusterLayout, id: string, label: string, opts: { fastKdf?: boolean } = {}): Uint8Array {
   const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
-  const store = new EncryptedFileKeyStore(join(layout.dataDir, id, 'keys'), passphrase, opts.fastKdf ? { scryptCost: { N: 2 ** 12, r: 8, p: 1 } } : {});
-  return store.generate(label).publicKey;
+  return replicaKeyStore(join(layout.dataDir, id), passphrase, opts.fastKdf).generate(label).publicKey;
+}
+
+/** A replica's keystore under `<replicaDir>/keys`; `fastKdf` lowers the scrypt cost for throwaway test clusters only. */
+function replicaKeyStore(replicaDir: string, passphrase: string, fastKdf: boolean | undefined): EncryptedFileKeyStore {
+  return new EncryptedFileKeyStore(join(replicaDir, 'keys'), passphrase, fastKdf ? { scryptCost: { N: 2 ** 12, r: 8, p: 1 } } : {});
+}
+
+/** A replica's config: data beside it, the shared genesis one folder up, its key labelled `replica`. */
+function writeReplicaConfig(configFile: string, replicaId: string, port: number): void {
+  const config = { replicaId, host: '127.0.0.1', port, dataDir: '.', genesisFile: '../genesis.json', keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } };
+  writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
 }
 
 export interface RunningReplica {

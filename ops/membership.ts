@@ -51,7 +51,7 @@ import {
   signMembershipApproval,
   validateOp,
 } from '@vcr/registry';
-import { RegistryClient, RegistryError } from '@vcr/client-sdk';
+import { readCapped, RegistryClient, RegistryError } from '@vcr/client-sdk';
 import { loadConfig } from '../apps/replica/src/config';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { EncryptedFileKeyStore, type KeyHandle, KeyStoreError, passphraseFromEnvironment, Pkcs11KeyStore, pkcs11PinFromEnvironment } from '../apps/replica/src/keystore';
@@ -239,21 +239,9 @@ async function getJson(url: string): Promise<unknown> {
 
 /** The body as text, refusing (before reading it all) an answer larger than responseBytesMax. */
 async function readBounded(res: Response, url: string): Promise<string> {
-  const tooLarge = () => new MembershipCliError('network', `GET ${url}: the answer is larger than ${membershipCliLimits.responseBytesMax} bytes`);
-  if (Number(res.headers.get('content-length') ?? '0') > membershipCliLimits.responseBytesMax) throw tooLarge();
-  if (res.body === null) return '';
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  const reader = res.body.getReader();
-  for (let next = await reader.read(); !next.done; next = await reader.read()) {
-    bytes += next.value.length;
-    if (bytes > membershipCliLimits.responseBytesMax) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(next.value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const bytes = await readCapped(res, membershipCliLimits.responseBytesMax);
+  if (bytes === undefined) throw new MembershipCliError('network', `GET ${url}: the answer is larger than ${membershipCliLimits.responseBytesMax} bytes`);
+  return new TextDecoder().decode(bytes);
 }
 
 const epochsPageSchema = z.strictObject({ current: u63String, links: z.array(z.unknown()).max(membershipCliLimits.linksPerPage) });

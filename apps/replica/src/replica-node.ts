@@ -352,7 +352,7 @@ export class ReplicaNode {
       // Links of epochs this replica entered without a vote come from peers (a few seconds apart; cheap when none is missing).
       if (Date.now() - this.lastLinkSyncMs > 2_000) {
         this.lastLinkSyncMs = Date.now();
-        if (this.epochLinks(0n, 4_096).links.length < Number(this.core.currentEpoch)) void this.syncEpochLinks();
+        if (this.opts.store.epochsWithoutLink() > 0) void this.syncEpochLinks();
       }
     }, this.opts.tickMs);
     // Audit rows ride with blocks; when no block commits (a view change), they are written on this timer.

@@ -25,8 +25,8 @@ function combine(timeoutMs: number, signal: AbortSignal | undefined): AbortSigna
   return signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
 }
 
-/** Reads at most `maxBytes` of the body; undefined when it is larger. */
-async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+/** Reads at most `maxBytes` of the body; undefined when it is larger (also for tools that fetch from replicas without the client). */
+export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array | undefined> {
   const declared = res.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
     await res.body?.cancel().catch(() => undefined);

@@ -24,4 +24,5 @@ export { type Attempt, type AttemptCode, ForkError, RegistryError, type Registry
 export { MemoryStorage, type TrustStorage } from './storage';
 export { TRUST_FORMAT, type TrustedHead } from './trust-state';
 export type { FetchLike } from './http';
+export { readCapped } from './http';
 export { sdkLimits } from './limits';

@@ -2,7 +2,7 @@
 // backend, where it lives, and the label. Secrets never come from the config
 // file: the passphrase or PIN is read from the environment here.
 
-import { assertNever } from '@vcr/proofs';
+import { assertNever, bytesToHex } from '@vcr/proofs';
 import { EncryptedFileKeyStore, passphraseFromEnvironment } from './encrypted-file-keystore';
 import type { KeyHandle, KeyStore } from './keystore';
 import { Pkcs11KeyStore, pkcs11PinFromEnvironment } from './pkcs11-keystore';
@@ -49,17 +49,16 @@ export function openConfiguredKey(config: KeyStoreConfig, env: NodeJS.ProcessEnv
 /** Finds a key by public key among the store's labels, remembering what it opened. */
 function keyFinder(keystore: KeyStore): (publicKey: Uint8Array) => KeyHandle | undefined {
   const opened = new Map<string, KeyHandle>();
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   return (publicKey) => {
-    const wanted = hex(publicKey);
-    const known = [...opened.values()].find((k) => hex(k.publicKey) === wanted);
+    const wanted = bytesToHex(publicKey);
+    const known = [...opened.values()].find((k) => bytesToHex(k.publicKey) === wanted);
     if (known !== undefined) return known;
     for (const label of keystore.list()) {
       if (opened.has(label)) continue;
       try {
         const handle = keystore.open(label);
         opened.set(label, handle);
-        if (hex(handle.publicKey) === wanted) return handle;
+        if (bytesToHex(handle.publicKey) === wanted) return handle;
       } catch {
         // A key this passphrase or PIN cannot open is not ours to use.
       }

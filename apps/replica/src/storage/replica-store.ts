@@ -282,6 +282,11 @@ export class ReplicaStore implements SignerJournal {
     this.sql.get('UPDATE epochs SET link = ? WHERE epoch = ?').run(linkJson, epoch);
   }
 
+  /** How many entered epochs have no complete link yet (cheap: the table has one row per epoch). */
+  epochsWithoutLink(): number {
+    return Number((this.sql.get('SELECT COUNT(*) AS n FROM epochs WHERE link IS NULL').get() as { n: bigint }).n);
+  }
+
   /** Epochs in order, with their links (null while incomplete). */
   listEpochs(afterEpoch: bigint, limit: number): { epoch: bigint; startSeq: bigint; membership: string; link: string | null }[] {
     const rows = this.sql.get('SELECT epoch, start_seq, membership, link FROM epochs WHERE epoch > ? ORDER BY epoch LIMIT ?').all(afterEpoch, limit) as { epoch: bigint; start_seq: bigint; membership: string; link: string | null }[];

@@ -188,7 +188,6 @@ export class PbftCore<S> {
     this.viewBaseSeq = this.committed.seq;
     // The epoch's start is its first stable point; a checkpoint of the previous epoch is not one of this epoch.
     this.stable = restore.stableCheckpoint && restore.stableCheckpoint.seq > epochStart.seq ? restore.stableCheckpoint : { seq: epochStart.seq, headerHash: epochStart.hash, proof: [] };
-    if (!this.member) this.needFetch = true;
     this.nowMs = restore.nowMs;
     this.lastProposalMs = restore.nowMs;
     this.lastProgressMs = restore.nowMs;
@@ -937,7 +936,6 @@ export class PbftCore<S> {
       this.pending.clear();
       this.pendingByClient.clear();
     }
-    this.needFetch = !this.member;
     this.link = { pending: { lastHeader: block.header, oldCommitView: block.certificate.commitView, oldSignatures: block.certificate.signatures, nextMembership: next }, accepts: new Map(), complete: false };
     this.emit({ type: 'persist-view', view: 0n });
     this.emit({ type: 'epoch-entered', membership: next, startSeq: start.seq, startHash: hash, member: this.member });
@@ -1049,7 +1047,7 @@ export class PbftCore<S> {
       if (!this.matchesExecution(h, exec)) return this.reject('roots-mismatch', undefined);
       this.commitBlock({ header: h, batch: block.batch, certificate: block.certificate }, exec, true);
     }
-    if (this.committed.seq < this.stable.seq || !this.member) this.needFetch = true;
+    if (this.committed.seq < this.stable.seq) this.needFetch = true;
     if (this.status === 'normal' && this.member) this.acceptBuffered();
   }
 

@@ -473,7 +473,7 @@ class Simulation {
       const what =
         e.type === 'view-change-started' ? `view-change -> ${e.view} (${e.reason})`
         : e.type === 'view-entered' ? `entered view ${e.view}`
-        : e.type === "commit" ? `commit ${e.block.header.height} (${e.block.batch.map((r) => `${r.clientId}/${r.requestId}`).join(" ")}) epoch ${e.block.header.epoch} next ${e.block.header.nextMembershipHash !== null}`
+        : e.type === 'commit' ? `commit ${e.block.header.height} (${e.block.batch.map((r) => `${r.clientId}/${r.requestId}`).join(' ')}) epoch ${e.block.header.epoch} next ${e.block.header.nextMembershipHash !== null}`
         : e.type === 'fetch-blocks' ? `fetch from ${e.fromSeq}`
         : e.type === 'rejected' ? `rejected ${e.reason} from ${e.from}`
         : e.type === 'broadcast' && (e.message.type === 'new-view' || e.message.type === 'view-change') ? `send ${e.message.type} ${e.message.type === 'new-view' ? e.message.view : e.message.newView}`

@@ -80,6 +80,19 @@ export interface ReplicaNodeOptions {
   onFatal?: (error: Error) => void;
   /** How https:// peers are verified, for the peer links and state transfer (config `tls.ca`); default: the system roots. */
   peerTls?: PeerTlsOptions;
+  /**
+   * Fault injection for the fault suite's Byzantine replica process (test/faults/byzantine-replica.ts)
+   * and nothing else: the replica's entry point (main.ts) never sets it.
+   */
+  faultInjection?: OutboundFaults;
+}
+
+/** A Byzantine strategy's hold on a replica's peer traffic (test-only; see ReplicaNodeOptions.faultInjection). */
+export interface OutboundFaults {
+  /** What to send in place of `message` (addressed to `targets`): to whom, what, and how much later. */
+  outbound(message: PeerMessage, targets: readonly string[]): { to: string; message: PeerMessage; extraDelayMs?: number }[];
+  /** Each well-formed inbound peer message (replay attacks draw from these). */
+  inbound?(message: PeerMessage): void;
 }
 
 const RECEIPT_TIMEOUT_MS = 10_000;
@@ -444,6 +457,7 @@ export class ReplicaNode {
     if (!parsed.ok) return this.metrics.rejected('malformed');
     // The core only ever sends messages it signed itself (a NEW-VIEW is re-sent by its own primary).
     if (parsed.value.from !== from) return this.metrics.rejected('sender-mismatch');
+    this.opts.faultInjection?.inbound?.(parsed.value);
     this.dispatch({ type: 'message', message: parsed.value });
   }
 
@@ -584,6 +598,7 @@ export class ReplicaNode {
         return;
       case 'broadcast': {
         this.recordOwn(effect.message);
+        if (this.opts.faultInjection !== undefined) return this.sendFaulty(this.opts.faultInjection, effect.message, undefined);
         const json = peerMessageToJson(effect.message);
         // The links of the epoch the message was made in (an epoch change later in this turn swaps them).
         const peers = this.peers;
@@ -592,6 +607,7 @@ export class ReplicaNode {
       }
       case 'send': {
         this.recordOwn(effect.message);
+        if (this.opts.faultInjection !== undefined) return this.sendFaulty(this.opts.faultInjection, effect.message, effect.to);
         const json = peerMessageToJson(effect.message);
         const to = effect.to;
         const peers = this.peers;
@@ -627,6 +643,19 @@ export class ReplicaNode {
       case 'rejected':
         this.metrics.rejected(effect.reason);
         return;
+    }
+  }
+
+  /** The Byzantine replica's send path (fault suite only): its strategy decides what goes to whom, and when. */
+  private sendFaulty(faults: OutboundFaults, message: PeerMessage, to: string | undefined): void {
+    const peers = this.peers;
+    if (peers === undefined) return;
+    const targets = to !== undefined ? [to] : this.core.currentMembership.replicas.map((r) => r.id).filter((id) => id !== this.opts.replicaId);
+    for (const d of faults.outbound(message, targets)) {
+      const json = peerMessageToJson(d.message);
+      const send = () => peers.send(d.to, json);
+      const delay = d.extraDelayMs ?? 0;
+      this.outbox.push(delay > 0 ? () => void setTimeout(send, delay).unref() : send);
     }
   }
 

@@ -110,12 +110,19 @@ export interface RunningReplica {
 }
 
 /** Starts one replica as its own Node process (tsx runs the TypeScript source directly). */
-export function spawnReplica(layout: LocalClusterLayout, id: string, onLine?: (line: string) => void): RunningReplica {
+/** Another entry point than the replica's own (the fault suite's Byzantine replica), with its extra arguments. */
+export interface ReplicaEntry {
+  script: string;
+  args: string[];
+}
+
+export function spawnReplica(layout: LocalClusterLayout, id: string, onLine?: (line: string) => void, entry?: ReplicaEntry): RunningReplica {
   const replica = layout.replicas.find((r) => r.id === id);
   if (!replica) throw new Error(`no replica ${id}`);
   // VCR_REPLICA_NODE_ARGS: extra Node flags for profiling (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = (process.env.VCR_REPLICA_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', join(repoRoot, 'apps/replica/src/main.ts'), '--config', replica.configFile], {
+  const script = entry?.script ?? join(repoRoot, 'apps/replica/src/main.ts');
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', script, '--config', replica.configFile, ...(entry?.args ?? [])], {
     cwd: repoRoot,
     env: { ...process.env, VCR_KEY_PASSPHRASE_FILE: layout.passphraseFile },
     // The IPC channel tells the replica when its launcher dies, so no replica outlives `npm start`.

@@ -1,0 +1,58 @@
+// State transfer as functions over the core's state: when to ask peers for
+// certified blocks, and how to check each block they send. Blocks from a peer
+// are untrusted: each needs a valid certificate of the current membership, must
+// extend the committed chain and must re-execute to the roots in its header.
+
+import { equalBytes, headerHash, verifyCertificate } from '@vcr/proofs';
+import type { CoreState } from './core-state';
+import { matchesExecution } from './epoch';
+import { batchHash } from './messages';
+import type { CommittedBlock, ExecutionResult, RejectReason } from './types';
+
+/** Asks peers for the blocks after the committed one, at most once per retry period. */
+export function fetchBlocksIfDue<S>(s: CoreState<S>): void {
+  if (s.nowMs - s.lastFetchMs < s.cfg.fetchRetryMs) return;
+  s.lastFetchMs = s.nowMs;
+  s.emit({ type: 'fetch-blocks', fromSeq: s.committed.seq + 1n });
+}
+
+/**
+ * f + 1 commits for one header at a height we have not executed, or f + 1
+ * checkpoints above our height: at least one honest replica got further
+ * than us, and the votes we missed will not be sent again. Catch up by
+ * state transfer.
+ */
+export function othersAreAhead<S>(s: CoreState<S>): boolean {
+  const weak = s.membership.f + 1;
+  for (const [seq, slot] of s.slots) {
+    if (seq <= s.committed.seq) continue;
+    for (const votes of slot.commits.values()) if (votes.size >= weak) return true;
+  }
+  for (const [seq, bySeq] of s.checkpointVotes) {
+    if (seq <= s.committed.seq) continue;
+    for (const votes of bySeq.values()) if (votes.size >= weak) return true;
+  }
+  return false;
+}
+
+/** What to do with one transferred block: skip it (already committed), stop (a gap, or rejected), or commit it. */
+export type TransferStep<S> = { kind: 'skip' } | { kind: 'stop' } | { kind: 'commit'; block: CommittedBlock; exec: ExecutionResult<S> };
+
+/** Checks the next transferred block against the committed chain; a bad one is rejected and stops the batch. */
+export function checkTransferredBlock<S>(s: CoreState<S>, block: CommittedBlock): TransferStep<S> {
+  if (typeof block !== 'object' || block === null) return rejectBlock(s, 'bad-block');
+  const h = block.header;
+  if (typeof h !== 'object' || h === null || typeof h.height !== 'bigint' || h.height <= s.committed.seq) return { kind: 'skip' };
+  if (h.height !== s.committed.seq + 1n) return { kind: 'stop' };
+  const certified = verifyCertificate(s.deps.backend, s.membership, block.certificate);
+  if (!certified.ok || !equalBytes(certified.headerHash, headerHash(s.deps.backend, h))) return rejectBlock(s, 'bad-certificate');
+  if (!equalBytes(h.prevHash, s.committed.hash) || !Array.isArray(block.batch) || !equalBytes(h.batchHash, batchHash(s.deps.backend, block.batch))) return rejectBlock(s, 'bad-block');
+  const exec = s.deps.executor.apply(s.committed.state, { seq: h.height, batch: block.batch, timestampMs: h.timestampMs });
+  if (!matchesExecution(s, h, exec)) return rejectBlock(s, 'roots-mismatch');
+  return { kind: 'commit', block: { header: h, batch: block.batch, certificate: block.certificate }, exec };
+}
+
+function rejectBlock<S>(s: CoreState<S>, reason: RejectReason): TransferStep<S> {
+  s.reject(reason, undefined);
+  return { kind: 'stop' };
+}

@@ -18,3 +18,6 @@ export * from './wire';
 export * from './merkle-log';
 export * from './merkle-map';
 export * from './merkle-log-frontier';
+export * from './signed-note';
+export * from './tlog-checkpoint';
+export * from './tlog-proof';

@@ -103,6 +103,22 @@ function writeReplicaConfig(configFile: string, replicaId: string, port: number)
   writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
 }
 
+/**
+ * A read-only mirror (docs/mirror.md) beside the replicas: a config with a `mirror` section and no
+ * keys, following `upstream` (replica or mirror URLs). spawnReplica starts it like a replica
+ * (main.ts sees the mirror section). The config is rewritten each time, so `upstream` can change.
+ */
+export function prepareMirror(layout: LocalClusterLayout, id: string, port: number, upstream: readonly string[]): { layout: LocalClusterLayout; url: string } {
+  const url = `http://127.0.0.1:${port}`;
+  const dir = join(layout.dataDir, id);
+  const configFile = join(dir, 'config.json');
+  mkdirSync(dir, { recursive: true });
+  const config = { replicaId: id, host: '127.0.0.1', port, dataDir: '.', genesisFile: '../genesis.json', mirror: { upstream } };
+  writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+  const replicas = [...layout.replicas.filter((r) => r.id !== id), { id, url, configFile }];
+  return { layout: { ...layout, replicas }, url };
+}
+
 export interface RunningReplica {
   id: string;
   url: string;

@@ -5,6 +5,12 @@
 // An https:// peer address is fetched over TLS, its certificate verified
 // against the configured CA (or the system roots); node:https rather than
 // fetch, because fetch takes a custom CA only through an undici dispatcher.
+//
+// A read-only mirror (docs/mirror.md) asks its configured upstream URLs
+// instead of the membership's addresses, and keeps them across epochs; it
+// also remembers what each upstream last claimed as its latest height (the
+// `latest` field of the answer), for its status. That number is only a
+// claim: nothing is accepted because of it.
 
 import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -15,16 +21,59 @@ import { MAX_PEER_BODY_BYTES } from './wire';
 
 const FETCH_TIMEOUT_MS = 5_000;
 
+/** Where blocks come from: a replica of the membership, or a mirror's upstream (id `upstream-<n>`, a safe metrics label). */
+type Source = Pick<ReplicaInfo, 'id' | 'address'>;
+
+/** What a mirror knows of one upstream, for its status (GET /healthz). */
+export interface UpstreamState {
+  url: string;
+  /** The latest height the upstream claimed in its last answer (unverified). */
+  claimedHeight: bigint | undefined;
+  /** Local time of its last answer that parsed, and of its last failure. */
+  lastAnswerMs: number | undefined;
+  lastErrorMs: number | undefined;
+}
+
 export class BlockFetcher {
+  private peers: readonly Source[];
+  private readonly upstream: Map<string, UpstreamState> | undefined;
+
   constructor(
-    private peers: readonly ReplicaInfo[],
+    peers: readonly ReplicaInfo[],
     private readonly metrics: Metrics,
     private readonly tls: PeerTlsOptions = {},
-  ) {}
+    /** A mirror's upstream URLs: asked instead of the membership's replicas, whatever the epoch. */
+    upstreamUrls?: readonly string[],
+  ) {
+    this.upstream = upstreamUrls === undefined ? undefined : new Map(upstreamUrls.map((url) => [url, { url, claimedHeight: undefined, lastAnswerMs: undefined, lastErrorMs: undefined }]));
+    this.peers = upstreamUrls === undefined ? peers : upstreamUrls.map((url, i) => ({ id: `upstream-${i + 1}`, address: url }));
+  }
 
-  /** The replicas to ask from now on: the current membership's others (an epoch change replaces them). */
+  /** The replicas to ask from now on: the current membership's others (an epoch change replaces them). A mirror keeps its upstream. */
   setPeers(peers: readonly ReplicaInfo[]): void {
-    this.peers = peers;
+    if (this.upstream === undefined) this.peers = peers;
+  }
+
+  /** A mirror's upstreams as last heard from (copies), or undefined for a replica. */
+  upstreamStates(): UpstreamState[] | undefined {
+    return this.upstream === undefined ? undefined : [...this.upstream.values()].map((u) => ({ ...u }));
+  }
+
+  private heardFrom(peer: Source, latest: unknown): void {
+    const state = this.upstream?.get(peer.address);
+    if (state === undefined) return;
+    state.lastAnswerMs = Date.now();
+    if (typeof latest === 'string' && /^\d{1,20}$/.test(latest)) state.claimedHeight = BigInt(latest);
+  }
+
+  private failed(peer: Source): void {
+    this.metrics.peerError(peer.id);
+    this.markUpstreamError(peer);
+  }
+
+  private markUpstreamError(peer: Source): void {
+    const state = this.upstream?.get(peer.address);
+    if (state !== undefined) state.lastErrorMs = Date.now();
   }
 
   /** Asks each peer in turn for the link into `epoch` (GET /v1/epochs); answers are untrusted JSON, the caller verifies them. */
@@ -36,7 +85,7 @@ export class BlockFetcher {
         const body = JSON.parse(answer.body.toString('utf8')) as { links?: unknown };
         if (Array.isArray(body.links) && body.links.length > 0) yield body.links[0];
       } catch {
-        this.metrics.peerError(peer.id);
+        this.failed(peer);
       }
     }
   }
@@ -45,18 +94,23 @@ export class BlockFetcher {
   private nextFetch = 0;
   async fetchBlocks(fromSeq: bigint): Promise<unknown[] | undefined> {
     if (this.peers.length === 0) return undefined;
-    const peer = this.peers[this.nextFetch++ % this.peers.length] as ReplicaInfo;
+    const peer = this.peers[this.nextFetch++ % this.peers.length] as Source;
     try {
       const answer = await getCapped(`${peer.address}/v1/peer/blocks?from=${fromSeq}&limit=256`, { ca: this.tls.ca, timeoutMs: FETCH_TIMEOUT_MS, bytesMax: MAX_PEER_BODY_BYTES });
       if (answer === 'too-large') {
-        this.metrics.peerError(peer.id);
+        this.failed(peer);
         return undefined;
       }
-      if (answer.status !== 200) return undefined;
-      const body = JSON.parse(answer.body.toString('utf8')) as { blocks?: unknown };
-      return Array.isArray(body.blocks) ? body.blocks : undefined;
+      if (answer.status !== 200) {
+        this.markUpstreamError(peer);
+        return undefined;
+      }
+      const body = JSON.parse(answer.body.toString('utf8')) as { blocks?: unknown; latest?: unknown };
+      if (!Array.isArray(body.blocks)) return undefined;
+      this.heardFrom(peer, body.latest);
+      return body.blocks;
     } catch {
-      this.metrics.peerError(peer.id);
+      this.failed(peer);
       return undefined;
     }
   }

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config';
+import { checkMirrorId, ConfigError, loadConfig, loadNodeConfig, type MirrorConfig } from './config';
 
 let dir = '';
 const base = { replicaId: 'r1', port: 7001, dataDir: 'data', genesisFile: 'genesis.json' };
@@ -88,5 +88,57 @@ describe('replica config: tls', () => {
     expect(loadError({ ...base, keystore, tls: { cert: 'a.crt', key: 'a.key', ca: 'junk.pem' } })).toMatch(/tls\.ca .*not a PEM/);
     expect(loadError({ ...base, keystore, tls: { cert: 'a.crt' } })).toMatch(/tls\.key/);
     expect(loadError({ ...base, keystore, tls: { cert: 'a.crt', key: 'a.key', verify: false } })).toMatch(/tls.*verify/);
+  });
+});
+
+describe('mirror config', () => {
+  const upstream = ['http://127.0.0.1:7001', 'https://replica-2.example.org/'];
+
+  function nodeError(config: unknown): string {
+    try {
+      loadNodeConfig(write(config));
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).message;
+    }
+    throw new Error('the config loaded');
+  }
+
+  it('a mirror section and no keystore is a mirror; upstream URLs lose their trailing slash', () => {
+    const config = loadNodeConfig(write({ ...base, replicaId: 'mirror-1', mirror: { upstream } }));
+    expect(config.mode).toBe('mirror');
+    expect(config).toMatchObject({ replicaId: 'mirror-1', dataDir: join(dir, 'data'), mirror: { upstream: ['http://127.0.0.1:7001', 'https://replica-2.example.org'] } });
+    expect('keystore' in config).toBe(false);
+  });
+
+  it('a replica config still loads as a replica, and loadConfig (what needs a key) refuses a mirror config', () => {
+    const keystore = { kind: 'encrypted-file', dir: 'keys', label: 'replica' };
+    expect(loadNodeConfig(write({ ...base, keystore })).mode).toBe('replica');
+    expect(loadError({ ...base, replicaId: 'mirror-1', mirror: { upstream } })).toMatch(/mirror: this is a read-only mirror's config/);
+  });
+
+  it('a missing or empty upstream is refused, saying what a mirror needs', () => {
+    expect(nodeError({ ...base, replicaId: 'm', mirror: {} })).toMatch(/mirror\.upstream: a mirror needs upstream: the list of replica or mirror URLs it follows/);
+    expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream: [] } })).toMatch(/mirror\.upstream: a mirror needs at least one upstream URL/);
+  });
+
+  it('an upstream that is not a plain http(s) base URL, or listed twice, is refused by name', () => {
+    for (const bad of ['ftp://x.example', 'not a url', 'http://user:pw@x.example', 'http://x.example/?q=1', 'http://x.example/#f']) {
+      expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream: [bad] } })).toMatch(/mirror\.upstream\.0: an upstream is the http:\/\/ or https:\/\/ base URL/);
+    }
+    expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream: ['http://a.example', 'http://a.example/'] } })).toMatch(/upstream lists a URL twice/);
+    expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream: Array.from({ length: 17 }, (_, i) => `http://a${i}.example`) } })).toMatch(/at most 16 upstream URLs/);
+  });
+
+  it('a mirror with a keystore, or a replica with neither, is refused with the reason', () => {
+    expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream }, keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } })).toMatch(/keystore: a mirror never signs, so it has no keystore/);
+    expect(nodeError({ ...base })).toMatch(/keystore: required .*a read-only mirror has a mirror section instead/);
+  });
+
+  it('a mirror whose id is a replica id of the membership is refused', () => {
+    const config = loadNodeConfig(write({ ...base, replicaId: 'r2', mirror: { upstream } })) as { mode: 'mirror' } & MirrorConfig;
+    const membership = { epoch: 0n, replicas: [{ id: 'r1' }, { id: 'r2' }] };
+    expect(() => checkMirrorId(config, membership, 'm.json')).toThrow(/invalid config m\.json: replicaId: "r2" is a replica of epoch 0; a mirror needs an id no replica has/);
+    expect(() => checkMirrorId({ ...config, replicaId: 'mirror-1' }, membership)).not.toThrow();
   });
 });

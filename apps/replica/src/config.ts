@@ -8,6 +8,55 @@ import { z } from 'zod';
 import { assertNever } from '@vcr/proofs';
 import type { KeyStoreConfig } from './keystore';
 
+/**
+ * Where the replica's signing key lives (docs/keystore.md). Relative paths
+ * resolve against the config file. Secrets are never in this file: the
+ * passphrase or PIN comes from the environment, so strict objects refuse a
+ * `pin` or `passphrase` field.
+ */
+const keyStoreSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('encrypted-file'), dir: z.string().min(1), label: z.string().min(1) }),
+  z.strictObject({
+    kind: z.literal('pkcs11'),
+    /** The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so. */
+    module: z.string().min(1),
+    /** The token's label (CK_TOKEN_INFO.label): 1 to 32 bytes. */
+    tokenLabel: z
+      .string()
+      .min(1)
+      .refine((label) => Buffer.byteLength(label, 'utf8') <= 32 && label === label.trim(), 'a token label is 1-32 bytes without surrounding blanks'),
+    /** The key's CKA_LABEL on the token. */
+    label: z.string().min(1),
+  }),
+]);
+
+/** Upstreams a mirror follows at most (each is asked in turn). */
+export const MIRROR_UPSTREAMS_MAX = 16;
+
+/** A replica's or a mirror's client API base URL: http(s), a host, nothing after the path. */
+function isUpstreamUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+}
+
+/**
+ * A read-only mirror (docs/mirror.md): no keystore, no vote, no peer links;
+ * it follows `upstream` (replicas' or other mirrors' client API URLs, asked in
+ * turn) by state transfer, verifying every block, and serves reads.
+ */
+const mirrorSchema = z.strictObject({
+  upstream: z
+    .array(
+      z.string().max(2_048).refine(isUpstreamUrl, 'an upstream is the http:// or https:// base URL of a replica or a mirror, without credentials, query or fragment'),
+      { error: 'a mirror needs upstream: the list of replica or mirror URLs it follows' },
+    )
+    .min(1, 'a mirror needs at least one upstream URL (a replica or another mirror)')
+    .max(MIRROR_UPSTREAMS_MAX, `at most ${MIRROR_UPSTREAMS_MAX} upstream URLs`)
+    .transform((urls) => urls.map((u) => u.replace(/\/+$/, '')))
+    .refine((urls) => new Set(urls).size === urls.length, 'upstream lists a URL twice'),
+});
+
 const configSchema = z.strictObject({
   replicaId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
   /** Client and peer API listen address. */
@@ -17,46 +66,46 @@ const configSchema = z.strictObject({
   dataDir: z.string().min(1),
   /** The genesis file shared by every replica of the chain. */
   genesisFile: z.string().min(1),
-  /**
-   * Where the replica's signing key lives (docs/keystore.md). Relative paths
-   * resolve against the config file. Secrets are never in this file: the
-   * passphrase or PIN comes from the environment, so strict objects refuse a
-   * `pin` or `passphrase` field.
-   */
-  keystore: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('encrypted-file'), dir: z.string().min(1), label: z.string().min(1) }),
-    z.strictObject({
-      kind: z.literal('pkcs11'),
-      /** The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so. */
-      module: z.string().min(1),
-      /** The token's label (CK_TOKEN_INFO.label): 1 to 32 bytes. */
-      tokenLabel: z
-        .string()
-        .min(1)
-        .refine((label) => Buffer.byteLength(label, 'utf8') <= 32 && label === label.trim(), 'a token label is 1-32 bytes without surrounding blanks'),
-      /** The key's CKA_LABEL on the token. */
-      label: z.string().min(1),
-    }),
-  ]),
+  /** Required for a replica; a mirror has none (it never signs). */
+  keystore: keyStoreSchema.optional(),
+  /** Present for a read-only mirror, absent for a replica. */
+  mirror: mirrorSchema.optional(),
   tickMs: z.number().int().min(5).max(1000).default(20),
   /**
    * TLS for the client API and the peer links (docs/replica.md, TLS). With it
    * the replica serves HTTPS on `port`; peers whose genesis address is
    * https:// are dialed over wss:// and https:// and their certificates are
    * verified against `ca` (PEM bundle), or against the system roots without
-   * one. Paths resolve against the config file; the key file must not be
-   * readable by others.
+   * one. A mirror verifies its https:// upstreams the same way. Paths resolve
+   * against the config file; the key file must not be readable by others.
    */
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
 });
 
-export type ReplicaConfig = z.infer<typeof configSchema>;
+type ParsedConfig = z.infer<typeof configSchema>;
+type CommonConfig = Omit<ParsedConfig, 'keystore' | 'mirror'>;
+export type MirrorSection = z.infer<typeof mirrorSchema>;
+/** A replica's config: it signs, so it has a keystore. */
+export type ReplicaConfig = CommonConfig & { keystore: KeyStoreConfig };
+/** A read-only mirror's config: upstream URLs instead of a keystore. */
+export type MirrorConfig = CommonConfig & { mirror: MirrorSection };
+/** What a config file starts: a replica or a mirror. */
+export type NodeConfig = ({ mode: 'replica' } & ReplicaConfig) | ({ mode: 'mirror' } & MirrorConfig);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** A replica's config file (the keystore is required); a mirror's config is refused here (ops that need a key). */
 export function loadConfig(path: string): ReplicaConfig {
+  const config = loadNodeConfig(path);
+  if (config.mode === 'mirror') throw new ConfigError(`invalid config ${path}: mirror: this is a read-only mirror's config; it has no keystore and no vote (docs/mirror.md)`);
+  const { mode: _mode, ...replica } = config;
+  return replica;
+}
+
+/** A replica's or a mirror's config file: a mirror has a `mirror` section and no keystore, a replica the reverse. */
+export function loadNodeConfig(path: string): NodeConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -72,22 +121,32 @@ export function loadConfig(path: string): ReplicaConfig {
     throw new ConfigError(`invalid config ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ')}`);
   }
   const base = dirname(resolve(path));
-  const c = parsed.data;
-  const { tls, ...rest } = c;
-  const config: ReplicaConfig = {
-    ...rest,
-    dataDir: resolve(base, c.dataDir),
-    genesisFile: resolve(base, c.genesisFile),
-    keystore: resolveKeyStorePaths(base, c.keystore),
-  };
-  if (tls === undefined) return config;
-  const resolved: TlsPaths = { cert: resolve(base, tls.cert), key: resolve(base, tls.key), ...(tls.ca === undefined ? {} : { ca: resolve(base, tls.ca) }) };
-  // Read and checked now, so a wrong path, a world-readable key or a key that is not the certificate's stops startup with its name.
-  loadTlsMaterial(resolved, path);
-  return { ...config, tls: resolved };
+  const { tls, keystore, mirror, ...rest } = parsed.data;
+  const common: CommonConfig = { ...rest, dataDir: resolve(base, rest.dataDir), genesisFile: resolve(base, rest.genesisFile) };
+  if (tls !== undefined) {
+    const resolved: TlsPaths = { cert: resolve(base, tls.cert), key: resolve(base, tls.key), ...(tls.ca === undefined ? {} : { ca: resolve(base, tls.ca) }) };
+    // Read and checked now, so a wrong path, a world-readable key or a key that is not the certificate's stops startup with its name.
+    loadTlsMaterial(resolved, path);
+    common.tls = resolved;
+  }
+  if (mirror !== undefined) {
+    if (keystore !== undefined) throw new ConfigError(`invalid config ${path}: keystore: a mirror never signs, so it has no keystore; remove keystore, or remove mirror to run a replica`);
+    return { mode: 'mirror', ...common, mirror };
+  }
+  if (keystore === undefined) throw new ConfigError(`invalid config ${path}: keystore: required (a replica signs its votes with it); a read-only mirror has a mirror section instead (docs/mirror.md)`);
+  return { mode: 'replica', ...common, keystore: resolveKeyStorePaths(base, keystore) };
 }
 
-export type TlsPaths = NonNullable<ReplicaConfig['tls']>;
+/**
+ * A mirror's id must not be a replica id of the membership it starts from: the
+ * id names a voter in certificates, logs and metrics, and a mirror never votes.
+ */
+export function checkMirrorId(config: MirrorConfig, membership: { epoch: bigint; replicas: readonly { id: string }[] }, path = 'config'): void {
+  if (!membership.replicas.some((r) => r.id === config.replicaId)) return;
+  throw new ConfigError(`invalid config ${path}: replicaId: ${JSON.stringify(config.replicaId)} is a replica of epoch ${membership.epoch}; a mirror needs an id no replica has (e.g. "mirror-1")`);
+}
+
+export type TlsPaths = NonNullable<CommonConfig['tls']>;
 
 /** PEM bytes for node:https and node:tls: the certificate chain, its private key, and the CA bundle peers are verified against. */
 export interface TlsMaterial {

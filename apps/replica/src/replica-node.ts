@@ -41,7 +41,7 @@ import type { RegistryPolicy } from '@vcr/registry';
 import { type ReplicaStore } from './storage/replica-store';
 import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, parseCommittedBlockJson, parsePeerMessageJson, peerMessageToJson } from './wire';
 import type { Server } from 'node:http';
-import { BlockFetcher } from './block-fetcher';
+import { BlockFetcher, type UpstreamState } from './block-fetcher';
 import { VerifiedRequests } from './verified-requests';
 import { PeerTransport, type PeerTlsOptions } from './transport';
 import { Metrics } from './metrics';
@@ -64,8 +64,10 @@ export interface ReplicaNodeOptions {
   /** The genesis membership (epoch 0); later epochs are replayed from the replica's own blocks. */
   membership: Membership;
   replicaId: string;
-  /** The configured key: this replica's key in the current membership, or (a replica that has not joined yet) the key it will join with. */
-  key: KeyHandle;
+  /** The configured key: this replica's key in the current membership, or (a replica that has not joined yet) the key it will join with. Absent only for a mirror. */
+  key?: KeyHandle;
+  /** A read-only mirror (docs/mirror.md): no key, never signs, follows these upstream URLs by state transfer and refuses writes. */
+  mirror?: { upstream: readonly string[] };
   /**
    * Another key of this keystore by public key (key rotation: the new key is generated in the
    * keystore before the change is approved, and found here when the epoch that names it starts).
@@ -137,6 +139,7 @@ export class ReplicaNode {
 
   constructor(private readonly opts: ReplicaNodeOptions) {
     const { membership: genesis, replicaId, key } = opts;
+    if ((key === undefined) !== (opts.mirror !== undefined)) throw new Error(opts.mirror ? 'a read-only mirror has no key' : `replica ${replicaId} needs a key (only a mirror runs without one)`);
     this.emitLog = opts.log ?? (() => undefined);
     this.executor = registryExecutor(nodeBackend, opts.registryPolicy);
     this.log = new MerkleLog(nodeBackend);
@@ -145,10 +148,11 @@ export class ReplicaNode {
     const own = current.replicas.find((r) => r.id === replicaId);
     const signer = own === undefined ? undefined : this.signerFor(own.publicKey);
     if (own !== undefined && signer === undefined) {
-      throw new Error(`key ${key.label} is not replica ${replicaId}'s key in epoch ${current.epoch}, and the keystore has no key ${bytesToHex(own.publicKey)}`);
+      throw new Error(`key ${key?.label} is not replica ${replicaId}'s key in epoch ${current.epoch}, and the keystore has no key ${bytesToHex(own.publicKey)}`);
     }
     if (own === undefined) this.emitLog({ event: 'not-a-member', epoch: current.epoch.toString(), note: 'following the chain by state transfer until an epoch lists this replica' });
-    this.fetcher = new BlockFetcher(current.replicas.filter((r) => r.id !== replicaId), this.metrics, opts.peerTls);
+    if (opts.mirror !== undefined) this.emitLog({ event: 'mirror', upstream: opts.mirror.upstream, note: 'read-only: follows upstream by state transfer, verifying every block; never signs' });
+    this.fetcher = new BlockFetcher(current.replicas.filter((r) => r.id !== replicaId), this.metrics, opts.peerTls, opts.mirror?.upstream);
     this.peers = signer === undefined ? undefined : this.createTransport(current, signer);
     this.core = new PbftCore<RegistryState>(
       {
@@ -173,7 +177,9 @@ export class ReplicaNode {
     const hex = bytesToHex(publicKey);
     const known = this.signers.get(hex);
     if (known !== undefined) return known;
-    const handle = equalBytes(this.opts.key.publicKey, publicKey) ? this.opts.key : this.opts.keyFor?.(publicKey);
+    // A mirror's id in a membership would make it a voter; it has no key and must never sign (docs/mirror.md).
+    if (this.opts.mirror !== undefined) throw new Error(`read-only mirror ${this.opts.replicaId} is listed as a replica in the membership: a mirror never signs; give it an id no replica has`);
+    const handle = this.opts.key !== undefined && equalBytes(this.opts.key.publicKey, publicKey) ? this.opts.key : this.opts.keyFor?.(publicKey);
     if (handle === undefined || !equalBytes(handle.publicKey, publicKey)) return undefined;
     const signer = createGuardedSigner(handle, this.opts.store, { chainId: this.opts.membership.chainId, backend: nodeBackend });
     this.signers.set(hex, signer);
@@ -272,6 +278,25 @@ export class ReplicaNode {
 
   get currentMembership(): Membership {
     return this.core.currentMembership;
+  }
+
+  /**
+   * This replica's key of the current epoch as a C2SP cosigner (docs/witness.md), or undefined
+   * when it has no vote. It signs "cosignature/v1\n..." messages only: their first byte ("c") is
+   * never the first byte of a vcr/v1 domain-separated message (a tag length, 13..26), so nothing
+   * it signs can count as a vote, and the double-sign guard, which parses only those, is not asked.
+   */
+  cosigner(): { epoch: bigint; replicaId: string; publicKey: Uint8Array; sign(message: Uint8Array): Uint8Array } | undefined {
+    const m = this.core.currentMembership;
+    const own = m.replicas.find((r) => r.id === this.opts.replicaId);
+    const handle = own === undefined ? undefined : equalBytes(this.opts.key.publicKey, own.publicKey) ? this.opts.key : this.opts.keyFor?.(own.publicKey);
+    if (own === undefined || handle === undefined || !equalBytes(handle.publicKey, own.publicKey)) return undefined;
+    const prefix = new TextEncoder().encode('cosignature/v1\n');
+    const sign = (message: Uint8Array): Uint8Array => {
+      if (message.length <= prefix.length || !equalBytes(message.subarray(0, prefix.length), prefix)) throw new Error('the cosigner signs cosignature/v1 messages only');
+      return handle.sign(message);
+    };
+    return { epoch: m.epoch, replicaId: own.id, publicKey: own.publicKey.slice(), sign };
   }
 
   /** Rebuilds state from this replica's own disk: blocks re-executed in order must reproduce their certified roots. */
@@ -443,6 +468,11 @@ export class ReplicaNode {
     return this.log.size;
   }
 
+  /** A mirror's upstream URLs and what each last claimed (GET /healthz); undefined for a replica. */
+  get mirrorUpstream(): UpstreamState[] | undefined {
+    return this.fetcher.upstreamStates();
+  }
+
   /** Peers with an authenticated outbound connection now. */
   connectedPeers(): string[] {
     return this.peers?.connectedPeers() ?? [];
@@ -471,6 +501,7 @@ export class ReplicaNode {
       this.metrics.rejected('overloaded');
       return Promise.reject(new Error('overloaded'));
     }
+    if (this.opts.mirror !== undefined) return Promise.reject(new Error('read-only-mirror'));
     // A replica without a vote cannot order anything: say so at once rather than time out.
     if (!this.core.isMember) return Promise.reject(new Error('not-a-member'));
     // Cheap to refuse here with a clear error; the core checks again before ordering it.

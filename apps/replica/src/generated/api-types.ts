@@ -597,6 +597,12 @@ export interface components {
         };
         PeerBlocks: {
             blocks: components["schemas"]["CommittedBlock"][];
+            /**
+             * @description The server's committed height when it answered (a claim, not
+             *     verified): a mirror following this server reports how far behind
+             *     it is from it. Absent from servers older than mirrors.
+             */
+            latest?: components["schemas"]["U63"];
         };
         /**
          * @description One signature this replica's key made, as the double-sign guard
@@ -694,12 +700,14 @@ export interface components {
             next: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "not-a-member" | "internal";
+        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "not-a-member" | "read-only-mirror" | "internal";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
                 /** @description Human-readable; do not parse. */
                 message: string;
+                /** @description With `read-only-mirror`, the URLs the mirror follows. */
+                upstream?: string[];
                 /** @description Schema violations, `"<path>: <message>"`, at most 10. */
                 issues?: string[];
             };
@@ -710,6 +718,12 @@ export interface components {
          *     must ignore unknown keys.
          */
         Health: {
+            /**
+             * @description `replica`, or `mirror` for a read-only mirror (docs/mirror.md), which then also reports `mirror`.
+             * @enum {string}
+             */
+            mode?: "replica" | "mirror";
+            mirror?: components["schemas"]["MirrorHealth"];
             /** @description Peers this replica has an authenticated outbound WebSocket to right now (docs/peer-transport.md). */
             connectedPeers: components["schemas"]["ReplicaId"][];
             replicaId: components["schemas"]["ReplicaId"];
@@ -736,6 +750,31 @@ export interface components {
             needFetch: 0 | 1;
         } & {
             [key: string]: string | number | unknown[];
+        };
+        /**
+         * @description A read-only mirror's view of its upstreams (docs/mirror.md, "Freshness").
+         *     Upstream heights are what each upstream last claimed and are not
+         *     verified; what the mirror serves is verified block by block.
+         *     `certifiedAgeMs` is the age of the mirror's newest certified
+         *     timestamp by its own clock: what a client's staleness bound is
+         *     checked against.
+         */
+        MirrorHealth: {
+            upstream: {
+                url: string;
+                /** @description The height this upstream claimed in its last answer; null before it answered. */
+                claimedHeight: components["schemas"]["U63"] | null;
+                lastAnswerMsAgo: number | null;
+                lastErrorMsAgo: number | null;
+            }[];
+            /** @description The mirror's own committed (verified) height. */
+            height: components["schemas"]["U63"];
+            /** @description The highest height an upstream claimed; null before any answered. */
+            upstreamHeight: components["schemas"]["U63"] | null;
+            /** @description upstreamHeight minus height (never negative); null before any upstream answered. */
+            behindBlocks: components["schemas"]["U63"] | null;
+            /** @description Local clock minus the newest certified timestamp; null before the first block. */
+            certifiedAgeMs: number | null;
         };
         /** @description One of the six signed PBFT messages, by `type` (docs/protocol.md section 2). */
         PeerMessage: components["schemas"]["PrePrepare"] | components["schemas"]["Prepare"] | components["schemas"]["Commit"] | components["schemas"]["Checkpoint"] | components["schemas"]["ViewChange"] | components["schemas"]["NewView"];
@@ -939,6 +978,21 @@ export interface operations {
              */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `read-only-mirror`: this server is a read-only mirror (docs/mirror.md)
+             *     and accepts no writes; send the request to a replica. `upstream`
+             *     lists the URLs the mirror follows. `Allow` is empty.
+             */
+            405: {
+                headers: {
+                    /** @description Empty (a mirror takes no method on this path). */
+                    Allow?: "";
                     [name: string]: unknown;
                 };
                 content: {

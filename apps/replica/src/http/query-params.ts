@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'timeout'
   | 'overloaded'
   | 'not-a-member'
+  | 'read-only-mirror'
   | 'internal';
 
 export function fail(res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {

@@ -12,8 +12,10 @@ import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
 import { readEntry } from '../registry';
 import { auditRoutes } from './audit-routes';
+import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { registryRoutes } from './registry-routes';
+import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
 /** State-transfer answers stay well under the peer body limit however large the blocks are. */
@@ -54,8 +56,11 @@ export function createServer(node: ReplicaNode): express.Express {
 
   app.get('/healthz', (_req, res) => {
     const s = node.status;
-    res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers() });
+    res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers(), ...mirrorHealth(node) });
   });
+
+  // A read-only mirror refuses writes before the write route sees them (docs/mirror.md).
+  mirrorRoutes(app, node);
 
   app.get('/metrics', (_req, res) => {
     const s = node.status;
@@ -143,11 +148,13 @@ export function createServer(node: ReplicaNode): express.Express {
       blocks.push(block);
       bytes += block.length;
     }
-    res.type('application/json').send(`{"blocks":[${blocks.join(',')}]}`);
+    // `latest`: this server's height, so a mirror following it can say how far behind it is.
+    res.type('application/json').send(`{"blocks":[${blocks.join(',')}],"latest":"${node.latestBlock()?.header.height ?? 0n}"}`);
   });
 
   registryRoutes(app, node);
   auditRoutes(app, node);
+  witnessRoutes(app, node);
 
   const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
   app.get('/openapi.yaml', (_req, res) => {

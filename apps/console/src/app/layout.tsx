@@ -17,6 +17,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <Link href="/blocks">Blocks</Link>
             <Link href="/votes">Vote history</Link>
             <Link href="/view-changes">View changes</Link>
+            <Link href="/epochs">Membership</Link>
             <Link href="/evidence">Evidence</Link>
             <Link href="/registry">Registry</Link>
             <Link href="/genesis">Genesis</Link>

@@ -1,10 +1,13 @@
 'use client';
 // Cluster overview: every configured replica side by side, its health and its
-// latest certified header, the certificate verified here against the pinned genesis.
+// latest certified header, the certificate verified here against the membership
+// of its epoch (proven from the pinned genesis by the epoch chain).
 
+import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { useConsole } from '../components/console-context';
-import { short, Verdict, when } from '../components/verdict';
+import { CheckVerdict, short, when } from '../components/verdict';
+import { newestMembership } from '../lib/epoch-chain';
 import { getJson } from '../lib/replica-api';
 import { type CertificateCheck, checkCertificate } from '../lib/verify';
 
@@ -18,7 +21,7 @@ interface Row {
 }
 
 export default function Overview() {
-  const { config } = useConsole();
+  const { config, chain } = useConsole();
   const [rows, setRows] = useState<Row[]>([]);
 
   useEffect(() => {
@@ -32,7 +35,7 @@ export default function Overview() {
             ...r,
             health: health.ok ? (health.body as Record<string, unknown>) : undefined,
             healthError: health.ok ? undefined : health.reason,
-            latest: latest.ok ? checkCertificate(config.membership, latest.body) : { ok: false, reason: latest.reason },
+            latest: latest.ok ? checkCertificate(chain, latest.body) : { ok: false, reason: latest.reason },
           };
         }),
       );
@@ -44,13 +47,15 @@ export default function Overview() {
       stop = true;
       clearInterval(timer);
     };
-  }, [config]);
+  }, [config, chain]);
 
+  const newest = newestMembership(chain);
   return (
     <>
       <h1>Cluster</h1>
       <p className="muted">
-        {config.membership.replicas.length} replicas, f = {config.membership.f}; a certificate needs a quorum of distinct replicas of epoch {config.membership.epoch.toString()}.
+        Epoch {newest.epoch.toString()} (the newest verified): {newest.replicas.length} replicas, f = {newest.f}. A certificate needs a quorum of distinct replicas of the
+        membership of its own epoch, proven from the pinned genesis by the <Link href="/epochs">epoch chain</Link>.
       </p>
       <table data-testid="overview">
         <thead>
@@ -79,7 +84,7 @@ export default function Overview() {
               <td>{r.latest?.ok ? r.latest.header.height.toString() : ''}</td>
               <td>{r.latest?.ok ? when(r.latest.header.timestampMs) : ''}</td>
               <td className="mono">{r.latest?.ok ? short(r.latest.hash) : ''}</td>
-              <td>{r.latest ? <Verdict ok={r.latest.ok} reason={r.latest.ok ? undefined : r.latest.reason} /> : 'loading…'}</td>
+              <td>{r.latest ? <CheckVerdict check={r.latest} /> : 'loading…'}</td>
             </tr>
           ))}
         </tbody>

@@ -1,8 +1,16 @@
 // The one way the console shows a verification result: a verified item is
-// marked "verified"; anything else is marked "FAILED" with the reason. There
-// is no neutral state that could be mistaken for success.
+// marked "verified"; an item whose epoch the verified epoch chain has not
+// reached is marked "NOT VERIFIED" with the reason; anything else is marked
+// "FAILED" with the reason. Neither can be mistaken for success.
 
-export function Verdict({ ok, reason }: { ok: boolean; reason?: string | undefined }) {
+export function Verdict({ ok, reason, unverifiable }: { ok: boolean; reason?: string | undefined; unverifiable?: boolean | undefined }) {
+  if (!ok && unverifiable) {
+    return (
+      <span className="verdict failed" data-verdict="unverified" title={reason}>
+        ✘ NOT VERIFIED{reason ? `: ${reason}` : ''}
+      </span>
+    );
+  }
   return ok ? (
     <span className="verdict ok" data-verdict="verified">
       ✔ verified
@@ -20,4 +28,9 @@ export function short(hex: string, n = 12): string {
 
 export function when(ms: bigint | number | string): string {
   return new Date(Number(ms)).toISOString().replace('T', ' ').replace('Z', ' UTC');
+}
+
+/** The verdict of a check result from lib/verify.ts. */
+export function CheckVerdict({ check }: { check: { ok: true } | { ok: false; reason: string; unverifiable?: true } }) {
+  return check.ok ? <Verdict ok /> : <Verdict ok={false} reason={check.reason} unverifiable={check.unverifiable === true} />;
 }

@@ -1,23 +1,29 @@
-// Fetching from a replica: JSON only, with a timeout and a size cap, since the
-// answer is untrusted. Parsing and verification are verify.ts's job.
+// Fetching from a replica: JSON only, with a timeout and a size cap checked
+// while reading (the SDK's readCapped), since the answer is untrusted.
+// Parsing and verification are verify.ts's job.
+
+import { readCapped } from '@vcr/client-sdk';
+import { consoleLimits } from './limits';
 
 const TIMEOUT_MS = 5_000;
-const BODY_BYTES_MAX = 8 * 1024 * 1024;
 
 export type Fetched = { ok: true; body: unknown } | { ok: false; reason: string };
+
+/** The shape of getJson, so the epoch walk can be driven by a fake replica in unit tests. */
+export type GetJson = (baseUrl: string, path: string) => Promise<Fetched>;
 
 export async function getJson(baseUrl: string, path: string): Promise<Fetched> {
   try {
     const res = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(TIMEOUT_MS), cache: 'no-store' });
-    const text = await res.text();
-    if (text.length > BODY_BYTES_MAX) return { ok: false, reason: 'answer too large' };
+    const bytes = await readCapped(res, consoleLimits.answerBytesMax);
+    if (bytes === undefined) return { ok: false, reason: `answer larger than ${consoleLimits.answerBytesMax} bytes` };
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
       return { ok: false, reason: `HTTP ${res.status}, not JSON` };
     }
-    if (!res.ok && res.status !== 503) return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify((body as { error?: unknown }).error ?? body).slice(0, 200)}` };
+    if (!res.ok && res.status !== 503) return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify((body as { error?: unknown } | null)?.error ?? body).slice(0, 200)}` };
     return { ok: true, body };
   } catch (error) {
     return { ok: false, reason: `unreachable (${error instanceof Error ? error.message : String(error)})` };

@@ -1,6 +1,9 @@
-// Verification in the browser, with the pure-JS backend of @vcr/proofs,
-// against the pinned membership. Nothing a replica sends is shown as good
-// unless it passes here; every failure says which rule failed.
+// Verification in the browser, with the pure-JS backend of @vcr/proofs. Each
+// certificate and signed message is checked against the membership of its
+// own epoch, as the verified epoch chain from the pinned genesis proves it
+// (epoch-chain.ts); an item of an epoch the chain has not reached is not
+// verified. Nothing a replica sends is shown as good unless it passes here;
+// every failure says which rule failed.
 
 import {
   type BlockHeader,
@@ -8,58 +11,92 @@ import {
   type Certificate,
   commitVoteMessage,
   headerHash,
-  type Membership,
   nobleBackend,
   parseCertificateJson,
   verifyCertificate,
   verifyInDomain,
 } from '@vcr/proofs';
-import { type PeerMessage, parsePeerMessageJson, verifyMessageSignature } from '@vcr/consensus';
+import { type PeerMessage, parsePeerMessageJson, verifyMessageSignature, verifyMessageWithKey } from '@vcr/consensus';
+import { type EpochChain, membershipOf, outsideEpoch, retiredKeyReason } from './epoch-chain';
 
 export interface SignerCheck {
   replicaId: string;
   organization: string;
   signature: string;
-  /** This one signature, checked on its own against the replica's key. */
+  /** This one signature, checked on its own against the replica's key of the certificate's epoch. */
   valid: boolean;
+  /** Why it does not count, when it does not. */
+  reason?: string;
 }
 
 export type CertificateCheck =
   | { ok: true; certificate: Certificate; header: BlockHeader; hash: string; signers: SignerCheck[] }
-  | { ok: false; reason: string; certificate?: Certificate; signers?: SignerCheck[] };
+  | { ok: false; reason: string; certificate?: Certificate; signers?: SignerCheck[]; unverifiable?: true };
 
-export function checkCertificate(membership: Membership, untrusted: unknown): CertificateCheck {
+export function checkCertificate(chain: EpochChain, untrusted: unknown): CertificateCheck {
   const parsed = parseCertificateJson(untrusted);
   if (!parsed.ok) return { ok: false, reason: `malformed certificate: ${parsed.issues.join('; ')}` };
   const certificate = parsed.value;
   const header = certificate.header;
+  const epoch = membershipOf(chain, header.epoch);
+  if (!epoch.ok) {
+    const signers = certificate.signatures.map((s) => ({ replicaId: s.replicaId, organization: '?', signature: bytesToHex(s.signature), valid: false, reason: epoch.reason }));
+    return { ok: false, reason: epoch.reason, certificate, signers, unverifiable: true };
+  }
+  const membership = epoch.membership;
   const hash = headerHash(nobleBackend, header);
   const vote = commitVoteMessage(hash, header.height, certificate.commitView);
-  const signers = certificate.signatures.map((s) => {
+  const domain = { kind: 'commit', chainId: membership.chainId, epoch: header.epoch } as const;
+  const signers = certificate.signatures.map((s): SignerCheck => {
     const replica = membership.replicas.find((r) => r.id === s.replicaId);
-    const valid =
-      replica !== undefined &&
-      header.chainId === membership.chainId &&
-      header.epoch === membership.epoch &&
-      verifyInDomain(nobleBackend, replica.publicKey, { kind: 'commit', chainId: header.chainId, epoch: header.epoch }, vote, s.signature);
-    return { replicaId: s.replicaId, organization: replica?.organization ?? 'not in the membership', signature: bytesToHex(s.signature), valid };
+    const base = { replicaId: s.replicaId, organization: replica?.organization ?? `not in the membership of epoch ${header.epoch}`, signature: bytesToHex(s.signature) };
+    if (header.chainId !== membership.chainId) return { ...base, valid: false, reason: `header of chain ${header.chainId}` };
+    if (replica !== undefined && verifyInDomain(nobleBackend, replica.publicKey, domain, vote, s.signature)) return { ...base, valid: true };
+    const retired = retiredKeyReason(chain, header.epoch, s.replicaId, (key) => verifyInDomain(nobleBackend, key, domain, vote, s.signature));
+    return { ...base, valid: false, reason: retired ?? (replica === undefined ? `not a member of epoch ${header.epoch}` : `does not verify with ${s.replicaId}'s key of epoch ${header.epoch}`) };
   });
+  const outside = outsideEpoch(epoch, header.height, hash);
+  if (outside !== undefined) return { ok: false, reason: outside, certificate, signers };
   const verdict = verifyCertificate(nobleBackend, membership, certificate);
-  if (!verdict.ok) return { ok: false, reason: `certificate does not verify: ${verdict.reason}`, certificate, signers };
+  if (!verdict.ok) {
+    const retired = signers.find((s) => s.reason?.startsWith('retired key'));
+    return { ok: false, reason: `certificate does not verify against epoch ${header.epoch}'s membership: ${verdict.reason}${retired ? ` (${retired.replicaId}: ${retired.reason})` : ''}`, certificate, signers };
+  }
   return { ok: true, certificate, header, hash: bytesToHex(hash), signers };
 }
 
-export type MessageCheck = { ok: true; message: PeerMessage } | { ok: false; reason: string; message?: PeerMessage };
+/** `unverifiable`: the item's epoch is not (yet) reached by the verified chain; it is shown as NOT VERIFIED, never as verified. */
+export type MessageCheck = { ok: true; message: PeerMessage } | { ok: false; reason: string; message?: PeerMessage; unverifiable?: true };
 
-/** A signed consensus message from the audit record: its sender's signature, in its epoch and chain. */
-export function checkMessage(membership: Membership, untrusted: unknown): MessageCheck {
+/** The sequence number (block height) a message votes on, if it has one. */
+function seqOf(message: PeerMessage): bigint | undefined {
+  switch (message.type) {
+    case 'pre-prepare':
+    case 'prepare':
+    case 'commit':
+    case 'checkpoint':
+      return message.seq;
+    default:
+      return undefined;
+  }
+}
+
+/** A signed consensus message from the audit record: its sender's signature, with its key of the message's epoch, in its chain. */
+export function checkMessage(chain: EpochChain, untrusted: unknown): MessageCheck {
   const parsed = parsePeerMessageJson(untrusted);
   if (!parsed.ok) return { ok: false, reason: `malformed message: ${parsed.issues.join('; ')}` };
   const message = parsed.value;
-  if (!membership.replicas.some((r) => r.id === message.from)) return { ok: false, reason: `sender ${message.from} is not in the membership`, message };
-  if (message.epoch !== membership.epoch) return { ok: false, reason: `epoch ${message.epoch} is not the pinned epoch ${membership.epoch}`, message };
-  const valid = verifyMessageSignature({ backend: nobleBackend, chainId: membership.chainId }, membership, message);
-  return valid ? { ok: true, message } : { ok: false, reason: 'signature does not verify', message };
+  const epoch = membershipOf(chain, message.epoch);
+  if (!epoch.ok) return { ok: false, reason: epoch.reason, message, unverifiable: true };
+  const membership = epoch.membership;
+  if (!membership.replicas.some((r) => r.id === message.from)) return { ok: false, reason: `sender ${message.from} is not in the membership of epoch ${message.epoch}`, message };
+  const seq = seqOf(message);
+  const outside = seq === undefined ? undefined : outsideEpoch(epoch, seq);
+  if (outside !== undefined) return { ok: false, reason: `a vote outside its epoch: ${outside}`, message };
+  const ctx = { backend: nobleBackend, chainId: membership.chainId };
+  if (verifyMessageSignature(ctx, membership, message)) return { ok: true, message };
+  const retired = retiredKeyReason(chain, message.epoch, message.from, (key) => verifyMessageWithKey(ctx, key, message));
+  return { ok: false, reason: retired ?? `signature does not verify with ${message.from}'s key of epoch ${message.epoch}`, message };
 }
 
 /** The header hash a vote is for, or undefined (view changes and new views). */

@@ -25,7 +25,7 @@ function bucket(points: { at: number; value: number }[]): Point[] {
 }
 
 export default function Activity() {
-  const { config, replica } = useConsole();
+  const { chain, replica } = useConsole();
   const [blocks, setBlocks] = useState<Point[]>([]);
   const [requests, setRequests] = useState<Point[]>([]);
   const [latency, setLatency] = useState<Point[]>([]);
@@ -37,7 +37,7 @@ export default function Activity() {
     const run = async () => {
       const issues: string[] = [];
       const latest = await getJson(replica, '/v1/headers/latest');
-      const top = latest.ok ? checkCertificate(config.membership, latest.body) : undefined;
+      const top = latest.ok ? checkCertificate(chain, latest.body) : undefined;
       if (!top?.ok) return setProblems([`latest header: ${latest.ok ? (top && !top.ok ? top.reason : '') : latest.reason}`]);
       const from = top.header.height > BigInt(BLOCKS) ? top.header.height - BigInt(BLOCKS) + 1n : 1n;
       const page = await getJson(replica, `/v1/peer/blocks?from=${from}&limit=${BLOCKS}`);
@@ -45,7 +45,7 @@ export default function Activity() {
       const committed: { at: number; value: number }[] = [];
       const carried: { at: number; value: number }[] = [];
       for (const b of list) {
-        const check = checkCertificate(config.membership, b.certificate);
+        const check = checkCertificate(chain, b.certificate);
         if (!check.ok) {
           issues.push(`a block failed verification (${check.reason}); left out`);
           continue;
@@ -60,7 +60,7 @@ export default function Activity() {
         const r = await getJson(replica, `/v1/audit/messages?type=${type}&limit=500&order=desc`);
         const messages = r.ok ? ((r.body as { messages?: { receivedAtMs: string; message: unknown }[] }).messages ?? []) : [];
         return messages.flatMap((m) => {
-          const check = checkMessage(config.membership, m.message);
+          const check = checkMessage(chain, m.message);
           if (!check.ok) {
             issues.push(`a ${type} failed verification (${check.reason}); left out`);
             return [];
@@ -82,11 +82,13 @@ export default function Activity() {
       setViewChanges(bucket(newViews.map((n) => ({ at: n.at, value: 1 }))));
       const perReplica = new Map<string, number>();
       for (const m of [...prePrepares, ...prepares, ...commits]) perReplica.set(m.message.from, (perReplica.get(m.message.from) ?? 0) + 1);
-      setVotes(config.membership.replicas.map((r) => ({ label: r.id, value: perReplica.get(r.id) ?? 0 })));
+      // Every replica that was a member of some verified epoch, in order of first appearance.
+      const ids = [...new Set(chain.memberships.flatMap((m) => m.replicas.map((r) => r.id)))];
+      setVotes(ids.map((id) => ({ label: id, value: perReplica.get(id) ?? 0 })));
       setProblems(issues.slice(0, 10));
     };
     void run();
-  }, [config, replica]);
+  }, [chain, replica]);
 
   return (
     <>

@@ -5,14 +5,14 @@
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { useConsole } from '../../components/console-context';
-import { short, Verdict, when } from '../../components/verdict';
+import { short, CheckVerdict, Verdict, when } from '../../components/verdict';
 import { getJson } from '../../lib/replica-api';
 import { checkCertificate, type CertificateCheck } from '../../lib/verify';
 
 const PAGE = 20;
 
 export default function Blocks() {
-  const { config, replica } = useConsole();
+  const { chain, replica } = useConsole();
   const [latest, setLatest] = useState<bigint | undefined>();
   const [page, setPage] = useState(0);
   const top = latest === undefined ? undefined : latest - BigInt(page * PAGE);
@@ -21,11 +21,11 @@ export default function Blocks() {
 
   useEffect(() => {
     void getJson(replica, '/v1/headers/latest').then((r) => {
-      const check = r.ok ? checkCertificate(config.membership, r.body) : undefined;
+      const check = r.ok ? checkCertificate(chain, r.body) : undefined;
       if (check?.ok) setLatest(check.header.height);
       else setError(r.ok ? (check && !check.ok ? check.reason : 'unknown') : r.reason);
     });
-  }, [config, replica]);
+  }, [chain, replica]);
 
   useEffect(() => {
     if (top === undefined || top < 1n) return;
@@ -35,13 +35,13 @@ export default function Blocks() {
       heights.map(async (height) => {
         const r = await getJson(replica, `/v1/blocks/${height}`);
         const body = r.ok ? (r.body as { certificate?: unknown; batch?: unknown[] }) : undefined;
-        const check: CertificateCheck = r.ok ? checkCertificate(config.membership, body?.certificate) : { ok: false, reason: r.reason };
+        const check: CertificateCheck = r.ok ? checkCertificate(chain, body?.certificate) : { ok: false, reason: r.reason };
         // The block must be the one its certificate certifies, at the height asked for.
         const fixed: CertificateCheck = check.ok && check.header.height !== height ? { ok: false, reason: `certificate is for height ${check.header.height}` } : check;
         return { height, batch: Array.isArray(body?.batch) ? body.batch.length : undefined, check: fixed };
       }),
     ).then(setRows);
-  }, [config, replica, top]);
+  }, [chain, replica, top]);
 
   return (
     <>
@@ -73,7 +73,7 @@ export default function Blocks() {
               <td>{r.batch ?? ''}</td>
               <td className="mono">{r.check.ok ? r.check.signers.map((s) => s.replicaId).join(', ') : ''}</td>
               <td>
-                <Verdict ok={r.check.ok} reason={r.check.ok ? undefined : r.check.reason} /> {r.check.ok && <span className="mono muted">{short(r.check.hash)}</span>}
+                <CheckVerdict check={r.check} /> {r.check.ok && <span className="mono muted">{short(r.check.hash)}</span>}
               </td>
             </tr>
           ))}

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { bytesToHex } from '@vcr/proofs';
 import { useConsole } from '../../components/console-context';
-import { short, Verdict, when } from '../../components/verdict';
+import { short, CheckVerdict, Verdict, when } from '../../components/verdict';
 import { getJson } from '../../lib/replica-api';
 import type { PeerMessage } from '@vcr/consensus';
 import { checkMessage, type MessageCheck, votedHash } from '../../lib/verify';
@@ -27,7 +27,7 @@ function Side({ check }: { check: MessageCheck }) {
   return (
     <div className="card">
       <div>
-        <Verdict ok={check.ok} reason={check.ok ? undefined : check.reason} />
+        <CheckVerdict check={check} />
       </div>
       {m && (
         <>
@@ -43,7 +43,7 @@ function Side({ check }: { check: MessageCheck }) {
 }
 
 export default function Evidence() {
-  const { config, replica } = useConsole();
+  const { chain, replica } = useConsole();
   const [items, setItems] = useState<Item[]>([]);
   const [error, setError] = useState<string | undefined>();
 
@@ -51,9 +51,9 @@ export default function Evidence() {
     void getJson(replica, '/v1/audit/evidence?limit=100').then((r) => {
       if (!r.ok) return setError(r.reason);
       const list = (r.body as { evidence?: (Omit<Item, 'first' | 'second'> & { first: unknown; second: unknown })[] }).evidence ?? [];
-      setItems(list.map((e) => ({ ...e, first: checkMessage(config.membership, e.first), second: checkMessage(config.membership, e.second) })));
+      setItems(list.map((e) => ({ ...e, first: checkMessage(chain, e.first), second: checkMessage(chain, e.second) })));
     });
-  }, [config, replica]);
+  }, [chain, replica]);
 
   return (
     <>

@@ -1,6 +1,7 @@
 'use client';
-// The pinned genesis: the membership every verification in this console is
-// checked against. An auditor can pin their own copy by uploading it; it is
+// The pinned genesis: the membership the console trusts without proof, from
+// which it walks the epoch chain (the Membership page) to the membership of
+// every later epoch. An auditor can pin their own copy by uploading it; it is
 // kept in this browser only.
 
 import { useState } from 'react';

@@ -6,7 +6,7 @@
 
 import { useEffect, useState } from 'react';
 import { useConsole } from '../../components/console-context';
-import { Verdict, when } from '../../components/verdict';
+import { CheckVerdict, Verdict, when } from '../../components/verdict';
 import { getJson } from '../../lib/replica-api';
 import { checkMessage, type MessageCheck } from '../../lib/verify';
 
@@ -19,7 +19,7 @@ interface Row {
 }
 
 export default function ViewChanges() {
-  const { config, replica } = useConsole();
+  const { chain, replica } = useConsole();
   const [rows, setRows] = useState<Row[]>([]);
   const [error, setError] = useState<string | undefined>();
   // Newest first, PAGE of each kind at a time; `before` pages back through older ones.
@@ -33,7 +33,7 @@ export default function ViewChanges() {
       const r = await getJson(replica, `/v1/audit/messages?type=${type}&order=desc&limit=${PAGE}${cursor ? `&before=${cursor}` : ''}`);
       if (!r.ok) throw new Error(r.reason);
       const body = r.body as { messages?: { id: string; receivedAtMs: string; message: unknown }[]; next?: string | null };
-      const rows = (body.messages ?? []).map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, check: checkMessage(config.membership, m.message) }));
+      const rows = (body.messages ?? []).map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, check: checkMessage(chain, m.message) }));
       return { rows, next: body.next ?? undefined };
     };
     Promise.all([load('view-change', before.vc), load('new-view', before.nv)])
@@ -42,7 +42,7 @@ export default function ViewChanges() {
         setOlder(vc.next || nv.next ? { vc: vc.next ?? 'done', nv: nv.next ?? 'done' } : undefined);
       })
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, [config, replica, before]);
+  }, [chain, replica, before]);
 
   return (
     <>
@@ -80,7 +80,7 @@ export default function ViewChanges() {
                 <td>{m?.type === 'view-change' ? m.newView.toString() : m?.type === 'new-view' ? m.view.toString() : ''}</td>
                 <td>{details}</td>
                 <td>
-                  <Verdict ok={r.check.ok} reason={r.check.ok ? undefined : r.check.reason} />
+                  <CheckVerdict check={r.check} />
                 </td>
               </tr>
             );

@@ -9,7 +9,7 @@ import { useEffect, useState } from 'react';
 import { bytesToHex, type CanonicalValue, nobleBackend } from '@vcr/proofs';
 import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
 import { useConsole } from '../../../components/console-context';
-import { Verdict, when } from '../../../components/verdict';
+import { CheckVerdict, Verdict, when } from '../../../components/verdict';
 import { getJson } from '../../../lib/replica-api';
 import { type CertificateCheck, checkCertificate } from '../../../lib/verify';
 
@@ -20,7 +20,7 @@ function field(value: CanonicalValue | null): string {
 }
 
 export default function BlockPage() {
-  const { config, replica } = useConsole();
+  const { chain, replica } = useConsole();
   const params = useParams<{ height: string }>();
   const height = /^[1-9][0-9]{0,18}$/.test(params.height ?? '') ? BigInt(params.height as string) : undefined;
   const [check, setCheck] = useState<CertificateCheck | undefined>();
@@ -32,7 +32,7 @@ export default function BlockPage() {
     void getJson(replica, `/v1/blocks/${height}`).then((r) => {
       if (!r.ok) return setCheck({ ok: false, reason: r.reason });
       const body = r.body as { certificate?: unknown; batch?: { clientId: string; requestId: string }[] };
-      const c = checkCertificate(config.membership, body.certificate);
+      const c = checkCertificate(chain, body.certificate);
       setCheck(c.ok && c.header.height !== height ? { ok: false, reason: `certificate is for height ${c.header.height}, not ${height}` } : c);
       // The batch shown must be the one the certified header commits to.
       const block = parseCommittedBlockJson(r.body);
@@ -42,7 +42,7 @@ export default function BlockPage() {
       else setBatchOk({ ok: true });
       setRequests(block.ok ? block.value.batch.slice(0, 500).map((q) => ({ clientId: q.clientId, requestId: q.requestId.toString() })) : []);
     });
-  }, [config, replica, height]);
+  }, [chain, replica, height]);
 
   if (height === undefined) return <p className="error">Not a block height.</p>;
   if (!check) return <p>Loading block {height.toString()}…</p>;
@@ -50,7 +50,7 @@ export default function BlockPage() {
   return (
     <>
       <h1>
-        Block {height.toString()} <Verdict ok={check.ok} reason={check.ok ? undefined : check.reason} />
+        Block {height.toString()} <CheckVerdict check={check} />
       </h1>
       <p>
         <Link href={`/votes/${height}?replica=${encodeURIComponent(replica)}`}>Vote history of sequence number {height.toString()}</Link>
@@ -88,7 +88,7 @@ export default function BlockPage() {
               <td>{s.organization}</td>
               <td className="mono">{s.signature}</td>
               <td>
-                <Verdict ok={s.valid} reason={s.valid ? undefined : 'does not verify with this replica key'} />
+                <Verdict ok={s.valid} reason={s.reason} />
               </td>
             </tr>
           ))}

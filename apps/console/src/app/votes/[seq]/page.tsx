@@ -7,7 +7,7 @@ import { useParams } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { bytesToHex } from '@vcr/proofs';
 import { useConsole } from '../../../components/console-context';
-import { short, Verdict, when } from '../../../components/verdict';
+import { short, CheckVerdict, Verdict, when } from '../../../components/verdict';
 import { getJson } from '../../../lib/replica-api';
 import { checkMessage, type MessageCheck, votedHash } from '../../../lib/verify';
 
@@ -19,7 +19,7 @@ interface Row {
 }
 
 export default function VoteHistory() {
-  const { config, replica } = useConsole();
+  const { chain, replica } = useConsole();
   const params = useParams<{ seq: string }>();
   const seq = /^[1-9][0-9]{0,18}$/.test(params.seq ?? '') ? (params.seq as string) : undefined;
   const [rows, setRows] = useState<Row[] | undefined>();
@@ -31,9 +31,9 @@ export default function VoteHistory() {
       if (!r.ok) return setError(r.reason);
       const messages = (r.body as { messages?: { id: string; receivedAtMs: string; message: Row['raw'] }[] }).messages;
       if (!Array.isArray(messages)) return setError('answer has no messages');
-      setRows(messages.map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, raw: m.message ?? {}, check: checkMessage(config.membership, m.message) })));
+      setRows(messages.map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, raw: m.message ?? {}, check: checkMessage(chain, m.message) })));
     });
-  }, [config, replica, seq]);
+  }, [chain, replica, seq]);
 
   if (!seq) return <p className="error">Not a sequence number.</p>;
   const order = ['pre-prepare', 'prepare', 'commit', 'checkpoint'];
@@ -68,7 +68,7 @@ export default function VoteHistory() {
               <td>{when(r.receivedAtMs)}</td>
               <td className="mono">{r.check.message ? short(bytesToHex(r.check.message.signature), 16) : short(String(r.raw.signature ?? ''), 16)}</td>
               <td>
-                <Verdict ok={r.check.ok} reason={r.check.ok ? undefined : r.check.reason} />
+                <CheckVerdict check={r.check} />
               </td>
             </tr>
           ))}

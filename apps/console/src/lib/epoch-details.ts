@@ -1,0 +1,146 @@
+// What the Membership page shows of one epoch link, each part verified here
+// on its own so an auditor sees which signature or approval is good:
+// what changed between the two memberships, the old quorum's commit
+// signatures over the old epoch's last block, the new quorum's epoch-accept
+// signatures, and the governance approvals of the membership op in that block.
+
+import {
+  bytesToHex,
+  commitVoteMessage,
+  type EpochLink,
+  epochAcceptMessage,
+  equalBytes,
+  headerHash,
+  type Membership,
+  membershipHash,
+  membershipQuorum,
+  nobleBackend,
+  verifyCertificate,
+  verifyInDomain,
+  verifyQuorumSignatures,
+} from '@vcr/proofs';
+import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
+import { decodeOp, membershipChangeToCanonical, type MembershipOp, nextMembershipFor } from '@vcr/registry';
+import { consoleLimits } from './limits';
+import type { SignerCheck } from './verify';
+
+export type MembershipChangeKind = 'added' | 'removed' | 'rotated' | 'moved' | 'renamed' | 'f' | 'governance';
+
+export interface MembershipDiffItem {
+  kind: MembershipChangeKind;
+  text: string;
+}
+
+const keyPrefix = (key: Uint8Array) => `${bytesToHex(key).slice(0, 16)}…`;
+
+/** Key fingerprint shown for a replica or admin key: the first 8 bytes of the SHA-256 of the public key. */
+export function keyFingerprint(key: Uint8Array): string {
+  return bytesToHex(nobleBackend.sha256(key)).slice(0, 16);
+}
+
+/** What `next` changed from `old`, computed from the two (verified) memberships, not from the op's own words. */
+export function diffMemberships(old: Membership, next: Membership): MembershipDiffItem[] {
+  const items: MembershipDiffItem[] = [];
+  for (const r of next.replicas) {
+    const before = old.replicas.find((o) => o.id === r.id);
+    if (before === undefined) {
+      items.push({ kind: 'added', text: `added ${r.id} (${r.organization}), key ${keyPrefix(r.publicKey)}, address ${r.address || '(none)'}` });
+      continue;
+    }
+    if (!equalBytes(before.publicKey, r.publicKey)) items.push({ kind: 'rotated', text: `rotated the key of ${r.id}: ${keyPrefix(before.publicKey)} -> ${keyPrefix(r.publicKey)}` });
+    if (before.address !== r.address) items.push({ kind: 'moved', text: `moved ${r.id}: ${before.address || '(none)'} -> ${r.address || '(none)'}` });
+    if (before.organization !== r.organization) items.push({ kind: 'renamed', text: `${r.id}'s organization: ${before.organization} -> ${r.organization}` });
+  }
+  for (const o of old.replicas) if (!next.replicas.some((r) => r.id === o.id)) items.push({ kind: 'removed', text: `removed ${o.id} (${o.organization})` });
+  if (old.f !== next.f) items.push({ kind: 'f', text: `f ${old.f} -> ${next.f} (quorum ${membershipQuorum(old)} -> ${membershipQuorum(next)})` });
+  const governance = (m: Membership) => `${m.governance.threshold} of ${m.governance.admins.map((a) => `${a.organization}:${bytesToHex(a.publicKey)}`).join(',')}`;
+  if (governance(old) !== governance(next)) {
+    items.push({ kind: 'governance', text: `governance: ${next.governance.threshold} of ${next.governance.admins.map((a) => `${a.organization} (${keyPrefix(a.publicKey)})`).join(', ')}` });
+  }
+  return items;
+}
+
+export interface QuorumCheck {
+  ok: boolean;
+  reason?: string;
+  signers: SignerCheck[];
+}
+
+function signerChecks(m: Membership, signatures: EpochLink['oldSignatures'], verifies: (key: Uint8Array, signature: Uint8Array) => boolean): SignerCheck[] {
+  return signatures.map((s) => {
+    const replica = m.replicas.find((r) => r.id === s.replicaId);
+    const valid = replica !== undefined && verifies(replica.publicKey, s.signature);
+    const reason = valid ? undefined : replica === undefined ? `not a member of epoch ${m.epoch}` : `does not verify with ${s.replicaId}'s key of epoch ${m.epoch}`;
+    return { replicaId: s.replicaId, organization: replica?.organization ?? '?', signature: bytesToHex(s.signature), valid, ...(reason ? { reason } : {}) };
+  });
+}
+
+/** The link's old-quorum certificate: commit signatures of `old` over the old epoch's last header. */
+export function checkOldQuorum(old: Membership, link: EpochLink): QuorumCheck {
+  const header = link.lastHeader;
+  const vote = commitVoteMessage(headerHash(nobleBackend, header), header.height, link.oldCommitView);
+  const domain = { kind: 'commit', chainId: old.chainId, epoch: old.epoch } as const;
+  const signers = signerChecks(old, link.oldSignatures, (key, sig) => verifyInDomain(nobleBackend, key, domain, vote, sig));
+  const verdict = verifyCertificate(nobleBackend, old, { header, commitView: link.oldCommitView, signatures: link.oldSignatures });
+  return verdict.ok ? { ok: true, signers } : { ok: false, reason: `old quorum: ${verdict.reason}`, signers };
+}
+
+/** The link's new-quorum accepts: epoch-accept signatures of the next membership over { lastHeaderHash, nextMembershipHash }. */
+export function checkNewQuorum(link: EpochLink): QuorumCheck {
+  const next = link.nextMembership;
+  const message = epochAcceptMessage(headerHash(nobleBackend, link.lastHeader), membershipHash(nobleBackend, next));
+  const domain = { kind: 'epoch-accept', chainId: next.chainId, epoch: next.epoch } as const;
+  const signers = signerChecks(next, link.newSignatures, (key, sig) => verifyInDomain(nobleBackend, key, domain, message, sig));
+  const verdict = verifyQuorumSignatures(nobleBackend, next, domain, message, link.newSignatures);
+  return verdict.ok ? { ok: true, signers } : { ok: false, reason: `new quorum: ${verdict.reason}`, signers };
+}
+
+export interface ApprovalCheck {
+  organization: string;
+  signature: string;
+  valid: boolean;
+  reason?: string;
+}
+
+export type ApprovalsCheck =
+  | { ok: true; op: MembershipOp; clientId: string; approvals: ApprovalCheck[]; threshold: number }
+  | { ok: false; reason: string };
+
+/** Each approval on its own: a signature by one of its organization's admin keys in `old`, over the change, in the change's epoch. */
+function approvalChecks(old: Membership, op: MembershipOp): ApprovalCheck[] {
+  const domain = { kind: 'membership-approval', chainId: old.chainId, epoch: op.change.epoch } as const;
+  const message = membershipChangeToCanonical(op.change);
+  return op.approvals.map((a) => {
+    const keys = old.governance.admins.filter((g) => g.organization === a.organization);
+    const valid = keys.some((g) => verifyInDomain(nobleBackend, g.publicKey, domain, message, a.signature));
+    const reason = valid ? undefined : keys.length === 0 ? `${a.organization} is not a governance organization of epoch ${old.epoch}` : `does not verify with ${a.organization}'s admin keys of epoch ${old.epoch}`;
+    return { organization: a.organization, signature: bytesToHex(a.signature), valid, ...(reason ? { reason } : {}) };
+  });
+}
+
+/**
+ * The approvals behind a link: the block the replica serves at the link's
+ * last height must be the link's (verified) header with its batch, and one of
+ * its membership ops must pass the registry's own rule (nextMembershipFor:
+ * threshold of distinct governance organizations, every signature valid)
+ * against the old membership and yield exactly the link's next membership.
+ */
+export function checkApprovals(old: Membership, link: EpochLink, untrustedBlock: unknown): ApprovalsCheck {
+  const parsed = parseCommittedBlockJson(untrustedBlock);
+  if (!parsed.ok) return { ok: false, reason: `block ${link.lastHeader.height} malformed: ${parsed.issues.slice(0, 3).join('; ')}` };
+  const block = parsed.value;
+  if (!equalBytes(headerHash(nobleBackend, block.header), headerHash(nobleBackend, link.lastHeader))) return { ok: false, reason: `block ${link.lastHeader.height} served is not the last block the link certifies` };
+  if (!equalBytes(batchHash(nobleBackend, block.batch), block.header.batchHash)) return { ok: false, reason: `block ${link.lastHeader.height}: batch does not match the certified batchHash` };
+  const nextHash = membershipHash(nobleBackend, link.nextMembership);
+  let examined = 0;
+  for (const request of block.batch) {
+    const decoded = decodeOp(request.payload);
+    if (!decoded.ok || decoded.op.op !== 'membership') continue;
+    if (++examined > consoleLimits.membershipOpsCheckedMax) break;
+    const result = nextMembershipFor(nobleBackend, old, decoded.op.change, decoded.op.approvals);
+    if (result.ok && equalBytes(membershipHash(nobleBackend, result.next), nextHash)) {
+      return { ok: true, op: decoded.op, clientId: request.clientId, approvals: approvalChecks(old, decoded.op), threshold: old.governance.threshold };
+    }
+  }
+  return { ok: false, reason: `no membership op in block ${link.lastHeader.height} has approvals that meet epoch ${old.epoch}'s governance and yield epoch ${link.nextMembership.epoch}'s membership` };
+}

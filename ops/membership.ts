@@ -13,330 +13,31 @@
 // Every file and every answer is untrusted input: parsed with zod and the
 // registry's own strict op validation, verified before it is believed.
 // Exit codes: 0 done (or VERIFIED), 1 refused or not verified, 2 usage.
+// This file is the command dispatcher; the change-file format is in
+// membership/change-file.ts, the verified listing in membership/list.ts.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import {
-  assertNever,
-  bytesToHex,
-  type EpochLink,
-  equalBytes,
-  headerHash,
-  isWellFormedText,
-  type Membership,
-  membershipHash,
-  membershipQuorum,
-  parseEpochLinkJson,
-  publicKey32,
-  signature64,
-  u63String,
-  verifyEpochChain,
-} from '@vcr/proofs';
+import { assertNever, bytesToHex } from '@vcr/proofs';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
-import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
-import {
-  decodeOp,
-  type MembershipAction,
-  type MembershipApproval,
-  type MembershipChange,
-  membershipChangeLimits,
-  type MembershipOp,
-  nextMembershipFor,
-  opToCanonical,
-  signMembershipApproval,
-  validateOp,
-} from '@vcr/registry';
-import { readCapped, RegistryClient, RegistryError } from '@vcr/client-sdk';
+import { type MembershipApproval, signMembershipApproval } from '@vcr/registry';
+import { RegistryClient, RegistryError } from '@vcr/client-sdk';
 import { loadConfig } from '../apps/replica/src/config';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { EncryptedFileKeyStore, type KeyHandle, KeyStoreError, passphraseFromEnvironment, Pkcs11KeyStore, pkcs11PinFromEnvironment } from '../apps/replica/src/keystore';
 import { openOrgAdminKey } from './local-cluster';
+import { changeFromActions, describeAction, isOrganizationName, loadApprovalFile, loadChangeFile, membershipChangeToJson, membershipOp, writeNewFile } from './membership/change-file';
+import { MembershipCliError, messageOf } from './membership/common';
+import { getEpochsPage } from './membership/http';
+import { runEpochListing } from './membership/list';
 
-/** Every bound on what this tool reads. */
-export const membershipCliLimits = {
-  /** A change or approval file; a real one is a few kilobytes. */
-  fileBytesMax: 1024 * 1024,
-  /** One HTTP answer (a page of 64 links, or one block of at most 1 MiB of payloads in hex). */
-  responseBytesMax: 16 * 1024 * 1024,
-  requestTimeoutMs: 15_000,
-  /** Links per GET /v1/epochs page (the replica's maximum) and in one listing (verifyEpochChain's bound). */
-  linksPerPage: 64,
-  linksMax: 1024,
-  /** Hex characters of a key shown in listings (approvals show whole keys). */
-  keyPrefixChars: 16,
-} as const;
-
-/** An operational failure: `usage` exits 2, the others 1. */
-export class MembershipCliError extends Error {
-  override name = 'MembershipCliError';
-  constructor(
-    readonly code: 'usage' | 'input' | 'network' | 'keystore',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-// ---- the change and approval files ----
-
-const text = (bytesMax: number) => z.string().min(1).max(bytesMax).refine(isWellFormedText, 'well-formed text');
-const replicaIdJson = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a replica id: [A-Za-z0-9][A-Za-z0-9._-]{0,63}');
-const organizationJson = text(membershipChangeLimits.organizationBytesMax);
-const addressJson = z.string().max(membershipChangeLimits.addressBytesMax).refine(isWellFormedText, 'well-formed text');
-
-const actionJson = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('add-replica'), replica: z.strictObject({ id: replicaIdJson, organization: organizationJson, publicKey: publicKey32, address: addressJson }) }),
-  z.strictObject({ action: z.literal('remove-replica'), id: replicaIdJson }),
-  z.strictObject({ action: z.literal('rotate-key'), id: replicaIdJson, publicKey: publicKey32 }),
-  z.strictObject({ action: z.literal('set-address'), id: replicaIdJson, address: addressJson }),
-  z.strictObject({ action: z.literal('set-f'), f: z.number().int().min(0).max(membershipChangeLimits.fMax) }),
-  z.strictObject({
-    action: z.literal('set-governance'),
-    governance: z.strictObject({
-      threshold: z.number().int().min(1).max(membershipChangeLimits.adminsMax),
-      admins: z.array(z.strictObject({ organization: organizationJson, publicKey: publicKey32 })).min(1).max(membershipChangeLimits.adminsMax),
-    }),
-  }),
-]);
-
-/**
- * The change file: the op's `change` in JSON (docs/registry.md section 7), bytes as lowercase hex,
- * the epoch as a decimal string. It is exactly what each approval signs, with the chain id.
- */
-export const membershipChangeFileSchema = z.strictObject({
-  epoch: u63String,
-  actions: z.array(actionJson).min(1).max(membershipChangeLimits.actionsMax),
-});
-
-/** An approval file: one governance organization's signature over a change. */
-export const membershipApprovalFileSchema = z.strictObject({ organization: organizationJson, signature: signature64 });
-
-export function membershipChangeToJson(change: MembershipChange) {
-  return {
-    epoch: change.epoch.toString(),
-    actions: change.actions.map((a) => {
-      switch (a.action) {
-        case 'add-replica':
-          return { action: a.action, replica: { ...a.replica, publicKey: bytesToHex(a.replica.publicKey) } };
-        case 'remove-replica':
-          return { action: a.action, id: a.id };
-        case 'rotate-key':
-          return { action: a.action, id: a.id, publicKey: bytesToHex(a.publicKey) };
-        case 'set-address':
-          return { action: a.action, id: a.id, address: a.address };
-        case 'set-f':
-          return { action: a.action, f: a.f };
-        case 'set-governance':
-          return { action: a.action, governance: { threshold: a.governance.threshold, admins: a.governance.admins.map((g) => ({ organization: g.organization, publicKey: bytesToHex(g.publicKey) })) } };
-        default:
-          return assertNever(a, 'membership action');
-      }
-    }),
-  };
-}
-
-/** The op, checked by the registry's own strict validation (what a replica would answer `malformed-op` to is refused here). */
-function membershipOp(change: MembershipChange, approvals: MembershipApproval[]): MembershipOp {
-  const op: MembershipOp = { op: 'membership', change, approvals };
-  const check = validateOp(opToCanonical(op));
-  if (!check.ok) throw new MembershipCliError('input', `the membership op would be refused as malformed: ${check.reason}`);
-  return op;
-}
-
-function readUntrustedJson(file: string, what: string): unknown {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (cause) {
-    throw new MembershipCliError('input', `cannot read ${what} ${file}: ${messageOf(cause)}`, { cause });
-  }
-  if (size > membershipCliLimits.fileBytesMax) throw new MembershipCliError('input', `${what} ${file} is ${size} bytes, more than ${membershipCliLimits.fileBytesMax}`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new MembershipCliError('input', `${what} ${file} is not JSON: ${messageOf(cause)}`, { cause });
-  }
-}
-
-function parseFile<T>(schema: z.ZodType<T>, file: string, what: string): T {
-  const parsed = schema.safeParse(readUntrustedJson(file, what));
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '$'}: ${i.message}`);
-  throw new MembershipCliError('input', `${what} ${file} is malformed: ${issues.join('; ')}`);
-}
-
-export function loadChangeFile(file: string): MembershipChange {
-  const change: MembershipChange = parseFile(membershipChangeFileSchema, file, 'change file');
-  membershipOp(change, []);
-  return change;
-}
-
-function writeNewFile(file: string, json: unknown): void {
-  try {
-    // 'wx': an approved change or an approval is never overwritten by accident.
-    writeFileSync(file, JSON.stringify(json, null, 2) + '\n', { flag: 'wx' });
-  } catch (cause) {
-    const exists = (cause as { code?: string }).code === 'EEXIST';
-    throw new MembershipCliError('input', exists ? `${file} exists: remove it or choose another --out` : `cannot write ${file}: ${messageOf(cause)}`, { cause });
-  }
-}
-
-// ---- human terms ----
-
-const keyText = (key: Uint8Array, full: boolean) => (full ? bytesToHex(key) : `${bytesToHex(key).slice(0, membershipCliLimits.keyPrefixChars)}...`);
-
-export function describeAction(a: MembershipAction, fullKeys: boolean): string {
-  switch (a.action) {
-    case 'add-replica':
-      return `add replica ${a.replica.id}: organization ${a.replica.organization}, key ${keyText(a.replica.publicKey, fullKeys)}, address ${a.replica.address || '(none)'}`;
-    case 'remove-replica':
-      return `remove replica ${a.id}`;
-    case 'rotate-key':
-      return `rotate the key of ${a.id} to ${keyText(a.publicKey, fullKeys)}`;
-    case 'set-address':
-      return `move ${a.id} to address ${a.address || '(none)'}`;
-    case 'set-f':
-      return `set f to ${a.f}`;
-    case 'set-governance':
-      return `replace the governance: ${a.governance.threshold} of ${a.governance.admins.map((g) => `${g.organization} (key ${keyText(g.publicKey, fullKeys)})`).join(', ')}`;
-    default:
-      return assertNever(a, 'membership action');
-  }
-}
-
-function describeMembership(m: Membership): string[] {
-  return [
-    ...m.replicas.map((r) => `    ${r.id}  ${r.organization}  key ${keyText(r.publicKey, false)}  ${r.address}`),
-    `    governance: ${m.governance.threshold} of ${[...new Set(m.governance.admins.map((a) => a.organization))].join(', ')}`,
-  ];
-}
-
-const sizeText = (m: Membership) => `${m.replicas.length} replicas, f = ${m.f}, quorum ${membershipQuorum(m)}`;
-
-// ---- HTTP ----
-
-async function getJson(url: string): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(membershipCliLimits.requestTimeoutMs) });
-  } catch (cause) {
-    throw new MembershipCliError('network', `GET ${url}: ${messageOf(cause)}`, { cause });
-  }
-  const body = await readBounded(res, url);
-  if (!res.ok) throw new MembershipCliError('network', `GET ${url}: HTTP ${res.status} ${body.slice(0, 200)}`);
-  try {
-    return JSON.parse(body);
-  } catch (cause) {
-    throw new MembershipCliError('network', `GET ${url}: the answer is not JSON`, { cause });
-  }
-}
-
-/** The body as text, refusing (before reading it all) an answer larger than responseBytesMax. */
-async function readBounded(res: Response, url: string): Promise<string> {
-  const bytes = await readCapped(res, membershipCliLimits.responseBytesMax);
-  if (bytes === undefined) throw new MembershipCliError('network', `GET ${url}: the answer is larger than ${membershipCliLimits.responseBytesMax} bytes`);
-  return new TextDecoder().decode(bytes);
-}
-
-const epochsPageSchema = z.strictObject({ current: u63String, links: z.array(z.unknown()).max(membershipCliLimits.linksPerPage) });
-
-async function getEpochsPage(replica: string, after: bigint, limit: number = membershipCliLimits.linksPerPage): Promise<{ current: bigint; links: unknown[] }> {
-  const url = `${replica}/v1/epochs?after=${after}&limit=${limit}`;
-  const parsed = epochsPageSchema.safeParse(await getJson(url));
-  if (!parsed.success) throw new MembershipCliError('network', `GET ${url}: not an epochs page (${parsed.error.issues[0]?.message ?? 'malformed'})`);
-  return parsed.data;
-}
-
-// ---- list: the epoch chain, verified ----
-
-export type EpochListingVerdict = { ok: true; epoch: bigint } | { ok: false; where: string; rule: string; detail?: string };
-
-/**
- * Prints every epoch from the genesis membership on, each one only after its
- * link verified (verifyEpochChain from the membership before it: the old
- * quorum's certificate of the last block and the new quorum's acceptance)
- * and after the approvals were found in that block: the first membership op
- * of its certified batch whose approvals pass `nextMembershipFor` against the
- * old membership and whose result is the link's next membership.
- */
-export async function listEpochs(replicaUrl: string, genesis: Membership, print: (line: string) => void): Promise<EpochListingVerdict> {
-  const replica = replicaUrl.replace(/\/+$/, '');
-  print(`epoch ${genesis.epoch} (genesis, pinned): ${sizeText(genesis)}`);
-  for (const line of describeMembership(genesis)) print(line);
-  let trusted = genesis;
-  let current = 0n;
-  for (let walked = 0; ; ) {
-    const page = await getEpochsPage(replica, trusted.epoch);
-    current = page.current;
-    if (page.links.length === 0) break;
-    for (const untrustedLink of page.links) {
-      const where = `link ${walked} (epoch ${trusted.epoch} -> ${trusted.epoch + 1n})`;
-      if (++walked > membershipCliLimits.linksMax) return { ok: false, where, rule: 'too-many-links' };
-      const parsed = parseEpochLinkJson(untrustedLink);
-      if (!parsed.ok) return { ok: false, where, rule: 'malformed', detail: parsed.issues.join('; ') };
-      const link = parsed.value;
-      const verdict = verifyEpochChain(nodeBackend, trusted, [link]);
-      if (!verdict.ok) return { ok: false, where, rule: verdict.reason, ...(verdict.detail === undefined ? {} : { detail: verdict.detail }) };
-      const found = await approvedChangeOf(replica, trusted, link);
-      if (!found.ok) return { ok: false, where: `${where}, block ${link.lastHeader.height}`, rule: found.rule, ...(found.detail === undefined ? {} : { detail: found.detail }) };
-      printEpoch(print, trusted, link, found.op, found.clientId);
-      trusted = link.nextMembership;
-    }
-  }
-  if (current > trusted.epoch) {
-    return { ok: false, where: `epoch ${trusted.epoch + 1n}`, rule: 'link-missing', detail: `${replica} says its current epoch is ${current} but serves links only up to epoch ${trusted.epoch} (the new quorum's acceptance may still be pending: try again)` };
-  }
-  return { ok: true, epoch: trusted.epoch };
-}
-
-type FoundChange = { ok: true; op: MembershipOp; clientId: string } | { ok: false; rule: string; detail?: string };
-
-async function approvedChangeOf(replica: string, old: Membership, link: EpochLink): Promise<FoundChange> {
-  const height = link.lastHeader.height;
-  const parsed = parseCommittedBlockJson(await getJson(`${replica}/v1/blocks/${height}`));
-  if (!parsed.ok) return { ok: false, rule: 'malformed-block', detail: parsed.issues.join('; ') };
-  const block = parsed.value;
-  // The link's header is the certified one; the block served must be that header, with its batch.
-  if (!equalBytes(headerHash(nodeBackend, block.header), headerHash(nodeBackend, link.lastHeader))) return { ok: false, rule: 'block-is-not-the-link-header' };
-  if (!equalBytes(batchHash(nodeBackend, block.batch), block.header.batchHash)) return { ok: false, rule: 'batch-hash-mismatch' };
-  const nextHash = link.lastHeader.nextMembershipHash;
-  if (nextHash === null) return { ok: false, rule: 'not-an-epoch-boundary' };
-  for (const request of block.batch) {
-    const decoded = decodeOp(request.payload);
-    if (!decoded.ok || decoded.op.op !== 'membership') continue;
-    const next = nextMembershipFor(nodeBackend, old, decoded.op.change, decoded.op.approvals);
-    if (next.ok && equalBytes(membershipHash(nodeBackend, next.next), nextHash)) return { ok: true, op: decoded.op, clientId: request.clientId };
-  }
-  return { ok: false, rule: 'no-approved-change', detail: 'no membership op in the block has approvals that verify and yield the next membership' };
-}
-
-function printEpoch(print: (line: string) => void, old: Membership, link: EpochLink, op: MembershipOp, clientId: string): void {
-  const next = link.nextMembership;
-  const h = link.lastHeader;
-  print(`epoch ${next.epoch}  VERIFIED: ${sizeText(next)}`);
-  for (const line of describeMembership(next)) print(line);
-  print(`  ended epoch ${old.epoch} with block ${h.height} (view ${h.view}): certified by ${link.oldSignatures.map((s) => s.replicaId).join(', ')} (quorum ${membershipQuorum(old)} of epoch ${old.epoch}), commit view ${link.oldCommitView}`);
-  print(`  accepted by epoch ${next.epoch}'s members: ${link.newSignatures.map((s) => s.replicaId).join(', ')} (quorum ${membershipQuorum(next)})`);
-  for (const a of op.change.actions) print(`  change: ${describeAction(a, false)}`);
-  print(`  approved by ${op.approvals.map((a) => a.organization).join(', ')} (threshold ${old.governance.threshold} of epoch ${old.epoch}); submitted by client ${clientId.slice(0, membershipCliLimits.keyPrefixChars)}...`);
-}
-
-/** Prints the listing and its verdict; the exit code. Shared by `membership list` and `cli epochs`. */
-export async function runEpochListing(replicaUrl: string, genesis: Membership): Promise<number> {
-  const verdict = await listEpochs(replicaUrl, genesis, (line) => console.log(line));
-  if (!verdict.ok) {
-    console.error(`NOT VERIFIED: ${verdict.where}: ${verdict.rule}${verdict.detail === undefined ? '' : ` (${verdict.detail})`}`);
-    return 1;
-  }
-  console.log(`VERIFIED: the epoch chain from the pinned genesis to epoch ${verdict.epoch}, the current epoch ${replicaUrl} reports`);
-  return 0;
-}
+export { describeAction, loadChangeFile, membershipApprovalFileSchema, membershipChangeFileSchema, membershipChangeToJson } from './membership/change-file';
+export { MembershipCliError, membershipCliLimits } from './membership/common';
+export { type EpochListingVerdict, listEpochs, runEpochListing } from './membership/list';
 
 // ---- commands ----
 
@@ -413,10 +114,7 @@ async function propose(argv: string[]): Promise<number> {
   }
   if (actions.length === 0) throw new MembershipCliError('usage', 'propose needs at least one --add, --remove, --rotate, --set-address or --set-f');
   const { current } = await getEpochsPage(values.replica.replace(/\/+$/, ''), 0n, 1);
-  const parsed = membershipChangeFileSchema.safeParse({ epoch: current.toString(), actions });
-  if (!parsed.success) throw new MembershipCliError('usage', `the change is malformed: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const change: MembershipChange = parsed.data;
-  membershipOp(change, []);
+  const change = changeFromActions(current, actions);
   writeNewFile(values.out, membershipChangeToJson(change));
   console.log(`proposed in epoch ${change.epoch} (the current epoch of ${values.replica}; if the epoch moves on before submission the change is refused as stale-epoch):`);
   for (const [i, a] of change.actions.entries()) console.log(`  ${i + 1}. ${describeAction(a, true)}`);
@@ -456,7 +154,7 @@ async function approve(argv: string[]): Promise<number> {
   if (changeFile === undefined || extra.length > 0 || values.organization === undefined || values.chain === undefined) {
     throw new MembershipCliError('usage', 'approve needs one change file, --organization and --chain');
   }
-  if (!organizationJson.safeParse(values.organization).success) throw new MembershipCliError('usage', '--organization: 1 to 256 bytes of text');
+  if (!isOrganizationName(values.organization)) throw new MembershipCliError('usage', '--organization: 1 to 256 bytes of text');
   const change = loadChangeFile(changeFile);
   // What is signed, in human terms, before anything is signed; whole keys, to compare with what was handed over.
   const say = (line: string) => (values.out === undefined ? console.error(line) : console.log(line));
@@ -498,7 +196,7 @@ async function submit(argv: string[]): Promise<number> {
   const replicas = (values.replica ?? []).map((u) => u.replace(/\/+$/, ''));
   if (changeFile === undefined || values.genesis === undefined || replicas.length === 0) throw new MembershipCliError('usage', 'submit needs a change file, approval files, --replica and --genesis');
   const change = loadChangeFile(changeFile);
-  const approvals: MembershipApproval[] = approvalFiles.map((f) => parseFile(membershipApprovalFileSchema, f, 'approval file'));
+  const approvals: MembershipApproval[] = approvalFiles.map(loadApprovalFile);
   const op = membershipOp(change, approvals);
   // The request's own signer confers nothing (the approvals do): a fresh key each time.
   const client = await RegistryClient.create({ membership: loadGenesis(values.genesis), replicas, signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
@@ -562,10 +260,6 @@ export async function main(argv: string[]): Promise<number> {
     if (usage) console.error(USAGE);
     return usage ? 2 : 1;
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** True when this file is the program (`tsx ops/membership.ts`), false when imported (`ops/cli.ts epochs`). */

@@ -1,5 +1,7 @@
 // The end-of-run checks of the fault suite, once the workload and the nemesis
-// have stopped and every replica runs again:
+// have stopped and every replica runs again (with a Byzantine replica in the
+// cluster, "replicas" below means the honest ones, and no equivocation
+// evidence may accuse an honest replica):
 // 1. all replicas converge to the same latest header (height and state root);
 // 2. every acknowledged write is in the verified history of its keys on every
 //    replica (a missing one is a lost write);
@@ -34,6 +36,12 @@ export interface FaultRunSummary {
   /** Latency of writes that returned a receipt (ms). */
   writeLatencyMs: { p50: number; p99: number; max: number };
   lostWrites: number;
+  /** The Byzantine replica and its strategy, if the cluster had one; the checks below hold the honest replicas only. */
+  byzantine: string | undefined;
+  /** Equivocation evidence the honest replicas hold, by accused replica (summed over the honest replicas). */
+  evidence: Record<string, number>;
+  /** Messages the honest replicas refused, by reason (summed). */
+  rejected: Record<string, number>;
   converged: { ok: boolean; height: string; stateRoot: string; waitedMs: number };
   finalValuesAgree: boolean;
   plainReadViolations: string[];
@@ -47,7 +55,7 @@ async function waitConverged(cluster: FaultCluster, timeoutMs: number): Promise<
   const started = Date.now();
   let last: ({ height: bigint; stateRoot: string } | undefined)[] = [];
   while (Date.now() - started < timeoutMs) {
-    last = await Promise.all(cluster.ids.map((id) => cluster.latestHeader(id)));
+    last = await Promise.all(cluster.honestIds.map((id) => cluster.latestHeader(id)));
     const first = last[0];
     if (first !== undefined && last.every((h) => h !== undefined && h.height === first.height && h.stateRoot === first.stateRoot)) {
       return { ok: true, height: String(first.height), stateRoot: first.stateRoot, waitedMs: Date.now() - started };
@@ -87,16 +95,17 @@ export async function finalChecks(cluster: FaultCluster, seed: number, loadMs: n
   const converged = await waitConverged(cluster, 30_000);
   if (!converged.ok) problems.push(`replicas did not converge: heights ${converged.height}, roots ${converged.stateRoot}`);
 
-  // Verified reads and histories from each replica alone.
+  // Verified reads and histories from each honest replica alone.
+  const honest = cluster.honestIds;
   const readers = await Promise.all(
-    cluster.urls.map((url) => RegistryClient.create({ membership: cluster.membership, replicas: [url], signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, readTimeoutMs: 5_000 })),
+    honest.map((id) => cluster.urlOf(id)).map((url) => RegistryClient.create({ membership: cluster.membership, replicas: [url], signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, readTimeoutMs: 5_000 })),
   );
   const missing = new Set<number>();
   const finals = new Map<string, string[]>();
   const finalReads: HistoryOp[] = [];
   let nextId = work.history.reduce((m, h) => Math.max(m, h.id), 0) + 1;
   for (const [i, reader] of readers.entries()) {
-    const id = cluster.ids[i] as string;
+    const id = honest[i] as string;
     for (const key of work.keys) {
       const changes = await reader.history(key).catch((e: unknown) => {
         problems.push(`history of ${key} from ${id} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -137,6 +146,15 @@ export async function finalChecks(cluster: FaultCluster, seed: number, loadMs: n
   if (plainReadViolations.length > 0) problems.push(`${plainReadViolations.length} plain reads violate their rule`);
   if (work.anomalies.length > 0) problems.push(`${work.anomalies.length} anomalies`);
 
+  // Evidence must name only the Byzantine replica: evidence against an honest one is a false accusation.
+  const evidence: Record<string, number> = {};
+  const rejected: Record<string, number> = {};
+  for (const id of honest) {
+    for (const [accused, n] of Object.entries(await cluster.evidenceBy(id).catch(() => ({})))) evidence[accused] = (evidence[accused] ?? 0) + n;
+    for (const [reason, n] of Object.entries(await cluster.rejectedBy(id).catch(() => ({})))) rejected[reason] = (rejected[reason] ?? 0) + n;
+  }
+  for (const accused of Object.keys(evidence)) if (honest.includes(accused)) problems.push(`evidence accuses honest replica ${accused}`);
+
   const faults: Record<string, number> = {};
   for (const e of nemesis.events) faults[e.kind] = (faults[e.kind] ?? 0) + 1;
   const writes = work.history.filter((h) => h.op.kind !== 'get');
@@ -161,6 +179,9 @@ export async function finalChecks(cluster: FaultCluster, seed: number, loadMs: n
     writeLatencyMs: latencies(writes),
     readsVerified: work.readsVerified,
     lostWrites: missing.size,
+    byzantine: cluster.byzantine === undefined ? undefined : `${cluster.byzantine.id} ${cluster.byzantine.strategy}`,
+    evidence,
+    rejected,
     converged,
     finalValuesAgree,
     plainReadViolations: plainReadViolations.slice(0, 20),

@@ -6,10 +6,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Membership } from '@vcr/proofs';
 import { loadGenesis } from '../../apps/replica/src/genesis';
 import { LinkProxies } from './link-proxy';
-import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../../ops/local-cluster';
+import { type LocalClusterLayout, prepareLocalCluster, type ReplicaEntry, type RunningReplica, spawnReplica, waitHealthy } from '../../ops/local-cluster';
+import type { StrategyName } from '../../packages/consensus/test/sim/adversary';
+
+/** One replica of the cluster runs a Byzantine strategy of the simulator's (byzantine-replica.ts). */
+export interface ByzantineReplica {
+  id: string;
+  strategy: StrategyName;
+  seed: number;
+}
 
 export interface ReplicaProbe {
   committed: bigint;
@@ -31,7 +40,11 @@ export class FaultCluster {
   /** The per-link proxies, when the cluster was started with link faults. */
   links: LinkProxies | undefined;
 
-  private constructor(layout: LocalClusterLayout, private readonly dir: string) {
+  private constructor(
+    layout: LocalClusterLayout,
+    private readonly dir: string,
+    readonly byzantine: ByzantineReplica | undefined,
+  ) {
     this.layout = layout;
     this.membership = loadGenesis(layout.genesisFile);
   }
@@ -42,7 +55,7 @@ export class FaultCluster {
    * the nemesis can cut, delay and drop per link and direction; clients and
    * probes still use the replicas' own ports.
    */
-  static async start(options: { n?: number; basePort?: number; startTimeoutMs?: number; linkRandom?: () => number } = {}): Promise<FaultCluster> {
+  static async start(options: { n?: number; basePort?: number; startTimeoutMs?: number; linkRandom?: () => number; byzantine?: ByzantineReplica } = {}): Promise<FaultCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'vcr-faults-'));
     const n = options.n ?? 4;
     const basePort = options.basePort ?? 20_000 + Math.floor(Math.random() * 1_000) * 8;
@@ -55,7 +68,7 @@ export class FaultCluster {
       chainId: 'vcr-faults',
       ...(options.linkRandom === undefined ? {} : { peerAddressOf: (i: number) => `http://127.0.0.1:${proxyPort(i)}` }),
     });
-    const cluster = new FaultCluster(layout, dir);
+    const cluster = new FaultCluster(layout, dir, options.byzantine);
     if (options.linkRandom !== undefined) {
       const ids = layout.replicas.map((r) => r.id);
       cluster.links = await LinkProxies.start(ids, ids.map((_, i) => proxyPort(i)), ids.map((_, i) => basePort + i), options.linkRandom);
@@ -73,6 +86,11 @@ export class FaultCluster {
     return this.layout.replicas.map((r) => r.url);
   }
 
+  /** The replicas that run the honest process: the ones the end checks hold to account. */
+  get honestIds(): string[] {
+    return this.ids.filter((id) => id !== this.byzantine?.id);
+  }
+
   urlOf(id: string): string {
     const r = this.layout.replicas.find((x) => x.id === id);
     if (r === undefined) throw new Error(`no replica ${id}`);
@@ -80,12 +98,19 @@ export class FaultCluster {
   }
 
   private spawn(id: string): void {
-    const r = spawnReplica(this.layout, id, (line) => {
-      const list = this.logs.get(id) ?? [];
-      list.push(line);
-      if (list.length > LOG_LINES_MAX) list.shift();
-      this.logs.set(id, list);
-    });
+    const b = this.byzantine;
+    const entry: ReplicaEntry | undefined = b?.id === id ? { script: fileURLToPath(new URL('./byzantine-replica.ts', import.meta.url)), args: ['--strategy', b.strategy, '--seed', String(b.seed)] } : undefined;
+    const r = spawnReplica(
+      this.layout,
+      id,
+      (line) => {
+        const list = this.logs.get(id) ?? [];
+        list.push(line);
+        if (list.length > LOG_LINES_MAX) list.shift();
+        this.logs.set(id, list);
+      },
+      entry,
+    );
     this.running.set(id, r);
   }
 
@@ -139,6 +164,28 @@ export class FaultCluster {
     const res = await fetch(`${this.urlOf(id)}/metrics`, { signal: AbortSignal.timeout(1_000) });
     const match = /^vcr_view_changes_total\{[^}]*\} (\d+)$/m.exec(await res.text());
     return match ? Number(match[1]) : 0;
+  }
+
+  /** How many pieces of equivocation evidence `id` holds, by accused replica (its first pages; the fault suite's runs hold far fewer). */
+  async evidenceBy(id: string): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    let after = '0';
+    for (let page = 0; page < 20; page++) {
+      const res = await fetch(`${this.urlOf(id)}/v1/audit/evidence?after=${after}&limit=100`, { signal: AbortSignal.timeout(5_000) });
+      const body = (await res.json()) as { evidence: { replica: string }[]; next: string | null };
+      for (const e of body.evidence) counts[e.replica] = (counts[e.replica] ?? 0) + 1;
+      if (body.next === null) break;
+      after = body.next;
+    }
+    return counts;
+  }
+
+  /** vcr_rejected_messages_total of `id` by reason (what its core and links refused). */
+  async rejectedBy(id: string): Promise<Record<string, number>> {
+    const res = await fetch(`${this.urlOf(id)}/metrics`, { signal: AbortSignal.timeout(1_000) });
+    const counts: Record<string, number> = {};
+    for (const m of (await res.text()).matchAll(/^vcr_rejected_messages_total\{[^}]*reason="([^"]+)"\} (\d+)$/gm)) counts[m[1] as string] = Number(m[2]);
+    return counts;
   }
 
   /** Sum of vcr_view_changes_total over the live processes plus the counters of killed ones. */

@@ -1,5 +1,6 @@
 // The nemesis: process faults on a schedule drawn from a seeded RNG. One fault
-// at a time and never more than f = 1 replica faulty: a fault is healed (the
+// at a time and never more than f = 1 replica faulty (with a Byzantine replica
+// in the cluster, only it is hit): a fault is healed (the
 // process restarted or resumed) and the replica has caught up with the others
 // before the next one starts. The seed fixes the schedule (gaps, kinds,
 // victims, durations); real processes still race, so a seed reproduces the
@@ -23,6 +24,11 @@ export interface NemesisOptions {
   faultMs: [number, number];
   /** How long a healed replica may take to reach the others' height before the nemesis gives up waiting (and reports it). */
   recoveryTimeoutMs: number;
+  /**
+   * The replicas faults may hit (default: all). With a Byzantine replica in the cluster it alone is
+   * hit: it is the one faulty replica f = 1 allows, so the honest ones must stay up.
+   */
+  victims?: readonly string[];
   until: Promise<void>;
   now: () => number;
   log?: (line: string) => void;
@@ -77,13 +83,15 @@ export async function runNemesis(cluster: FaultCluster, opts: NemesisOptions): P
     // Draw the whole fault first, so the schedule depends only on the seed.
     const gapMs = opts.rng.int(opts.gapMs[0], opts.gapMs[1]);
     const kind = opts.rng.pick(kinds);
-    const drawnVictim = opts.rng.pick(cluster.ids);
+    const eligible = opts.victims ?? cluster.ids;
+    const drawnVictim = opts.rng.pick(eligible);
     const faultMs = opts.rng.int(opts.faultMs[0], opts.faultMs[1]);
     const delayMs = opts.rng.int(50, 400);
     const dropProbability = opts.rng.pick([0.2, 0.5, 0.9]);
     await sleepUnless(gapMs, opts.until);
     if (stopped) break;
-    const victim = kind.endsWith('-primary') ? ((await primaryOf(cluster)) ?? drawnVictim) : drawnVictim;
+    const primary = kind.endsWith('-primary') ? await primaryOf(cluster) : undefined;
+    const victim = primary !== undefined && eligible.includes(primary) ? primary : drawnVictim;
     const startedAt = opts.now();
     const detail = kind === 'delay-links' ? ` (+${delayMs} ms)` : kind === 'drop-outbound' ? ` (p=${dropProbability})` : '';
     log(`nemesis: ${kind}${detail} ${victim} for ${faultMs} ms at ${(startedAt / 1000).toFixed(1)} s`);

@@ -3,6 +3,7 @@
 // (a short schedule) and ops/nemesis-run.ts (a long one).
 
 import { Rng } from '../../packages/consensus/test/sim/rng';
+import type { StrategyName } from '../../packages/consensus/test/sim/adversary';
 import type { HistoryOp } from '../linearizability/checker';
 import { finalChecks, type FaultRunSummary } from './checks';
 import { FaultCluster } from './cluster';
@@ -19,6 +20,8 @@ export interface FaultRunOptions {
   recoveryTimeoutMs: number;
   /** Peers talk through per-link proxies and the nemesis adds partitions, delays and drops. */
   linkFaults?: boolean;
+  /** r1 (the first primary) runs this strategy of the simulator's (test/faults/byzantine-replica.ts); the nemesis then hits only r1. */
+  byzantine?: StrategyName;
   log?: (line: string) => void;
 }
 
@@ -39,7 +42,9 @@ export async function runFaultSchedule(opts: FaultRunOptions): Promise<FaultRunR
   const nemesisRng = rng.fork(2);
   log(`fault run: seed ${opts.seed}, ${opts.clients} clients, ${opts.loadMs} ms of load`);
   const linkRng = rng.fork(3);
-  const cluster = await FaultCluster.start(opts.linkFaults ? { linkRandom: () => linkRng.float() } : {});
+  const byzantine = opts.byzantine === undefined ? undefined : { id: 'r1', strategy: opts.byzantine, seed: opts.seed };
+  if (byzantine !== undefined) log(`byzantine: ${byzantine.id} runs ${byzantine.strategy}`);
+  const cluster = await FaultCluster.start({ ...(opts.linkFaults ? { linkRandom: () => linkRng.float() } : {}), ...(byzantine === undefined ? {} : { byzantine }) });
   try {
     const t0 = performance.now();
     const now = () => performance.now() - t0;
@@ -50,7 +55,7 @@ export async function runFaultSchedule(opts: FaultRunOptions): Promise<FaultRunR
     const timer = setTimeout(stop, opts.loadMs);
     const [work, nemesis] = await Promise.all([
       runWorkload({ membership: cluster.membership, urls: cluster.urls, clients: opts.clients, keyGroups: opts.keyGroups, keyPrefix: `faults/s${opts.seed}`, rng: workloadRng, until, now }),
-      runNemesis(cluster, { rng: nemesisRng, gapMs: opts.gapMs, faultMs: opts.faultMs, recoveryTimeoutMs: opts.recoveryTimeoutMs, until, now, log }),
+      runNemesis(cluster, { rng: nemesisRng, gapMs: opts.gapMs, faultMs: opts.faultMs, recoveryTimeoutMs: opts.recoveryTimeoutMs, ...(byzantine === undefined ? {} : { victims: [byzantine.id] }), until, now, log }),
     ]);
     clearTimeout(timer);
     if (cluster.links !== undefined) log(`links: ${JSON.stringify(cluster.links.counters)}`);
@@ -75,6 +80,9 @@ export function formatSummary(s: FaultRunSummary): string {
     ['receipts verified', String(s.receiptsVerified)],
     ['reads verified', String(s.readsVerified)],
     ['write latency', `p50 ${s.writeLatencyMs.p50} ms, p99 ${s.writeLatencyMs.p99} ms, max ${s.writeLatencyMs.max} ms`],
+    ['byzantine replica', s.byzantine ?? 'none'],
+    ['evidence', Object.entries(s.evidence).map(([k, v]) => `against ${k} ${v}`).join(', ') || 'none'],
+    ['refused messages', Object.entries(s.rejected).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
     ['lost writes', String(s.lostWrites)],
     ['converged', s.converged.ok ? `yes, height ${s.converged.height}, root ${s.converged.stateRoot.slice(0, 16)}… (after ${s.converged.waitedMs} ms)` : `NO: ${s.converged.height} ${s.converged.stateRoot}`],
     ['final values agree', s.finalValuesAgree ? 'yes' : 'NO'],

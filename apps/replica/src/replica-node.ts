@@ -280,6 +280,26 @@ export class ReplicaNode {
     return this.core.currentMembership;
   }
 
+  /**
+   * This replica's key of the current epoch as a C2SP cosigner (docs/witness.md), or undefined
+   * when it has no vote. It signs "cosignature/v1\n..." messages only: their first byte ("c") is
+   * never the first byte of a vcr/v1 domain-separated message (a tag length, 13..26), so nothing
+   * it signs can count as a vote, and the double-sign guard, which parses only those, is not asked.
+   */
+  cosigner(): { epoch: bigint; replicaId: string; publicKey: Uint8Array; sign(message: Uint8Array): Uint8Array } | undefined {
+    const m = this.core.currentMembership;
+    const own = m.replicas.find((r) => r.id === this.opts.replicaId);
+    if (own === undefined) return undefined;
+    const handle = this.opts.key !== undefined && equalBytes(this.opts.key.publicKey, own.publicKey) ? this.opts.key : this.opts.keyFor?.(own.publicKey);
+    if (handle === undefined || !equalBytes(handle.publicKey, own.publicKey)) return undefined;
+    const prefix = new TextEncoder().encode('cosignature/v1\n');
+    const sign = (message: Uint8Array): Uint8Array => {
+      if (message.length <= prefix.length || !equalBytes(message.subarray(0, prefix.length), prefix)) throw new Error('the cosigner signs cosignature/v1 messages only');
+      return handle.sign(message);
+    };
+    return { epoch: m.epoch, replicaId: own.id, publicKey: own.publicKey.slice(), sign };
+  }
+
   /** Rebuilds state from this replica's own disk: blocks re-executed in order must reproduce their certified roots. */
   private recover(): { core: CoreRestore<RegistryState>; membership: Membership } {
     const store = this.opts.store;

@@ -341,6 +341,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/witness/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * C2SP checkpoint of a committed log size, cosigned by this replica
+         * @description The `c2sp.org/tlog-checkpoint` body of the highest committed block
+         *     whose `logSize` is `size` (default: the latest log size) and this
+         *     replica's `cosignature/v1` line over it, made with its key of the
+         *     current epoch; the block's certificate comes with it, so the
+         *     checkpoint is checked against the certified header before the
+         *     cosignature counts (docs/witness.md). Only sizes at which a block ends
+         *     have a checkpoint (404 otherwise). Answers are cached; fresh signatures
+         *     are rate-limited (429 `overloaded` with `Retry-After`).
+         */
+        get: operations["witnessCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1393,6 +1420,78 @@ export interface operations {
                 };
             };
             400: components["responses"]["Malformed"];
+        };
+    };
+    witnessCheckpoint: {
+        parameters: {
+            query?: {
+                /** @description A log size this replica has committed, a decimal string. */
+                size?: components["schemas"]["U63"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkpoint, this replica's cosignature and the certified block it stands for. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description `vcr.example/<chainId>`, the checkpoint's first line and the cosigner key name. */
+                        origin: string;
+                        size: components["schemas"]["U63"];
+                        height: components["schemas"]["U63"];
+                        headerHash: components["schemas"]["Hash32"];
+                        /** @description The epoch of the key that cosigned (this replica's current epoch). */
+                        epoch: components["schemas"]["U63"];
+                        replicaId: string;
+                        /** @description The cosigner's verifier key, `<origin>+<keyId>+base64(0x04 || public key)`. */
+                        vkey: string;
+                        keyId: string;
+                        /** @description The cosignature timestamp in Unix seconds (the block's certified time, never later than the replica's clock). */
+                        timestamp: components["schemas"]["U63"];
+                        /** @description The note text (origin, size, base64 root), each line ending in a newline. */
+                        checkpoint: string;
+                        /** @description The signature line, em dash first, without its newline. */
+                        cosignature: string;
+                        /** @description `checkpoint`, a blank line, `cosignature` and a newline: a signed note. */
+                        note: string;
+                        certificate: components["schemas"]["Certificate"];
+                    };
+                };
+            };
+            400: components["responses"]["Malformed"];
+            /** @description `not-found`: the log never reached that size, or no block ends at it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `overloaded`: too many fresh signatures; retry after `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `no-certified-state` (nothing committed yet) or `not-a-member` (this replica has no key in the current epoch). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     health: {

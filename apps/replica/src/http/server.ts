@@ -15,6 +15,7 @@ import { auditRoutes } from './audit-routes';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { registryRoutes } from './registry-routes';
+import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
 /** State-transfer answers stay well under the peer body limit however large the blocks are. */
@@ -153,6 +154,7 @@ export function createServer(node: ReplicaNode): express.Express {
 
   registryRoutes(app, node);
   auditRoutes(app, node);
+  witnessRoutes(app, node);
 
   const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
   app.get('/openapi.yaml', (_req, res) => {

@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_PEER_BODY_BYTES } from '@vcr/consensus';
+import { readCapped } from '@vcr/client-sdk';
 import { parseGenesis } from '../../apps/replica/src/genesis';
 import { ARCHIVE_FORMAT, type ArchiveFile, archivePath, emptyFiles, GENESIS_FILE, loadManifest, type Manifest, saveManifest } from './archive';
 import { ProgressBar } from './progress';
@@ -14,7 +16,7 @@ import { ProgressBar } from './progress';
 export class DownloadError extends Error {
   override name = 'DownloadError';
   constructor(
-    readonly code: 'http' | 'malformed-answer' | 'genesis-mismatch' | 'other-replica',
+    readonly code: 'http' | 'too-large' | 'malformed-answer' | 'genesis-mismatch' | 'other-replica',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -40,15 +42,44 @@ const blocksPageMax = 256;
 const auditPageMax = 500;
 const requestTimeoutMs = 30_000;
 
-async function getJson(url: string): Promise<unknown> {
+/**
+ * The most bytes read of one answer, by kind; an answer over its bound is refused before it is
+ * all in memory. A peer message is at most MAX_PEER_BODY_BYTES of JSON.
+ */
+export const downloadAnswerBytesMax = {
+  health: 64 * 1024,
+  /** The replica sends blocks past the first only up to half a peer body, and one block fits a peer body (its own block fetcher reads this endpoint with the same bound). */
+  blocks: MAX_PEER_BODY_BYTES,
+  /** A page of audit messages or evidence rows (an evidence row holds two messages); a page over it is asked again with half as many rows. */
+  auditPage: 4 * MAX_PEER_BODY_BYTES,
+  /** A page of at most 500 signer-journal entries of under 1 KiB each. */
+  journalPage: 4 * 1024 * 1024,
+  /** An RFC 9162 consistency proof: at most about 2 * 63 hashes in hex, under 9 KiB. */
+  consistency: 64 * 1024,
+} as const;
+
+type AnswerKind = keyof typeof downloadAnswerBytesMax;
+
+/** GET a JSON answer of at most `downloadAnswerBytesMax[kind]` bytes; `acceptStatus` also reads that non-2xx status's body. */
+async function getJson(url: string, kind: AnswerKind, acceptStatus?: number): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(requestTimeoutMs) });
   } catch (cause) {
     throw new DownloadError('http', `GET ${url} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  if (!res.ok) throw new DownloadError('http', `GET ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-  return res.json() as Promise<unknown>;
+  const bytesMax = downloadAnswerBytesMax[kind];
+  const bytes = await readCapped(res, bytesMax).catch((cause: unknown) => {
+    throw new DownloadError('http', `GET ${url}: reading the answer failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  });
+  if (bytes === undefined) throw new DownloadError('too-large', `GET ${url}: the answer is larger than ${bytesMax} bytes (the bound for a ${kind} answer)`);
+  const text = new TextDecoder().decode(bytes);
+  if (!res.ok && res.status !== acceptStatus) throw new DownloadError('http', `GET ${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new DownloadError('malformed-answer', `GET ${url}: the answer is not JSON`, { cause });
+  }
 }
 
 function field<T>(untrusted: unknown, name: string, check: (v: unknown) => v is T, url: string): T {
@@ -68,11 +99,8 @@ export async function downloadArchive(opts: DownloadOptions): Promise<DownloadSu
   const genesisBytes = readFileSync(opts.genesisFile);
   const membership = parseGenesis(JSON.parse(genesisBytes.toString('utf8')));
   const genesisSha256 = createHash('sha256').update(genesisBytes).digest('hex');
-  const health = await getJson(`${base}/healthz`).catch((e: unknown) => {
-    // /healthz answers 503 during a view change; its body still names the replica.
-    if (e instanceof DownloadError) return fetch(`${base}/healthz`).then((r) => r.json() as Promise<unknown>);
-    throw e;
-  });
+  // /healthz answers 503 during a view change; its body still names the replica.
+  const health = await getJson(`${base}/healthz`, 'health', 503);
   const replicaId = field(health, 'replicaId', isString, `${base}/healthz`);
   const committed = field(health, 'committed', isNumber, `${base}/healthz`);
 
@@ -126,7 +154,7 @@ export async function downloadArchive(opts: DownloadOptions): Promise<DownloadSu
     const bar = new ProgressBar('blocks', Math.max(committed - Number(next) + 1, 0), opts.progress);
     for (;;) {
       const url = `${base}/v1/peer/blocks?from=${next}&limit=${blocksPageMax}`;
-      const blocks = field(await getJson(url), 'blocks', isArray, url);
+      const blocks = field(await getJson(url, 'blocks'), 'blocks', isArray, url);
       if (blocks.length === 0) break;
       append('blocks', blocks);
       next += BigInt(blocks.length);
@@ -141,7 +169,7 @@ export async function downloadArchive(opts: DownloadOptions): Promise<DownloadSu
   // The audit record, oldest first by id; the newest id sizes the progress bar.
   {
     const newestUrl = `${base}/v1/audit/messages?order=desc&limit=1`;
-    const newest = field(await getJson(newestUrl), 'messages', isArray, newestUrl)[0] as { id?: unknown } | undefined;
+    const newest = field(await getJson(newestUrl, 'auditPage'), 'messages', isArray, newestUrl)[0] as { id?: unknown } | undefined;
     const after = BigInt(manifest.cursors.messagesAfter);
     const total = typeof newest?.id === 'string' ? Math.max(Number(newest.id) - Number(after), 0) : undefined;
     await pageById('messages', `${base}/v1/audit/messages`, 'messagesAfter', new ProgressBar('messages', total, opts.progress));
@@ -154,7 +182,7 @@ export async function downloadArchive(opts: DownloadOptions): Promise<DownloadSu
     let from = BigInt(manifest.cursors.journalFrom);
     for (;;) {
       const url = `${base}/v1/audit/signatures?from=${from}&limit=${auditPageMax}`;
-      const entries = field(await getJson(url), 'entries', isArray, url);
+      const entries = field(await getJson(url, 'journalPage'), 'entries', isArray, url);
       if (entries.length === 0) break;
       append('signatures', entries);
       from += BigInt(entries.length);
@@ -171,9 +199,19 @@ export async function downloadArchive(opts: DownloadOptions): Promise<DownloadSu
   return { added, manifest, resumed: previous !== undefined };
 
   async function pageById(file: 'messages' | 'evidence', endpoint: string, cursor: 'messagesAfter' | 'evidenceAfter', bar: ProgressBar): Promise<void> {
+    let limit = auditPageMax;
     for (;;) {
-      const url = `${endpoint}?after=${manifest.cursors[cursor]}&limit=${auditPageMax}`;
-      const rows = field(await getJson(url), file, isArray, url);
+      const url = `${endpoint}?after=${manifest.cursors[cursor]}&limit=${limit}`;
+      let answer: unknown;
+      try {
+        answer = await getJson(url, 'auditPage');
+      } catch (error) {
+        // Rows of large batches: ask for fewer. One row always fits, so a single one too large is refused.
+        if (!(error instanceof DownloadError && error.code === 'too-large' && limit > 1)) throw error;
+        limit = Math.ceil(limit / 2);
+        continue;
+      }
+      const rows = field(answer, file, isArray, url);
       if (rows.length === 0) break;
       const lastId = (rows.at(-1) as { id?: unknown }).id;
       if (typeof lastId !== 'string' || !/^[0-9]{1,19}$/.test(lastId)) throw new DownloadError('malformed-answer', `${url}: row without a decimal id`);
@@ -181,7 +219,7 @@ export async function downloadArchive(opts: DownloadOptions): Promise<DownloadSu
       manifest.cursors[cursor] = lastId;
       commit();
       bar.advance(rows.length);
-      if (rows.length < auditPageMax) break;
+      if (rows.length < limit) break;
     }
     bar.finish();
   }
@@ -201,7 +239,7 @@ async function recordHead(base: string, dir: string, lastBlock: unknown, append:
   let consistency: { fromSize: string; fromRoot: string; proof: unknown } | undefined;
   if (previous !== undefined && previous.logSize !== '0' && BigInt(previous.logSize) < BigInt(logSize)) {
     const url = `${base}/v1/log/consistency?from=${previous.logSize}&to=${logSize}`;
-    consistency = { fromSize: previous.logSize, fromRoot: previous.logRoot, proof: field(await getJson(url), 'proof', isArray, url) };
+    consistency = { fromSize: previous.logSize, fromRoot: previous.logRoot, proof: field(await getJson(url, 'consistency'), 'proof', isArray, url) };
   }
   append('heads', [{ seenAtMs: Date.now(), height, logSize, logRoot, ...(consistency ? { consistency } : {}) }]);
 }

@@ -2,7 +2,8 @@
 // (VCR_DATA_DIR and VCR_BASE_PORT override), seeded with a small demo
 // namespace, with the audit console on the port below the first replica's
 // (7000 by default). Ctrl-C stops everything cleanly; starting again resumes
-// from disk.
+// from disk. `npm start -- --mirrors N` also starts N read-only mirrors
+// (docs/mirror.md) following the replicas, on the ports from base + 100.
 
 import { type TypedValue, encodeTypedValue } from '@vcr/registry';
 import { RegistryClient } from '@vcr/client-sdk';
@@ -10,12 +11,23 @@ import { nodeBackend } from '@vcr/crypto-node';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { buildConsoleIfStale, spawnConsole, waitForConsole } from './console';
 import { bootstrapDemoRegistry, clientSeedSigner, DEMO_NAMESPACES } from './demo-registry';
-import { prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from './local-cluster';
+import { prepareLocalCluster, prepareMirror, type RunningReplica, spawnReplica, waitHealthy } from './local-cluster';
 
 const dataDir = process.env.VCR_DATA_DIR ?? 'data';
 const basePort = Number(process.env.VCR_BASE_PORT ?? 7001);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const MIRRORS_MAX = 8;
+
+/** `--mirrors N` (0 by default): read-only mirrors to start beside the replicas. */
+function mirrorsWanted(argv: readonly string[]): number {
+  const i = argv.indexOf('--mirrors');
+  if (i < 0) return 0;
+  const text = argv[i + 1] ?? '';
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n > MIRRORS_MAX) throw new Error(`--mirrors takes a count from 0 to ${MIRRORS_MAX}, not ${JSON.stringify(text)}`);
+  return n;
+}
 
 /**
  * The demo namespace, as typed values (docs/values.md): the replicas refuse a
@@ -55,6 +67,7 @@ function demoValues(nowMs: number): [string, TypedValue][] {
 }
 
 async function main(): Promise<void> {
+  const mirrorCount = mirrorsWanted(process.argv.slice(2));
   const layout = prepareLocalCluster({ dataDir, basePort });
   const running: RunningReplica[] = layout.replicas.map((r) => spawnReplica(layout, r.id, (line) => process.env.VCR_VERBOSE ? console.log(`[${r.id}] ${line}`) : undefined));
   let stopping = false;
@@ -95,6 +108,16 @@ async function main(): Promise<void> {
     console.log(`proposed ${CRITICAL_KEY} as org1: ${proposal.result.ok ? 'applied' : proposal.result.error}`);
   }
 
+  // Read-only mirrors (docs/mirror.md): no keys, no vote; each follows the replicas and verifies every block.
+  const mirrors: { id: string; url: string }[] = [];
+  for (let i = 1; i <= mirrorCount; i++) {
+    const id = `mirror-${i}`;
+    const mirror = prepareMirror(layout, id, basePort + 99 + i, layout.replicas.map((r) => r.url));
+    running.push(spawnReplica(mirror.layout, id, (line) => (process.env.VCR_VERBOSE ? console.log(`[${id}] ${line}`) : undefined)));
+    mirrors.push({ id, url: mirror.url });
+  }
+  await Promise.all(mirrors.map((m) => waitHealthy(m.url, 60_000)));
+
   const consoleUrl = `http://127.0.0.1:${basePort - 1}`;
   let consoleLine = `Audit console: ${consoleUrl}`;
   try {
@@ -108,6 +131,7 @@ async function main(): Promise<void> {
 
   console.log('\nLocal cluster is up (4 replicas, PBFT, f = 1):');
   for (const r of layout.replicas) console.log(`  ${r.id}  ${r.url}   (health ${r.url}/healthz, metrics ${r.url}/metrics)`);
+  for (const m of mirrors) console.log(`  ${m.id}  ${m.url}   (read-only mirror: verified reads, no writes; health ${m.url}/healthz)`);
   console.log(`\nData and keys: ${layout.dataDir} (delete it to start from a new genesis)`);
   console.log('Try:  npm run cli -- get demo/flags/new-checkout');
   console.log('      npm run cli -- put demo/flags/dark-mode \'{"type":"flag","variants":{"on":true,"off":false},"defaultVariant":"off"}\'');

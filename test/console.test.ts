@@ -21,7 +21,8 @@ import { loadGenesis } from '../apps/replica/src/genesis';
 import { readFileSync } from 'node:fs';
 import { type Prepare, peerMessageToJson, signMessage } from '@vcr/consensus';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
-import { buildConsoleIfStale, spawnConsole, waitForConsole } from '../ops/console';
+import { spawnConsole, waitForConsole } from '../ops/console';
+import { buildConsoleOnce } from './support/console-build';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
@@ -91,7 +92,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-console-'));
   layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-console' });
   replicas = layout.replicas.map((r) => spawnReplica(layout, r.id));
-  buildConsoleIfStale();
+  await buildConsoleOnce();
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   // Something for the registry browser: two versions of one key, written through the SDK.
   const writer = await RegistryClient.create({ membership: loadGenesis(layout.genesisFile), replicas: layout.replicas.map((r) => r.url), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });

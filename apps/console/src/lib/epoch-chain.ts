@@ -22,6 +22,11 @@ export interface EpochChain {
   memberships: readonly Membership[];
 }
 
+/** How the console names a key everywhere: the first 8 bytes of SHA-256(public key), in hex. */
+export function keyFingerprint(publicKey: Uint8Array): string {
+  return bytesToHex(nobleBackend.sha256(publicKey)).slice(0, 16);
+}
+
 export function pinnedChain(pinned: Membership): EpochChain {
   return { pinned, links: [], memberships: [pinned] };
 }
@@ -75,7 +80,7 @@ export function membershipOf(chain: EpochChain, epoch: bigint): EpochMembership 
   if (epoch > newest) {
     const next = newest + 1n;
     const toward = epoch === next ? '' : ` (the chain reaches epoch ${newest}; epoch ${epoch} needs the links into ${next} to ${epoch})`;
-    return { ok: false, reason: `not verified: no verified link into epoch ${epoch === next ? epoch : next} yet${toward}` };
+    return { ok: false, reason: `no verified link into epoch ${epoch === next ? epoch : next} yet${toward}` };
   }
   const membership = chain.memberships[Number(epoch - chain.pinned.epoch)];
   if (membership === undefined) throw new Error('memberships cover every epoch up to the newest');
@@ -118,7 +123,7 @@ export function retiredKeyReason(chain: EpochChain, epoch: bigint, replicaId: st
     if (verifies(key)) {
       // Walking down, the first epoch holding this key is followed by one that replaced (or removed) it.
       const by = currentKey === undefined ? `${replicaId} is not a member of epoch ${epoch}` : `retired from epoch ${e + 1n} on`;
-      return `retired key: signed with ${replicaId}'s key of epoch ${e} (${bytesToHex(key).slice(0, 16)}…); ${by}`;
+      return `retired key: signed with ${replicaId}'s key of epoch ${e} (fingerprint ${keyFingerprint(key)}); ${by}`;
     }
   }
   return undefined;

@@ -11,7 +11,7 @@ describe('what the Membership page verifies of each link', () => {
     expect(diffMemberships(f.e0.membership, f.e1.membership).map((d) => d.kind)).toEqual(['rotated']);
     const grown = diffMemberships(f.e1.membership, f.e2.membership);
     expect(grown.map((d) => d.kind)).toEqual(['added']);
-    expect(grown[0]?.text).toMatch(/^added r5 \(org5\), key [0-9a-f]{16}…, address http:\/\/127\.0\.0\.1:7005$/);
+    expect(grown[0]?.text).toMatch(/^added r5 \(org5\), key fingerprint [0-9a-f]{16}, address http:\/\/127\.0\.0\.1:7005$/);
     expect(diffMemberships(f.e2.membership, { ...f.e2.membership, replicas: f.e2.membership.replicas.filter((r) => r.id !== 'r3') }).map((d) => d.text)).toEqual(['removed r3 (org3)']);
   });
 

@@ -21,6 +21,7 @@ import {
 } from '@vcr/proofs';
 import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
 import { decodeOp, membershipChangeToCanonical, type MembershipOp, nextMembershipFor } from '@vcr/registry';
+import { keyFingerprint } from './epoch-chain';
 import { consoleLimits } from './limits';
 import type { SignerCheck } from './verify';
 
@@ -31,12 +32,7 @@ export interface MembershipDiffItem {
   text: string;
 }
 
-const keyPrefix = (key: Uint8Array) => `${bytesToHex(key).slice(0, 16)}…`;
-
-/** Key fingerprint shown for a replica or admin key: the first 8 bytes of the SHA-256 of the public key. */
-export function keyFingerprint(key: Uint8Array): string {
-  return bytesToHex(nobleBackend.sha256(key)).slice(0, 16);
-}
+const keyPrefix = (key: Uint8Array) => `fingerprint ${keyFingerprint(key)}`;
 
 /** What `next` changed from `old`, computed from the two (verified) memberships, not from the op's own words. */
 export function diffMemberships(old: Membership, next: Membership): MembershipDiffItem[] {
@@ -47,7 +43,7 @@ export function diffMemberships(old: Membership, next: Membership): MembershipDi
       items.push({ kind: 'added', text: `added ${r.id} (${r.organization}), key ${keyPrefix(r.publicKey)}, address ${r.address || '(none)'}` });
       continue;
     }
-    if (!equalBytes(before.publicKey, r.publicKey)) items.push({ kind: 'rotated', text: `rotated the key of ${r.id}: ${keyPrefix(before.publicKey)} -> ${keyPrefix(r.publicKey)}` });
+    if (!equalBytes(before.publicKey, r.publicKey)) items.push({ kind: 'rotated', text: `rotated the key of ${r.id}: ${keyFingerprint(before.publicKey)} -> ${keyFingerprint(r.publicKey)} (key fingerprints)` });
     if (before.address !== r.address) items.push({ kind: 'moved', text: `moved ${r.id}: ${before.address || '(none)'} -> ${r.address || '(none)'}` });
     if (before.organization !== r.organization) items.push({ kind: 'renamed', text: `${r.id}'s organization: ${before.organization} -> ${r.organization}` });
   }
@@ -55,7 +51,7 @@ export function diffMemberships(old: Membership, next: Membership): MembershipDi
   if (old.f !== next.f) items.push({ kind: 'f', text: `f ${old.f} -> ${next.f} (quorum ${membershipQuorum(old)} -> ${membershipQuorum(next)})` });
   const governance = (m: Membership) => `${m.governance.threshold} of ${m.governance.admins.map((a) => `${a.organization}:${bytesToHex(a.publicKey)}`).join(',')}`;
   if (governance(old) !== governance(next)) {
-    items.push({ kind: 'governance', text: `governance: ${next.governance.threshold} of ${next.governance.admins.map((a) => `${a.organization} (${keyPrefix(a.publicKey)})`).join(', ')}` });
+    items.push({ kind: 'governance', text: `governance: ${next.governance.threshold} of ${next.governance.admins.map((a) => `${a.organization} (${keyFingerprint(a.publicKey)})`).join(', ')}` });
   }
   return items;
 }

@@ -42,7 +42,7 @@ describe('the console judges every item by the membership of its own epoch', () 
     expect(check).toMatchObject({ ok: true });
     expect(check.ok && check.signers.map((s) => s.replicaId)).toContain('r5');
     const pinnedOnly = checkCertificate(pinnedChain(f.e0.membership), cert);
-    expect(pinnedOnly).toMatchObject({ ok: false, unverifiable: true, reason: 'not verified: no verified link into epoch 1 yet (the chain reaches epoch 0; epoch 2 needs the links into 1 to 2)' });
+    expect(pinnedOnly).toMatchObject({ ok: false, unverifiable: true, reason: 'no verified link into epoch 1 yet (the chain reaches epoch 0; epoch 2 needs the links into 1 to 2)' });
   });
 
   it("an epoch-1 vote by r2 verifies with r2's rotated key", () => {
@@ -53,7 +53,7 @@ describe('the console judges every item by the membership of its own epoch', () 
     const check = checkMessage(chain, commitJson(f.r2Old, 'r2', 1n, 12n));
     expect(check.ok).toBe(false);
     expect(!check.ok && check.unverifiable).toBeUndefined();
-    expect(!check.ok && check.reason).toMatch(/^retired key: signed with r2's key of epoch 0 \([0-9a-f]{16}…\); retired from epoch 1 on$/);
+    expect(!check.ok && check.reason).toMatch(/^retired key: signed with r2's key of epoch 0 \(fingerprint [0-9a-f]{16}\); retired from epoch 1 on$/);
     // The same key still verifies the votes of its own epoch.
     expect(checkMessage(chain, commitJson(f.r2Old, 'r2', 0n, 5n))).toMatchObject({ ok: true });
   });
@@ -69,8 +69,8 @@ describe('the console judges every item by the membership of its own epoch', () 
 
   it('negative control: a vote of an epoch with no link is NOT VERIFIED with the missing link named, even when its signature is good', () => {
     const check = checkMessage(chain, commitJson(f.r2New, 'r2', 3n, 30n));
-    expect(check).toMatchObject({ ok: false, unverifiable: true, reason: 'not verified: no verified link into epoch 3 yet' });
-    expect(membershipOf(chain, 4n)).toMatchObject({ ok: false, reason: 'not verified: no verified link into epoch 3 yet (the chain reaches epoch 2; epoch 4 needs the links into 3 to 4)' });
+    expect(check).toMatchObject({ ok: false, unverifiable: true, reason: 'no verified link into epoch 3 yet' });
+    expect(membershipOf(chain, 4n)).toMatchObject({ ok: false, reason: 'no verified link into epoch 3 yet (the chain reaches epoch 2; epoch 4 needs the links into 3 to 4)' });
   });
 
   it("an epoch's keys cannot certify or vote past its last block, nor before its first", () => {

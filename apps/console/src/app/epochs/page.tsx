@@ -10,8 +10,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { bytesToHex, type Membership, membershipQuorum } from '@vcr/proofs';
 import { useConsole } from '../../components/console-context';
 import { short, Verdict } from '../../components/verdict';
-import { type ApprovalsCheck, checkApprovals, checkNewQuorum, checkOldQuorum, diffMemberships, keyFingerprint, type QuorumCheck } from '../../lib/epoch-details';
-import { linkInto, newestMembership, type TrustedLink } from '../../lib/epoch-chain';
+import { type ApprovalsCheck, checkApprovals, checkNewQuorum, checkOldQuorum, diffMemberships, type QuorumCheck } from '../../lib/epoch-details';
+import { keyFingerprint, linkInto, newestMembership, type TrustedLink } from '../../lib/epoch-chain';
 import { getJson } from '../../lib/replica-api';
 
 const PAGE = 20;

@@ -15,7 +15,7 @@ interface Row {
   id: string;
   receivedAtMs: string;
   check: MessageCheck;
-  raw: { type?: string; from?: string; view?: string; signature?: string };
+  raw: { type?: string; from?: string; epoch?: string; view?: string; signature?: string };
 }
 
 export default function VoteHistory() {
@@ -43,7 +43,7 @@ export default function VoteHistory() {
     <>
       <h1>Vote history of sequence number {seq}</h1>
       <p className="muted">
-        As recorded by {replica}: every signed message it received or sent for this sequence number. {rows && `${rows.length} messages, ${failed} failed verification.`}
+        As recorded by {replica}: every signed message it received or sent for this sequence number. {rows && `${rows.length} messages, ${failed} not verified (each against the membership of its epoch).`}
       </p>
       {error && <Verdict ok={false} reason={error} />}
       <table data-testid="votes">
@@ -51,6 +51,7 @@ export default function VoteHistory() {
           <tr>
             <th>phase</th>
             <th>signer</th>
+            <th>epoch</th>
             <th>view</th>
             <th>for header</th>
             <th>received</th>
@@ -63,6 +64,7 @@ export default function VoteHistory() {
             <tr key={r.id} data-phase={r.raw.type}>
               <td>{r.raw.type}</td>
               <td>{r.raw.from}</td>
+              <td>{r.raw.epoch ?? ''}</td>
               <td>{r.raw.view ?? ''}</td>
               <td className="mono">{r.check.message ? short(votedHash(r.check.message) ?? '') : ''}</td>
               <td>{when(r.receivedAtMs)}</td>

@@ -5,9 +5,13 @@
 // memory; then the same writes and reads against a 3-member etcd cluster,
 // when etcd is installed. Prints one markdown report and saves it with an
 // SVG chart under bench-results/<timestamp>/. Every process it starts is
-// stopped at the end, on errors and on Ctrl-C (processes.ts).
+// stopped at the end, on errors and on Ctrl-C (processes.ts). Read scale-out:
+// two read-only mirrors (docs/mirror.md) follow the cluster and serve the
+// same verified reads; `--only mirrors` runs just that section (with one
+// write level to have keys, and the one-replica reads for comparison).
 //
 //   npm run bench -- --seconds 5 --levels 1,16,64,256 --transfer-entries 3000
+//   npm run bench -- --only mirrors
 
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
@@ -20,7 +24,8 @@ import { pickMainThreadProfile, summarizeProfile } from './cpu-profile';
 import { findEtcd, startEtcdCluster, stopEtcdCluster } from './etcd-cluster';
 import { killAll, rssMiB } from './processes';
 import { etcdReader, rawReader, vcrReader } from './read-load';
-import { type BenchResults, type Machine, renderReport } from './report';
+import { type BenchResults, type Machine, renderMirrorsOnlyReport, renderReport } from './report';
+import { measureMirrorReads } from './mirror-reads';
 import { measureSdkVerifyCost } from './sdk-verify-cost';
 import { measureStateTransfer } from './state-transfer';
 import { currentView, startVcrCluster, stopVcrCluster } from './vcr-cluster';
@@ -37,6 +42,10 @@ const usage = `npm run bench -- [options]
   --etcd PATH            etcd binary (default: etcd on PATH, then /usr/bin/etcd)
   --no-etcd              skip the etcd comparison
   --no-transfer          skip the state-transfer phase
+  --no-mirrors           skip the read scale-out phase (two read-only mirrors)
+  --only mirrors         run only the read scale-out phase: one write level of
+                         --read-clients clients for keys, reads from r1, reads
+                         across two mirrors (no etcd, no profile)
   --no-profile           do not profile r1
   --out DIR              results folder (default bench-results)`;
 
@@ -52,6 +61,8 @@ function options() {
       'no-etcd': { type: 'boolean', default: false },
       'no-transfer': { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
+      'no-mirrors': { type: 'boolean', default: false },
+      only: { type: 'string' },
       out: { type: 'string', default: 'bench-results' },
       help: { type: 'boolean', default: false },
     },
@@ -75,8 +86,17 @@ function options() {
     etcd: !values['no-etcd'],
     transfer: !values['no-transfer'],
     profile: !values['no-profile'],
+    mirrors: !values['no-mirrors'],
+    only: onlyOption(values.only),
     out: values.out,
   };
+}
+
+/** `--only <section>`: only `mirrors` exists. */
+function onlyOption(text: string | undefined): 'mirrors' | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'mirrors') return 'mirrors';
+  throw new Error(`--only takes "mirrors", not ${JSON.stringify(text)}\n${usage}`);
 }
 
 function machine(): Machine {
@@ -147,6 +167,11 @@ async function runVcr(o: Options, results: BenchResults): Promise<string | undef
   const all = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls, written), watchPids: vcr.pids() });
   progress(levelLine('ours, reads from all', all));
   results.vcrReads = { one, all, oneRaw };
+  if (o.mirrors) {
+    const m = await measureMirrorReads(vcr, written, { clients: o.readClients, durationMs, warmupMs });
+    results.mirrorReads = { oneReplica: one, mirrors: m };
+    progress(levelLine(`ours, reads across ${m.mirrors} mirrors`, m.result));
+  } else results.mirrorNote = 'Skipped (--no-mirrors).';
   results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, firstKey, 500);
   progress('SDK verification cost measured');
 
@@ -178,6 +203,25 @@ async function runVcr(o: Options, results: BenchResults): Promise<string | undef
   if (stopped.uncleanExits.length > 0) progress(`replicas that did not exit cleanly: ${stopped.uncleanExits.join('; ')}`);
 
   return profileFile;
+}
+
+/** `--only mirrors`: a cluster, one write level for keys, reads from r1, then reads across two mirrors. */
+async function runMirrorsOnly(o: Options, results: BenchResults): Promise<void> {
+  const durationMs = o.seconds * 1000;
+  const warmupMs = o.warmupSeconds * 1000;
+  progress('starting the 4-replica cluster');
+  const vcr = await startVcrCluster({ profile: false });
+  const written: string[] = [];
+  const w = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrWriter(vcr.membership, vcr.urls, 'm', written), watchPids: vcr.pids() });
+  results.vcrWrites.push(w);
+  progress(levelLine(`ours, ${o.readClients} clients writing the keys to read`, w));
+  if (written.length === 0) throw new Error('no write committed: nothing to read (is the cluster healthy?)');
+  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls.slice(0, 1), written), watchPids: vcr.pids().slice(0, 1) });
+  progress(levelLine('ours, reads from r1', one));
+  const m = await measureMirrorReads(vcr, written, { clients: o.readClients, durationMs, warmupMs });
+  progress(levelLine(`ours, reads across ${m.mirrors} mirrors`, m.result));
+  results.mirrorReads = { oneReplica: one, mirrors: m };
+  await stopVcrCluster(vcr);
 }
 
 /** The comparison half, when etcd is installed; a failure leaves our half standing, with the reason. */
@@ -244,7 +288,22 @@ async function main(): Promise<void> {
     memory: [],
     profile: undefined,
     profileNote: '',
+    mirrorReads: undefined,
+    mirrorNote: '',
   };
+
+  if (o.only === 'mirrors') {
+    await runMirrorsOnly(o, results);
+    results.machine.loadAverageAtEnd = loadAverage();
+    const report = renderMirrorsOnlyReport(results);
+    const dir = resolve(o.out, `${startedAt.replace(/:/g, '-')}-mirrors`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'table.md'), report + '\n');
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+    console.log(report);
+    console.log(`\nSaved in ${dir}: table.md, results.json`);
+    return;
+  }
 
   const profileFile = await runVcr(o, results);
 

@@ -4,6 +4,7 @@
 // not met, and the CPU profile of the write path.
 
 import type { LoadResult } from './closed-loop';
+import type { MirrorReads } from './mirror-reads';
 import type { ProfileSummary, SelfTime } from './cpu-profile';
 import type { TransferResult } from './state-transfer';
 import { fmt, ratio } from './stats';
@@ -35,6 +36,10 @@ export interface BenchResults {
   memory: { name: string; rssMiB: number }[];
   profile: ProfileSummary | undefined;
   profileNote: string;
+  /** Read scale-out: reads across read-only mirrors, and from one replica in the same run. */
+  mirrorReads: { oneReplica: LoadResult; mirrors: MirrorReads } | undefined;
+  /** Why the mirror section is missing, when it is. */
+  mirrorNote: string;
 }
 
 const ms = (v: number) => fmt(v, v < 10 ? 2 : 1);
@@ -50,6 +55,36 @@ function target(name: string, measured: string, met: boolean | undefined): strin
 
 function selfTimeTable(title: string, rows: SelfTime[]): string[] {
   return [`| ${title} | self ms | % of busy |`, '|---|---|---|', ...rows.map((r) => `| \`${r.name.replace(/\|/g, '\\|')}\` | ${fmt(r.ms, 0)} | ${fmt(r.pct, 1)} |`)];
+}
+
+/** The read scale-out section: verified reads across two mirrors next to reads from one replica. */
+function mirrorSection(r: BenchResults): string[] {
+  const out = ['## Read scale-out: read-only mirrors', ''];
+  const m = r.mirrorReads;
+  if (m === undefined) return [...out, r.mirrorNote || 'Not run.', ''];
+  const x = m.mirrors;
+  out.push(
+    `${x.mirrors} read-only mirrors (docs/mirror.md) started beside the cluster, each following the four replicas by verified state transfer; they reached height ${x.height} ${fmt(x.catchUpSeconds, 1)} s after they were started. Then ${r.settings.readClients} clients read random keys, client c starting at mirror c mod ${x.mirrors}; every answer verified by the SDK as from a replica (a mirror is not trusted). Server CPU is the mirrors'; the replicas keep running (heartbeats, the mirrors' fetches) and count under other CPU. All processes share the machine's ${r.machine.cpus} CPUs.`,
+    '',
+  );
+  out.push('| reads | reads/s | p50 ms | p99 ms | p99.9 ms | samples | failed | server CPU % | generator CPU % | other CPU % |', '|---|---|---|---|---|---|---|---|---|---|');
+  const row = (label: string, l: LoadResult) => `| ${label} | ${fmt(l.perSecond, 0)} | ${ms(l.p50Ms)} | ${ms(l.p99Ms)} | ${ms(l.p999Ms)} | ${l.ops} | ${l.failed} | ${fmt(l.serverCpuPct, 0)} | ${fmt(l.generatorCpuPct, 0)} | ${fmt(l.otherCpuPct, 0)} |`;
+  out.push(row('one replica (r1)', m.oneReplica), row(`${x.mirrors} mirrors`, x.result), '');
+  out.push(`Mirrors / one replica, reads/s: ${ratio(x.result.perSecond, m.oneReplica.perSecond)}. RSS of the mirrors after the run: ${x.rssMiB.map((v) => `${fmt(v, 0)} MiB`).join(', ')}.`, '');
+  return out;
+}
+
+/** `--only mirrors`: the machine, the write level that made the keys, and the scale-out section. */
+export function renderMirrorsOnlyReport(r: BenchResults): string {
+  const s = r.settings;
+  const out: string[] = [];
+  out.push(`# Read scale-out benchmark (--only mirrors), ${r.startedAt}`, '');
+  out.push(`Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${fmt(r.machine.memoryGiB, 0)} GiB, Node ${r.machine.node}, load average (1, 5, 15 min) ${r.machine.loadAverage} at the start and ${r.machine.loadAverageAtEnd} at the end. All processes (4 replicas, 2 mirrors, the load generator) share these CPUs.`, '');
+  out.push(`Closed loop: ${s.seconds} s measured per level after ${s.warmupSeconds} s of warm-up, ${s.readClients} clients.`, '');
+  const w = r.vcrWrites[0];
+  if (w !== undefined) out.push(`Keys to read: ${w.ops} writes from ${w.clients} clients (${fmt(w.perSecond, 0)} writes/s, verified receipts).`, '');
+  out.push(...mirrorSection(r));
+  return out.join('\n');
 }
 
 export function renderReport(r: BenchResults): string {
@@ -90,6 +125,8 @@ export function renderReport(r: BenchResults): string {
     if (r.etcdReads) out.push('', `Ratios ours / etcd, reads/s: one ${ratio(r.vcrReads.one.perSecond, r.etcdReads.one.perSecond)}, all ${ratio(r.vcrReads.all.perSecond, r.etcdReads.all.perSecond)}.`);
   }
   out.push('');
+
+  out.push(...mirrorSection(r));
 
   out.push('## SDK verification cost per read', '');
   out.push('One real answer verified repeatedly in process (no network). Cold: map proof plus the certificate\'s signatures. Cached: map proof plus the certificate found in the cache. get(): the whole `RegistryClient.get` from the answer\'s bytes (JSON, schema, proof, cached certificate, freshness).', '');

@@ -11,6 +11,7 @@
 //   status                      each replica's health and latest verified certificate
 //   epochs                      the epoch chain from genesis, each link verified, with its change and approvals (= membership list)
 //   --as orgN                   sign as organization N's admin (local cluster keys), e.g. to approve a change
+//   witness checkpoint|proof|verify   C2SP checkpoints and tlog-proof bundles cosigned by 2f+1 replicas (ops/witness/cli.ts, docs/witness.md)
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,8 +24,14 @@ import { loadGenesis, loadGenesisRegistry } from '../apps/replica/src/genesis';
 import { openOrgAdminKey, prepareLocalCluster } from './local-cluster';
 import { runEpochListing } from './membership';
 import { type LogHead, verifyChain } from './verify-chain';
+import { runWitness } from './witness/cli';
 
 async function main(): Promise<number> {
+  const localCluster = () => prepareLocalCluster({ dataDir: process.env.VCR_DATA_DIR ?? 'data', basePort: Number(process.env.VCR_BASE_PORT ?? 7001) });
+  if (process.argv[2] === 'witness') return runWitness(process.argv.slice(3), () => {
+    const l = localCluster();
+    return { replicas: l.replicas.map((r) => r.url), genesisFile: l.genesisFile };
+  });
   const layout = prepareLocalCluster({ dataDir: process.env.VCR_DATA_DIR ?? 'data', basePort: Number(process.env.VCR_BASE_PORT ?? 7001) });
   const seedFile = join(layout.dataDir, 'cli-client.seed');
   if (!existsSync(seedFile)) writeFileSync(seedFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
@@ -128,7 +135,7 @@ function readHead(file: string): LogHead | undefined {
 }
 
 function usage(): number {
-  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status | epochs   [--replica N] [--as orgN]');
+  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status | epochs | witness ...   [--replica N] [--as orgN]');
   return 2;
 }
 

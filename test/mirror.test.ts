@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, type Membership, utf8 } from '@vcr/proofs';
 import { RegistryClient, RegistryError } from '@vcr/client-sdk';
+import { signMembershipApproval } from '@vcr/registry';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { loadGenesis } from '../apps/replica/src/genesis';
-import { type LocalClusterLayout, prepareLocalCluster, prepareMirror, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
+import { generateReplicaKey, type LocalClusterLayout, openOrgAdminKey, prepareLocalCluster, prepareMirror, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
 import { runScript } from './support/run-script';
 
 type Body = Record<string, unknown>;
@@ -225,6 +226,23 @@ describe('a lying mirror', () => {
     const flagged = await (await sdk([m2])).get('mirror/a', { maxStalenessMs: 0, allowStale: true });
     expect(flagged.stale).toBe(true);
   }, 30_000);
+});
+
+describe('mirrors across an epoch change', () => {
+  it('follow a key rotation into epoch 1 by re-execution and serve its reads to a genesis-pinned client, m2 via m1 alone', async () => {
+    // r2's next key is made in its keystore while it runs; org1..org3's admins approve (the local threshold).
+    const change = { epoch: 0n, actions: [{ action: 'rotate-key' as const, id: 'r2', publicKey: generateReplicaKey(layout, 'r2', 'replica-epoch-1', { fastKdf: true }) }] };
+    const approvals = [1, 2, 3].map((org) => ({ organization: `org${org}`, signature: signMembershipApproval(openOrgAdminKey(layout, org), membership.chainId, change) }));
+    const writer = await sdk(replicaUrls);
+    expect((await writer.submit({ op: 'membership', change, approvals })).result.ok).toBe(true);
+    expect((await writer.put('mirror/epoch1', 'after')).result.ok).toBe(true);
+    // Pinned to the genesis: the SDK walks the epoch chain from the mirror's GET /v1/epochs (links the mirror fetched and verified).
+    await untilServes(m1, 'mirror/epoch1', 'after', 30_000);
+    await untilServes(m2, 'mirror/epoch1', 'after', 30_000);
+    for (const url of [m1, m2]) expect((await health(url)).epoch).toBe(1);
+    const journal = (await (await fetch(`${m1}/v1/audit/signatures`)).json()) as { entries: unknown[] };
+    expect(journal.entries).toEqual([]);
+  }, 60_000);
 });
 
 describe('mirror config errors stop the process with a clear error', () => {

@@ -21,7 +21,8 @@ import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { RegistryClient } from '@vcr/client-sdk';
 import { encodeTypedValue } from '@vcr/registry';
 import { loadGenesis } from '../apps/replica/src/genesis';
-import { buildConsoleIfStale, spawnConsole, waitForConsole } from '../ops/console';
+import { spawnConsole, waitForConsole } from '../ops/console';
+import { buildConsoleOnce } from './support/console-build';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
 
 const KEY = 'demo/notes/browser';
@@ -67,7 +68,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-sdk-browser-'));
   layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-sdk-browser' });
   replicas = layout.replicas.map((r) => spawnReplica(layout, r.id));
-  buildConsoleIfStale();
+  await buildConsoleOnce();
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   const writer = await RegistryClient.create({ membership: loadGenesis(layout.genesisFile), replicas: layout.replicas.map((r) => r.url), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
   expect((await writer.put(KEY, TRUE_VALUE)).result.ok).toBe(true);

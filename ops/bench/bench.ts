@@ -169,8 +169,9 @@ async function runVcr(o: Options, results: BenchResults): Promise<string | undef
   results.vcrReads = { one, all, oneRaw };
   if (o.mirrors) {
     const m = await measureMirrorReads(vcr, written, { clients: o.readClients, durationMs, warmupMs });
-    results.mirrorReads = { oneReplica: one, mirrors: m };
+    results.mirrorReads = { oneReplica: one, oneReplicaRaw: oneRaw, mirrors: m };
     progress(levelLine(`ours, reads across ${m.mirrors} mirrors`, m.result));
+    progress(levelLine(`ours, unverified reads across ${m.mirrors} mirrors`, m.raw));
   } else results.mirrorNote = 'Skipped (--no-mirrors).';
   results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, firstKey, 500);
   progress('SDK verification cost measured');
@@ -218,9 +219,12 @@ async function runMirrorsOnly(o: Options, results: BenchResults): Promise<void> 
   if (written.length === 0) throw new Error('no write committed: nothing to read (is the cluster healthy?)');
   const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls.slice(0, 1), written), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, reads from r1', one));
+  const oneRaw = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: rawReader(vcr.urls.slice(0, 1), written), watchPids: vcr.pids().slice(0, 1) });
+  progress(levelLine('ours, unverified reads from r1', oneRaw));
   const m = await measureMirrorReads(vcr, written, { clients: o.readClients, durationMs, warmupMs });
   progress(levelLine(`ours, reads across ${m.mirrors} mirrors`, m.result));
-  results.mirrorReads = { oneReplica: one, mirrors: m };
+  progress(levelLine(`ours, unverified reads across ${m.mirrors} mirrors`, m.raw));
+  results.mirrorReads = { oneReplica: one, oneReplicaRaw: oneRaw, mirrors: m };
   await stopVcrCluster(vcr);
 }
 

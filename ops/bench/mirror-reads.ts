@@ -3,21 +3,24 @@
 // state transfer, then `clients` SDK clients read random keys written
 // earlier, client c starting at mirror c mod 2. Every read is verified
 // exactly as a read from a replica is (map proof, certificate): a mirror is
-// not trusted. The mirrors are stopped at the end.
+// not trusted. Then the same GETs unverified (what the mirrors serve when the
+// client's checks cost nothing). The mirrors are stopped at the end.
 
 import { join } from 'node:path';
 import type { LoadResult } from './closed-loop';
 import { runClosedLoop } from './closed-loop';
 import { freePortRange } from './ports';
 import { rssMiB, stopProcess, track } from './processes';
-import { vcrReader } from './read-load';
+import { rawReader, vcrReader } from './read-load';
 import { latestHeader, type VcrCluster } from './vcr-cluster';
 import { prepareMirror, type RunningReplica, spawnReplica, waitHealthy } from '../local-cluster';
 
 export interface MirrorReads {
   mirrors: number;
-  /** The same clients and keys across the mirrors. */
+  /** The same clients and keys across the mirrors, every answer verified. */
   result: LoadResult;
+  /** The same GETs across the mirrors, answers not checked. */
+  raw: LoadResult;
   /** From the mirrors' start to both at the cluster's height. */
   catchUpSeconds: number;
   /** Height the mirrors caught up to (the cluster's when they started). */
@@ -62,8 +65,10 @@ export async function measureMirrorReads(vcr: VcrCluster, keys: readonly string[
       }
     }
     const catchUpSeconds = (performance.now() - started) / 1000;
-    const result = await runClosedLoop({ clients: o.clients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: vcrReader(vcr.membership, urls, keys), watchPids: mirrors.map((m) => m.process.pid) });
-    return { mirrors: mirrorCount, result, catchUpSeconds, height: target, rssMiB: mirrors.map((m) => rssMiB(m.process.pid)) };
+    const watchPids = mirrors.map((m) => m.process.pid);
+    const result = await runClosedLoop({ clients: o.clients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: vcrReader(vcr.membership, urls, keys), watchPids });
+    const raw = await runClosedLoop({ clients: o.clients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: rawReader(urls, keys), watchPids });
+    return { mirrors: mirrorCount, result, raw, catchUpSeconds, height: target, rssMiB: mirrors.map((m) => rssMiB(m.process.pid)) };
   } finally {
     await Promise.all(mirrors.map((m) => stopProcess(m.process, 'SIGTERM', 5_000)));
   }

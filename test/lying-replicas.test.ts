@@ -182,7 +182,9 @@ async function liar(target: string, lie: Lie, lieOn: (path: string) => boolean =
     const init: RequestInit = { method: req.method ?? 'GET', headers: { 'content-type': 'application/json' } };
     if (chunks.length > 0) init.body = Buffer.concat(chunks);
     const path = req.url ?? '/';
-    if (lieOn(path)) {
+    // The SDK asks for a consistency proof with its reads (?proveFrom=N): a lie is chosen by the rest of the URL.
+    const route = path.replace(/\?proveFrom=\d+$/, '').replace(/&proveFrom=\d+/, '');
+    if (lieOn(route)) {
       lies++;
       if (lie.kind === 'respond') return lie.respond(res);
       const honest = await (await fetch(target + path, init)).text();
@@ -193,7 +195,7 @@ async function liar(target: string, lie: Lie, lieOn: (path: string) => boolean =
     }
     const upstream = await fetch(target + path, init);
     const body = await upstream.text();
-    if (upstream.ok && path === otherPath) {
+    if (upstream.ok && route === otherPath) {
       const cert = parseCertificateJson((JSON.parse(body) as Body).certificate);
       if (cert.ok) ctx.lastHonestCertificate = cert.value;
     }

@@ -182,7 +182,8 @@ async function lyingProxy(target: string, key: string, lie: (honest: Body) => st
       const path = req.url ?? '/';
       const upstream = await fetch(target + path, { method: req.method ?? 'GET' });
       const honest = await upstream.text();
-      const body = path === keyPath(key) && upstream.ok ? lie(JSON.parse(honest) as Body) : honest;
+      // The SDK adds ?proveFrom=N to its reads (a consistency proof with the answer): the lie is chosen by the path alone.
+      const body = path.split('?')[0] === keyPath(key) && upstream.ok ? lie(JSON.parse(honest) as Body) : honest;
       res.writeHead(upstream.status, { 'content-type': 'application/json' });
       res.end(body);
     })().catch(() => res.destroy());

@@ -10,6 +10,7 @@ import { nodeBackend } from '@vcr/crypto-node';
 import type { Membership } from '@vcr/proofs';
 import type { Operation } from './closed-loop';
 import { rotated } from './write-load';
+import { benchFetch } from './transport';
 
 function pick(keys: readonly string[]): string {
   const key = keys[Math.floor(Math.random() * keys.length)];
@@ -20,7 +21,7 @@ function pick(keys: readonly string[]): string {
 /** Our reader: `urls` is one replica (reads from one) or all of them (client c starts at replica c mod n). */
 export function vcrReader(membership: Membership, urls: readonly string[], keys: readonly string[]): (worker: number) => Promise<Operation> {
   return async (worker) => {
-    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), backend: nodeBackend });
+    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), backend: nodeBackend, fetch: benchFetch });
     return async () => {
       const read = await client.get(pick(keys));
       return read.entry !== undefined;
@@ -33,7 +34,7 @@ export function rawReader(urls: readonly string[], keys: readonly string[]): (wo
   return async (worker) => {
     const url = urls[worker % urls.length] as string;
     return async () => {
-      const res = await fetch(`${url}/v1/keys/${encodeURIComponent(pick(keys))}`, { signal: AbortSignal.timeout(10_000) });
+      const res = await benchFetch(`${url}/v1/keys/${encodeURIComponent(pick(keys))}`, { signal: AbortSignal.timeout(10_000) });
       await res.arrayBuffer();
       return res.ok;
     };
@@ -46,7 +47,7 @@ export function etcdReader(clientUrls: readonly string[], keys: readonly string[
   return async (worker) => {
     const url = `${clientUrls[worker % clientUrls.length]}/v3/kv/range`;
     return async () => {
-      const res = await fetch(url, { method: 'POST', body: JSON.stringify({ key: b64(pick(keys)), serializable: true }), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
+      const res = await benchFetch(url, { method: 'POST', body: JSON.stringify({ key: b64(pick(keys)), serializable: true }), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
       const body = (await res.json()) as { kvs?: unknown[] };
       return res.ok && body.kvs?.length === 1;
     };

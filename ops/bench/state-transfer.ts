@@ -14,6 +14,7 @@ import { rssMiB } from './processes';
 import { sleep } from './stats';
 import { latestHeader, restart, stopAndWipe, type VcrCluster } from './vcr-cluster';
 import { rotated, valueBytes } from './write-load';
+import { benchFetch } from './transport';
 
 export interface TransferResult {
   requestedEntries: number;
@@ -47,7 +48,7 @@ async function topUp(cluster: VcrCluster, entries: number, clients: number): Pro
   let lastReport = started;
   await Promise.all(
     Array.from({ length: Math.min(clients, need) }, async (_, worker) => {
-      const client = await RegistryClient.create({ membership: cluster.membership, replicas: rotated(live, worker), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
+      const client = await RegistryClient.create({ membership: cluster.membership, replicas: rotated(live, worker), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, fetch: benchFetch });
       while (issued < need) {
         const i = issued++;
         const receipt = await client.put(`bench/transfer/${worker}/${i}`, 'v'.repeat(valueBytes));

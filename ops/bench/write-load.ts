@@ -10,6 +10,7 @@ import { RegistryClient } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import type { Membership } from '@vcr/proofs';
 import type { Operation } from './closed-loop';
+import { benchFetch } from './transport';
 
 export const valueBytes = 100;
 const value = 'v'.repeat(valueBytes);
@@ -23,7 +24,7 @@ export function rotated(urls: readonly string[], first: number): string[] {
 /** Our writer for client `worker`; keys that committed are added to `written` (the read phase reads them). */
 export function vcrWriter(membership: Membership, urls: readonly string[], tag: string, written: string[]): (worker: number) => Promise<Operation> {
   return async (worker) => {
-    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
+    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, fetch: benchFetch });
     return async (i) => {
       const key = `bench/${tag}/${worker}/${i}`;
       const receipt = await client.put(key, value);
@@ -41,7 +42,7 @@ export function etcdWriter(clientUrls: readonly string[], tag: string, written: 
     const url = `${clientUrls[worker % clientUrls.length]}/v3/kv/put`;
     return async (i) => {
       const key = `bench/${tag}/${worker}/${i}`;
-      const res = await fetch(url, { method: 'POST', body: JSON.stringify({ key: b64(key), value: b64(value) }), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
+      const res = await benchFetch(url, { method: 'POST', body: JSON.stringify({ key: b64(key), value: b64(value) }), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
       await res.arrayBuffer();
       if (res.ok && written.length < 100_000) written.push(key);
       return res.ok;

@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Membership } from '@vcr/proofs';
 import { RegistryClient, RegistryError, type VerifiedReceipt } from '@vcr/client-sdk';
+import { nodeFetch } from '@vcr/client-sdk/node';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import type { SingleOp } from '@vcr/registry';
 import type { Rng } from '../../packages/consensus/test/sim/rng';
@@ -103,6 +104,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadRecord
     stopped = true;
   });
   let nextId = 0;
+  // The SDK's Node transport (keep-alive node:http), so the fault suite runs it through kills and partitions too.
+  const transport = nodeFetch();
   const clients = await Promise.all(
     Array.from({ length: opts.clients }, (_, c) =>
       // Each client prefers another replica first, so every replica serves load.
@@ -111,6 +114,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadRecord
         replicas: [...opts.urls.slice(c % opts.urls.length), ...opts.urls.slice(0, c % opts.urls.length)],
         signer: createNodeSigner(randomBytes(32)),
         backend: nodeBackend,
+        fetch: transport,
         readTimeoutMs: opts.readTimeoutMs ?? 2_000,
         writeTimeoutMs: opts.writeTimeoutMs ?? 4_000,
         writeDeadlineMs: opts.writeDeadlineMs ?? 12_000,

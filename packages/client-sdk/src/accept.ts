@@ -6,7 +6,8 @@
 // a fork); the certificate (cached by header hash); a different verified
 // header at the same height is a fork (thrown, with both certificates); a
 // higher header becomes the trusted head only after the replica proves with
-// an RFC 9162 consistency proof that its log extends the trusted one; then
+// an RFC 9162 consistency proof that its log extends the trusted one (carried
+// in the answer when the client asked with ?proveFrom=, else fetched); then
 // the new head is persisted.
 
 import { bytesToHex, type Certificate, type CryptoBackend, equalBytes, verifyConsistency } from '@vcr/proofs';
@@ -33,6 +34,19 @@ export type Accepted = { ok: true; headerHash: Uint8Array } | { ok: false; attem
 /** `current`: the answer claims to be the replica's latest state (reads, listings), so it must not roll back. `historic`: an old block (a change, a receipt). */
 export type AcceptMode = 'current' | 'historic';
 
+/** A consistency proof the answer carried (`?proveFrom=`): untrusted until it verifies like a fetched one. */
+export interface CarriedConsistency {
+  from: bigint;
+  to: bigint;
+  proof: Uint8Array[];
+}
+
+/** The `?proveFrom=` query for the trusted head's log size, or '' when nothing is trusted yet. */
+export function proveFromQuery(trust: TrustState, separator: '?' | '&'): string {
+  const size = trust.head?.logSize ?? 0n;
+  return size > 0n ? `${separator}proveFrom=${size}` : '';
+}
+
 const fail = (replica: string, code: Attempt['code'], detail: string): Accepted => ({ ok: false, attempt: { replica, code, detail } });
 
 /**
@@ -40,7 +54,7 @@ const fail = (replica: string, code: Attempt['code'], detail: string): Accepted 
  * now): an answer cannot be older than what was trusted before asking, but
  * concurrent reads must not refuse each other's slightly older answers.
  */
-export async function acceptCertificate(ctx: AcceptContext, replica: string, cert: Certificate, mode: AcceptMode, floorHeight = ctx.trust.head?.height ?? 0n): Promise<Accepted> {
+export async function acceptCertificate(ctx: AcceptContext, replica: string, cert: Certificate, mode: AcceptMode, floorHeight = ctx.trust.head?.height ?? 0n, carried?: CarriedConsistency): Promise<Accepted> {
   const { trust } = ctx;
   const height = cert.header.height;
   const below = mode === 'current' && height < floorHeight;
@@ -64,7 +78,7 @@ export async function acceptCertificate(ctx: AcceptContext, replica: string, cer
     const current = trust.head;
     if (current !== undefined && height <= current.height) break;
     if (current !== undefined) {
-      const extended = await checkExtends(ctx, replica, current, cert);
+      const extended = await checkExtends(ctx, replica, current, cert, carried);
       if (extended !== undefined) return fail(replica, 'verification-failed', extended);
       if (trust.head !== current) continue;
     }
@@ -77,13 +91,20 @@ export async function acceptCertificate(ctx: AcceptContext, replica: string, cer
 }
 
 /** Undefined when the new header's log extends the trusted head's log, else why not. */
-async function checkExtends(ctx: AcceptContext, replica: string, head: { logSize: bigint; logRoot: Uint8Array }, cert: Certificate): Promise<string | undefined> {
+async function checkExtends(ctx: AcceptContext, replica: string, head: { logSize: bigint; logRoot: Uint8Array }, cert: Certificate, carried: CarriedConsistency | undefined): Promise<string | undefined> {
   const to = cert.header;
   if (head.logSize === 0n) return undefined;
   if (to.logSize < head.logSize) return `log shrank: the trusted head has ${head.logSize} entries, this header ${to.logSize}`;
   if (to.logSize === head.logSize) return equalBytes(to.logRoot, head.logRoot) ? undefined : `log rewritten: same size ${to.logSize}, another root`;
   const key = ctx.trust.consistencyKey(head.logSize, head.logRoot, to.logSize, to.logRoot);
   if (ctx.trust.isConsistent(key)) return undefined;
+  // The proof came with the answer, for the head this client trusts now: no second round trip.
+  if (carried !== undefined && carried.from === head.logSize && carried.to === to.logSize) {
+    const verdict = verifyConsistency(ctx.backend, { size1: head.logSize, size2: to.logSize, root1: head.logRoot, root2: to.logRoot, proof: carried.proof });
+    if (!verdict.ok) return `the log does not extend the trusted head (${verdict.reason}; proof carried in the answer)`;
+    ctx.trust.markConsistent(key);
+    return undefined;
+  }
   const answer = await requestJson(ctx.fetch, {
     url: `${replica}/v1/log/consistency?from=${head.logSize}&to=${to.logSize}`,
     timeoutMs: ctx.readTimeoutMs,

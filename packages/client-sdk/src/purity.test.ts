@@ -1,5 +1,5 @@
 // The SDK runs in browsers: no node: imports, no Buffer, nothing from apps/
-// or the consensus core in its sources (node.ts is the Node-only entry).
+// or the consensus core in its sources (node.ts is the Node-only entry, node-fetch.ts its transport).
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return sources(path);
-    return name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'node.ts' ? [path] : [];
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'node.ts' && name !== 'node-fetch.ts' ? [path] : [];
   });
 }
 

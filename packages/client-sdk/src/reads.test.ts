@@ -186,6 +186,43 @@ describe('verified reads', () => {
     expect(error.attempts[0]?.detail).toMatch(/does not extend|rewritten/);
   });
 
+  it('takes the consistency proof carried in the answer (?proveFrom=): no GET /v1/log/consistency after the first head', async () => {
+    const reg = new FakeRegistry();
+    reg.set('seed', 'x');
+    const calls: string[] = [];
+    const replicas = { 'http://r1': honest(reg) };
+    const c = await RegistryClient.create({ membership: reg.cluster.membership, replicas: Object.keys(replicas), fetch: fakeFetch(replicas, calls), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') });
+    await c.get('seed');
+    for (let i = 0; i < 3; i++) {
+      await c.put('k', `v${i}`);
+      reg.set('other', `o${i}`);
+      expect(text((await c.get('other')).entry?.value)).toBe(`o${i}`);
+    }
+    // Every write and read after the first write (which made the log non-empty) asks for the proof.
+    expect(calls.filter((u) => u.includes('proveFrom=')).length).toBe(5);
+    expect(calls.filter((u) => u.includes('/v1/log/consistency'))).toEqual([]);
+  });
+
+  it('refuses an answer whose carried consistency proof does not verify, and fails over', async () => {
+    const reg = new FakeRegistry();
+    reg.set('seed', 'x');
+    const bent = (_path: string, body: unknown) => {
+      const b = body as Body & { consistency?: { proof: string[] } };
+      if (b.consistency === undefined) return body;
+      const proof = [...b.consistency.proof];
+      proof[0] = (proof[0] as string).replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
+      return { ...b, consistency: { ...b.consistency, proof } };
+    };
+    const c = await client(reg, { 'http://liar': honest(reg, bent), 'http://r2': honest(reg) });
+    await c.put('k', 'v0');
+    const receipt = await c.put('k', 'v1');
+    expect(receipt.replica).toBe('http://r2');
+    // The same trusted head, another writer (its own request ids), and only the liar to ask.
+    const only = await client(reg, { 'http://liar': honest(reg, bent) }, { storage: new MemoryStorage(await savedState(c)), signer: testSigner('second-writer') });
+    const error = await refusal(only.put('k', 'v2'));
+    expect(error.attempts[0]?.detail).toMatch(/does not extend the trusted head .*carried in the answer/);
+  });
+
   it('persists the trusted head: a restarted client still refuses a rollback', async () => {
     const reg = new FakeRegistry();
     reg.set('k', 'v1');

@@ -7,7 +7,7 @@
 
 import { bytesToHex, type Certificate, compareBytes, utf8 } from '@vcr/proofs';
 import { checkUserKey } from '@vcr/registry';
-import { acceptCertificate } from './accept';
+import { acceptCertificate, type CarriedConsistency, proveFromQuery } from './accept';
 import type { ClientCore } from './core';
 import { type Attempt, RegistryError, ReplicasFailedError } from './errors';
 import { sdkLimits } from './limits';
@@ -50,8 +50,8 @@ function freshness(core: ClientCore, cert: Certificate, maxStalenessMs: number):
   return { ageMs, stale: ageMs > maxStalenessMs };
 }
 
-async function certify(core: ClientCore, url: string, cert: Certificate, maxStalenessMs: number, floorHeight: bigint): Promise<Outcome<Certified>> {
-  const accepted = await acceptCertificate(core, url, cert, 'current', floorHeight);
+async function certify(core: ClientCore, url: string, cert: Certificate, maxStalenessMs: number, floorHeight: bigint, carried?: CarriedConsistency): Promise<Outcome<Certified>> {
+  const accepted = await acceptCertificate(core, url, cert, 'current', floorHeight, carried);
   if (!accepted.ok) return accepted;
   const h = cert.header;
   return { ok: true, value: { height: h.height, epoch: h.epoch, timestampMs: h.timestampMs, ...freshness(core, cert, maxStalenessMs), replica: url, headerHash: bytesToHex(accepted.headerHash), certificate: cert } };
@@ -59,7 +59,7 @@ async function certify(core: ClientCore, url: string, cert: Certificate, maxStal
 
 async function readFrom(core: ClientCore, url: string, key: string, maxStalenessMs: number, minHeight: bigint): Promise<Outcome<VerifiedRead>> {
   const floorHeight = core.trust.head?.height ?? 0n;
-  const answer = await core.getOk(url, `/v1/keys/${encodeURIComponent(key)}`);
+  const answer = await core.getOk(url, `/v1/keys/${encodeURIComponent(key)}${proveFromQuery(core.trust, '?')}`);
   if (!answer.ok) return answer;
   const parsed = parseAnswer(readAnswerSchema, answer.body);
   if (!parsed.ok) return { ok: false, attempt: { replica: url, code: 'malformed', detail: parsed.detail } };
@@ -68,7 +68,7 @@ async function readFrom(core: ClientCore, url: string, key: string, maxStaleness
   if (certificate.header.height < minHeight) return { ok: false, attempt: { replica: url, code: 'behind', detail: `certified height ${certificate.header.height}, the read is ordered at ${minHeight}` } };
   const proven = verifyEntry(core.backend, certificate.header, key, entry, proof);
   if (!proven.ok) return { ok: false, attempt: { replica: url, code: 'verification-failed', detail: proven.detail } };
-  const certified = await certify(core, url, certificate, maxStalenessMs, floorHeight);
+  const certified = await certify(core, url, certificate, maxStalenessMs, floorHeight, parsed.value.consistency);
   if (!certified.ok) return certified;
   return { ok: true, value: { key, entry: proven.value, ...certified.value } };
 }

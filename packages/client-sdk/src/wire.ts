@@ -16,11 +16,15 @@ const hexBytes = (maxBytes: number) =>
 
 const keyText = z.string().min(1).max(4 * registryLimits.keyBytesMax);
 
+export const consistencyAnswerSchema = z.object({ from: u63String, to: u63String, proof: logProofSchema });
+
 export const readAnswerSchema = z.object({
   key: keyText,
   entry: z.object({ value: hexBytes(registryLimits.valueBytesMax), revision: u63String }).nullable(),
   proof: mapProofSchema,
   certificate: certificateSchema,
+  /** Asked for with ?proveFrom=N: the consistency proof from log size N to the certificate's (accept.ts). */
+  consistency: consistencyAnswerSchema.optional(),
 });
 export type UntrustedRead = z.infer<typeof readAnswerSchema>;
 
@@ -30,6 +34,7 @@ export const receiptSchema = z.object({
   logIndex: u63String,
   leafData: hexBytes(8192),
   inclusionProof: logProofSchema,
+  consistency: consistencyAnswerSchema.optional(),
 });
 export type UntrustedReceipt = z.infer<typeof receiptSchema>;
 
@@ -56,8 +61,6 @@ export type UntrustedChange = z.infer<typeof changeSchema>;
 
 export const historyAnswerSchema = z.object({ key: keyText, entries: z.array(changeSchema).max(1_000), next: u63String.nullable() });
 export const changesAnswerSchema = z.object({ prefix: z.string().max(4 * registryLimits.keyBytesMax), entries: z.array(changeSchema).max(1_000), next: u63String, more: z.boolean() });
-
-export const consistencyAnswerSchema = z.object({ from: u63String, to: u63String, proof: logProofSchema });
 
 /**
  * `GET /v1/epochs?after=&limit=`: the replica's current epoch and the links

@@ -11,7 +11,7 @@
 
 import { bytesToHex, type Certificate, type ClientRequest, clientRequestToJson, type Signer, signClientRequest } from '@vcr/proofs';
 import { encodeOp, type RegistryOp, type RegistryResult } from '@vcr/registry';
-import { acceptCertificate } from './accept';
+import { acceptCertificate, proveFromQuery } from './accept';
 import type { ClientCore } from './core';
 import { describeWalk } from './epochs';
 import { type Attempt, RegistryError, ReplicasFailedError } from './errors';
@@ -140,7 +140,7 @@ export class Writer {
   }
 
   private async attempt(url: string, versions: readonly ClientRequest[], body: string): Promise<AttemptOutcome> {
-    const answer = await this.core.request(url, '/v1/requests', { method: 'POST', body, timeoutMs: this.core.settings.writeTimeoutMs });
+    const answer = await this.core.request(url, `/v1/requests${proveFromQuery(this.core.trust, '?')}`, { method: 'POST', body, timeoutMs: this.core.settings.writeTimeoutMs });
     if (!answer.ok) return { kind: 'next', attempt: answer.attempt };
     const fail = (code: Attempt['code'], detail: string): AttemptOutcome => ({ kind: 'next', attempt: { replica: url, code, detail } });
     // A replica with no vote in the current epoch cannot order the request: no point waiting for it.
@@ -162,7 +162,7 @@ export class Writer {
     if (match === undefined) return fail('verification-failed', 'no request was sent');
     const { request, checked } = match;
     if (!checked.ok) return fail('verification-failed', checked.detail);
-    const accepted = await acceptCertificate(this.core, url, receipt.certificate, 'historic');
+    const accepted = await acceptCertificate(this.core, url, receipt.certificate, 'historic', undefined, receipt.consistency);
     if (!accepted.ok) return { kind: 'next', attempt: accepted.attempt };
     const h = receipt.certificate.header;
     return {

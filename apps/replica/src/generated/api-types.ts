@@ -571,6 +571,8 @@ export interface components {
             /** @description The log leaf, canonical `{ height, clientId, requestId, requestHash, result }`. */
             leafData: components["schemas"]["Hex"];
             inclusionProof: components["schemas"]["LogProof"];
+            /** @description Only with `?proveFrom=`; see that parameter. */
+            consistency?: components["schemas"]["ConsistencyProof"];
         };
         /** @description A sparse Merkle map proof (docs/merkle-map.md section 4, docs/encoding.md section 5.1). */
         MapProof: {
@@ -621,6 +623,8 @@ export interface components {
             entry: components["schemas"]["Entry"] | null;
             proof: components["schemas"]["MapProof"];
             certificate: components["schemas"]["Certificate"];
+            /** @description Only with `?proveFrom=`; see that parameter. */
+            consistency?: components["schemas"]["ConsistencyProof"];
         };
         PeerBlocks: {
             blocks: components["schemas"]["CommittedBlock"][];
@@ -966,6 +970,14 @@ export interface components {
          *     path segment (a `/` in the key is sent as `%2F`).
          */
         Key: string;
+        /**
+         * @description The log size the client already trusts. When the answer's certificate
+         *     is at a larger log size, the answer carries `consistency`, the RFC 9162
+         *     consistency proof from this size to the certificate's, so the client
+         *     need not ask `GET /v1/log/consistency`. Omitted when the size is 0,
+         *     not below the certificate's, or beyond this replica's log.
+         */
+        ProveFrom: components["schemas"]["U63"];
         /** @description A block height (at least 1) as a decimal string. */
         Height: components["schemas"]["PositiveU63"];
     };
@@ -977,7 +989,16 @@ export type $defs = Record<string, never>;
 export interface operations {
     submitRequest: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The log size the client already trusts. When the answer's certificate
+                 *     is at a larger log size, the answer carries `consistency`, the RFC 9162
+                 *     consistency proof from this size to the certificate's, so the client
+                 *     need not ask `GET /v1/log/consistency`. Omitted when the size is 0,
+                 *     not below the certificate's, or beyond this replica's log.
+                 */
+                proveFrom?: components["parameters"]["ProveFrom"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1055,7 +1076,16 @@ export interface operations {
     };
     readKey: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The log size the client already trusts. When the answer's certificate
+                 *     is at a larger log size, the answer carries `consistency`, the RFC 9162
+                 *     consistency proof from this size to the certificate's, so the client
+                 *     need not ask `GET /v1/log/consistency`. Omitted when the size is 0,
+                 *     not below the certificate's, or beyond this replica's log.
+                 */
+                proveFrom?: components["parameters"]["ProveFrom"];
+            };
             header?: never;
             path: {
                 /**

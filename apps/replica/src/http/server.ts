@@ -22,14 +22,25 @@ import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseCli
 const TRANSFER_BYTES_MAX = MAX_PEER_BODY_BYTES / 2;
 const keyParam = z.string().min(1).max(256);
 
-export function receiptToJson(r: Receipt) {
+export function receiptToJson(r: Receipt, consistency?: ConsistencyJson) {
   return {
     certificate: certificateToJson(r.block.certificate),
     reply: clientReplyToJson(r.reply),
     logIndex: r.logIndex.toString(),
     leafData: bytesToHex(r.leafData),
     inclusionProof: logProofToJson(r.inclusionProof),
+    ...(consistency === undefined ? {} : { consistency }),
   };
+}
+
+type ConsistencyJson = { from: string; to: string; proof: string[] };
+
+/** `?proveFrom=N` on a write or a read: the client trusts log size N; an answer certified at size `to` carries the proof from N (saves it a GET /v1/log/consistency). */
+const proveFromQuery = z.strictObject({ proveFrom: sizeParam.optional() });
+
+function consistencyFor(node: ReplicaNode, from: bigint | undefined, to: bigint): ConsistencyJson | undefined {
+  if (from === undefined || from < 1n || from >= to || to > node.logSize) return undefined;
+  return { from: from.toString(), to: to.toString(), proof: logProofToJson(node.consistencyProof(from, to)) };
 }
 
 /**
@@ -68,12 +79,14 @@ export function createServer(node: ReplicaNode): express.Express {
   });
 
   app.post('/v1/requests', clientJson, (req, res, next) => {
+    const q = proveFromQuery.safeParse(req.query);
+    if (!q.success) return fail(res, 400, 'malformed', 'the only query parameter is proveFrom, a decimal log size');
     const parsed = parseClientRequestJson(req.body);
     if (!parsed.ok) return fail(res, 400, 'malformed', 'request does not match the schema', { issues: parsed.issues });
     if (clientPublicKey(parsed.value.clientId) === undefined) return fail(res, 400, 'malformed', 'clientId must be the hex of the client Ed25519 public key');
     node
       .submit(parsed.value)
-      .then((receipt) => res.json(receiptToJson(receipt)))
+      .then((receipt) => res.json(receiptToJson(receipt, consistencyFor(node, q.data.proveFrom, receipt.block.header.logSize))))
       .catch((error: unknown) => {
         if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify (sign for the current epoch or the one before; GET /v1/epochs)');
         if (error instanceof Error && error.message === 'not-a-member') return fail(res, 503, 'not-a-member', 'this replica has no vote in the current epoch; send the request to a member (GET /v1/epochs)');
@@ -92,15 +105,19 @@ export function createServer(node: ReplicaNode): express.Express {
   app.get('/v1/keys/:key', (req, res) => {
     const key = keyParam.safeParse(req.params.key);
     if (!key.success) return fail(res, 400, 'malformed', 'key must be 1 to 256 characters');
+    const q = proveFromQuery.safeParse(req.query);
+    if (!q.success) return fail(res, 400, 'malformed', 'the only query parameter is proveFrom, a decimal log size');
     const block = node.latestBlock();
     if (!block) return fail(res, 503, 'no-certified-state', 'no block committed yet');
     const read = readEntry(node.committedState(), key.data);
     if (!read.ok) return fail(res, 400, 'malformed', `key refused: ${read.reason}`);
+    const consistency = consistencyFor(node, q.data.proveFrom, block.header.logSize);
     res.json({
       key: key.data,
       entry: read.entry ? { value: bytesToHex(read.entry.value), revision: read.entry.revision.toString() } : null,
       proof: mapProofToJson(read.proof),
       certificate: certificateToJson(block.certificate),
+      ...(consistency === undefined ? {} : { consistency }),
     });
   });
 

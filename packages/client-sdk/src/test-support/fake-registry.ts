@@ -165,6 +165,15 @@ export type Handler = (path: string, init: RequestInit | undefined) => Response 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
+/** With `?proveFrom=N`, an answer certified at a larger log size carries the consistency proof from N, as the replica's does. */
+function carryConsistency(reg: FakeRegistry, body: unknown, proveFrom: string | null): unknown {
+  if (proveFrom === null) return body;
+  const to = BigInt((body as { certificate: { header: { logSize: string } } }).certificate.header.logSize);
+  const from = BigInt(proveFrom);
+  if (from < 1n || from >= to) return body;
+  return { ...(body as object), consistency: { from: from.toString(), to: to.toString(), proof: logProofToJson(reg.log.consistencyProof(from, to)) } };
+}
+
 /** An honest replica over a registry; `tamper` may rewrite any answer body before it is sent. */
 export function honest(reg: FakeRegistry, tamper?: (path: string, body: unknown) => unknown): Handler {
   const send = (path: string, body: unknown, status = 200) => json(tamper ? tamper(path, body) : body, status);
@@ -173,7 +182,7 @@ export function honest(reg: FakeRegistry, tamper?: (path: string, body: unknown)
     if (init?.method === 'POST' && url.pathname === '/v1/requests') {
       const parsed = parseClientRequestJson(JSON.parse(String(init.body)));
       if (!parsed.ok) return json({ error: { code: 'malformed', message: 'bad request' } }, 400);
-      return send(path, reg.execute(parsed.value));
+      return send(path, carryConsistency(reg, reg.execute(parsed.value), url.searchParams.get('proveFrom')));
     }
     if (url.pathname === '/v1/headers/latest') return send(path, certificateToJson(reg.latest));
     if (url.pathname === '/v1/epochs') {
@@ -187,7 +196,7 @@ export function honest(reg: FakeRegistry, tamper?: (path: string, body: unknown)
       const to = BigInt(url.searchParams.get('to') ?? '0');
       return send(path, { from: from.toString(), to: to.toString(), proof: logProofToJson(reg.log.consistencyProof(from, to)) });
     }
-    if (url.pathname.startsWith('/v1/keys/')) return send(path, reg.readAnswer(decodeURIComponent(url.pathname.slice('/v1/keys/'.length))));
+    if (url.pathname.startsWith('/v1/keys/')) return send(path, carryConsistency(reg, reg.readAnswer(decodeURIComponent(url.pathname.slice('/v1/keys/'.length))), url.searchParams.get('proveFrom')));
     return json({ error: { code: 'not-found', message: 'no such endpoint' } }, 404);
   };
 }

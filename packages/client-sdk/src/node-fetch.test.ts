@@ -1,0 +1,79 @@
+// nodeFetch against a real local HTTP server: answers as fetch gives them,
+// an oversized body refused by the SDK's bounded reader without being read
+// to the end, the signal honoured before and after the headers.
+
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCapped, requestJson } from './http';
+import { nodeFetch } from './node-fetch';
+
+let server: Server;
+let base = '';
+let bytesSentBig = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/echo') {
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('retry-after', '2');
+        res.statusCode = 429;
+        res.end(JSON.stringify({ method: req.method, type: req.headers['content-type'] ?? null, body: Buffer.concat(chunks).toString() }));
+      } else if (url.pathname === '/big') {
+        // Chunked, no content-length: 1 MiB at a time until the client goes away.
+        const chunk = Buffer.alloc(1024 * 1024, 0x61);
+        const pump = () => {
+          while (!res.destroyed && bytesSentBig < 64 * chunk.length) {
+            bytesSentBig += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      } else if (url.pathname === '/slow-body') {
+        res.write('{"a":');
+        setTimeout(() => res.end('1}'), 2_000);
+      } else {
+        setTimeout(() => res.end('{}'), 2_000);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  base = `http://127.0.0.1:${address.port}`;
+});
+
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('nodeFetch', () => {
+  it('answers like fetch: status, headers and body, with the method, content type and body sent', async () => {
+    const answer = await requestJson(nodeFetch(), { url: `${base}/echo`, method: 'POST', body: '{"x":1}', timeoutMs: 2_000, maxBytes: 1_000 });
+    expect(answer).toEqual({ ok: true, status: 429, retryAfterMs: 2_000, body: { method: 'POST', type: 'application/json', body: '{"x":1}' } });
+  });
+
+  it('stops reading an oversized body: the bounded reader refuses it and the server sees the connection go', async () => {
+    const res = await nodeFetch({ bodyBytesMax: 2 * 1024 * 1024 })(`${base}/big`);
+    expect(await readCapped(res, 2 * 1024 * 1024)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bytesSentBig).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('honours the signal before the headers and while the body is read', async () => {
+    const fetchFn = nodeFetch();
+    const early = await requestJson(fetchFn, { url: `${base}/slow-headers`, timeoutMs: 200, maxBytes: 1_000 });
+    expect(early).toMatchObject({ ok: false, code: 'timeout' });
+    const late = await requestJson(fetchFn, { url: `${base}/slow-body`, timeoutMs: 200, maxBytes: 1_000 });
+    expect(late).toMatchObject({ ok: false, code: 'timeout' });
+  });
+
+  it('refuses other protocols', async () => {
+    await expect(nodeFetch()('file:///etc/passwd')).rejects.toThrow(/unsupported protocol/);
+  });
+});

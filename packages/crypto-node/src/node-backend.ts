@@ -23,7 +23,9 @@ const PKCS8_ED25519_PREFIX = Uint8Array.of(
  * keys over and over, and parsing DER into an OpenSSL key costs about as much
  * as a verification. Bounded, so a flood of fresh keys from clients cannot grow it.
  */
-const publicKeyCacheEntriesMax = 256;
+// 4,096: every client key of a busy replica (the benchmark's 256 clients plus the replicas' keys
+// thrashed a 256-entry LRU into a miss on every check), at a few hundred bytes each.
+export const publicKeyCacheEntriesMax = 4_096;
 const publicKeyCache = new Map<string, KeyObject>();
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject | undefined {

@@ -12,7 +12,7 @@ import { loadGenesis, loadGenesisRegistry } from './genesis';
 import { refusePeerUpgrades } from './http/mirror-routes';
 import { createListener, createServer } from './http/server';
 import { ReplicaNode } from './replica-node';
-import { log } from './replica-process';
+import { log, startOrExit, stopOnSignals } from './process-lifecycle';
 import { ReplicaStore } from './storage/replica-store';
 
 function configPathOf(argv: readonly string[]): string | undefined {
@@ -68,29 +68,10 @@ export function runMirrorProcess(argv: readonly string[]): void {
     log({ replica: config.replicaId, event: 'listening', mode: 'mirror', url: `${scheme}://${config.host}:${config.port}`, height: String(node.status.committed), upstream });
     node.start();
   });
-  const shutdown = (signal: string) => {
-    log({ replica: config.replicaId, event: 'stopping', signal });
-    node.stop();
-    server.close(() => {
-      store.close();
-      process.exit(0);
-    });
-    // Long-polling watchers would hold server.close open.
-    server.closeAllConnections();
-    setTimeout(() => process.exit(0), 2_000).unref();
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  // Started by a launcher with an IPC channel (ops/local-cluster.ts): stop when it goes away.
-  if (process.send) process.on('disconnect', () => shutdown('launcher-exit'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(config.replicaId, node, server, () => store.close());
 }
 
 /** Runs the mirror, or logs why it cannot start and exits 1. */
 export function runMirrorOrExit(argv: readonly string[]): void {
-  try {
-    runMirrorProcess(argv);
-  } catch (error) {
-    log({ event: 'fatal', error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-    process.exit(1);
-  }
+  startOrExit(() => runMirrorProcess(argv));
 }

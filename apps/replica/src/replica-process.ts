@@ -13,10 +13,7 @@ import { type KeyHandle, openConfiguredKey } from './keystore';
 import { ReplicaNode, type ReplicaNodeOptions } from './replica-node';
 import type { Membership } from '@vcr/proofs';
 import { ReplicaStore } from './storage/replica-store';
-
-export function log(line: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
-}
+import { log, startOrExit, stopOnSignals } from './process-lifecycle';
 
 /** What a test harness may add to the node's options (main.ts adds nothing). */
 export type ReplicaExtension = (ctx: { replicaId: string; membership: Membership; key: KeyHandle }) => Partial<ReplicaNodeOptions>;
@@ -61,32 +58,17 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
   });
   // Peers connect over WebSocket on the same port, with the same TLS (docs/peer-transport.md).
   node.attach(server);
-  const shutdown = (signal: string) => {
-    log({ replica: config.replicaId, event: 'stopping', signal });
-    node.stop();
-    server.close(() => {
-      store.close();
-      try {
-        closeKeyStore();
-      } catch (error) {
-        log({ replica: config.replicaId, event: 'keystore-close-failed', error: error instanceof Error ? error.message : String(error) });
-      }
-      process.exit(0);
-    });
-    setTimeout(() => process.exit(0), 2_000).unref();
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  // Started by a launcher with an IPC channel (ops/local-cluster.ts): stop when it goes away.
-  if (process.send) process.on('disconnect', () => shutdown('launcher-exit'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(config.replicaId, node, server, () => {
+    store.close();
+    try {
+      closeKeyStore();
+    } catch (error) {
+      log({ replica: config.replicaId, event: 'keystore-close-failed', error: error instanceof Error ? error.message : String(error) });
+    }
+  });
 }
 
 /** Runs the process, or logs why it cannot start and exits 1. */
 export function runOrExit(argv: readonly string[], extend?: ReplicaExtension): void {
-  try {
-    runReplicaProcess(argv, extend);
-  } catch (error) {
-    log({ event: 'fatal', error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-    process.exit(1);
-  }
+  startOrExit(() => runReplicaProcess(argv, extend));
 }

@@ -1,0 +1,39 @@
+// What the replica and the mirror processes share around their node: JSON
+// log lines on stdout, stopping cleanly on SIGINT/SIGTERM or when the
+// launcher goes away, and exiting 1 with the reason when they cannot start.
+
+import type { Server } from 'node:http';
+import type { ReplicaNode } from './replica-node';
+
+export function log(line: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
+}
+
+/** On a signal (or the launcher's exit): stop the node, close the server, then `closeResources` (store, keystore), exit 0. */
+export function stopOnSignals(replicaId: string, node: ReplicaNode, server: Server, closeResources: () => void): void {
+  const shutdown = (signal: string) => {
+    log({ replica: replicaId, event: 'stopping', signal });
+    node.stop();
+    server.close(() => {
+      closeResources();
+      process.exit(0);
+    });
+    // Long-polling watchers would hold server.close open.
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 2_000).unref();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // Started by a launcher with an IPC channel (ops/local-cluster.ts): stop when it goes away.
+  if (process.send) process.on('disconnect', () => shutdown('launcher-exit'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** Runs `start`, or logs why it could not and exits 1. */
+export function startOrExit(start: () => void): void {
+  try {
+    start();
+  } catch (error) {
+    log({ event: 'fatal', error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    process.exit(1);
+  }
+}

@@ -3,12 +3,15 @@
 // up, an archive downloaded (and resumed) from a replica, verified offline
 // from the pinned genesis, and tampered copies caught with a message that
 // names the file, the line, the record and the replica. Also: compare of two
-// replicas' archives, and equivocation written as an evidence file.
+// replicas' archives, equivocation written as an evidence file, and every
+// download answer read under a bound (through a padding proxy).
 
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hexToBytes, type Membership } from '@vcr/proofs';
 import { parsePeerMessageJson, peerMessageToJson, type Prepare, signMessage } from '@vcr/consensus';
@@ -219,6 +222,43 @@ describe('the offline audit of a cluster that went through a view change', () =>
     expect(evidence.secondDigest).toBe('ee'.repeat(32));
     expect(parsePeerMessageJson(evidence.first.message).ok && parsePeerMessageJson(evidence.second.message).ok).toBe(true);
   }, 60_000);
+
+  it('bounds every answer: an oversized health answer stops the download naming the URL; an oversized audit page is asked again with fewer rows', async () => {
+    const asked: string[] = [];
+    // In front of the archive replica: /healthz padded past its 64 KiB bound when told so; audit message pages of more
+    // than 100 rows padded past the 32 MiB page bound (a busy replica's honest page can be that large).
+    let hugeHealth = true;
+    const proxy: Server = createServer((req, res) => {
+      void (async () => {
+        const path = req.url ?? '/';
+        asked.push(path);
+        const upstream = await fetch(urlOf(archiveReplica) + path);
+        let text = await upstream.text();
+        const limit = Number(/[?&]limit=([0-9]+)/.exec(path)?.[1] ?? '0');
+        if ((path.startsWith('/healthz') && hugeHealth) || (path.startsWith('/v1/audit/messages') && limit > 100)) text = text.replace(/^\{/, `{"pad":"${'x'.repeat(path.startsWith('/healthz') ? 70_000 : 33 * 1024 * 1024)}",`);
+        res.writeHead(upstream.status, { 'content-type': 'application/json' });
+        res.end(text);
+      })().catch(() => res.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const via = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const refused = await audit('download', '--replica', via, '--genesis', layout.genesisFile, '--out', join(dir, 'archive-bounded'));
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(`GET ${via}/healthz: the answer is larger than 65536 bytes (the bound for a health answer)`);
+      hugeHealth = false;
+      const ok = await audit('download', '--replica', via, '--genesis', layout.genesisFile, '--out', join(dir, 'archive-bounded'));
+      expect(ok.code, ok.stderr).toBe(0);
+      const limits = asked.filter((p) => p.startsWith('/v1/audit/messages')).map((p) => Number(/limit=([0-9]+)/.exec(p)?.[1]));
+      // (A first limit=1 request finds the newest id for the progress bar.)
+      expect(limits.join(',')).toContain('500,250,125,63');
+      const direct = lines(join(dir, 'archive-a', 'messages.ndjson')).length;
+      expect(lines(join(dir, 'archive-bounded', 'messages.ndjson')).length).toBeGreaterThanOrEqual(direct);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  }, 90_000);
 
   it('compare: two replicas agree; a truncated copy is reported where it stops', async () => {
     const same = await audit('compare', join(dir, 'archive-a'), join(dir, 'archive-b'));

@@ -1,5 +1,5 @@
 // The deploy files under ops/deploy/ parse, and say what the code expects:
-// the Kubernetes manifests (js-yaml, as openapi.test.ts uses it), the
+// the Kubernetes manifests of a replica and of mirrors (js-yaml, as openapi.test.ts uses it), the
 // Prometheus rules (every metric an alert names is one the replica exports),
 // and the systemd unit's hardening and secret handling.
 
@@ -41,6 +41,22 @@ describe('deploy files', () => {
 
     const peer = objects.find((o) => o.kind === 'Service' && o.metadata.name.endsWith('-peer')) as K8sObject;
     expect(peer.spec?.publishNotReadyAddresses).toBe(true);
+  });
+
+  it('the mirror manifest parses: a scalable Deployment of read-only mirrors, no keystore and no secrets, probes as for a replica', () => {
+    const objects = yaml.loadAll(read('kubernetes/mirror.yaml')).filter((o): o is K8sObject => o !== null && o !== undefined) as K8sObject[];
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
+    const config = JSON.parse((objects.find((o) => o.kind === 'ConfigMap') as K8sObject).data?.['config.json'] ?? '') as Record<string, unknown>;
+    expect(config).toMatchObject({ mirror: { upstream: expect.arrayContaining([expect.stringMatching(/^https:\/\//)]), ca: expect.any(String) } });
+    expect(config).not.toHaveProperty('keystore');
+    expect(config).not.toHaveProperty('tls');
+    const deployment = objects.find((o) => o.kind === 'Deployment') as K8sObject & { spec: { replicas: number; template: { spec: { containers: Record<string, unknown>[]; volumes: { secret?: unknown }[] } } } };
+    expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(deployment.spec.template.spec.volumes.some((v) => v.secret !== undefined)).toBe(false);
+    const container = deployment.spec.template.spec.containers[0] as Record<string, unknown>;
+    expect((container.readinessProbe as { httpGet: { path: string } }).httpGet.path).toBe('/healthz');
+    expect((container.livenessProbe as { httpGet: { path: string } }).httpGet.path).not.toBe('/healthz');
+    expect(container.env).toBeUndefined();
   });
 
   it('the Prometheus rules parse, and every metric they name is one the replica exports', () => {

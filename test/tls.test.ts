@@ -14,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Membership } from '@vcr/proofs';
+import { nodeFetch } from '@vcr/client-sdk/node';
 import { RegistryClient } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { BlockFetcher } from '../apps/replica/src/block-fetcher';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { Metrics } from '../apps/replica/src/metrics';
-import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica } from '../ops/local-cluster';
+import { type LocalClusterLayout, prepareLocalCluster, prepareMirror, type RunningReplica, spawnReplica } from '../ops/local-cluster';
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -204,3 +205,36 @@ describe('state transfer over HTTPS', () => {
     }
   });
 });
+
+describe('a plain-HTTP mirror of HTTPS replicas', () => {
+  it('verifies its https:// upstreams against mirror.ca and serves reads the SDK verifies; without the CA it cannot follow and counts the errors', async () => {
+    const writer = await sdk(httpsFetch(ca), [urlOf(0)]);
+    expect((await writer.put('tls/mirror', 'through-a-mirror')).result.ok).toBe(true);
+    const mirrorOf = (id: string, port: number, withCa: boolean) => {
+      const { layout: withMirror, url } = prepareMirror(layout, id, port, [urlOf(0), urlOf(1)]);
+      const configFile = join(dir, id, 'config.json');
+      const config = JSON.parse(readFileSync(configFile, 'utf8')) as { mirror: Record<string, unknown> };
+      if (withCa) config.mirror.ca = '../pki/ca.crt';
+      writeFileSync(configFile, JSON.stringify(config));
+      running.push(spawnReplica(withMirror, id, (line) => logs.set(id, [...(logs.get(id) ?? []), line])));
+      return url;
+    };
+    // Ports 36,000 to 38,000 are no other test's.
+    const mirrorPort = 36_000 + ((basePort - 30_000) / 4) * 2;
+    const trusting = mirrorOf('mirror-ca', mirrorPort, true);
+    const untrusting = mirrorOf('mirror-no-ca', mirrorPort + 1, false);
+    const read = await waitFor('the mirror serves the value', 30_000, async () => {
+      const r = await (await sdk(nodeFetch(), [trusting])).get('tls/mirror');
+      return r.entry === undefined ? undefined : r;
+    });
+    expect(new TextDecoder().decode(read.entry?.value)).toBe('through-a-mirror');
+    expect(read.replica).toBe(trusting);
+    // The other mirror's fetches fail certificate verification: it stays empty and counts each upstream error.
+    const metrics = await waitFor('the untrusting mirror counts upstream errors', 15_000, async () => {
+      const text = await (await fetch(`${untrusting}/metrics`)).text();
+      return /vcr_peer_errors_total\{[^}]*peer="upstream-1"\} [1-9]/.test(text) ? text : undefined;
+    });
+    expect(metrics).toMatch(/^vcr_committed_height\{replica="mirror-no-ca"\} 0$/m);
+  }, 60_000);
+});
+

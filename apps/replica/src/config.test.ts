@@ -135,6 +135,18 @@ describe('mirror config', () => {
     expect(nodeError({ ...base })).toMatch(/keystore: required .*a read-only mirror has a mirror section instead/);
   });
 
+  it('mirror.ca: a plain-HTTP mirror verifies https:// upstreams against a CA bundle, resolved beside the config; not with a tls section, not a non-PEM file', () => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=ca', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt')], { stdio: 'ignore' });
+    const config = loadNodeConfig(write({ ...base, replicaId: 'm', mirror: { upstream, ca: 'ca.crt' } }));
+    expect(config).toMatchObject({ mode: 'mirror', mirror: { ca: join(dir, 'ca.crt') } });
+    expect(config.tls).toBeUndefined();
+    writeFileSync(join(dir, 'not-a-ca.txt'), 'hello');
+    expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream, ca: 'not-a-ca.txt' } })).toMatch(/mirror\.ca \(.*not-a-ca\.txt\): not a PEM X\.509 certificate bundle/);
+    expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream, ca: 'missing.crt' } })).toMatch(/mirror\.ca \(.*missing\.crt\): cannot read/);
+    chmodSync(join(dir, 'ca.key'), 0o600);
+    expect(nodeError({ ...base, replicaId: 'm', mirror: { upstream, ca: 'ca.crt' }, tls: { cert: 'ca.crt', key: 'ca.key' } })).toMatch(/mirror\.ca: this mirror has a tls section; give the upstreams' CA as tls\.ca instead/);
+  });
+
   it('a mirror whose id is a replica id of the membership is refused', () => {
     const config = loadNodeConfig(write({ ...base, replicaId: 'r2', mirror: { upstream } })) as { mode: 'mirror' } & MirrorConfig;
     const membership = { epoch: 0n, replicas: [{ id: 'r1' }, { id: 'r2' }] };

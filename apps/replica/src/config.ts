@@ -55,6 +55,12 @@ const mirrorSchema = z.strictObject({
     .max(MIRROR_UPSTREAMS_MAX, `at most ${MIRROR_UPSTREAMS_MAX} upstream URLs`)
     .transform((urls) => urls.map((u) => u.replace(/\/+$/, '')))
     .refine((urls) => new Set(urls).size === urls.length, 'upstream lists a URL twice'),
+  /**
+   * PEM CA bundle for https:// upstreams when the mirror itself serves plain
+   * HTTP (no `tls` section; its answers carry their own proofs). With a `tls`
+   * section, use `tls.ca`. Resolves against the config file.
+   */
+  ca: z.string().min(1).optional(),
 });
 
 const configSchema = z.strictObject({
@@ -131,7 +137,11 @@ export function loadNodeConfig(path: string): NodeConfig {
   }
   if (mirror !== undefined) {
     if (keystore !== undefined) throw new ConfigError(`invalid config ${path}: keystore: a mirror never signs, so it has no keystore; remove keystore, or remove mirror to run a replica`);
-    return { mode: 'mirror', ...common, mirror };
+    if (mirror.ca === undefined) return { mode: 'mirror', ...common, mirror };
+    if (tls !== undefined) throw new ConfigError(`invalid config ${path}: mirror.ca: this mirror has a tls section; give the upstreams' CA as tls.ca instead`);
+    const ca = resolve(base, mirror.ca);
+    loadCaBundle(ca, 'mirror.ca', path);
+    return { mode: 'mirror', ...common, mirror: { ...mirror, ca } };
   }
   if (keystore === undefined) throw new ConfigError(`invalid config ${path}: keystore: required (a replica signs its votes with it); a read-only mirror has a mirror section instead (docs/mirror.md)`);
   return { mode: 'replica', ...common, keystore: resolveKeyStorePaths(base, keystore) };
@@ -187,9 +197,19 @@ export function loadTlsMaterial(tls: TlsPaths, configPath = 'config'): TlsMateri
   }
   if (!leaf.checkPrivateKey(privateKey)) throw fail('key', tls.key, `does not match the certificate in ${tls.cert}`);
   if (tls.ca === undefined) return { cert, key };
-  const ca = read('ca', tls.ca);
-  if (firstCertificate(ca) === undefined) throw fail('ca', tls.ca, 'not a PEM X.509 certificate bundle');
-  return { cert, key, ca };
+  return { cert, key, ca: loadCaBundle(tls.ca, 'tls.ca', configPath) };
+}
+
+/** A PEM CA bundle file, read and checked; a ConfigError names the field and the file. */
+export function loadCaBundle(file: string, field: string, configPath = 'config'): Buffer {
+  let ca: Buffer;
+  try {
+    ca = readFileSync(file);
+  } catch (cause) {
+    throw new ConfigError(`invalid config ${configPath}: ${field} (${file}): cannot read: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  if (firstCertificate(ca) === undefined) throw new ConfigError(`invalid config ${configPath}: ${field} (${file}): not a PEM X.509 certificate bundle`);
+  return ca;
 }
 
 /** The first certificate of a PEM bundle, or undefined if there is none that parses. */

@@ -7,7 +7,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkMirrorId, ConfigError, loadNodeConfig, loadTlsMaterial } from './config';
+import { checkMirrorId, ConfigError, loadCaBundle, loadNodeConfig, loadTlsMaterial } from './config';
 import { loadGenesis, loadGenesisRegistry } from './genesis';
 import { refusePeerUpgrades } from './http/mirror-routes';
 import { createListener, createServer } from './http/server';
@@ -47,6 +47,7 @@ export function runMirrorProcess(argv: readonly string[]): void {
   const tls = config.tls === undefined ? undefined : loadTlsMaterial(config.tls, configPath);
   const scheme = tls === undefined ? 'http' : 'https';
   const upstream = config.mirror.upstream;
+  const upstreamCa = tls?.ca ?? (config.mirror.ca === undefined ? undefined : loadCaBundle(config.mirror.ca, 'mirror.ca', configPath));
   mkdirSync(config.dataDir, { recursive: true });
   const store = new ReplicaStore(join(config.dataDir, 'replica.sqlite'));
   const node = new ReplicaNode({
@@ -58,8 +59,8 @@ export function runMirrorProcess(argv: readonly string[]): void {
     registryPolicy,
     log: (l) => log({ replica: config.replicaId, ...l }),
     onFatal: () => process.exit(70),
-    // https:// upstreams are verified against tls.ca, or the system roots.
-    peerTls: tls?.ca === undefined ? {} : { ca: tls.ca },
+    // https:// upstreams are verified against tls.ca (or mirror.ca for a plain-HTTP mirror), or the system roots.
+    peerTls: upstreamCa === undefined ? {} : { ca: upstreamCa },
   });
   const server = createListener(createServer(node), tls);
   // No node.attach(server): a mirror takes no peer connections, and says so to anyone who tries.

@@ -149,9 +149,14 @@ export async function finalChecks(cluster: FaultCluster, seed: number, loadMs: n
   // Evidence must name only the Byzantine replica: evidence against an honest one is a false accusation.
   const evidence: Record<string, number> = {};
   const rejected: Record<string, number> = {};
+  // A replica whose record cannot be read fails the run: an empty answer must not pass for "no evidence".
+  const unreadable = (what: string, id: string) => (e: unknown): Record<string, number> => {
+    problems.push(`${what} of ${id} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    return {};
+  };
   for (const id of honest) {
-    for (const [accused, n] of Object.entries(await cluster.evidenceBy(id).catch(() => ({})))) evidence[accused] = (evidence[accused] ?? 0) + n;
-    for (const [reason, n] of Object.entries(await cluster.rejectedBy(id).catch(() => ({})))) rejected[reason] = (rejected[reason] ?? 0) + n;
+    for (const [accused, n] of Object.entries(await cluster.evidenceBy(id).catch(unreadable('evidence', id)))) evidence[accused] = (evidence[accused] ?? 0) + n;
+    for (const [reason, n] of Object.entries(await cluster.rejectedBy(id).catch(unreadable('metrics', id)))) rejected[reason] = (rejected[reason] ?? 0) + n;
   }
   for (const accused of Object.keys(evidence)) if (honest.includes(accused)) problems.push(`evidence accuses honest replica ${accused}`);
 

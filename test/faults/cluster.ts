@@ -166,18 +166,19 @@ export class FaultCluster {
     return match ? Number(match[1]) : 0;
   }
 
-  /** How many pieces of equivocation evidence `id` holds, by accused replica (its first pages; the fault suite's runs hold far fewer). */
+  /** How many pieces of equivocation evidence `id` holds, by accused replica (all pages, up to 50,000 rows; past that it throws). */
   async evidenceBy(id: string): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     let after = '0';
-    for (let page = 0; page < 20; page++) {
-      const res = await fetch(`${this.urlOf(id)}/v1/audit/evidence?after=${after}&limit=100`, { signal: AbortSignal.timeout(5_000) });
+    for (let page = 0; page < 100; page++) {
+      const res = await fetch(`${this.urlOf(id)}/v1/audit/evidence?after=${after}&limit=500`, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new Error(`GET /v1/audit/evidence: HTTP ${res.status}`);
       const body = (await res.json()) as { evidence: { replica: string }[]; next: string | null };
       for (const e of body.evidence) counts[e.replica] = (counts[e.replica] ?? 0) + 1;
-      if (body.next === null) break;
+      if (body.next === null) return counts;
       after = body.next;
     }
-    return counts;
+    throw new Error('more than 50,000 evidence rows');
   }
 
   /** vcr_rejected_messages_total of `id` by reason (what its core and links refused). */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_PEER_BODY_BYTES } from '@vcr/consensus';
-import { readCapped } from '@vcr/client-sdk';
+import { errorSummary, requestJson } from '@vcr/client-sdk';
 import { parseGenesis } from '../../apps/replica/src/genesis';
 import { ARCHIVE_FORMAT, type ArchiveFile, archivePath, emptyFiles, GENESIS_FILE, loadManifest, type Manifest, saveManifest } from './archive';
 import { ProgressBar } from './progress';
@@ -60,26 +60,17 @@ export const downloadAnswerBytesMax = {
 
 type AnswerKind = keyof typeof downloadAnswerBytesMax;
 
-/** GET a JSON answer of at most `downloadAnswerBytesMax[kind]` bytes; `acceptStatus` also reads that non-2xx status's body. */
+/** GET a JSON answer of at most `downloadAnswerBytesMax[kind]` bytes (the SDK's requestJson); `acceptStatus` also takes that non-2xx status's body. */
 async function getJson(url: string, kind: AnswerKind, acceptStatus?: number): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(requestTimeoutMs) });
-  } catch (cause) {
-    throw new DownloadError('http', `GET ${url} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
   const bytesMax = downloadAnswerBytesMax[kind];
-  const bytes = await readCapped(res, bytesMax).catch((cause: unknown) => {
-    throw new DownloadError('http', `GET ${url}: reading the answer failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  });
-  if (bytes === undefined) throw new DownloadError('too-large', `GET ${url}: the answer is larger than ${bytesMax} bytes (the bound for a ${kind} answer)`);
-  const text = new TextDecoder().decode(bytes);
-  if (!res.ok && res.status !== acceptStatus) throw new DownloadError('http', `GET ${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new DownloadError('malformed-answer', `GET ${url}: the answer is not JSON`, { cause });
+  const answer = await requestJson(fetch, { url, timeoutMs: requestTimeoutMs, maxBytes: bytesMax });
+  if (!answer.ok) {
+    if (answer.code === 'too-large') throw new DownloadError('too-large', `GET ${url}: the answer is larger than ${bytesMax} bytes (the bound for a ${kind} answer)`);
+    if (answer.code === 'malformed') throw new DownloadError('malformed-answer', `GET ${url}: the answer is not JSON (${answer.detail})`);
+    throw new DownloadError('http', `GET ${url} failed: ${answer.detail}`);
   }
+  if ((answer.status < 200 || answer.status > 299) && answer.status !== acceptStatus) throw new DownloadError('http', `GET ${url}: ${errorSummary(answer.status, answer.body)}`);
+  return answer.body;
 }
 
 function field<T>(untrusted: unknown, name: string, check: (v: unknown) => v is T, url: string): T {

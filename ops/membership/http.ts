@@ -1,34 +1,18 @@
 // The membership CLI's reads from a replica: bounded JSON answers (the SDK's
-// readCapped) and the GET /v1/epochs pages. Answers are untrusted: the caller
+// requestJson) and the GET /v1/epochs pages. Answers are untrusted: the caller
 // verifies what it uses.
 
 import { z } from 'zod';
 import { u63String } from '@vcr/proofs';
-import { readCapped } from '@vcr/client-sdk';
-import { MembershipCliError, membershipCliLimits, messageOf } from './common';
+import { errorSummary, requestJson } from '@vcr/client-sdk';
+import { MembershipCliError, membershipCliLimits } from './common';
 
-/** GET a JSON answer, bounded in size and time; any failure names the URL. */
+/** GET a JSON answer, bounded in size and time (the SDK's requestJson); any failure names the URL. */
 export async function getJson(url: string): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(membershipCliLimits.requestTimeoutMs) });
-  } catch (cause) {
-    throw new MembershipCliError('network', `GET ${url}: ${messageOf(cause)}`, { cause });
-  }
-  const body = await readBounded(res, url);
-  if (!res.ok) throw new MembershipCliError('network', `GET ${url}: HTTP ${res.status} ${body.slice(0, 200)}`);
-  try {
-    return JSON.parse(body);
-  } catch (cause) {
-    throw new MembershipCliError('network', `GET ${url}: the answer is not JSON`, { cause });
-  }
-}
-
-/** The body as text, refusing (before reading it all) an answer larger than responseBytesMax. */
-async function readBounded(res: Response, url: string): Promise<string> {
-  const bytes = await readCapped(res, membershipCliLimits.responseBytesMax);
-  if (bytes === undefined) throw new MembershipCliError('network', `GET ${url}: the answer is larger than ${membershipCliLimits.responseBytesMax} bytes`);
-  return new TextDecoder().decode(bytes);
+  const answer = await requestJson(fetch, { url, timeoutMs: membershipCliLimits.requestTimeoutMs, maxBytes: membershipCliLimits.responseBytesMax });
+  if (!answer.ok) throw new MembershipCliError('network', `GET ${url}: ${answer.code}: ${answer.detail}`);
+  if (answer.status < 200 || answer.status > 299) throw new MembershipCliError('network', `GET ${url}: ${errorSummary(answer.status, answer.body)}`);
+  return answer.body;
 }
 
 const epochsPageSchema = z.strictObject({ current: u63String, links: z.array(z.unknown()).max(membershipCliLimits.linksPerPage) });

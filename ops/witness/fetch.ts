@@ -4,7 +4,7 @@
 
 import { type Membership, parseEpochLinkJson, verifyEpochChain } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
-import { readCapped } from '@vcr/client-sdk';
+import { errorSummary, requestJson } from '@vcr/client-sdk';
 import { z } from 'zod';
 
 export const witnessCliLimits = {
@@ -20,27 +20,17 @@ export const witnessCliLimits = {
 
 export type Fetched = { ok: true; status: number; body: unknown } | { ok: false; detail: string };
 
+/** A bounded JSON GET (the SDK's requestJson): any status with its parsed body, or why there is none. */
 export async function getJson(url: string): Promise<Fetched> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(witnessCliLimits.requestTimeoutMs) });
-  } catch (error) {
-    return { ok: false, detail: `unreachable (${error instanceof Error ? error.message : String(error)})` };
-  }
-  const bytes = await readCapped(res, witnessCliLimits.responseBytesMax).catch(() => undefined);
-  if (bytes === undefined) return { ok: false, detail: `answer larger than ${witnessCliLimits.responseBytesMax} bytes or cut` };
-  try {
-    return { ok: true, status: res.status, body: JSON.parse(new TextDecoder().decode(bytes)) as unknown };
-  } catch {
-    return { ok: false, detail: `HTTP ${res.status}, body is not JSON` };
-  }
+  const answer = await requestJson(fetch, { url, timeoutMs: witnessCliLimits.requestTimeoutMs, maxBytes: witnessCliLimits.responseBytesMax });
+  if (answer.ok) return { ok: true, status: answer.status, body: answer.body };
+  if (answer.code === 'too-large') return { ok: false, detail: `answer larger than ${witnessCliLimits.responseBytesMax} bytes` };
+  return { ok: false, detail: answer.code === 'malformed' ? answer.detail : `unreachable (${answer.detail})` };
 }
 
 /** `{ error: { code, message } }` of a refusal, for messages. */
 export function errorText(f: Fetched): string {
-  if (!f.ok) return f.detail;
-  const e = (f.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  return `HTTP ${f.status}${e ? ` ${String(e.code)}: ${String(e.message)}` : ''}`;
+  return f.ok ? errorSummary(f.status, f.body) : f.detail;
 }
 
 const epochsPage = z.object({ current: z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/), links: z.array(z.unknown()).max(witnessCliLimits.linksPerPage) });

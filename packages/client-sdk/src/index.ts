@@ -24,5 +24,6 @@ export { type Attempt, type AttemptCode, ForkError, RegistryError, type Registry
 export { MemoryStorage, type TrustStorage } from './storage';
 export { TRUST_FORMAT, type TrustedHead } from './trust-state';
 export type { FetchLike } from './http';
-export { readCapped } from './http';
+// The SDK's bounded JSON GET and error text, for tools that read replicas (ops/audit, ops/membership, ops/witness).
+export { errorSummary, type HttpAnswer, readCapped, requestJson } from './http';
 export { sdkLimits } from './limits';

@@ -9,6 +9,7 @@ import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
 import { bytesToHex, type Membership, membershipQuorum } from '@vcr/proofs';
 import { useConsole } from '../../components/console-context';
+import { SignerRows } from '../../components/signer-rows';
 import { short, Verdict } from '../../components/verdict';
 import { type ApprovalsCheck, checkApprovals, checkNewQuorum, checkOldQuorum, diffMemberships, type QuorumCheck } from '../../lib/epoch-details';
 import { keyFingerprint, linkInto, newestMembership, type TrustedLink } from '../../lib/epoch-chain';
@@ -57,16 +58,7 @@ function Signatures({ title, check, testId }: { title: string; check: QuorumChec
       </h3>
       <table data-testid={testId}>
         <tbody>
-          {check.signers.map((s) => (
-            <tr key={s.replicaId + s.signature}>
-              <td>{s.replicaId}</td>
-              <td>{s.organization}</td>
-              <td className="mono">{short(s.signature, 16)}</td>
-              <td>
-                <Verdict ok={s.valid} reason={s.reason} />
-              </td>
-            </tr>
-          ))}
+          <SignerRows signers={check.signers} shorten />
         </tbody>
       </table>
     </>

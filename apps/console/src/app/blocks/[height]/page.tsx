@@ -9,6 +9,7 @@ import { useEffect, useState } from 'react';
 import { bytesToHex, type CanonicalValue, nobleBackend } from '@vcr/proofs';
 import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
 import { useConsole } from '../../../components/console-context';
+import { SignerRows } from '../../../components/signer-rows';
 import { CheckVerdict, Verdict, when } from '../../../components/verdict';
 import { getJson } from '../../../lib/replica-api';
 import { type CertificateCheck, checkCertificate } from '../../../lib/verify';
@@ -82,16 +83,7 @@ export default function BlockPage() {
           </tr>
         </thead>
         <tbody>
-          {(check.ok ? check.signers : (check.signers ?? [])).map((s) => (
-            <tr key={s.replicaId + s.signature}>
-              <td>{s.replicaId}</td>
-              <td>{s.organization}</td>
-              <td className="mono">{s.signature}</td>
-              <td>
-                <Verdict ok={s.valid} reason={s.reason} />
-              </td>
-            </tr>
-          ))}
+          <SignerRows signers={check.ok ? check.signers : (check.signers ?? [])} />
         </tbody>
       </table>
       <h2>

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpsServer, request } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,27 +53,8 @@ function makeCertificates(names: string[]): void {
   ca = readFileSync(join(pki, 'ca.crt'));
 }
 
-/** fetch for the SDK over node:https, trusting only `trusted` (Node's fetch takes a custom CA only through an undici dispatcher). */
-function httpsFetch(trusted: Buffer): FetchLike {
-  return (input, init) =>
-    new Promise((resolve, reject) => {
-      const headers: Record<string, string> = {};
-      new Headers(init?.headers ?? {}).forEach((value, name) => (headers[name] = value));
-      const req = request(input, { method: init?.method ?? 'GET', headers, ca: trusted, ...(init?.signal ? { signal: init.signal } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
-          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: responseHeaders }));
-        });
-      });
-      req.on('error', reject);
-      if (typeof init?.body === 'string') req.write(init.body);
-      req.end();
-    });
-}
+/** The SDK's Node transport trusting only `trusted` (Node's global fetch takes a custom CA only through an undici dispatcher). */
+const httpsFetch = (trusted: Buffer): FetchLike => nodeFetch({ ca: trusted });
 
 async function getJson(fetchFn: FetchLike, url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetchFn(url, { signal: AbortSignal.timeout(2_000) });

@@ -2,9 +2,10 @@
 // processes: writes/s, latency percentiles and requests per block for each
 // client count. The quick version of `npm run bench` (ops/bench/bench.ts,
 // docs/benchmark.md), sharing its pieces.
-//   npx tsx ops/bench/cluster-load.ts [1,16,64] [seconds]
+//   npx tsx ops/bench/cluster-load.ts [1,16,64] [seconds] [warm-up seconds] [--profile]
 
 import { runClosedLoop } from './closed-loop';
+import { pickMainThreadProfile, summarizeProfile } from './cpu-profile';
 import { killAll } from './processes';
 import { fmt } from './stats';
 import { startVcrCluster, stopVcrCluster } from './vcr-cluster';
@@ -16,21 +17,39 @@ async function counters(url: string): Promise<{ blocks: number; requests: number
   return { blocks: read('vcr_blocks_committed_total'), requests: read('vcr_requests_committed_total') };
 }
 
+/** CPU % of one core at `perSecond` operations/s, as CPU milliseconds per operation. */
+function cpuMsPerOp(cpuPct: number, perSecond: number): number {
+  return perSecond > 0 ? (cpuPct / 100) * 1000 / perSecond : NaN;
+}
+
 async function main(): Promise<void> {
   const levels = (process.argv[2] ?? '1,16,64').split(',').map(Number);
   const durationMs = Number(process.argv[3] ?? '10') * 1000;
-  const cluster = await startVcrCluster({ profile: false });
+  // Long enough that V8 has compiled the hot path before the first level is measured.
+  const warmupMs = Number(process.argv[4] ?? '3') * 1000;
+  const profile = process.argv.includes('--profile');
+  const cluster = await startVcrCluster({ profile });
+  const windows: { start: bigint; end: bigint }[] = [];
   const r1 = cluster.urls[0] as string;
-  console.log('| clients | writes | writes/s | p50 ms | p99 ms | p99.9 ms | max ms | failed | requests/block |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| clients | writes | writes/s | p50 ms | p99 ms | p99.9 ms | max ms | failed | requests/block | server CPU ms/write | generator CPU ms/write | other CPU % |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const clients of levels) {
     const before = await counters(r1);
-    const r = await runClosedLoop({ clients, durationMs, warmupMs: 0, makeWorker: vcrWriter(cluster.membership, cluster.urls, `w${clients}`, []) });
+    const r = await runClosedLoop({ clients, durationMs, warmupMs: warmupMs, watchPids: cluster.pids(), makeWorker: vcrWriter(cluster.membership, cluster.urls, `w${clients}`, []) });
+    windows.push(r.windowUs);
     const after = await counters(r1);
     const perBlock = (after.requests - before.requests) / Math.max(1, after.blocks - before.blocks);
-    console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} |`);
+    console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} | ${fmt(cpuMsPerOp(r.serverCpuPct, r.perSecond), 2)} | ${fmt(cpuMsPerOp(r.generatorCpuPct, r.perSecond), 2)} | ${fmt(r.otherCpuPct, 0)} |`);
   }
-  await stopVcrCluster(cluster);
+  const stopped = await stopVcrCluster(cluster);
+  const file = pickMainThreadProfile(stopped.profiles);
+  if (file !== undefined) {
+    const summary = summarizeProfile(file, windows, process.cwd(), 25);
+    console.log(`\nr1 (primary) busy ${fmt(summary.busyMs, 0)} ms of ${fmt(summary.windowMs, 0)} ms measured; top functions by self time:`);
+    for (const f of summary.byFunction) console.log(`${fmt(f.pct, 1).padStart(5)} %  ${fmt(f.ms, 0).padStart(6)} ms  ${f.name}`);
+    console.log('\nby area:');
+    for (const f of summary.byArea) console.log(`${fmt(f.pct, 1).padStart(5)} %  ${f.name}`);
+  }
 }
 
 main()

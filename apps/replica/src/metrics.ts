@@ -41,7 +41,7 @@ export class Metrics {
   }
 
   /** `connectedPeers`: peers with an authenticated outbound link now (the transport's connectedPeers()), for the peer-unreachable alert. */
-  render(labels: { replica: string; view: number; height: number; connectedPeers?: number }): string {
+  render(labels: { replica: string; view: number; height: number; connectedPeers?: number; storage?: { writes: number; syncs: number } }): string {
     const l = `replica="${labels.replica}"`;
     const lines = [
       '# TYPE vcr_blocks_committed_total counter',
@@ -57,6 +57,16 @@ export class Metrics {
       '# TYPE vcr_committed_height gauge',
       `vcr_committed_height{${l}} ${labels.height}`,
       ...(labels.connectedPeers === undefined ? [] : ['# TYPE vcr_connected_peers gauge', `vcr_connected_peers{${l}} ${labels.connectedPeers}`]),
+      ...(labels.storage === undefined
+        ? []
+        : [
+            '# HELP vcr_store_commits_total SQLite transactions committed (an idle replica commits none).',
+            '# TYPE vcr_store_commits_total counter',
+            `vcr_store_commits_total{${l}} ${labels.storage.writes}`,
+            '# HELP vcr_store_syncs_total fdatasync calls on the WAL, each making every commit before it durable.',
+            '# TYPE vcr_store_syncs_total counter',
+            `vcr_store_syncs_total{${l}} ${labels.storage.syncs}`,
+          ]),
       '# TYPE vcr_rejected_messages_total counter',
       ...[...this.rejectedByReason].map(([reason, n]) => `vcr_rejected_messages_total{${l},reason="${reason}"} ${n}`),
       '# TYPE vcr_peer_errors_total counter',

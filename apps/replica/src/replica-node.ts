@@ -563,9 +563,11 @@ export class ReplicaNode {
   /**
    * Group commit: every event handled in one turn of the event loop shares one
    * SQLite transaction (the signer journal, votes, prepared certificates,
-   * blocks). Network sends and client replies wait in the outbox until that
-   * transaction is durable, so "persist, then send" and "commit, then reply"
-   * hold with one fsync per turn instead of one per write.
+   * blocks), opened only if the turn writes. Network sends and client replies
+   * wait in the outbox until that transaction is durable, so "persist, then
+   * send" and "commit, then reply" hold; the fdatasync runs on the thread pool,
+   * and turns that commit while one is in flight share the next
+   * (storage/group-commit.ts).
    */
   private dispatch(event: Parameters<PbftCore<RegistryState>['handle']>[0]): void {
     if (this.fatal || this.stopped) return;
@@ -595,14 +597,16 @@ export class ReplicaNode {
     setImmediate(() => this.flush());
   }
 
-  /** Makes the turn's writes durable, then lets its messages and replies out. */
+  /** Commits the turn's writes, and lets its messages and replies out once they are durable. */
   private flush(): void {
     this.flushScheduled = false;
     if (this.stopped) return;
-    this.opts.store.commitGroup();
     const out = this.outbox;
     this.outbox = [];
-    for (const release of out) release();
+    this.opts.store.whenDurable(() => {
+      if (this.stopped) return;
+      for (const release of out) release();
+    });
   }
 
   private apply(effect: Effect): void {

@@ -36,7 +36,11 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
   const { key, keyFor, close: closeKeyStore } = openConfiguredKey(config.keystore, process.env);
   log({ replica: config.replicaId, event: 'keystore-opened', kind: config.keystore.kind, label: key.label });
   mkdirSync(config.dataDir, { recursive: true });
-  const store = new ReplicaStore(join(config.dataDir, 'replica.sqlite'));
+  // A failed fdatasync leaves the page cache in doubt: nothing that waited on it may go out, so stop.
+  const store = new ReplicaStore(join(config.dataDir, 'replica.sqlite'), (error) => {
+    log({ replica: config.replicaId, event: 'fatal', error: `${error.message}: ${String(error.cause)}` });
+    process.exit(74);
+  });
   const node = new ReplicaNode({
     membership,
     replicaId: config.replicaId,

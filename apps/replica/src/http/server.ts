@@ -75,7 +75,7 @@ export function createServer(node: ReplicaNode): express.Express {
 
   app.get('/metrics', (_req, res) => {
     const s = node.status;
-    res.type('text/plain; version=0.0.4').send(node.metrics.render({ replica: String(s.replicaId), view: Number(s.view), height: Number(s.committed), connectedPeers: node.connectedPeers().length }));
+    res.type('text/plain; version=0.0.4').send(node.metrics.render({ replica: String(s.replicaId), view: Number(s.view), height: Number(s.committed), connectedPeers: node.connectedPeers().length, storage: node.store.durabilityStats }));
   });
 
   app.post('/v1/requests', clientJson, (req, res, next) => {

@@ -59,8 +59,9 @@ export interface JournalEntry {
 
 /**
  * Where the guard keeps its journal. Every method is synchronous; `append`
- * returns only once the entry is durable, since the signature is released
- * right after it.
+ * returns once the entry survives a crash of the process (in the replica's
+ * store: committed to the WAL), and the host releases what carries the
+ * signature only once the entry is durable (ReplicaStore.whenDurable).
  */
 export interface SignerJournal {
   lastEntry(): JournalEntry | undefined;
@@ -244,7 +245,7 @@ export function createGuardedSigner(inner: KeyHandle, journal: SignerJournal, op
         throw new SignerRefusal('backwards', `${describeSlot(slot)} is below epoch ${highest.epoch} view ${highest.view}, where this key already voted`);
       }
     }
-    // (d) Sign, then make the record durable before the signature can leave this function.
+    // (d) Sign, then record it before the signature can leave this function (durable before it leaves the replica: the host's outbox).
     const signature = Uint8Array.from(inner.sign(bytes));
     const last = journal.lastEntry();
     const unhashed = {

@@ -62,4 +62,45 @@ describe('replica store (real SQLite file)', () => {
     expect(s.loadVotes(0n)[0]?.seq).toBe(big);
     s.close();
   });
+
+  it('a group that writes nothing commits nothing and syncs nothing', async () => {
+    const s = new ReplicaStore(freshPath());
+    await new Promise<void>((resolve) => s.whenDurable(resolve));
+    const before = s.durabilityStats;
+    for (let turn = 0; turn < 5; turn++) {
+      s.beginGroup();
+      s.getMeta('view');
+      s.commitGroup();
+      await new Promise<void>((resolve) => s.whenDurable(resolve));
+    }
+    expect(s.durabilityStats).toEqual(before);
+    s.close();
+  });
+
+  it('one group is one commit, and whenDurable waits for an fdatasync of the WAL', async () => {
+    const path = freshPath();
+    const s = new ReplicaStore(path);
+    await new Promise<void>((resolve) => s.whenDurable(resolve));
+    const before = s.durabilityStats;
+    s.beginGroup();
+    s.setMeta('view', '3');
+    s.saveVote({ phase: 'prepare', view: 3n, seq: 1n, hash: new Uint8Array(32) });
+    s.saveBlock(1n, '{}', [Uint8Array.of(1)]);
+    let released = false;
+    const durable = new Promise<void>((resolve) =>
+      s.whenDurable(() => {
+        released = true;
+        resolve();
+      }),
+    );
+    // The sync runs on the thread pool: the release cannot happen in the same turn.
+    expect(released).toBe(false);
+    await durable;
+    expect(s.durabilityStats).toEqual({ writes: before.writes + 1, syncs: before.syncs + 1 });
+    s.close();
+    const again = new ReplicaStore(path);
+    expect(again.getMeta('view')).toBe('3');
+    expect(again.lastHeight()).toBe(1n);
+    again.close();
+  });
 });

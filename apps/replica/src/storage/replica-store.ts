@@ -1,18 +1,23 @@
 // The replica's durable state in one SQLite file (better-sqlite3, WAL,
-// synchronous = FULL): committed blocks with their certificates, the log
+// synchronous = NORMAL): committed blocks with their certificates, the log
 // leaves, and what the consensus core asks to persist before it speaks
-// (view, votes, prepared certificates, stable checkpoint). Every method is
-// synchronous and returns only after the write is durable, which is what the
-// core's effect ordering ("persist, then send") relies on.
+// (view, votes, prepared certificates, stable checkpoint). Every write method
+// is synchronous and returns once its transaction is in the WAL (the page
+// cache: it survives kill -9); `whenDurable` runs a callback once everything
+// written so far is on disk, after one fdatasync of the WAL on the thread
+// pool (group-commit.ts). What the consensus core's effect ordering requires
+// ("persist, then send") is met by sending only from such a callback.
 // Layout and recovery rules: docs/storage.md.
 
 import Database from 'better-sqlite3';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import { SIGNATURE_KINDS, type SignatureKind } from '@vcr/proofs';
 import type { JournalEntry, SignerJournal } from '../keystore/guarded-signer';
 import type { KeyChange } from '../registry/key-index';
 import { AUDIT_SCHEMA, AuditTables } from './audit-tables';
 import { KEY_INDEX_SCHEMA, KeyIndexTables } from './key-index-tables';
 import { Statements } from './statements';
+import { GroupCommit, type GroupCommitStats } from './group-commit';
 
 export class StorageError extends Error {
   override name = 'StorageError';
@@ -96,16 +101,31 @@ export class ReplicaStore implements SignerJournal {
   readonly audit: AuditTables;
   /** Live keys and per-key history, written with the block that changed them. */
   readonly keys: KeyIndexTables;
+  private readonly groupCommit: GroupCommit;
+  /** A group was asked for (beginGroup): the transaction opens at its first write, so a turn that writes nothing commits nothing. */
+  private groupWanted = false;
+  /** Our own descriptor of the WAL file, for fdatasync off the event loop; opened at the first sync. */
+  private walFd: number | undefined;
+  private closed = false;
 
-  constructor(path: string) {
+  /** `onSyncError`: an fdatasync failed; the process must stop (what waited on it is never released). */
+  constructor(
+    private readonly path: string,
+    onSyncError: (error: Error) => void = (error) => {
+      throw error;
+    },
+  ) {
+    this.groupCommit = new GroupCommit((done) => this.syncWal(done), onSyncError);
     try {
       this.db = new Database(path);
       this.sql = new Statements(this.db);
       // Integers come back as bigint: heights and sizes never lose precision past 2^53.
       this.db.defaultSafeIntegers(true);
       this.db.pragma('journal_mode = WAL');
-      // FULL: a commit is on disk when the call returns, so an acknowledged write survives kill -9.
-      this.db.pragma('synchronous = FULL');
+      // NORMAL: a commit is in the page cache when the call returns (it survives kill -9); the
+      // fdatasync that makes it survive a power cut runs off the event loop (whenDurable).
+      // SQLite still syncs the WAL before each checkpoint and the database file after it.
+      this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA + AUDIT_SCHEMA + KEY_INDEX_SCHEMA);
     } catch (cause) {
       throw new StorageError('open-failed', `cannot open replica store at ${path}`, { cause });
@@ -113,26 +133,81 @@ export class ReplicaStore implements SignerJournal {
     const version = this.getMeta('schema');
     if (version === undefined || UPGRADABLE_VERSIONS.includes(version)) this.setMeta('schema', SCHEMA_VERSION);
     else if (version !== SCHEMA_VERSION) throw new StorageError('schema-mismatch', `store schema ${version}, expected ${SCHEMA_VERSION}`);
-    this.audit = new AuditTables(this.sql, (write) => this.db.transaction(write)());
+    this.audit = new AuditTables(this.sql, (write) => {
+      this.db.transaction(write)();
+      this.noteWrite();
+    });
     this.keys = new KeyIndexTables(this.sql);
   }
 
   /**
-   * Opens the group transaction the replica uses for one turn of its event loop (nested writes
-   * become savepoints); `commitGroup` makes it durable with one fsync. No-ops when already open / not open.
+   * Starts the group the replica uses for one turn of its event loop: every write until
+   * `commitGroup` shares one transaction (nested writes become savepoints). The transaction opens
+   * at the first write, so a turn that writes nothing touches neither SQLite nor the disk.
    */
   beginGroup(): void {
-    if (!this.db.inTransaction) this.db.exec('BEGIN IMMEDIATE');
+    this.groupWanted = true;
   }
 
+  /** Commits the group's transaction, if one opened, into the WAL; `whenDurable` waits for its sync. */
   commitGroup(): void {
-    if (this.db.inTransaction) this.db.exec('COMMIT');
+    this.groupWanted = false;
+    if (!this.db.inTransaction) return;
+    this.db.exec('COMMIT');
+    this.groupCommit.noteWrite();
+  }
+
+  /**
+   * Runs `release` once everything written so far is durable (at once if nothing is pending). An
+   * open group is committed first. Releases run in the order they were asked for.
+   */
+  whenDurable(release: () => void): void {
+    this.commitGroup();
+    this.groupCommit.whenDurable(release);
+  }
+
+  /** Transactions committed and fdatasync calls made since the store opened (for /metrics). */
+  get durabilityStats(): GroupCommitStats {
+    return this.groupCommit.stats;
+  }
+
+  /** Every write method starts here: inside a group it opens the group's transaction. */
+  private write(): void {
+    if (this.groupWanted && !this.db.inTransaction) this.db.exec('BEGIN IMMEDIATE');
+  }
+
+  /** A write outside the group committed on its own: it needs a sync too. */
+  private noteWrite(): void {
+    if (!this.db.inTransaction) this.groupCommit.noteWrite();
+  }
+
+  private syncWal(done: (error: Error | null) => void): void {
+    if (this.path === ':memory:') return done(null);
+    try {
+      this.walFd ??= openSync(`${this.path}-wal`, 'r');
+    } catch (error) {
+      return done(new StorageError('io', `cannot open the WAL of ${this.path} to sync it`, { cause: error }));
+    }
+    const fd = this.walFd;
+    fdatasync(fd, (error) => {
+      if (this.closed && this.walFd === fd) {
+        closeSync(fd);
+        this.walFd = undefined;
+      }
+      done(error === null ? null : new StorageError('io', `fdatasync of the WAL of ${this.path} failed`, { cause: error }));
+    });
   }
 
   close(): void {
     this.commitGroup();
     this.audit.flush();
+    // Closing the last connection checkpoints the WAL into the database file and syncs it.
     this.db.close();
+    this.closed = true;
+    if (this.walFd !== undefined && !this.groupCommit.syncing) {
+      closeSync(this.walFd);
+      this.walFd = undefined;
+    }
   }
 
   getMeta(key: string): string | undefined {
@@ -141,11 +216,15 @@ export class ReplicaStore implements SignerJournal {
   }
 
   setMeta(key: string, value: string): void {
+    this.write();
     this.sql.get('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.noteWrite();
   }
 
   deleteMeta(key: string): void {
+    this.write();
     this.sql.get('DELETE FROM meta WHERE key = ?').run(key);
+    this.noteWrite();
   }
 
   /** The highest committed height, 0 when empty. */
@@ -164,6 +243,7 @@ export class ReplicaStore implements SignerJournal {
    * land together or not at all; buffered audit rows ride along in the same fsync.
    */
   saveBlock(height: bigint, blockJson: string, leaves: readonly Uint8Array[], changes: readonly KeyChange[] = []): void {
+    this.write();
     const save = this.db.transaction(() => {
       const last = this.lastHeight();
       if (height !== last + 1n) throw new StorageError('out-of-order', `block ${height} after ${last}`);
@@ -176,6 +256,7 @@ export class ReplicaStore implements SignerJournal {
       this.audit.writeBuffered();
     });
     save();
+    this.noteWrite();
   }
 
   /** The height the key index covers; below lastHeight() only in a store written before the index existed. */
@@ -185,12 +266,14 @@ export class ReplicaStore implements SignerJournal {
 
   /** Indexes an already stored block (recovery of an older store). */
   indexStoredBlock(height: bigint, changes: readonly KeyChange[]): void {
+    this.write();
     const index = this.db.transaction(() => {
       if (height !== this.keyIndexHeight() + 1n) throw new StorageError('out-of-order', `key index at ${this.keyIndexHeight()}, asked to index ${height}`);
       this.keys.insert(changes);
       this.setMeta('keyIndexHeight', height.toString());
     });
     index();
+    this.noteWrite();
   }
 
   /** A block's log leaves with their indices, in log order. */
@@ -221,7 +304,9 @@ export class ReplicaStore implements SignerJournal {
   }
 
   saveVote(v: StoredVote): void {
+    this.write();
     this.sql.get('INSERT OR IGNORE INTO votes (phase, view, seq, hash) VALUES (?, ?, ?, ?)').run(v.phase, v.view, v.seq, Buffer.from(v.hash));
+    this.noteWrite();
   }
 
   loadVotes(aboveSeq: bigint): StoredVote[] {
@@ -238,7 +323,9 @@ export class ReplicaStore implements SignerJournal {
   }
 
   savePrepared(seq: bigint, view: bigint, certificateJson: string): void {
+    this.write();
     this.sql.get('INSERT OR REPLACE INTO prepared (seq, view, certificate) VALUES (?, ?, ?)').run(seq, view, certificateJson);
+    this.noteWrite();
   }
 
   loadPrepared(aboveSeq: bigint): string[] {
@@ -248,11 +335,13 @@ export class ReplicaStore implements SignerJournal {
 
   /** A stable checkpoint settles everything at or below it: votes and prepared certificates there are no longer needed. */
   pruneAtOrBelow(seq: bigint): void {
+    this.write();
     const prune = this.db.transaction(() => {
       this.sql.get('DELETE FROM votes WHERE seq <= ?').run(seq);
       this.sql.get('DELETE FROM prepared WHERE seq <= ?').run(seq);
     });
     prune();
+    this.noteWrite();
   }
 
   // ---- signer journal (the double-sign guard's record; keystore/guarded-signer.ts) ----------
@@ -274,12 +363,16 @@ export class ReplicaStore implements SignerJournal {
   /** One index probe per vote kind, newest (epoch, view) first. */
   /** An epoch this replica entered: the membership (JSON) voting after block `startSeq`. */
   saveEpoch(epoch: bigint, startSeq: bigint, membershipJson: string): void {
+    this.write();
     this.sql.get('INSERT OR IGNORE INTO epochs (epoch, start_seq, membership) VALUES (?, ?, ?)').run(epoch, startSeq, membershipJson);
+    this.noteWrite();
   }
 
   /** The complete link into `epoch` (JSON, docs/certificates.md), once both quorums are in. */
   saveEpochLink(epoch: bigint, linkJson: string): void {
+    this.write();
     this.sql.get('UPDATE epochs SET link = ? WHERE epoch = ?').run(linkJson, epoch);
+    this.noteWrite();
   }
 
   /** How many entered epochs have no complete link yet (cheap: the table has one row per epoch). */
@@ -304,8 +397,9 @@ export class ReplicaStore implements SignerJournal {
     return highest;
   }
 
-  /** Durable when it returns (synchronous = FULL); refuses an entry that does not extend the chain. */
+  /** In the WAL when it returns, durable at the next sync (whenDurable); refuses an entry that does not extend the chain. */
   append(entry: JournalEntry): void {
+    this.write();
     const save = this.db.transaction(() => {
       const last = this.sql.get('SELECT idx, entry_hash FROM signer_journal ORDER BY idx DESC LIMIT 1').get() as { idx: bigint; entry_hash: Buffer } | undefined;
       const index = last === undefined ? 0n : last.idx + 1n;
@@ -327,6 +421,7 @@ export class ReplicaStore implements SignerJournal {
         );
     });
     save();
+    this.noteWrite();
   }
 
   list(fromIndex: bigint, limit: number): JournalEntry[] {

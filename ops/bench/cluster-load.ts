@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} | ${fmt(cpuMsPerOp(r.serverCpuPct, r.perSecond), 2)} | ${fmt(cpuMsPerOp(r.generatorCpuPct, r.perSecond), 2)} | ${fmt(r.otherCpuPct, 0)} |`);
   }
   const stopped = await stopVcrCluster(cluster);
+  if (cluster.profileDir) { (await import('node:fs')).rmSync('/tmp/prof/last', { recursive: true, force: true }); (await import('node:fs')).cpSync(cluster.profileDir, '/tmp/prof/last', { recursive: true }); }
   const file = pickMainThreadProfile(stopped.profiles);
   if (file !== undefined) {
     const summary = summarizeProfile(file, windows, process.cwd(), 25);

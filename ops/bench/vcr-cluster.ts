@@ -49,7 +49,7 @@ export async function startVcrCluster(opts: { profile: boolean }): Promise<VcrCl
   const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
   const profileDir = opts.profile ? join(dir, 'cpu-profile') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir);
-  const replicas = layout.replicas.map((r) => launch(layout, r.id, r.id === 'r1' && profileDir !== undefined ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ''));
+  const replicas = layout.replicas.map((r) => launch(layout, r.id, (r.id === 'r1' || r.id === 'r2') && profileDir !== undefined ? `--cpu-prof --cpu-prof-dir=${profileDir}/${r.id}` : ''));
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, startTimeoutMs)));
   return {
     layout,

@@ -13,6 +13,7 @@ import { nodeBackend } from '@vcr/crypto-node';
 import { runOrExit } from '../../apps/replica/src/replica-process';
 import { applyStrategy, STRATEGIES, type StrategyName } from '../../packages/consensus/test/sim/adversary';
 import { Rng } from '../../packages/consensus/test/sim/rng';
+import { ignoresForwardedRequests, PROCESS_ONLY_STRATEGIES, type ProcessStrategyName } from './process-strategies';
 
 const SEEN_MAX = 64;
 
@@ -21,10 +22,11 @@ function argOf(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const strategy = argOf('--strategy') as StrategyName | undefined;
+const strategy = argOf('--strategy') as ProcessStrategyName | undefined;
 const seed = Number(argOf('--seed') ?? '1');
-if (strategy === undefined || !STRATEGIES.includes(strategy) || !Number.isSafeInteger(seed)) {
-  console.error(`usage: byzantine-replica.ts --config <file> --strategy <${STRATEGIES.join('|')}> --seed <n>`);
+const known: readonly string[] = [...STRATEGIES, ...PROCESS_ONLY_STRATEGIES];
+if (strategy === undefined || !known.includes(strategy) || !Number.isSafeInteger(seed)) {
+  console.error(`usage: byzantine-replica.ts --config <file> --strategy <${known.join('|')}> --seed <n>`);
   process.exit(2);
 }
 
@@ -41,7 +43,9 @@ runOrExit(process.argv, ({ replicaId, membership, key }) => {
   console.log(JSON.stringify({ replica: replicaId, event: 'byzantine', strategy, seed }));
   return {
     faultInjection: {
-      outbound: (message, targets) => applyStrategy(strategy, ctx, message, targets),
+      // Process-only strategies send honestly; the simulator's rewrite what is sent.
+      outbound: (message, targets) => ((PROCESS_ONLY_STRATEGIES as readonly string[]).includes(strategy) ? targets.map((to) => ({ to, message })) : applyStrategy(strategy as StrategyName, ctx, message, targets)),
+      ignoreForwardedRequests: ignoresForwardedRequests(strategy),
       inbound: (message) => {
         seen.push(message);
         if (seen.length > SEEN_MAX) seen.shift();

@@ -11,12 +11,12 @@ import type { Membership } from '@vcr/proofs';
 import { loadGenesis } from '../../apps/replica/src/genesis';
 import { LinkProxies } from './link-proxy';
 import { type LocalClusterLayout, prepareLocalCluster, type ReplicaEntry, type RunningReplica, spawnReplica, waitHealthy } from '../../ops/local-cluster';
-import type { StrategyName } from '../../packages/consensus/test/sim/adversary';
+import type { ProcessStrategyName } from './process-strategies';
 
 /** One replica of the cluster runs a Byzantine strategy of the simulator's (byzantine-replica.ts). */
 export interface ByzantineReplica {
   id: string;
-  strategy: StrategyName;
+  strategy: ProcessStrategyName;
   seed: number;
 }
 

@@ -95,9 +95,17 @@ export interface OutboundFaults {
   outbound(message: PeerMessage, targets: readonly string[]): { to: string; message: PeerMessage; extraDelayMs?: number }[];
   /** Each well-formed inbound peer message (replay attacks draw from these). */
   inbound?(message: PeerMessage): void;
+  /** Drop client requests forwarded by peers (a primary that censors what reaches it through backups). */
+  ignoreForwardedRequests?: boolean;
 }
 
 const RECEIPT_TIMEOUT_MS = 10_000;
+/**
+ * A client request this replica took in goes to the primary alone; if it has not committed after
+ * this long, to every peer (see forwardRequest). Well under the view-change timeout, so that the
+ * backups' timers start in time to replace a primary that ignores it.
+ */
+const RELAY_TO_ALL_AFTER_MS = 1_000;
 const AUDIT_FLUSH_MS = 1_000;
 /** Client requests waiting for their receipt at this replica; past this, 429 with a retry hint. */
 const WAITING_REQUESTS_MAX = 4_096;
@@ -388,6 +396,7 @@ export class ReplicaNode {
     this.peers?.start();
     this.timer = setInterval(() => {
       this.dispatch({ type: 'tick', nowMs: Date.now() });
+      this.relayOverdueRequests(Date.now());
       // Links of epochs this replica entered without a vote come from peers (a few seconds apart; cheap when none is missing).
       if (Date.now() - this.lastLinkSyncMs > 2_000) {
         this.lastLinkSyncMs = Date.now();
@@ -518,14 +527,41 @@ export class ReplicaNode {
       this.waiters.set(key, list);
       this.countWaiting(request.clientId, +1);
       this.dispatch({ type: 'request', request });
-      // PBFT 4.1: the request must reach the primary; relaying it to every peer also lets
-      // backups time out a primary that ignores it.
-      this.peers?.relayRequest(clientRequestToJson(request));
+      this.forwardRequest(key, request);
     });
+  }
+
+  /** Requests taken in here, oldest first, until they commit or go to every peer (onTick). */
+  private readonly forwarded: { key: string; atMs: number; json: unknown }[] = [];
+
+  /**
+   * PBFT 4.1: the request must reach the primary. A backup forwards it to the primary only (the
+   * other backups verify it from the PRE-PREPARE's batch, which spares every replica a relayed
+   * copy of every request). If it has not committed after RELAY_TO_ALL_AFTER_MS, it goes to every
+   * peer, so every backup holds it, starts its view-change timer for it, and a primary that
+   * ignores it is replaced (PBFT 4.5.2); a client whose replica does not answer in time tries
+   * another replica, which does the same (docs/protocol.md, "Client requests").
+   */
+  private forwardRequest(key: string, request: ClientRequest): void {
+    const json = clientRequestToJson(request);
+    const primary = this.core.primary;
+    if (primary !== this.opts.replicaId) this.peers?.relayRequest(json, primary);
+    this.forwarded.push({ key, atMs: Date.now(), json });
+  }
+
+  /** Requests still waiting RELAY_TO_ALL_AFTER_MS after they came in go to every peer. */
+  private relayOverdueRequests(nowMs: number): void {
+    let n = 0;
+    while (n < this.forwarded.length && (this.forwarded[n] as { atMs: number }).atMs + RELAY_TO_ALL_AFTER_MS <= nowMs) n++;
+    if (n === 0) return;
+    for (const overdue of this.forwarded.splice(0, n)) {
+      if (this.waiters.has(overdue.key)) this.peers?.relayRequest(overdue.json);
+    }
   }
 
   /** A client request relayed by a peer: untrusted, checked like any other. */
   private onRelayedRequest(untrusted: unknown): void {
+    if (this.opts.faultInjection?.ignoreForwardedRequests === true) return;
     const parsed = parseClientRequestJson(untrusted);
     if (!parsed.ok) return this.metrics.rejected('malformed-request');
     this.dispatch({ type: 'request', request: parsed.value });

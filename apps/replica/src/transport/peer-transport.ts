@@ -128,9 +128,10 @@ export class PeerTransport {
     if (this.links.has(to)) this.sendTo([to], 'message', message);
   }
 
-  /** Frame kind 'request' to every connected peer. */
-  relayRequest(request: unknown): void {
-    this.sendTo([...this.links.keys()], 'request', request);
+  /** Frame kind 'request' to every connected peer, or only to `to` (a stranger's id is ignored). */
+  relayRequest(request: unknown, to?: string): void {
+    if (to === undefined) this.sendTo([...this.links.keys()], 'request', request);
+    else if (this.links.has(to)) this.sendTo([to], 'request', request);
   }
 
   /** Ids of peers with an authenticated outbound connection right now (for /healthz). */

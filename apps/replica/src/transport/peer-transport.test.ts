@@ -24,6 +24,7 @@ import {
   stopServer,
   transportFor,
   until,
+  untilDelivered,
   wsUrl,
 } from './socket-testing';
 
@@ -129,7 +130,7 @@ describe('PeerTransport', () => {
   it('a handshake that does not finish in time closes the socket', async () => {
     const { servers: byId, replicas } = await membership(['r1', 'r2']);
     const server = byId.get('r1') as Server;
-    transportFor('r1', replicas, server, { timing: { handshakeTimeoutMs: 100 } });
+    transportFor('r1', replicas, server, { timing: { helloTimeoutMs: 100 } });
     const silent = new RawPeer(wsUrl(server));
     await silent.nextMessage(0);
     expect(await silent.closed()).toBe(closeCodes.handshakeTimeout);
@@ -252,22 +253,8 @@ describe('PeerTransport', () => {
     const restarted = transportFor('r3', replicas, await listen(port));
     restarted.transport.start();
     // Sends while r1 has not redialed yet are dropped (and counted); keep sending until one lands.
-    await until(
-      'r1 reaches the restarted r3',
-      () => {
-        r1.transport.send('r3', { after: 'restart' });
-        return restarted.received.some((f) => f.from === 'r1');
-      },
-      15_000,
-    );
-    await until(
-      'the restarted r3 reaches r1',
-      () => {
-        restarted.transport.send('r1', { back: 'again' });
-        return r1.received.some((f) => f.from === 'r3');
-      },
-      15_000,
-    );
+    await untilDelivered('r1 reaches the restarted r3', r1, restarted, { after: 'restart' }, 15_000);
+    await untilDelivered('the restarted r3 reaches r1', restarted, r1, { back: 'again' }, 15_000);
     expect(restarted.received[0]).toEqual({ from: 'r1', kind: 'message', payload: { after: 'restart' } });
   });
 });

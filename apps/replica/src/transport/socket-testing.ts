@@ -72,6 +72,18 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
   }
 }
 
+/** Sends from `sender` to `to` until `receiver` has a frame from `from` (sends before the link is up are dropped). */
+export async function untilDelivered(what: string, sender: Replica, receiver: Replica, payload: unknown, timeoutMs: number): Promise<void> {
+  await until(
+    what,
+    () => {
+      sender.transport.send(receiver.id, payload);
+      return receiver.received.some((f) => f.from === sender.id);
+    },
+    timeoutMs,
+  );
+}
+
 /** One counter or gauge from the Prometheus text, 0 when absent. */
 export function metric(metrics: Metrics, name: string, label: string): number {
   const text = metrics.render({ replica: 'x', view: 0, height: 0 });

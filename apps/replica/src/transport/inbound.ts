@@ -10,7 +10,16 @@ import { startKeepalive } from './keepalive';
 import { closeCodes, transportLimits, type TransportTiming } from './limits';
 
 /** Metric reasons (metrics.rejected) the transport counts. */
-export type PeerRejectionReason = 'peer-auth' | 'peer-frame' | 'peer-frame-binary' | 'peer-frame-oversize';
+export type PeerRejectionReason =
+  | 'peer-auth'
+  | 'peer-frame'
+  | 'peer-frame-binary'
+  | 'peer-frame-oversize'
+  /** Admission (admission.ts): a pending socket evicted for a newer one from its source, or from its full pool. */
+  | 'peer-admission-source-cap'
+  | 'peer-admission-pool-full'
+  /** An unauthenticated socket sent more than handshakeBytesMax. */
+  | 'peer-handshake-bytes';
 
 export interface InboundDeps {
   ctx: HandshakeContext;
@@ -54,13 +63,9 @@ export class InboundConnection {
     this.handshakeTimer = setTimeout(() => {
       deps.rejected('peer-auth');
       this.close(closeCodes.handshakeTimeout, 'handshake-timeout');
-    }, deps.timing.handshakeTimeoutMs);
+    }, deps.timing.helloTimeoutMs);
     startKeepalive(ws, deps.timing);
     ws.send(JSON.stringify(challengeMessage(deps.ctx.selfId, this.serverNonce)));
-  }
-
-  get authenticated(): boolean {
-    return this.peer !== undefined;
   }
 
   close(code: number, reason: string): void {

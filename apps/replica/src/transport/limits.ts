@@ -34,18 +34,49 @@ export const transportLimits = {
   /** A challenge, hello or welcome is under 400 bytes; anything past this is refused before JSON.parse. */
   handshakeMessageBytesMax: 1024,
   /**
-   * Inbound sockets that have not finished the handshake. Anyone who can reach
-   * the port can open one, and ws buffers up to frameBytesMax of a message
-   * before the size check on the hello can run, so they are capped (32 x 8 MiB
-   * at worst, for at most handshakeTimeoutMs); past the cap an upgrade gets 503.
+   * Admission (docs/peer-transport.md section 2): anyone who can reach the
+   * port can open a socket, so the sockets that have not finished the
+   * handshake are bounded in three ways, and a new one is never refused for
+   * room: it evicts the oldest pending socket of the group that is full. A
+   * member's handshake takes one round trip, so the oldest pending socket is
+   * the one least likely to be a member's.
+   *
+   * Pending sockets from one source (an IPv4 address, or an IPv6 /64, which
+   * one host usually holds whole). A member dials one link at a time; a few
+   * more cover a redial racing the old socket and several replicas behind one
+   * NAT address.
    */
-  pendingHandshakesMax: 32,
+  pendingHandshakesPerSourceMax: 4,
+  /** Pending sockets from sources that are not a membership address: the strangers' pool. */
+  strangerPendingHandshakesMax: 32,
+  /**
+   * Pending sockets from the membership's addresses (each member's address
+   * host, resolved): kept apart from the strangers' pool, so strangers from
+   * other addresses, however many, never take a member's slot.
+   */
+  memberPendingHandshakesMax: 16,
+  /**
+   * Bytes an unauthenticated socket may send after the upgrade, WebSocket
+   * framing included. A hello is under 400 bytes; a pong or close frame adds
+   * at most 131. Without it ws would buffer a message up to frameBytesMax
+   * before the size check on the hello could run. Past it the socket is
+   * destroyed, so all pending sockets together hold at most
+   * (strangerPendingHandshakesMax + memberPendingHandshakesMax) x 4 KiB.
+   */
+  handshakeBytesMax: 4 * 1024,
+  /** How often the membership's address hosts are resolved again (DNS names may move). */
+  memberAddressRefreshMs: 60_000,
 } as const;
 
 /** The transport's timers. Production uses `defaultTiming`; tests may shorten them. */
 export interface TransportTiming {
-  /** From accept (server) or dial (client) to an authenticated connection. */
+  /** From dial to an authenticated connection (the dialer's side; includes TCP and TLS connect). */
   handshakeTimeoutMs: number;
+  /**
+   * From accept (the upgrade) to a verified hello (the server's side). The
+   * deadline is fixed at accept: bytes trickled in do not extend it.
+   */
+  helloTimeoutMs: number;
   /** How often each side pings an open socket. */
   pingIntervalMs: number;
   /** A socket with no pong for this long is terminated. */
@@ -58,6 +89,9 @@ export interface TransportTiming {
 
 export const defaultTiming: TransportTiming = {
   handshakeTimeoutMs: 5_000,
+  // One round trip (challenge out, hello back) and one signature, over a
+  // connection already open, with room for one TCP retransmission.
+  helloTimeoutMs: 2_000,
   pingIntervalMs: 10_000,
   pongTimeoutMs: 20_000,
   reconnectDelayMsMin: 100,

@@ -3,166 +3,32 @@
 // with a generous bound, never by asserting on elapsed time. (STYLE keeps real
 // sockets under test/; this suite sits beside the code because it tests one
 // module's socket handling on loopback only, and runs in about a second.)
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { nodeBackend } from '@vcr/crypto-node';
-import { createMemorySigner, type ReplicaInfo, type Signer } from '@vcr/proofs';
+import { createMemorySigner } from '@vcr/proofs';
 import { testSeed } from '@vcr/proofs/testing';
-import { createGuardedSigner, createKeyHandle, MemorySignerJournal } from '../keystore';
-import { Metrics } from '../metrics';
-import { type HandshakeContext, peerEnvelopeDomain, signHello } from './handshake';
-import { closeCodes, PEER_WS_PATH, transportLimits } from './limits';
-import { PeerTransport, type PeerTransportOptions } from './peer-transport';
+import { signHello } from './handshake';
+import { closeCodes, transportLimits } from './limits';
+import {
+  closeAllSockets,
+  handshakeAs,
+  listen,
+  membership,
+  metric,
+  portOf,
+  RawPeer,
+  rawAuthenticated,
+  rejected,
+  type Replica,
+  stopServer,
+  transportFor,
+  until,
+  untilDelivered,
+  wsUrl,
+} from './socket-testing';
 
-const CHAIN_ID = 'vcr-transport-test';
-const signerOf = (id: string): Signer => createMemorySigner(testSeed(`transport-${id}`));
-
-interface Received {
-  from: string;
-  kind: 'message' | 'request';
-  payload: unknown;
-}
-
-interface Replica {
-  id: string;
-  server: Server;
-  transport: PeerTransport;
-  metrics: Metrics;
-  received: Received[];
-  logs: Record<string, unknown>[];
-}
-
-const servers: Server[] = [];
-const transports: PeerTransport[] = [];
-
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await Promise.all(servers.splice(0).map(stopServer));
-});
-
-async function listen(port = 0): Promise<Server> {
-  const server = createServer((_req, res) => res.writeHead(200).end('ok'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  servers.push(server);
-  return server;
-}
-
-function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
-}
-
-async function stopServer(server: Server): Promise<void> {
-  if (!server.listening) return;
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-/** Polls until `condition` holds; fails the test with `what` after a generous bound. */
-async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** One counter or gauge from the Prometheus text, 0 when absent. */
-function metric(metrics: Metrics, name: string, label: string): number {
-  const text = metrics.render({ replica: 'x', view: 0, height: 0 });
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{replica="x",${label}} `));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
-
-const rejected = (m: Metrics, reason: string) => metric(m, 'vcr_rejected_messages_total', `reason="${reason}"`);
-
-/** Listening servers for `ids`, and the membership that points at them. */
-async function membership(ids: readonly string[]): Promise<{ replicas: ReplicaInfo[]; servers: Map<string, Server> }> {
-  const byId = new Map<string, Server>();
-  for (const id of ids) byId.set(id, await listen());
-  const replicas = ids.map((id, i) => ({ id, organization: `org${i + 1}`, publicKey: signerOf(id).publicKey, address: `http://127.0.0.1:${portOf(byId.get(id) as Server)}` }));
-  return { replicas, servers: byId };
-}
-
-function transportFor(id: string, replicas: readonly ReplicaInfo[], server: Server | undefined, overrides: Partial<PeerTransportOptions> = {}): Replica {
-  const metrics = new Metrics();
-  const received: Received[] = [];
-  const logs: Record<string, unknown>[] = [];
-  const transport = new PeerTransport({
-    selfId: id,
-    chainId: CHAIN_ID,
-    epoch: 0n,
-    replicas,
-    // The replica hands the transport its guarded signer; peer-envelope signatures pass the guard as non-exclusive entries.
-    signer: createGuardedSigner(createKeyHandle(id, signerOf(id)), new MemorySignerJournal(), { chainId: overrides.chainId ?? CHAIN_ID, backend: nodeBackend }),
-    backend: nodeBackend,
-    metrics,
-    onFrame: (from, frame) => received.push({ from, ...frame }),
-    log: (line) => logs.push(line),
-    timing: { reconnectDelayMsMax: 200 },
-    ...overrides,
-  });
-  if (server) transport.attach(server);
-  transports.push(transport);
-  return { id, server: server as Server, transport, metrics, received, logs };
-}
-
-/** A bare ws client for speaking the protocol by hand (or breaking it). */
-class RawPeer {
-  readonly messages: string[] = [];
-  closeCode: number | undefined;
-  readonly ws: WebSocket;
-  readonly opened: Promise<void>;
-
-  constructor(url: string, options: { autoPong?: boolean } = {}) {
-    this.ws = new WebSocket(url, options);
-    this.ws.on('message', (data) => this.messages.push((data as Buffer).toString('utf8')));
-    this.ws.on('close', (code) => {
-      this.closeCode = code;
-    });
-    this.ws.on('error', () => {});
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-  }
-
-  async nextMessage(index: number): Promise<Record<string, string>> {
-    await until(`message ${index}`, () => this.messages.length > index || this.closeCode !== undefined);
-    const text = this.messages[index];
-    if (text === undefined) throw new Error(`closed (${this.closeCode}) before message ${index}`);
-    return JSON.parse(text) as Record<string, string>;
-  }
-
-  async closed(): Promise<number> {
-    await until('the socket to close', () => this.closeCode !== undefined);
-    return this.closeCode as number;
-  }
-}
-
-function wsUrl(server: Server, path = PEER_WS_PATH): string {
-  return `ws://127.0.0.1:${portOf(server)}${path}`;
-}
-
-function handshakeAs(id: string, opts: { chainId?: string; signer?: Signer } = {}): HandshakeContext {
-  return { selfId: id, domain: peerEnvelopeDomain(opts.chainId ?? CHAIN_ID, 0n), signer: opts.signer ?? signerOf(id), backend: nodeBackend, peerKey: (peer) => signerOf(peer).publicKey };
-}
-
-/** Completes the handshake by hand as `id` against `server` (replica `serverId`); resolves with the open raw peer. */
-async function rawAuthenticated(server: Server, serverId: string, id: string): Promise<RawPeer> {
-  const peer = new RawPeer(wsUrl(server));
-  const challenge = await peer.nextMessage(0);
-  peer.ws.send(JSON.stringify(signHello(handshakeAs(id), serverId, challenge.nonce as string, '11'.repeat(32))));
-  const welcome = await peer.nextMessage(1);
-  expect(welcome.type).toBe('welcome');
-  return peer;
-}
+afterEach(closeAllSockets);
 
 describe('PeerTransport', () => {
   it('four replicas authenticate both ways and deliver messages and requests with the sender as `from`', async () => {
@@ -264,7 +130,7 @@ describe('PeerTransport', () => {
   it('a handshake that does not finish in time closes the socket', async () => {
     const { servers: byId, replicas } = await membership(['r1', 'r2']);
     const server = byId.get('r1') as Server;
-    transportFor('r1', replicas, server, { timing: { handshakeTimeoutMs: 100 } });
+    transportFor('r1', replicas, server, { timing: { helloTimeoutMs: 100 } });
     const silent = new RawPeer(wsUrl(server));
     await silent.nextMessage(0);
     expect(await silent.closed()).toBe(closeCodes.handshakeTimeout);
@@ -387,22 +253,8 @@ describe('PeerTransport', () => {
     const restarted = transportFor('r3', replicas, await listen(port));
     restarted.transport.start();
     // Sends while r1 has not redialed yet are dropped (and counted); keep sending until one lands.
-    await until(
-      'r1 reaches the restarted r3',
-      () => {
-        r1.transport.send('r3', { after: 'restart' });
-        return restarted.received.some((f) => f.from === 'r1');
-      },
-      15_000,
-    );
-    await until(
-      'the restarted r3 reaches r1',
-      () => {
-        restarted.transport.send('r1', { back: 'again' });
-        return r1.received.some((f) => f.from === 'r3');
-      },
-      15_000,
-    );
+    await untilDelivered('r1 reaches the restarted r3', r1, restarted, { after: 'restart' }, 15_000);
+    await untilDelivered('the restarted r3 reaches r1', restarted, r1, { back: 'again' }, 15_000);
     expect(restarted.received[0]).toEqual({ from: 'r1', kind: 'message', payload: { after: 'restart' } });
   });
 });

@@ -3,6 +3,8 @@
 // This file composes the parts: OutboundLink (dial, send) for every other
 // replica, InboundConnection (accept, receive) for every accepted socket, and
 // FairIntake, which hands received frames to onFrame round-robin by peer.
+// Sockets that have not authenticated yet are admitted by HandshakeAdmission
+// (admission.ts), so strangers cannot keep members out.
 // Every PBFT message is signed by the core; the handshake only makes `from`
 // trustworthy for fairness and for relayed client requests.
 
@@ -12,11 +14,13 @@ import { assert, type CryptoBackend, type ReplicaInfo, type Signer } from '@vcr/
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Metrics } from '../metrics';
 import { decodeFrame, encodeFrame, type FrameKind, type PeerFrame } from './frame';
+import { HandshakeAdmission } from './admission';
 import { type HandshakeContext, peerEnvelopeDomain } from './handshake';
 import { InboundConnection, type PeerRejectionReason } from './inbound';
 import { FairIntake } from './intake-queue';
 import { closeCodes, defaultTiming, PEER_WS_PATH, transportLimits, type TransportTiming } from './limits';
 import { OutboundLink, type PeerTlsOptions } from './outbound';
+import { MemberSources, type ResolveHost, sourceKeyOf } from './source-address';
 
 export interface PeerTransportOptions {
   selfId: string;
@@ -37,6 +41,8 @@ export interface PeerTransportOptions {
   timing?: Partial<TransportTiming>;
   /** Runs one drain turn later; default setImmediate. A test or simulator may run turns by hand. */
   scheduleDrain?: (turn: () => void) => void;
+  /** Resolves the host names of members' addresses for admission; default DNS (node:dns lookup). */
+  resolveHost?: ResolveHost;
 }
 
 function refuseUpgrade(socket: Duplex, status: 404 | 503, text: string): void {
@@ -61,7 +67,9 @@ export class PeerTransport {
   private readonly inboundByPeer = new Map<string, InboundConnection>();
   private readonly intake: FairIntake;
   private readonly wss: WebSocketServer;
-  private attached: { server: Server; onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void } | undefined;
+  private readonly admission: HandshakeAdmission<Duplex>;
+  private readonly memberSources: MemberSources;
+  private attached: { server: Server; onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void; refreshTimer: NodeJS.Timeout } | undefined;
   private started = false;
   private closed = false;
 
@@ -91,6 +99,12 @@ export class PeerTransport {
       onDepth: (peer, frames) => opts.metrics.peerIntakeQueued(peer, frames),
       ...(opts.scheduleDrain ? { schedule: opts.scheduleDrain } : {}),
     });
+    this.admission = new HandshakeAdmission({
+      pendingPerSourceMax: transportLimits.pendingHandshakesPerSourceMax,
+      strangerPendingMax: transportLimits.strangerPendingHandshakesMax,
+      memberPendingMax: transportLimits.memberPendingHandshakesMax,
+    });
+    this.memberSources = new MemberSources(peers.map((p) => p.address), opts.resolveHost);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: transportLimits.frameBytesMax, perMessageDeflate: false, clientTracking: false });
     const outboundDeps = { ctx: this.ctx, tls: opts.tls, timing: this.timing, metrics: opts.metrics, rejected: (r: PeerRejectionReason) => this.rejected(r), log: this.log };
     for (const peer of peers) this.links.set(peer.id, new OutboundLink(peer, outboundDeps));
@@ -101,13 +115,15 @@ export class PeerTransport {
     assert(this.attached === undefined, 'peer transport: attach once');
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head);
     server.on('upgrade', onUpgrade);
-    this.attached = { server, onUpgrade };
+    // Members' addresses given as names are resolved now and again every so often, for the members' admission pool.
+    void this.refreshMemberSources();
+    const refreshTimer = setInterval(() => void this.refreshMemberSources(), transportLimits.memberAddressRefreshMs).unref();
+    this.attached = { server, onUpgrade, refreshTimer };
   }
 
   /** Stops taking new peer connections on the server (an epoch change hands the upgrade path to the next transport); open links stay until close(). */
   detach(): void {
-    if (this.attached) this.attached.server.off('upgrade', this.attached.onUpgrade);
-    this.attached = undefined;
+    this.stopAccepting();
   }
 
   /** Dials every other replica and keeps reconnecting with backoff until close(). */
@@ -142,7 +158,7 @@ export class PeerTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.attached) this.attached.server.off('upgrade', this.attached.onUpgrade);
+    this.stopAccepting();
     this.intake.close();
     const connections = [...this.inbound];
     for (const connection of connections) connection.close(closeCodes.goingAway, 'shutting-down');
@@ -182,17 +198,59 @@ export class PeerTransport {
     this.opts.metrics.rejected(reason);
   }
 
+  private stopAccepting(): void {
+    if (this.attached === undefined) return;
+    this.attached.server.off('upgrade', this.attached.onUpgrade);
+    clearInterval(this.attached.refreshTimer);
+    this.attached = undefined;
+  }
+
+  private async refreshMemberSources(): Promise<void> {
+    const failed = await this.memberSources.refresh();
+    if (failed.length > 0) this.log({ event: 'peer-address-lookup-failed', hosts: failed });
+  }
+
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Node's HTTP server drops its own error listener on upgrade; a reset must not become an uncaught error.
     socket.on('error', () => socket.destroy());
     if (pathOf(req.url) !== PEER_WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
-    let pending = 0;
-    for (const connection of this.inbound) if (!connection.authenticated) pending++;
-    if (this.closed || pending >= transportLimits.pendingHandshakesMax) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    if (this.closed) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    const settle = this.admitPending(req.socket.remoteAddress, socket);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, settle));
   }
 
-  private accept(ws: WebSocket): void {
+  /**
+   * Admission (admission.ts, docs/peer-transport.md section 2): a pending slot for this socket,
+   * evicting (destroying) the oldest pending socket where its source or pool is full, and a bound on
+   * the bytes it may send until it authenticates. Returns what ends both, called on authentication;
+   * the socket's close ends them too.
+   */
+  private admitPending(remoteAddress: string | undefined, socket: Duplex): () => void {
+    const source = sourceKeyOf(remoteAddress);
+    const { slot, evicted } = this.admission.admit(source, this.memberSources.has(source), socket);
+    for (const victim of evicted) {
+      this.rejected(victim.cause === 'source-cap' ? 'peer-admission-source-cap' : 'peer-admission-pool-full');
+      victim.value.destroy();
+    }
+    // Counted on the raw socket, before ws buffers a message: a liar's oversized hello costs at most this many bytes.
+    // ws pushes the upgrade's `head` back into the socket, so it is counted here too.
+    let bytes = 0;
+    const countBytes = (chunk: Buffer) => {
+      bytes += chunk.byteLength;
+      if (bytes <= transportLimits.handshakeBytesMax || socket.destroyed) return;
+      this.rejected('peer-handshake-bytes');
+      socket.destroy();
+    };
+    socket.on('data', countBytes);
+    const settle = () => {
+      this.admission.release(slot);
+      socket.off('data', countBytes);
+    };
+    socket.once('close', settle);
+    return settle;
+  }
+
+  private accept(ws: WebSocket, settle: () => void): void {
     if (this.closed) {
       ws.terminate();
       return;
@@ -200,7 +258,10 @@ export class PeerTransport {
     const connection = new InboundConnection(ws, {
       ctx: this.ctx,
       timing: this.timing,
-      onAuthenticated: (peer, c) => this.onInboundAuthenticated(peer, c),
+      onAuthenticated: (peer, c) => {
+        settle();
+        this.onInboundAuthenticated(peer, c);
+      },
       onFrameData: (peer, data) => this.intake.push(peer, data),
       onClosed: (c) => this.onInboundClosed(c),
       rejected: (reason) => this.rejected(reason),

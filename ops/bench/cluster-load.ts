@@ -2,8 +2,9 @@
 // processes: writes/s, latency percentiles and requests per block for each
 // client count. The quick version of `npm run bench` (ops/bench/bench.ts,
 // docs/benchmark.md), sharing its pieces.
-//   npx tsx ops/bench/cluster-load.ts [1,16,64] [seconds] [warm-up seconds] [--profile]
+//   npx tsx ops/bench/cluster-load.ts [1,16,64] [seconds] [warm-up seconds] [--profile] [--profile-also r2,r3] [--profile-out DIR]
 
+import { cpSync } from 'node:fs';
 import { runClosedLoop } from './closed-loop';
 import { pickMainThreadProfile, summarizeProfile } from './cpu-profile';
 import { killAll } from './processes';
@@ -23,12 +24,20 @@ function cpuMsPerOp(cpuPct: number, perSecond: number): number {
 }
 
 async function main(): Promise<void> {
-  const levels = (process.argv[2] ?? '1,16,64').split(',').map(Number);
-  const durationMs = Number(process.argv[3] ?? '10') * 1000;
+  const args = process.argv.slice(2);
+  const positional = args.filter((a, i) => !a.startsWith('--') && !['--profile-also', '--profile-out'].includes(args[i - 1] ?? ''));
+  const levels = (positional[0] ?? '1,16,64').split(',').map(Number);
+  const durationMs = Number(positional[1] ?? '10') * 1000;
   // Long enough that V8 has compiled the hot path before the first level is measured.
-  const warmupMs = Number(process.argv[4] ?? '3') * 1000;
-  const profile = process.argv.includes('--profile');
-  const cluster = await startVcrCluster({ profile });
+  const warmupMs = Number(positional[2] ?? '3') * 1000;
+  const flag = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const profileOut = flag('--profile-out');
+  const profileAlso = flag('--profile-also')?.split(',') ?? [];
+  const profile = process.argv.includes('--profile') || profileOut !== undefined || profileAlso.length > 0;
+  const cluster = await startVcrCluster({ profile, profileAlso });
   const windows: { start: bigint; end: bigint }[] = [];
   const r1 = cluster.urls[0] as string;
   console.log('| clients | writes | writes/s | p50 ms | p99 ms | p99.9 ms | max ms | failed | requests/block | server CPU ms/write | generator CPU ms/write | other CPU % |');
@@ -42,7 +51,8 @@ async function main(): Promise<void> {
     console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} | ${fmt(cpuMsPerOp(r.serverCpuPct, r.perSecond), 2)} | ${fmt(cpuMsPerOp(r.generatorCpuPct, r.perSecond), 2)} | ${fmt(r.otherCpuPct, 0)} |`);
   }
   const stopped = await stopVcrCluster(cluster);
-  if (cluster.profileDir) { (await import('node:fs')).rmSync('/tmp/prof/last', { recursive: true, force: true }); (await import('node:fs')).cpSync(cluster.profileDir, '/tmp/prof/last', { recursive: true }); }
+  // --profile-out DIR keeps every profile (r1's and those of --profile-also r2,r3) for a closer look.
+  if (profileOut !== undefined && cluster.profileDir !== undefined) cpSync(cluster.profileDir, profileOut, { recursive: true });
   const file = pickMainThreadProfile(stopped.profiles);
   if (file !== undefined) {
     const summary = summarizeProfile(file, windows, process.cwd(), 25);

@@ -5,7 +5,7 @@
 // Node writes the profile.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Membership } from '@vcr/proofs';
@@ -43,13 +43,15 @@ function launch(layout: LocalClusterLayout, id: string, nodeArgs: string): Runni
   }
 }
 
-export async function startVcrCluster(opts: { profile: boolean }): Promise<VcrCluster> {
+/** `profile`: r1 runs under --cpu-prof; `profileAlso`: these replicas too (each writes to its own folder). */
+export async function startVcrCluster(opts: { profile: boolean; profileAlso?: readonly string[] }): Promise<VcrCluster> {
   const dir = trackFolder(mkdtempSync(join(tmpdir(), 'vcr-bench-')));
   const basePort = await freePortRange(4);
   const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
   const profileDir = opts.profile ? join(dir, 'cpu-profile') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir);
-  const replicas = layout.replicas.map((r) => launch(layout, r.id, (r.id === 'r1' || r.id === 'r2') && profileDir !== undefined ? `--cpu-prof --cpu-prof-dir=${profileDir}/${r.id}` : ''));
+  const profiled = new Set(['r1', ...(opts.profileAlso ?? [])]);
+  const replicas = layout.replicas.map((r) => launch(layout, r.id, profiled.has(r.id) && profileDir !== undefined ? `--cpu-prof --cpu-prof-dir=${join(profileDir, r.id)}` : ''));
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, startTimeoutMs)));
   return {
     layout,
@@ -96,7 +98,12 @@ export async function restart(cluster: VcrCluster, index: number): Promise<{ lis
 export async function stopVcrCluster(cluster: VcrCluster): Promise<{ profiles: string[]; uncleanExits: string[] }> {
   const exits = await Promise.all(cluster.replicas.map((r) => stopProcess(r.process, 'SIGINT', 10_000)));
   const uncleanExits = exits.flatMap((e, i) => (e.code === 0 && !e.forced ? [] : [`${cluster.replicas[i]?.id}: code ${e.code} signal ${e.signal}${e.forced ? ' (killed after 10 s)' : ''}`]));
-  const profiles = cluster.profileDir === undefined ? [] : readdirSync(cluster.profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(cluster.profileDir as string, f));
+  const profilesOf = (id: string): string[] => {
+    if (cluster.profileDir === undefined || !existsSync(join(cluster.profileDir, id))) return [];
+    const dir = join(cluster.profileDir, id);
+    return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  };
+  const profiles = profilesOf('r1');
   return { profiles, uncleanExits };
 }
 

@@ -30,16 +30,19 @@ describe('client requests reach the backups when the primary ignores them', () =
       signer: createNodeSigner(randomBytes(32)),
       backend: nodeBackend,
       fetch: nodeFetch(),
-      // Relayed to every peer after 1 s, timed out by the backups 3 s later, a view change: well
-      // inside 20 s. Without the relay to every peer, r2 alone times r1 out, which moves nothing
-      // (measured: about 30 s, through retries, before it commits).
       writeTimeoutMs: 10_000,
-      writeDeadlineMs: 20_000,
+      writeDeadlineMs: 40_000,
     });
     const receipt = await client.put('demo/forwarded', 'through r2');
     expect(receipt.result.ok).toBe(true);
     const probe = await cluster.probe('r2');
     // r1 never proposed it: only a view change to an honest primary ordered it.
     expect(probe?.view).toBeGreaterThan(0n);
+    // r2 sent it to r1 alone first, then (not proposed in time) to every peer, which is what let
+    // r3 and r4 time r1 out. Without that relay the write took about 30 s, through retries.
+    const metrics = await (await fetch(`${cluster.urlOf('r2')}/metrics`)).text();
+    const forwarded = (to: string) => Number(new RegExp(`^vcr_requests_forwarded_total\\{[^}]*to="${to}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    expect(forwarded('primary')).toBeGreaterThanOrEqual(1);
+    expect(forwarded('all')).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

@@ -5,6 +5,7 @@ export class Metrics {
   private requests = 0;
   private viewChanges = 0;
   private evidenceCount = 0;
+  private readonly forwardedRequests = { primary: 0, all: 0 };
   private readonly rejectedByReason = new Map<string, number>();
   private readonly peerErrors = new Map<string, number>();
   private readonly peerDrops = new Map<string, number>();
@@ -20,6 +21,10 @@ export class Metrics {
   }
   evidence(): void {
     this.evidenceCount++;
+  }
+  /** A client request taken in here went to the primary, or (not committed in time) to every peer. */
+  requestForwarded(to: 'primary' | 'all'): void {
+    this.forwardedRequests[to]++;
   }
   rejected(reason: string): void {
     this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
@@ -50,6 +55,10 @@ export class Metrics {
       `vcr_requests_committed_total{${l}} ${this.requests}`,
       '# TYPE vcr_view_changes_total counter',
       `vcr_view_changes_total{${l}} ${this.viewChanges}`,
+      '# HELP vcr_requests_forwarded_total Client requests taken in here and sent on: to the primary, or to every peer when not committed in time.',
+      '# TYPE vcr_requests_forwarded_total counter',
+      `vcr_requests_forwarded_total{${l},to="primary"} ${this.forwardedRequests.primary}`,
+      `vcr_requests_forwarded_total{${l},to="all"} ${this.forwardedRequests.all}`,
       '# TYPE vcr_equivocation_evidence_total counter',
       `vcr_equivocation_evidence_total{${l}} ${this.evidenceCount}`,
       '# TYPE vcr_view gauge',

@@ -419,6 +419,7 @@ export class ReplicaNode {
     this.commitListeners.clear();
     for (const list of this.waiters.values()) for (const w of list) w.reject(new Error('replica stopping'));
     this.waiters.clear();
+    this.forwarded.length = 0;
     this.waitingClients.clear();
     this.waitingCount = 0;
   }
@@ -531,31 +532,47 @@ export class ReplicaNode {
     });
   }
 
-  /** Requests taken in here, oldest first, until they commit or go to every peer (onTick). */
-  private readonly forwarded: { key: string; atMs: number; json: unknown }[] = [];
+  /** Requests taken in here and not yet committed, by when they are next looked at (relayOverdueRequests). */
+  private readonly forwarded: { key: string; request: ClientRequest; json: unknown; atMs: number; looks: number }[] = [];
 
   /**
    * PBFT 4.1: the request must reach the primary. A backup forwards it to the primary only (the
    * other backups verify it from the PRE-PREPARE's batch, which spares every replica a relayed
-   * copy of every request). If it has not committed after RELAY_TO_ALL_AFTER_MS, it goes to every
-   * peer, so every backup holds it, starts its view-change timer for it, and a primary that
-   * ignores it is replaced (PBFT 4.5.2); a client whose replica does not answer in time tries
-   * another replica, which does the same (docs/protocol.md, "Client requests").
+   * copy of every request). See relayOverdueRequests for when it goes to every peer.
    */
   private forwardRequest(key: string, request: ClientRequest): void {
     const json = clientRequestToJson(request);
     const primary = this.core.primary;
-    if (primary !== this.opts.replicaId) this.peers?.relayRequest(json, primary);
-    this.forwarded.push({ key, atMs: Date.now(), json });
+    if (primary !== this.opts.replicaId && this.peers !== undefined) {
+      this.peers.relayRequest(json, primary);
+      this.metrics.requestForwarded('primary');
+    }
+    this.forwarded.push({ key, request, json, atMs: Date.now(), looks: 0 });
   }
 
-  /** Requests still waiting RELAY_TO_ALL_AFTER_MS after they came in go to every peer. */
+  /**
+   * Every RELAY_TO_ALL_AFTER_MS, each request taken in here that is still waiting is looked at
+   * again. While this replica is the primary there is nothing to do. At the first look, a
+   * request in an accepted PRE-PREPARE is given one more period to commit. Otherwise (not
+   * proposed in time, proposed but not committed a period later, or the view changed since it
+   * was forwarded) it goes to every peer, so that every backup holds it and runs its view-change
+   * timer for it (PBFT 4.5.2), and the primary of any later view has it (docs/protocol.md
+   * section 3). A request relayed to all is not looked at again.
+   */
   private relayOverdueRequests(nowMs: number): void {
     let n = 0;
     while (n < this.forwarded.length && (this.forwarded[n] as { atMs: number }).atMs + RELAY_TO_ALL_AFTER_MS <= nowMs) n++;
     if (n === 0) return;
-    for (const overdue of this.forwarded.splice(0, n)) {
-      if (this.waiters.has(overdue.key)) this.peers?.relayRequest(overdue.json);
+    for (const entry of this.forwarded.splice(0, n)) {
+      if (!this.waiters.has(entry.key)) continue;
+      const primary = this.core.primary === this.opts.replicaId;
+      if (primary || (entry.looks === 0 && this.core.isProposed(entry.request.clientId, entry.request.requestId))) {
+        this.forwarded.push({ ...entry, atMs: nowMs, looks: primary ? entry.looks : entry.looks + 1 });
+        continue;
+      }
+      if (this.peers === undefined) continue;
+      this.peers.relayRequest(entry.json);
+      this.metrics.requestForwarded('all');
     }
   }
 

@@ -215,7 +215,7 @@ export function voteKey(v: VoteRecord): string {
   return `${v.phase}|${v.view}|${v.seq}`;
 }
 
-export function requestKey(r: ClientRequest): string {
+export function requestKey(r: Pick<ClientRequest, 'clientId' | 'requestId'>): string {
   return `${r.clientId}\u0000${r.requestId}`;
 }
 

@@ -116,6 +116,10 @@ export class PbftCore<S> {
   get primary(): string {
     return primaryOf(this.s.membership, this.s.view);
   }
+  /** True when an accepted PRE-PREPARE above the committed height holds this request (the primary proposed it). */
+  isProposed(clientId: string, requestId: bigint): boolean {
+    return this.s.inTip.has(requestKey({ clientId, requestId }));
+  }
   get currentMembership(): Membership {
     return this.s.membership;
   }

@@ -4,6 +4,7 @@
 // then send; commit durably, then reply.
 
 import {
+  assert,
   bytesToHex,
   epochLinkToJson,
   equalBytes,
@@ -28,6 +29,7 @@ import {
   type CoreRestore,
   defaultCoreConfig,
   type Effect,
+  type ExecutedLeaf,
   PbftCore,
   type PeerMessage,
   type PreparedCertificate,
@@ -35,7 +37,7 @@ import {
   type VoteRecord,
 } from '@vcr/consensus';
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
-import { genesisRegistryState, keyChangesOfBlock, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
 import { auditRowOf, evidenceRowOf } from './audit-record';
 import type { RegistryPolicy } from '@vcr/registry';
 import { type ReplicaStore } from './storage/replica-store';
@@ -681,7 +683,7 @@ export class ReplicaNode {
         store.pruneAtOrBelow(effect.checkpoint.seq);
         return;
       case 'commit':
-        this.onCommit(effect.block, effect.replies);
+        this.onCommit(effect.block, effect.replies, effect.leaves);
         return;
       case 'reply':
         return;
@@ -753,21 +755,36 @@ export class ReplicaNode {
     if (message.from === this.opts.replicaId) this.opts.store.audit.recordMessage(auditRowOf(message, Date.now()));
   }
 
-  private onCommit(block: CommittedBlock, replies: readonly ClientReply[]): void {
+  /**
+   * A committed block: stored durably (with its leaves and key changes) in this turn's group,
+   * appended to the log, its waiters answered after the sync. The leaves and their hashes are the
+   * ones execution made (ExecutionResult.leaves), not rebuilt.
+   */
+  private onCommit(block: CommittedBlock, replies: readonly ClientReply[], executedLeaves: readonly ExecutedLeaf[] | undefined): void {
     const height = block.header.height;
     const byRequest = new Map(block.batch.map((r) => [`${r.clientId}/${r.requestId}`, r]));
-    const leaves = replies.map((reply) => {
-      const request = byRequest.get(`${reply.clientId}/${reply.requestId}`) as ClientRequest;
-      return leafForRequest(nodeBackend, { seq: height, request, result: reply.result });
+    const firstIndex = this.log.size;
+    assert(executedLeaves === undefined || executedLeaves.length === replies.length, 'execution made one leaf per reply');
+    const executed = replies.map((reply, i) => {
+      const request = byRequest.get(`${reply.clientId}/${reply.requestId}`);
+      if (request === undefined) throw new Error(`invariant: block ${height} has a reply for a request not in its batch`);
+      const leaf = executedLeaves?.[i] ?? (() => {
+        const data = leafForRequest(nodeBackend, { seq: height, request, result: reply.result });
+        return { data, hash: hashLeaf(nodeBackend, data) };
+      })();
+      return { request, result: reply.result, logIndex: firstIndex + BigInt(i), leaf };
     });
     // Durable first: the block, its certificate, its leaves and its key changes in one transaction.
-    const firstIndex = this.log.size;
-    const changes = keyChangesOfBlock(block, leaves.map((data, i) => ({ index: firstIndex + BigInt(i), data })));
-    this.opts.store.saveBlock(height, JSON.stringify(committedBlockToJson(block)), leaves, changes);
-    leaves.forEach((leaf, i) => {
-      this.log.appendLeafHash(hashLeaf(nodeBackend, leaf));
-      this.indexLeaf(leaf, height, firstIndex + BigInt(i));
-    });
+    this.opts.store.saveBlock(
+      height,
+      JSON.stringify(committedBlockToJson(block)),
+      executed.map((e) => e.leaf.data),
+      keyChangesOfExecuted(height, executed),
+    );
+    for (const e of executed) {
+      this.log.appendLeafHash(e.leaf.hash);
+      this.receipts.set(`${e.request.clientId}/${e.request.requestId}`, { height, logIndex: e.logIndex });
+    }
     this.latest = block;
     this.metrics.committed(block.batch.length);
     this.outbox.push(() => {

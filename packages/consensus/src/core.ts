@@ -406,7 +406,7 @@ export class PbftCore<S> {
     // transfer, or committed while changing view, is not that: resetting there would let this
     // replica race ahead of the others' doubled timeouts and change views alone.
     if (this.s.status === 'normal' && !viaTransfer) this.s.viewChangeTimeoutMs = this.s.cfg.viewChangeTimeoutMs;
-    this.s.emit({ type: 'commit', block, replies: [...replies] });
+    this.s.emit({ type: 'commit', block, replies: [...replies], ...(exec.leaves === undefined ? {} : { leaves: exec.leaves }) });
     for (const r of block.batch) {
       const key = requestKey(r);
       dropPending(this.s, key);

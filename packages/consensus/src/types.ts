@@ -129,8 +129,8 @@ export type Effect =
   | { type: 'persist-vote'; vote: VoteRecord }
   /** A prepared certificate, durable before the COMMIT that follows it: a restarted replica must still report it in view changes. */
   | { type: 'persist-prepared'; certificate: PreparedCertificate }
-  /** `replies` are the results of the requests this block executed, in order (one log leaf each). */
-  | { type: 'commit'; block: CommittedBlock; replies: ClientReply[] }
+  /** `replies` are the results of the requests this block executed, in order (one log leaf each); `leaves` those leaves, when the executor made them. */
+  | { type: 'commit'; block: CommittedBlock; replies: ClientReply[]; leaves?: readonly ExecutedLeaf[] }
   | { type: 'reply'; reply: ClientReply }
   | { type: 'fetch-blocks'; fromSeq: bigint }
   /** A new stable checkpoint: persist it with the blocks so a restart resumes from the right window. */
@@ -199,8 +199,19 @@ export interface ExecutionResult<S> {
   logRoot: Uint8Array;
   logSize: bigint;
   replies: ClientReply[];
+  /**
+   * The log leaves this batch appended, one per reply in the same order, with their leaf hashes,
+   * when the executor has them: handed to the host with the commit so it stores what execution
+   * already made instead of rebuilding and rehashing it. Opaque to the core.
+   */
+  leaves?: readonly ExecutedLeaf[];
   /** Set when this batch ends the epoch: the membership of the next epoch (its hash goes in the header). */
   nextMembership?: Membership;
+}
+
+export interface ExecutedLeaf {
+  data: Uint8Array;
+  hash: Uint8Array;
 }
 
 export type { CertificateSignature };

@@ -5,7 +5,7 @@
 // index only: every answer built from them carries the certified block and an
 // inclusion proof, so a client never has to trust the index.
 
-import type { CommittedBlock } from '@vcr/consensus';
+import type { ClientRequest, CommittedBlock } from '@vcr/consensus';
 import { decodeLeaf } from '@vcr/registry';
 import { decodeOp, decodeResult, singleOps } from '@vcr/registry';
 
@@ -19,20 +19,21 @@ export interface KeyChange {
   op: 'put' | 'delete';
 }
 
+/** One executed request of a block: the request, its result and its log leaf's index. */
+export interface ExecutedRequest {
+  request: ClientRequest;
+  result: Uint8Array;
+  logIndex: bigint;
+}
+
 /**
- * The key changes of one block. `leaves` are the block's log leaves with
- * their indices, in log order; a failed request (its result is an error)
- * changed nothing. Leaves whose request is not in the batch cannot happen for
- * a block we executed ourselves and are skipped.
+ * The key changes of the requests a block at `height` executed (a failed request, whose result
+ * is an error, changed nothing).
  */
-export function keyChangesOfBlock(block: CommittedBlock, leaves: readonly { index: bigint; data: Uint8Array }[]): KeyChange[] {
+export function keyChangesOfExecuted(height: bigint, executed: readonly ExecutedRequest[]): KeyChange[] {
   const changes: KeyChange[] = [];
-  const byRequest = new Map(block.batch.map((r) => [`${r.clientId}/${r.requestId}`, r]));
-  for (const leaf of leaves) {
-    const decoded = decodeLeaf(leaf.data);
-    const request = decoded && byRequest.get(`${decoded.clientId}/${decoded.requestId}`);
-    if (!decoded || !request) continue;
-    const result = decodeResult(decoded.result);
+  for (const { request, result: resultBytes, logIndex } of executed) {
+    const result = decodeResult(resultBytes);
     const op = decodeOp(request.payload);
     if (!result.ok || !result.result.ok || !op.ok) continue;
     const ops = singleOps(op.op);
@@ -40,15 +41,26 @@ export function keyChangesOfBlock(block: CommittedBlock, leaves: readonly { inde
     // A transaction may touch one key twice: its last op is the change the key saw.
     const last = new Map<string, KeyChange>();
     ops.forEach((single, i) => {
-      last.set(single.key, {
-        key: single.key,
-        height: block.header.height,
-        logIndex: leaf.index,
-        revision: revisions[i] ?? 0n,
-        op: single.op === 'delete' ? 'delete' : 'put',
-      });
+      last.set(single.key, { key: single.key, height, logIndex, revision: revisions[i] ?? 0n, op: single.op === 'delete' ? 'delete' : 'put' });
     });
     changes.push(...last.values());
   }
   return changes;
+}
+
+/**
+ * The key changes of one stored block (recovery of a store written before the key index). `leaves`
+ * are the block's log leaves with their indices, in log order. Leaves whose request is not in the
+ * batch cannot happen for a block we executed ourselves and are skipped.
+ */
+export function keyChangesOfBlock(block: CommittedBlock, leaves: readonly { index: bigint; data: Uint8Array }[]): KeyChange[] {
+  const byRequest = new Map(block.batch.map((r) => [`${r.clientId}/${r.requestId}`, r]));
+  const executed: ExecutedRequest[] = [];
+  for (const leaf of leaves) {
+    const decoded = decodeLeaf(leaf.data);
+    const request = decoded && byRequest.get(`${decoded.clientId}/${decoded.requestId}`);
+    if (!decoded || !request) continue;
+    executed.push({ request, result: decoded.result, logIndex: leaf.index });
+  }
+  return keyChangesOfExecuted(block.header.height, executed);
 }

@@ -36,7 +36,7 @@ import {
   hashLeaf,
   isWellFormedText,
 } from '@vcr/proofs';
-import type { ClientReply, ExecutionResult, Executor } from '@vcr/consensus';
+import type { ClientReply, ExecutedLeaf, ExecutionResult, Executor } from '@vcr/consensus';
 import {
   type KeyRejection,
   type RegistryErrorCode,
@@ -226,6 +226,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
       let log = state.log;
       let nextMembership: Membership | undefined;
       const replies: ClientReply[] = [];
+      const leaves: ExecutedLeaf[] = [];
       for (const request of batch) {
         assert(typeof request.requestId === 'bigint' && request.requestId >= 0n, 'registry: request id must be a non-negative bigint');
         const previous = cachedReplyOf(map, request.clientId);
@@ -242,12 +243,15 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
           value: encodeCachedReply({ requestId: request.requestId, result }),
           revision: nextRevision(previous?.revision ?? 0n),
         });
-        log = log.append(hashLeaf(backend, leafForRequest(backend, { seq, request, result })));
+        const data = leafForRequest(backend, { seq, request, result });
+        const hash = hashLeaf(backend, data);
+        log = log.append(hash);
+        leaves.push({ data, hash });
         replies.push({ clientId: request.clientId, requestId: request.requestId, result });
       }
       // The block ends the epoch: the state after it is in the next one.
       const next: RegistryState = { map, log, membership: nextMembership ?? state.membership };
-      const result: ExecutionResult<RegistryState> = { state: next, ...registryRoots(next), replies };
+      const result: ExecutionResult<RegistryState> = { state: next, ...registryRoots(next), replies, leaves };
       return nextMembership === undefined ? result : { ...result, nextMembership };
     },
 

@@ -73,21 +73,21 @@ describe('a listing page that does not advance its cursor', () => {
   });
 });
 
-/** A replica that answers every long poll at once, with nothing. */
-function instantEmpty(): Handler {
-  return async (path) => {
-    const url = new URL(path, 'http://fake');
-    if (url.pathname !== '/v1/changes') return json({ error: { code: 'not-found', message: 'no' } }, 404);
-    return json({ prefix: url.searchParams.get('prefix') ?? '', entries: [], next: url.searchParams.get('from') ?? '0', more: false });
-  };
+/** An empty page of changes for a long poll, continuing where it was asked. */
+function noChanges(path: string): Response {
+  const url = new URL(path, 'http://fake');
+  if (url.pathname !== '/v1/changes') return json({ error: { code: 'not-found', message: 'no' } }, 404);
+  return json({ prefix: url.searchParams.get('prefix') ?? '', entries: [], next: url.searchParams.get('from') ?? '0', more: false });
 }
+
+/** A replica that answers every long poll at once, with nothing. */
+const instantEmpty = (): Handler => async (path) => noChanges(path);
 
 /** An honest replica with nothing new: it answers empty at the end of the wait (the fake clock moves by the wait). */
 function waitsThenEmpty(reg: FakeRegistry): Handler {
   return async (path) => {
-    const url = new URL(path, 'http://fake');
-    reg.clockMs += Number(url.searchParams.get('waitMs'));
-    return json({ prefix: url.searchParams.get('prefix') ?? '', entries: [], next: url.searchParams.get('from') ?? '0', more: false });
+    reg.clockMs += Number(new URL(path, 'http://fake').searchParams.get('waitMs'));
+    return noChanges(path);
   };
 }
 

@@ -91,15 +91,20 @@ function waitsThenEmpty(reg: FakeRegistry): Handler {
   };
 }
 
+/** The instant liar, counted; a guard for the test only stops the watch after 500 requests (without the rule it never ends by itself). */
+function guardedLiar(stop: AbortController): ReturnType<typeof counted> {
+  const liar = counted(async (path, init) => {
+    if (liar.count() > 500) stop.abort();
+    return instantEmpty()(path, init);
+  });
+  return liar;
+}
+
 describe('long polls answered at once and empty', () => {
   it('back off with a growing, bounded pause and count against the replica', async () => {
     const reg = new FakeRegistry();
     const stop = new AbortController();
-    // A guard for the test only: without the rule the watch would never end by itself.
-    const liar = counted(async (path, init) => {
-      if (liar.count() > 500) stop.abort();
-      return instantEmpty()(path, init);
-    });
+    const liar = guardedLiar(stop);
     const sleeps: number[] = [];
     const c = await client(reg, { 'http://liar': liar.handler }, sleeps);
     const failures: string[] = [];
@@ -119,10 +124,7 @@ describe('long polls answered at once and empty', () => {
   it('move the watch to the next replica, which is then kept while it waits honestly', async () => {
     const reg = new FakeRegistry();
     const stop = new AbortController();
-    const liar = counted(async (path, init) => {
-      if (liar.count() > 500) stop.abort();
-      return instantEmpty()(path, init);
-    });
+    const liar = guardedLiar(stop);
     const r2 = counted(async (path, init) => {
       if (r2.count() >= 5) stop.abort();
       return waitsThenEmpty(reg)(path, init);

@@ -1,10 +1,12 @@
 // `npm run cli -- <command>`: a command-line client for the local cluster
 // (like etcdctl). Every answer is verified against the pinned genesis; the CLI
 // prints whether it verified and, if not, which rule failed.
-//   get <key> [--replica N]     verified read (value, revision, certified height and time)
+//   get <key> [--replica N]     verified read (value, revision, certified height and time); a stale answer
+//                               (certified longer ago than --max-staleness-ms, default 30 s) is refused
+//                               and exits 1 unless --allow-stale, which prints it marked STALE
 //   put <key> <value>           signed write; prints the verified receipt
 //   delete <key>                signed delete
-//   list [prefix]               live keys under a prefix, each verified by its map proof
+//   list [prefix]               live keys under a prefix, each verified by its map proof (stale: as get)
 //   history <key>               every change to a key, each verified (certificate, signed request, inclusion)
 //   watch [prefix]              follows changes under a prefix, printing each verified change as it commits
 //   verify                      re-verifies the whole chain from genesis and that the log extends the head verified last time
@@ -12,13 +14,15 @@
 //   epochs                      the epoch chain from genesis, each link verified, with its change and approvals (= membership list)
 //   --as orgN                   sign as organization N's admin (local cluster keys), e.g. to approve a change
 //   witness checkpoint|proof|verify   C2SP checkpoints and tlog-proof bundles cosigned by 2f+1 replicas (ops/witness/cli.ts, docs/witness.md)
+// The trusted head (the highest certified header verified so far) is kept in <data dir>/cli-trust.json
+// between runs, so an answer older than one this CLI already verified is refused as a rollback.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex, hexToBytes } from '@vcr/proofs';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
-import { RegistryClient, type VerifiedChange } from '@vcr/client-sdk';
+import { RegistryClient, RegistryError, type VerifiedChange } from '@vcr/client-sdk';
 import { FileStorage } from '@vcr/client-sdk/node';
 import { loadGenesis, loadGenesisRegistry } from '../apps/replica/src/genesis';
 import { openOrgAdminKey, prepareLocalCluster } from './local-cluster';
@@ -43,6 +47,12 @@ async function main(): Promise<number> {
   const ai = args.indexOf('--as');
   const asOrg = ai >= 0 ? /^org([1-9][0-9]?)$/.exec(args[ai + 1] ?? '')?.[1] : undefined;
   if (ai >= 0 && (asOrg === undefined || Number(asOrg) > layout.replicas.length)) return usage();
+  // Freshness fails closed: a stale answer is an error unless --allow-stale (docs/client-sdk.md, "Freshness").
+  const allowStale = args.includes('--allow-stale');
+  const si = args.indexOf('--max-staleness-ms');
+  const maxStalenessMs = si >= 0 ? Number(args[si + 1]) : undefined;
+  if (maxStalenessMs !== undefined && !(Number.isSafeInteger(maxStalenessMs) && maxStalenessMs >= 0)) return usage();
+  const freshness = { allowStale, ...(maxStalenessMs === undefined ? {} : { maxStalenessMs }) };
   // The SDK verifies every answer; --replica pins it to one replica, else it fails over across all.
   const client = await RegistryClient.create({
     membership,
@@ -55,7 +65,7 @@ async function main(): Promise<number> {
     case 'get': {
       const key = args[0];
       if (!key) return usage();
-      const r = await client.get(key, { allowStale: true });
+      const r = await client.get(key, freshness);
       const when = `${new Date(Number(r.timestampMs)).toISOString()}${r.stale ? ` (STALE: ${r.ageMs} ms old)` : ''}`;
       if (!r.entry) console.log(`${key}: absent (proof of absence verified) at height ${r.height}, certified ${when}`);
       else console.log(`${key} = ${new TextDecoder().decode(r.entry.value)}\n  revision ${r.entry.revision}, height ${r.height}, certified ${when}, verified (certificate + map proof) from ${r.replica}`);
@@ -71,7 +81,7 @@ async function main(): Promise<number> {
     }
     case 'list': {
       const prefix = args[0]?.startsWith('--') ? '' : (args[0] ?? '');
-      const r = await client.list(prefix, { allowStale: true });
+      const r = await client.list(prefix, freshness);
       for (const k of r.keys) console.log(`${k.key} = ${text(k.value)}  (revision ${k.revision}, height ${k.height})`);
       console.log(`${r.keys.length} keys under ${JSON.stringify(prefix)}${r.stale ? ' (STALE)' : ''}; each verified by its map proof (a listing's completeness cannot be proven)`);
       return 0;
@@ -135,7 +145,7 @@ function readHead(file: string): LogHead | undefined {
 }
 
 function usage(): number {
-  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status | epochs | witness ...   [--replica N] [--as orgN]');
+  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status | epochs | witness ...   [--replica N] [--as orgN] [--allow-stale] [--max-staleness-ms MS]');
   return 2;
 }
 
@@ -145,6 +155,7 @@ function report(message: string): number {
 }
 
 main().then((code) => process.exit(code), (error) => {
+  if (error instanceof RegistryError && error.code === 'stale') console.error('STALE: every verified answer was certified too long ago; --allow-stale prints it anyway, marked STALE');
   console.error(`NOT VERIFIED: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -327,7 +327,7 @@ function renderTable(): string {
   const lines = [
     '# Lying replicas: lies and outcomes',
     '',
-    `Real 4-replica cluster (n = 4, f = 1, quorum 3), tampering node:http proxies in front of the named replicas. "Liar alone": a client that knows only the liar(s). "Liar first": the liar(s) first in the client's list, then the honest replicas. Read timeout ${READ_TIMEOUT_MS} ms, response cap 8 MiB. The key holds "${TRUE_VALUE}"; no read ever returned another value.`,
+    `Real 4-replica cluster (n = 4, f = 1, quorum 3), tampering node:http proxies in front of the named replicas. "Liar alone": a client that knows only the liar(s). "Liar first": the liar(s) first in the client's list, then the honest replicas. Read timeout ${READ_TIMEOUT_MS} ms, answer bounds 256 KiB for a read, 8 MiB at most (sdkLimits, answerBounds). The key holds "${TRUE_VALUE}"; no read ever returned another value.`,
     '',
     '| # | lie | liars | liar alone: SDK refuses with | liar first: SDK returns |',
     '|---|---|---|---|---|',
@@ -421,10 +421,10 @@ describe('lying replicas against a real 4-replica cluster', () => {
   it('JSON of the wrong shape', () => runLie('JSON of the wrong shape (hex value as a number)', { kind: 'json', rewrite: (b) => ({ ...b, entry: { ...(b.entry as Body), value: 12 } }) }, { code: 'malformed' }));
 
   it('a huge answer with its length declared', () =>
-    runLie('huge response, 9 MiB declared in content-length (cap 8 MiB)', { kind: 'respond', respond: hugeResponder(9 * 1024 * 1024, true) }, { code: 'too-large' }));
+    runLie('huge response, 9 MiB declared in content-length (read answers: 256 KiB)', { kind: 'respond', respond: hugeResponder(9 * 1024 * 1024, true) }, { code: 'too-large' }));
 
   it('a huge answer streamed without a length', () =>
-    runLie('huge response, 9 MiB streamed chunked (cap 8 MiB)', { kind: 'respond', respond: hugeResponder(9 * 1024 * 1024, false) }, { code: 'too-large' }));
+    runLie('huge response, 9 MiB streamed chunked (read answers: 256 KiB)', { kind: 'respond', respond: hugeResponder(9 * 1024 * 1024, false) }, { code: 'too-large' }));
 
   it('a slow answer', () =>
     runLie(

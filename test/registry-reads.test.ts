@@ -113,6 +113,22 @@ describe('registry reads and audit records over HTTP', () => {
     }
   }, 30_000);
 
+  it('a long poll answers empty only at its deadline, however many commits under other prefixes come first', async () => {
+    const { membership, url } = await single();
+    const client = await sdk(membership, url);
+    await client.put('elsewhere/k', utf8('0'));
+    const waitMs = 1_500;
+    const sentAt = Date.now();
+    const polling = get(`${url}/v1/changes?prefix=quiet/&from=0&waitMs=${waitMs}`);
+    // Commits outside the prefix while the poll waits: each wakes the poll, none is an answer to it.
+    for (let i = 1; i <= 3; i++) await client.put('elsewhere/k', utf8(String(i)));
+    const answer = await polling;
+    // A lower bound only: the replica must not answer before its own deadline (the SDK counts early empty answers against it).
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(waitMs - 50);
+    expect(answer.body.entries).toEqual([]);
+    expect(answer.body.next).toBe('0');
+  }, 20_000);
+
   it('keeps every message it signed in the audit record, each verifiable on its own, and verifies the chain', async () => {
     const { membership, url, node } = await single();
     const client = await sdk(membership, url);

@@ -13,7 +13,7 @@
 import { bytesToHex, type Certificate, type CryptoBackend, equalBytes, verifyConsistency } from '@vcr/proofs';
 import { describeWalk, type WalkResult } from './epochs';
 import { type Attempt, unknownEpochDetail } from './errors';
-import { type FetchLike, errorSummary, requestJson } from './http';
+import { boundsOf, type FetchLike, errorSummary, requestJson } from './http';
 import type { TrustState } from './trust-state';
 import { consistencyAnswerSchema, parseAnswer } from './wire';
 
@@ -108,7 +108,7 @@ async function checkExtends(ctx: AcceptContext, replica: string, head: { logSize
   const answer = await requestJson(ctx.fetch, {
     url: `${replica}/v1/log/consistency?from=${head.logSize}&to=${to.logSize}`,
     timeoutMs: ctx.readTimeoutMs,
-    maxBytes: ctx.responseBytesMax,
+    ...boundsOf('consistency', ctx.responseBytesMax),
   });
   if (!answer.ok) return `consistency proof: ${answer.code}: ${answer.detail}`;
   if (answer.status !== 200) return `consistency proof: ${errorSummary(answer.status, answer.body)}`;

@@ -79,7 +79,7 @@ export async function keyHistory(core: ClientCore, key: string, from = 0n): Prom
 export interface WatchOptions {
   /** Log index to start from (0: from the beginning). Resume with the last yielded change's logIndex + 1. */
   fromLogIndex?: bigint;
-  /** Long-poll wait per request (the replica caps it at 30 s). */
+  /** Long-poll wait per request, 1 s to 30 s (the replica caps it at 30 s). */
   waitMs?: number;
   /** Stops the watch: the iterator ends. */
   signal?: AbortSignal;
@@ -105,40 +105,80 @@ async function changesPage(core: ClientCore, url: string, prefix: string, from: 
   return { ok: true, changes: verified.changes, next: expected };
 }
 
+/** The pause after the k-th early empty answer in a row: doubling from watchEarlyBackoffMs, bounded. */
+export function earlyBackoffMs(k: number): number {
+  return Math.min(sdkLimits.watchEarlyBackoffMs * 2 ** Math.min(Math.max(k - 1, 0), 30), sdkLimits.watchEarlyBackoffMsMax);
+}
+
+/** core.sleep, cut short when the watch is stopped. */
+function pause(core: ClientCore, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return core.sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void core.sleep(ms).then(done);
+  });
+}
+
 /**
  * Verified changes under a prefix, in log order, forever (until the signal
  * aborts or the consumer stops). Resumes from the last index seen after any
  * failure, on the next replica.
+ *
+ * An honest replica answers a long poll with nothing only at the end of its
+ * wait. An empty answer before half the wait is "early": the watch pauses
+ * (a growing, bounded delay) before asking again, and watchEarlyEmptyMax
+ * early answers in a row count as a failure of that replica (attempt code
+ * 'no-progress'), so a replica that answers every poll at once and empty
+ * can neither make the watch hammer it nor keep it from the others.
  */
 export async function* watchChanges(core: ClientCore, prefix: string, opts: WatchOptions = {}): AsyncGenerator<VerifiedChange, void, undefined> {
   let from = opts.fromLogIndex ?? 0n;
-  const waitMs = Math.min(Math.max(opts.waitMs ?? sdkLimits.watchWaitMs, 0), 30_000);
+  const waitMs = Math.min(Math.max(opts.waitMs ?? sdkLimits.watchWaitMs, sdkLimits.watchWaitMsMin), 30_000);
   let failedInRow = 0;
   let failedRounds = 0;
   let attempts: Attempt[] = [];
   let index = 0;
+  // Early empty answers in a row: from any replica (the pause grows with it), and from the one asked now.
+  let earlyInRow = 0;
+  let earlyHere = 0;
   while (!opts.signal?.aborted) {
     const order = core.order();
     const url = order[index % order.length] as string;
+    const sentAtMs = core.now();
     const r = await changesPage(core, url, prefix, from, waitMs, opts.signal);
     if (opts.signal?.aborted) return;
-    if (!r.ok) {
-      opts.onFailure?.(r.attempt);
-      attempts.push(r.attempt);
+    let failure = r.ok ? undefined : r.attempt;
+    if (r.ok && r.changes.length === 0 && core.now() - sentAtMs < waitMs / 2) {
+      await pause(core, earlyBackoffMs(++earlyInRow), opts.signal);
+      if (++earlyHere < sdkLimits.watchEarlyEmptyMax) continue;
+      failure = { replica: url, code: 'no-progress', detail: `${earlyHere} long polls in a row answered empty before half their ${waitMs} ms wait` };
+    }
+    if (failure !== undefined) {
+      earlyHere = 0;
+      opts.onFailure?.(failure);
+      attempts.push(failure);
       index++;
       if (++failedInRow >= order.length) {
         failedInRow = 0;
         if (opts.maxFailedRounds !== undefined && ++failedRounds >= opts.maxFailedRounds) throw new ReplicasFailedError(`watch ${JSON.stringify(prefix)} from ${from}`, attempts);
         attempts = [];
-        await core.sleep(sdkLimits.watchRetryMs);
+        await pause(core, sdkLimits.watchRetryMs, opts.signal);
       }
       continue;
     }
+    if (!r.ok) continue;
     core.markGood(url);
     index = 0;
     failedInRow = 0;
     failedRounds = 0;
     attempts = [];
+    earlyInRow = 0;
+    earlyHere = 0;
     for (const change of r.changes) {
       yield change;
       from = change.logIndex + 1n;

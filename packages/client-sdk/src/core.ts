@@ -8,7 +8,7 @@ import type { CryptoBackend } from '@vcr/proofs';
 import type { AcceptContext } from './accept';
 import { type EpochTarget, type WalkResult, walkEpochChain } from './epochs';
 import { type Attempt, RegistryError } from './errors';
-import { type FetchLike, errorSummary, requestJson } from './http';
+import { answerKindOf, boundsOf, type FetchLike, errorSummary, requestJson } from './http';
 import type { TrustStorage } from './storage';
 import type { TrustState } from './trust-state';
 
@@ -86,7 +86,10 @@ export class ClientCore implements AcceptContext {
 
   /** One JSON request to one replica; transport failures and non-JSON answers come back as an attempt. */
   async request(url: string, path: string, opts: { method?: 'GET' | 'POST'; body?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JsonAnswer> {
-    const req = { url: url + path, timeoutMs: opts.timeoutMs ?? this.settings.readTimeoutMs, maxBytes: this.settings.responseBytesMax } as Parameters<typeof requestJson>[1];
+    // Each kind of answer has its own bounds (limits.ts, answerBounds), found from the path so no caller can forget them.
+    const kind = answerKindOf(path);
+    if (kind === undefined) throw new Error(`bug: no answer bounds for ${path.slice(0, 40)}`);
+    const req = { url: url + path, timeoutMs: opts.timeoutMs ?? this.settings.readTimeoutMs, ...boundsOf(kind, this.settings.responseBytesMax) } as Parameters<typeof requestJson>[1];
     if (opts.method !== undefined) req.method = opts.method;
     if (opts.body !== undefined) req.body = opts.body;
     if (opts.signal !== undefined) req.signal = opts.signal;

@@ -10,12 +10,14 @@ export type AttemptCode =
   | 'transport'
   | 'too-large'
   | 'malformed'
+  | 'redirect'
   | 'http-error'
   | 'rejected'
   | 'verification-failed'
   | 'rollback'
   | 'stale'
   | 'behind'
+  | 'no-progress'
   | 'unknown-epoch';
 
 export interface Attempt {

@@ -1,14 +1,19 @@
 // The HTTP seam: one request to one replica through the injected fetch, with
-// a timeout, a cap on the body size (checked while reading, never after) and
-// JSON parsing that never throws. Everything returned is still untrusted.
+// a timeout, a cap on the body size (checked while reading, never after),
+// bounds on JSON nesting and elements (checked before parsing) and JSON
+// parsing that never throws. Redirects are never followed: a replica that
+// answers 3xx has failed, and a signed request is never re-sent elsewhere.
+// Everything returned is still untrusted.
 
 import type { AttemptCode } from './errors';
+import { type JsonBounds, scanJson } from './json-scan';
+import { type AnswerKind, answerBounds, sdkLimits } from './limits';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export type HttpAnswer =
   | { ok: true; status: number; body: unknown; retryAfterMs: number | undefined }
-  | { ok: false; code: Extract<AttemptCode, 'timeout' | 'transport' | 'too-large' | 'malformed'>; detail: string };
+  | { ok: false; code: Extract<AttemptCode, 'timeout' | 'transport' | 'too-large' | 'malformed' | 'redirect'>; detail: string };
 
 export interface HttpRequest {
   url: string;
@@ -16,6 +21,8 @@ export interface HttpRequest {
   body?: string;
   timeoutMs: number;
   maxBytes: number;
+  /** JSON bounds checked before parsing (default: sdkLimits.jsonDepthMax, no element bound). */
+  json?: Partial<JsonBounds>;
   /** Aborts the request (e.g. a watch that was closed). */
   signal?: AbortSignal;
 }
@@ -66,12 +73,20 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export async function requestJson(fetchFn: FetchLike, req: HttpRequest): Promise<HttpAnswer> {
   const signal = combine(req.timeoutMs, req.signal);
   try {
-    const init: RequestInit = { method: req.method ?? 'GET', signal, headers: { accept: 'application/json' } };
+    // 'manual': the 3xx answer itself comes back (an opaque one in browsers) and is refused below.
+    const init: RequestInit = { method: req.method ?? 'GET', signal, redirect: 'manual', headers: { accept: 'application/json' } };
     if (req.body !== undefined) init.headers = { accept: 'application/json', 'content-type': 'application/json' };
     if (req.body !== undefined) init.body = req.body;
     const res = await fetchFn(req.url, init);
+    if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
+      await res.body?.cancel().catch(() => undefined);
+      const location = (res.headers.get('location') ?? '(hidden)').slice(0, 200);
+      return { ok: false, code: 'redirect', detail: `HTTP ${res.status} redirect to ${location}: redirects are never followed` };
+    }
     const bytes = await readCapped(res, req.maxBytes);
     if (bytes === undefined) return { ok: false, code: 'too-large', detail: `answer over ${req.maxBytes} bytes` };
+    const scan = scanJson(bytes, { depthMax: req.json?.depthMax ?? sdkLimits.jsonDepthMax, elementsMax: req.json?.elementsMax ?? Number.POSITIVE_INFINITY });
+    if (!scan.ok) return { ok: false, code: 'malformed', detail: `HTTP ${res.status}: ${scan.detail}` };
     let body: unknown;
     try {
       body = JSON.parse(decoder.decode(bytes));
@@ -84,6 +99,33 @@ export async function requestJson(fetchFn: FetchLike, req: HttpRequest): Promise
       return { ok: false, code: 'timeout', detail: `no answer within ${req.timeoutMs} ms` };
     }
     return { ok: false, code: 'transport', detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The byte and JSON bounds of one kind of answer, within the client's own byte bound. */
+export function boundsOf(kind: AnswerKind, responseBytesMax: number): { maxBytes: number; json: JsonBounds } {
+  const b = answerBounds[kind];
+  return { maxBytes: Math.min(b.bytesMax, responseBytesMax), json: { depthMax: sdkLimits.jsonDepthMax, elementsMax: b.elementsMax } };
+}
+
+/** Which kind of answer a replica path gives (docs/replica.md section 1); undefined for a path the SDK never asks. */
+export function answerKindOf(path: string): AnswerKind | undefined {
+  const route = path.split('?', 1)[0] as string;
+  if (route === '/v1/keys') return 'list';
+  if (route.startsWith('/v1/keys/')) return route.endsWith('/history') ? 'history' : 'read';
+  switch (route) {
+    case '/v1/changes':
+      return 'changes';
+    case '/v1/requests':
+      return 'receipt';
+    case '/v1/headers/latest':
+      return 'header';
+    case '/v1/log/consistency':
+      return 'consistency';
+    case '/v1/epochs':
+      return 'epochs';
+    default:
+      return undefined;
   }
 }
 

@@ -1,8 +1,13 @@
 // Every bound and default of the SDK in one place. Units last.
 
 export const sdkLimits = {
-  /** Largest response body read from a replica; anything larger is refused unread. */
+  /** Largest response body read from a replica; anything larger is refused unread. Each kind of answer has a smaller bound below (answerBounds). */
   responseBytesMax: 8 * 1024 * 1024,
+  /**
+   * JSON nesting accepted in any answer, checked by a scan of the bytes before
+   * JSON.parse (json-scan.ts): the deepest honest answer (an epochs page) nests 6 levels.
+   */
+  jsonDepthMax: 32,
   /** Per-request timeout for reads. */
   readTimeoutMs: 5_000,
   /** Per-attempt timeout for a write (the replica answers 503 after 10 s without a commit). */
@@ -31,6 +36,17 @@ export const sdkLimits = {
   watchSlackMs: 10_000,
   /** Pause after every replica failed once in a watch round. */
   watchRetryMs: 1_000,
+  /** Shortest long-poll wait a watch asks for: a watch never polls in a tight loop. */
+  watchWaitMsMin: 1_000,
+  /**
+   * A long poll answered empty before half its wait is "early" (an honest replica answers
+   * empty only at its deadline). Each early empty answer in a row waits this long, doubling,
+   * up to watchEarlyBackoffMsMax, before the next poll.
+   */
+  watchEarlyBackoffMs: 250,
+  watchEarlyBackoffMsMax: 8_000,
+  /** Early empty answers in a row from one replica that count as one failure of it (the watch moves on). */
+  watchEarlyEmptyMax: 3,
   /** Rounds (50 ms apart) a plain read waits for replicas just behind the trusted height before failing. */
   lagRetryRounds: 6,
   /** Pages of history or listing fetched at most in one call. */
@@ -42,3 +58,34 @@ export const sdkLimits = {
   /** Epoch links the trust state holds (and persists) at most; past it, pin a later membership. */
   epochLinksTrustedMax: 4_096,
 } as const;
+
+/** The kinds of answer the SDK asks replicas for, each with its own bounds. */
+export type AnswerKind = 'read' | 'list' | 'history' | 'changes' | 'receipt' | 'header' | 'consistency' | 'epochs';
+
+/**
+ * Bounds per kind of answer, from the wire limits of what an honest answer
+ * holds (a certificate is at most ~16 KiB as JSON: 64 signatures; a map proof
+ * ~18 KiB: 256 siblings; a log proof ~5 KiB: 64 nodes; a value 128 KiB as hex).
+ * `elementsMax` bounds the commas, arrays and objects the JSON scan counts, an
+ * upper bound on the values JSON.parse would build: tiny elements cost the
+ * parser far more memory than their bytes. Listing, history, changes and epoch
+ * pages keep the global bound: pages of maximal values, requests or
+ * memberships are that large.
+ */
+export const answerBounds: Record<AnswerKind, { bytesMax: number; elementsMax: number }> = {
+  /** A value (128 KiB hex), its map proof, the certificate and a consistency proof: ~170 KiB, ~600 elements. */
+  read: { bytesMax: 256 * 1024, elementsMax: 4_096 },
+  /** listPageSize keys, each a value and a map proof (~270 elements), and a certificate. */
+  list: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
+  /** changesPageSize changes, each a signed request, an inclusion proof and a certificate (~300 elements). */
+  history: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 32_768 },
+  changes: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 32_768 },
+  /** A certificate, the reply (result 8 KiB hex), the leaf (16 KiB hex), inclusion and consistency proofs: ~50 KiB, ~350 elements. */
+  receipt: { bytesMax: 64 * 1024, elementsMax: 2_048 },
+  /** One certificate: ~16 KiB, ~200 elements. */
+  header: { bytesMax: 32 * 1024, elementsMax: 1_024 },
+  /** One log proof: ~5 KiB, 64 elements. */
+  consistency: { bytesMax: 16 * 1024, elementsMax: 256 },
+  /** epochPageLinks links, each two signature sets and a membership (~800 elements). */
+  epochs: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
+};

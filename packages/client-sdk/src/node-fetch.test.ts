@@ -10,6 +10,7 @@ import { nodeFetch } from './node-fetch';
 let server: Server;
 let base = '';
 let bytesSentBig = 0;
+let redirectsServed = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -33,6 +34,10 @@ beforeAll(async () => {
           res.end();
         };
         pump();
+      } else if (url.pathname === '/redirect') {
+        redirectsServed++;
+        res.writeHead(307, { location: '/echo' });
+        res.end();
       } else if (url.pathname === '/slow-body') {
         res.write('{"a":');
         setTimeout(() => res.end('1}'), 2_000);
@@ -71,6 +76,15 @@ describe('nodeFetch', () => {
     expect(early).toMatchObject({ ok: false, code: 'timeout' });
     const late = await requestJson(fetchFn, { url: `${base}/slow-body`, timeoutMs: 200, maxBytes: 1_000 });
     expect(late).toMatchObject({ ok: false, code: 'timeout' });
+  });
+
+  it('never follows a redirect: the 3xx comes back as it is, or is an error with redirect: error', async () => {
+    const fetchFn = nodeFetch();
+    const manual = await fetchFn(`${base}/redirect`, { method: 'POST', body: '{"signed":true}', redirect: 'manual' });
+    expect([manual.status, manual.headers.get('location')]).toEqual([307, '/echo']);
+    await expect(fetchFn(`${base}/redirect`, { method: 'POST', body: '{}', redirect: 'error' })).rejects.toThrow(/HTTP 307 redirect refused/);
+    expect(await requestJson(fetchFn, { url: `${base}/redirect`, method: 'POST', body: '{}', timeoutMs: 2_000, maxBytes: 1_000 })).toMatchObject({ ok: false, code: 'redirect' });
+    expect(redirectsServed).toBe(3);
   });
 
   it('refuses other protocols', async () => {

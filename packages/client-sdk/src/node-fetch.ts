@@ -6,7 +6,10 @@
 // into memory up to `bodyBytesMax` (default: the SDK's answer bound) and no
 // further: a hostile replica's oversized body closes the socket and comes
 // back as an answer whose content-length says it is too large, which the
-// SDK's bounded reader (readCapped) refuses like any other.
+// SDK's bounded reader (readCapped) refuses like any other. Redirects are
+// never followed (node:http has no such thing): a 3xx comes back as it is,
+// as fetch gives it with `redirect: 'manual'`, and with `redirect: 'error'`
+// it is an error, so a signed request is never re-sent elsewhere.
 
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -56,6 +59,11 @@ export function nodeFetch(options: NodeFetchOptions = {}): FetchLike {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = send(url, { method: init?.method ?? 'GET', headers: headersOf(init), agent: url.protocol === 'https:' ? https : http }, (res) => {
         signal?.removeEventListener('abort', onAbort);
+        const status = res.statusCode ?? 0;
+        if (init?.redirect === 'error' && status >= 300 && status < 400) {
+          res.destroy();
+          return reject(new TypeError(`nodeFetch: HTTP ${status} redirect refused (redirect: 'error')`));
+        }
         const fail = (error: unknown) => {
           res.destroy();
           reject(error);

@@ -147,6 +147,8 @@ async function listPage(core: ClientCore, url: string, prefix: string, after: st
     out.push({ key: item.key, value: item.value, revision: item.revision, height: certificate.header.height });
     previous = item.key;
   }
+  // A page must advance: an empty page naming a next cursor would have the listing ask again forever.
+  if (next !== null && out.length === 0) return { ok: false, attempt: { replica: url, code: 'no-progress', detail: 'an empty listing page names a next cursor: it does not advance' } };
   if (next !== null && next !== previous) return bad('the next cursor is not the last listed key');
   const certified = await certify(core, url, certificate, maxStalenessMs, floorHeight);
   if (!certified.ok) return certified;

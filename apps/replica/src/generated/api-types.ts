@@ -282,8 +282,10 @@ export interface paths {
          * Changes under a prefix from a log index on (long-polled; what watch uses)
          * @description Changes to keys under `prefix` in log order from log index `from`, at
          *     most `limit`, each with the same proof material as a history entry.
-         *     With `waitMs` and nothing to return yet, the answer waits for the
-         *     next commit (at most `waitMs`, up to 30 s) and looks once more.
+         *     With `waitMs` and nothing to return yet, the answer waits until a
+         *     commit brings a change under the prefix or `waitMs` (up to 30 s) has
+         *     passed: an empty answer comes only at the deadline (the SDK counts
+         *     early empty answers against a replica).
          *     `next` is always the `from` to ask next; `more` says whether a full
          *     page was returned.
          */

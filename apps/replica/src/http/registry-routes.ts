@@ -105,11 +105,17 @@ export function registryRoutes(app: Express, node: ReplicaNode): void {
     const from = q.data.from ?? 0n;
     const read = () => node.store.keys.changes(q.data.prefix ?? '', from, limit);
     let changes = read();
-    // Long poll: nothing new yet, so wait for the next commit (or the deadline) and look once more.
-    if (changes.length === 0 && (q.data.waitMs ?? 0) > 0) {
-      await node.nextCommit(q.data.waitMs as number);
+    // Long poll: nothing new yet, so wait for commits until one brings a change under the prefix or
+    // the deadline passes. An empty answer before the deadline would look like a replica that does
+    // not wait at all, which the SDK backs off from and counts against it (docs/client-sdk.md, "Watch").
+    const deadlineMs = Date.now() + (q.data.waitMs ?? 0);
+    while (changes.length === 0 && Date.now() < deadlineMs) {
+      const height = node.latestBlock()?.header.height;
+      await node.nextCommit(deadlineMs - Date.now());
       if (res.destroyed) return;
       changes = read();
+      // No new block: the deadline passed or the replica is stopping.
+      if (node.latestBlock()?.header.height === height) break;
     }
     // A watch never ends: `next` is always where to continue from.
     res.json({ prefix: q.data.prefix ?? '', entries: changeEntries(node, changes), next: after(changes, from).toString(), more: changes.length === limit });

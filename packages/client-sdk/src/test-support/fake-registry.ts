@@ -149,6 +149,20 @@ export class FakeRegistry {
     return receipt;
   }
 
+  /** `GET /v1/keys?prefix=&after=&limit=`: live keys in UTF-8 byte order (ASCII keys here), `next` when the page is full. */
+  listAnswer(prefix: string, after: string | undefined, limit: number, cert = this.latest): unknown {
+    const keys = [...this.map.entries()].map(([k]) => k).filter((k) => k.startsWith(prefix) && (after === undefined || k > after)).sort().slice(0, limit);
+    return {
+      prefix,
+      keys: keys.map((key) => {
+        const entry = this.map.get(key);
+        return { key, value: bytesToHex(entry?.value ?? new Uint8Array()), revision: (entry?.revision ?? 0n).toString(), proof: mapProofToJson(this.map.prove(key)) };
+      }),
+      certificate: certificateToJson(cert),
+      next: keys.length === limit ? (keys.at(-1) ?? null) : null,
+    };
+  }
+
   readAnswer(key: string, cert = this.latest): unknown {
     const entry = this.map.get(key);
     return {
@@ -196,6 +210,7 @@ export function honest(reg: FakeRegistry, tamper?: (path: string, body: unknown)
       const to = BigInt(url.searchParams.get('to') ?? '0');
       return send(path, { from: from.toString(), to: to.toString(), proof: logProofToJson(reg.log.consistencyProof(from, to)) });
     }
+    if (url.pathname === '/v1/keys') return send(path, reg.listAnswer(url.searchParams.get('prefix') ?? '', url.searchParams.get('after') ?? undefined, Number(url.searchParams.get('limit') ?? '50')));
     if (url.pathname.startsWith('/v1/keys/')) return send(path, carryConsistency(reg, reg.readAnswer(decodeURIComponent(url.pathname.slice('/v1/keys/'.length))), url.searchParams.get('proveFrom')));
     return json({ error: { code: 'not-found', message: 'no such endpoint' } }, 404);
   };

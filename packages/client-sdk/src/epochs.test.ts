@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { certificateToJson, type ClientRequest, nobleBackend, parseClientRequestJson, verifyClientRequest } from '@vcr/proofs';
+import { certificateToJson, type ClientRequest, nobleBackend, parseClientRequestJson, verifyClientRequest, verifyOrderedClientRequest } from '@vcr/proofs';
 import { testCertificate, testCluster, testHeader, testSigner, type TestCluster } from '@vcr/proofs/testing';
 import { RegistryClient, type RegistryClientOptions } from './client';
 import { RegistryError, ReplicasFailedError } from './errors';
@@ -218,14 +218,14 @@ describe('epoch chain walk', () => {
 });
 
 describe('writes across epochs', () => {
-  /** A replica that verifies client signatures in its current epoch or the one before, as the replicas do. */
+  /** A replica that admits client signatures by the replicas' rule (its current epoch or the one before). */
   function checking(reg: FakeRegistry): Handler {
     const inner = honest(reg);
     return (path, init) => {
       if (init?.method === 'POST') {
         const parsed = parseClientRequestJson(JSON.parse(String(init.body)));
         const epoch = reg.cluster.membership.epoch;
-        const accepted = parsed.ok && [epoch, epoch - 1n].some((e) => e >= 0n && verifyClientRequest(nobleBackend, { chainId: reg.cluster.membership.chainId, epoch: e }, parsed.value));
+        const accepted = parsed.ok && verifyOrderedClientRequest(nobleBackend, { chainId: reg.cluster.membership.chainId, blockEpoch: epoch }, parsed.value).ok;
         if (!accepted) return json({ error: { code: 'bad-signature', message: 'client signature does not verify' } }, 400);
       }
       return inner(path, init);
@@ -248,6 +248,14 @@ describe('writes across epochs', () => {
     await c.put('w', 'y');
     expect(sent.length).toBe(3);
     expect(verifyClientRequest(nobleBackend, domain(2n), sent[2] as ClientRequest)).toBe(true);
+  });
+
+  it('a receipt ordering our request in an epoch that does not admit the epoch we signed for is refused', async () => {
+    // Replicas that order anything: the request is signed for epoch 0 (the client has not walked) and certified in epoch 2.
+    const reg = chain(2);
+    const c = await client(reg, { 'http://r1': honest(reg), 'http://r2': honest(reg) });
+    const error = await refusal(c.put('w', 'x'));
+    expect(error.attempts.map((a) => [a.code, a.detail])).toContainEqual(['verification-failed', 'receipt orders our request (signed for epoch 0) in epoch 2, where that signature is not admitted']);
   });
 
   it('a replica without a vote in the current epoch (503 not-a-member) is left at once for the next', async () => {

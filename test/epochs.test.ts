@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RegistryClient } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
-import { bytesToHex, type Membership, verifyEpochChain, parseEpochLinkJson } from '@vcr/proofs';
-import { type MembershipAction, type MembershipChange, signMembershipApproval } from '@vcr/registry';
+import { bytesToHex, clientRequestToJson, type Membership, parseEpochLinkJson, signClientRequest, verifyEpochChain } from '@vcr/proofs';
+import { encodeOp, type MembershipAction, type MembershipChange, signMembershipApproval } from '@vcr/registry';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { peerEnvelopeDomain, signHello } from '../apps/replica/src/transport/handshake';
@@ -129,6 +129,30 @@ describe('membership changes on real processes', () => {
     await until('r5 at the same height as r1', async () => (await health('r5')).committed >= (await health('r1')).committed - 1);
   }, 120_000);
 
+  it('a put signed for the previous epoch after the epoch moved on commits, and its history and a watch over its prefix verify through the SDK', async () => {
+    expect((await health('r1')).epoch).toBe(1);
+    // A client that has not yet learned of epoch 1 signs for epoch 0: the replicas admit it (requestSigningEpochs).
+    const signer = createNodeSigner(randomBytes(32));
+    const request = signClientRequest(signer, { chainId: genesis.chainId, epoch: 0n }, { requestId: BigInt(Date.now()) * 1000n, payload: encodeOp({ op: 'put', key: 'epochs/previous/k', value: new TextEncoder().encode('signed-for-0') }) });
+    const posted = await fetch(`${urlOf('r1')}/v1/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(clientRequestToJson(request)) });
+    expect(posted.status, await posted.clone().text()).toBe(200);
+    const receipt = (await posted.json()) as { certificate: { header: { epoch: string } } };
+    expect(receipt.certificate.header.epoch).toBe('1');
+
+    const reader = await pinnedClient(layout.replicas.map((r) => r.url));
+    const history = await reader.history('epochs/previous/k');
+    expect(history.map((c) => [c.clientId, c.requestId, new TextDecoder().decode(c.value)])).toEqual([[bytesToHex(signer.publicKey), request.requestId, 'signed-for-0']]);
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 20_000);
+    const watched: string[] = [];
+    for await (const change of reader.watch('epochs/previous/', { signal: stop.signal, maxFailedRounds: 2, waitMs: 1_000 })) {
+      watched.push(`${change.key}=${new TextDecoder().decode(change.value)}`);
+      break;
+    }
+    clearTimeout(timer);
+    expect(watched).toEqual(['epochs/previous/k=signed-for-0']);
+  }, 60_000);
+
   it('rotates r2 to a key generated in its keystore while it runs; r2 switches at the boundary without a restart', async () => {
     const pid = running.find((r) => r.id === 'r2')?.process.pid;
     const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
@@ -204,7 +228,7 @@ describe('membership changes on real processes', () => {
     expect(stripped.ok).toBe(false);
 
     // The removed replica still serves verifiable reads of the certified state (it follows by state transfer).
-    const viaRemoved = await pinnedClient([urlOf('r3')]);
+    const viaRemoved = await RegistryClient.create({ membership: genesis, replicas: [urlOf('r3')], epochReplicas: ['r3', 'r1', 'r2', 'r4', 'r5'].map(urlOf), backend: nodeBackend });
     await until('r3 serving epoch 3 state', async () => (await viaRemoved.get('epochs/three')).entry !== undefined);
   }, 150_000);
 

@@ -84,7 +84,8 @@ export class RegistryClient {
       retryAfterMsMax: options.retryAfterMsMax ?? sdkLimits.retryAfterMsMax,
       epochWalkLinksMax: options.epochWalkLinksMax ?? sdkLimits.epochWalkLinksMax,
       newestEpochMaxAgeMs: options.newestEpochMaxAgeMs ?? sdkLimits.newestEpochMaxAgeMs,
-      epochReplicas: (options.epochReplicas ?? options.replicas).map(withoutSlash),
+      // Distinct: each URL counts once toward the f+1 that must tell the newest epoch.
+      epochReplicas: [...new Set((options.epochReplicas ?? options.replicas).map(withoutSlash))],
     };
     if (!Number.isSafeInteger(settings.epochWalkLinksMax) || settings.epochWalkLinksMax < 1) throw new RegistryError('bad-argument', 'epochWalkLinksMax must be a positive integer');
     if (!(settings.newestEpochMaxAgeMs >= 0)) throw new RegistryError('bad-argument', 'newestEpochMaxAgeMs must be a non-negative number');

@@ -277,6 +277,9 @@ describe('the newest epoch, from f+1 replicas, before any certificate is trusted
     const error = await refusal(alone.get('k'));
     expect(error.code).toBe('unknown-epoch');
     expect(error.message).toMatch(/the newest epoch was told by 1 replica\(s\) of the 2 needed \(f\+1 of epoch 1's membership, asked among 1 configured\)/);
+    // One replica named twice is still one answer.
+    const twice = await RegistryClient.create({ membership: reg.genesis.membership, replicas: ['http://r1'], epochReplicas: ['http://r1', 'http://r1/'], fetch: fakeFetch({ 'http://r1': honest(reg) }), now: () => reg.clockMs });
+    expect((await refusal(twice.get('k'))).message).toMatch(/told by 1 replica\(s\) of the 2 needed/);
     const two = await RegistryClient.create({ membership: reg.genesis.membership, replicas: ['http://r1'], epochReplicas: ['http://r1', 'http://r2'], fetch: fakeFetch({ 'http://r1': honest(reg), 'http://r2': honest(reg) }), now: () => reg.clockMs });
     expect(text((await two.get('k')).entry?.value)).toBe('v1');
     expect(two.trustedEpoch).toBe(1n);

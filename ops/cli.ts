@@ -57,6 +57,8 @@ async function main(): Promise<number> {
   const client = await RegistryClient.create({
     membership,
     replicas: url ? [url] : layout.replicas.map((r) => r.url),
+    // The newest epoch is learned from f+1 of all the replicas, even when --replica pins the reads.
+    epochReplicas: layout.replicas.map((r) => r.url),
     signer: asOrg ? openOrgAdminKey(layout, Number(asOrg)) : createNodeSigner(Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex')),
     backend: nodeBackend,
     storage: new FileStorage(join(layout.dataDir, 'cli-trust.json')),
@@ -115,7 +117,7 @@ async function main(): Promise<number> {
     case 'status': {
       for (const r of layout.replicas) {
         const health = await fetch(`${r.url}/healthz`).then((x) => x.json()).catch(() => undefined);
-        const one = await RegistryClient.create({ membership, replicas: [r.url], backend: nodeBackend });
+        const one = await RegistryClient.create({ membership, replicas: [r.url], epochReplicas: layout.replicas.map((x) => x.url), backend: nodeBackend });
         const cert = await one.latest().then((c) => `verified, height ${c.height}, ${c.ageMs} ms old`, (e: unknown) => `NOT VERIFIED (${e instanceof Error ? e.message : String(e)})`);
         console.log(`${r.id} ${r.url}: ${health ? JSON.stringify(health) : 'unreachable'}; latest certificate ${cert}`);
       }

@@ -25,7 +25,8 @@ let client: RegistryClient;
 /** One client per replica, for reads that must come from that replica. */
 const readers = new Map<string, RegistryClient>();
 
-const sdkClient = (urls: string[]) => RegistryClient.create({ membership, replicas: urls, signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
+/** The newest epoch is learned from f+1 replicas, so a reader of one replica asks all of them for it. */
+const sdkClient = (urls: string[]) => RegistryClient.create({ membership, replicas: urls, epochReplicas: [...urls, ...layout.replicas.map((r) => r.url)], signer: createNodeSigner(randomBytes(32)), backend: nodeBackend });
 const readerOf = (url: string) => readers.get(url) as RegistryClient;
 const logs = new Map<string, string[]>();
 

@@ -8,14 +8,29 @@
 
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RegistryClient } from '@vcr/client-sdk';
+import { RegistryClient, type RegistryError } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
-import { bytesToHex, type Membership, verifyEpochChain, parseEpochLinkJson } from '@vcr/proofs';
-import { type MembershipAction, type MembershipChange, signMembershipApproval } from '@vcr/registry';
+import {
+  bytesToHex,
+  certificateToJson,
+  clientRequestToJson,
+  commitVoteMessage,
+  headerHash,
+  mapProofToJson,
+  type Membership,
+  MerkleMap,
+  parseEpochLinkJson,
+  signClientRequest,
+  signInDomain,
+  verifyEpochChain,
+} from '@vcr/proofs';
+import { encodeOp, type MembershipAction, type MembershipChange, signMembershipApproval } from '@vcr/registry';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { peerEnvelopeDomain, signHello } from '../apps/replica/src/transport/handshake';
@@ -129,6 +144,30 @@ describe('membership changes on real processes', () => {
     await until('r5 at the same height as r1', async () => (await health('r5')).committed >= (await health('r1')).committed - 1);
   }, 120_000);
 
+  it('a put signed for the previous epoch after the epoch moved on commits, and its history and a watch over its prefix verify through the SDK', async () => {
+    expect((await health('r1')).epoch).toBe(1);
+    // A client that has not yet learned of epoch 1 signs for epoch 0: the replicas admit it (requestSigningEpochs).
+    const signer = createNodeSigner(randomBytes(32));
+    const request = signClientRequest(signer, { chainId: genesis.chainId, epoch: 0n }, { requestId: BigInt(Date.now()) * 1000n, payload: encodeOp({ op: 'put', key: 'epochs/previous/k', value: new TextEncoder().encode('signed-for-0') }) });
+    const posted = await fetch(`${urlOf('r1')}/v1/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(clientRequestToJson(request)) });
+    expect(posted.status, await posted.clone().text()).toBe(200);
+    const receipt = (await posted.json()) as { certificate: { header: { epoch: string } } };
+    expect(receipt.certificate.header.epoch).toBe('1');
+
+    const reader = await pinnedClient(layout.replicas.map((r) => r.url));
+    const history = await reader.history('epochs/previous/k');
+    expect(history.map((c) => [c.clientId, c.requestId, new TextDecoder().decode(c.value)])).toEqual([[bytesToHex(signer.publicKey), request.requestId, 'signed-for-0']]);
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 20_000);
+    const watched: string[] = [];
+    for await (const change of reader.watch('epochs/previous/', { signal: stop.signal, maxFailedRounds: 2, waitMs: 1_000 })) {
+      watched.push(`${change.key}=${new TextDecoder().decode(change.value)}`);
+      break;
+    }
+    clearTimeout(timer);
+    expect(watched).toEqual(['epochs/previous/k=signed-for-0']);
+  }, 60_000);
+
   it('rotates r2 to a key generated in its keystore while it runs; r2 switches at the boundary without a restart', async () => {
     const pid = running.find((r) => r.id === 'r2')?.process.pid;
     const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
@@ -165,6 +204,49 @@ describe('membership changes on real processes', () => {
     expect(closeCode).toBe(1008);
     const metrics = await (await fetch(`${urlOf('r1')}/metrics`)).text();
     expect(metrics).toMatch(/vcr_rejected_messages_total\{replica="r1",reason="peer-auth"\} [1-9]/);
+  }, 30_000);
+
+  it('retired keys (all of epoch 0, more than f) certifying a false state to a genesis-pinned client are refused once f+1 replicas told it the newest epoch', async () => {
+    expect((await health('r1')).epoch).toBe(2);
+    // The keys of the whole epoch-0 membership, r2's rotated-out one among them: what a thief of old keys holds.
+    const passphrase = readFileSync(layout.passphraseFile, 'utf8').trim();
+    const retired = ['r1', 'r2', 'r3', 'r4'].map((id) => ({ id, key: new EncryptedFileKeyStore(join(layout.dataDir, id, 'keys'), passphrase).open('replica') }));
+    expect(bytesToHex(retired[1]?.key.publicKey ?? new Uint8Array())).toBe(bytesToHex(oldR2Key));
+    const served = (await (await fetch(`${urlOf('r1')}/v1/epochs?after=0&limit=1`)).json()) as { links: unknown[] };
+    const link = parseEpochLinkJson(served.links[0]);
+    if (!link.ok) throw new Error(link.issues.join('; '));
+    const end = link.value.lastHeader;
+    // A false state, certified in epoch 0 at a height past the end of epoch 0, by all four epoch-0 keys.
+    const falseMap = new MerkleMap(nodeBackend);
+    falseMap.set('epochs/before', { value: new TextEncoder().encode('false'), revision: 7n });
+    const header = { ...end, height: end.height + 3n, prevHash: headerHash(nodeBackend, end), stateRoot: falseMap.root, timestampMs: BigInt(Date.now()), nextMembershipHash: null };
+    const hash = headerHash(nodeBackend, header);
+    const signatures = retired.map(({ id, key }) => ({ replicaId: id, signature: signInDomain(key, { kind: 'commit', chainId: genesis.chainId, epoch: 0n }, commitVoteMessage(hash, header.height, header.view)) }));
+    const forged = { key: 'epochs/before', entry: { value: bytesToHex(new TextEncoder().encode('false')), revision: '7' }, proof: mapProofToJson(falseMap.prove('epochs/before')), certificate: certificateToJson({ header, commitView: header.view, signatures }) };
+    // The thief's replica: it hides every epoch link and serves the false state.
+    const thief = createServer((req, res) => {
+      const body = req.url?.startsWith('/v1/epochs') ? { current: '0', links: [] } : forged;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    thief.listen(0, '127.0.0.1');
+    await new Promise((resolve) => thief.once('listening', resolve));
+    const thiefUrl = `http://127.0.0.1:${(thief.address() as AddressInfo).port}`;
+    try {
+      // Asking only the thief, the client cannot hear f+1 replicas: it trusts no certificate at all.
+      const alone = await pinnedClient([thiefUrl]);
+      const unheard = await alone.get('epochs/before').then(() => undefined, (e: unknown) => e as RegistryError);
+      expect(unheard?.code).toBe('unknown-epoch');
+      expect(unheard?.message).toMatch(/the newest epoch was told by 1 replica\(s\) of the 2 needed/);
+      // With one more replica to ask (f+1 = 2), the client learns epoch 2 and refuses the retired keys for the height.
+      const told = await RegistryClient.create({ membership: genesis, replicas: [thiefUrl], epochReplicas: [thiefUrl, urlOf('r4')], backend: nodeBackend });
+      const refused = await told.get('epochs/before').then(() => undefined, (e: unknown) => e as RegistryError);
+      expect(refused?.message).toMatch(new RegExp(`outside its epoch \\(epoch 0 ended at height ${end.height}\\)`));
+      expect(told.trustedEpoch).toBe(2n);
+    } finally {
+      thief.closeAllConnections();
+      thief.close();
+    }
   }, 30_000);
 
   it('removes r3: it keeps following without a vote, the four others commit, and a client pinned to genesis verifies reads at epoch 3', async () => {
@@ -204,7 +286,7 @@ describe('membership changes on real processes', () => {
     expect(stripped.ok).toBe(false);
 
     // The removed replica still serves verifiable reads of the certified state (it follows by state transfer).
-    const viaRemoved = await pinnedClient([urlOf('r3')]);
+    const viaRemoved = await RegistryClient.create({ membership: genesis, replicas: [urlOf('r3')], epochReplicas: ['r3', 'r1', 'r2', 'r4', 'r5'].map(urlOf), backend: nodeBackend });
     await until('r3 serving epoch 3 state', async () => (await viaRemoved.get('epochs/three')).entry !== undefined);
   }, 150_000);
 

@@ -35,8 +35,9 @@ const logs = new Map<string, string[]>();
 /** m1's honest answer for `mirror/a` while it was still at its first value: validly certified, and old later on. */
 let oldAnswer: string;
 
+/** Mirrors are not members: the newest epoch is learned from f+1 of the replicas themselves. */
 const sdk = (replicas: string[], extra: Partial<Parameters<typeof RegistryClient.create>[0]> = {}) =>
-  RegistryClient.create({ membership, replicas, signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, readTimeoutMs: 2_000, ...extra });
+  RegistryClient.create({ membership, replicas, epochReplicas: replicaUrls, signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, readTimeoutMs: 2_000, ...extra });
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : new TextDecoder().decode(v));
 const keyPath = (key: string) => `/v1/keys/${encodeURIComponent(key)}`;
 

@@ -82,7 +82,8 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 }
 
 const stateRoot = async (i: number) => ((await getJson(httpsFetch(ca), `${urlOf(i)}/v1/headers/latest`)).body as { header: { stateRoot: string } }).header.stateRoot;
-const sdk = (fetchFn: FetchLike, urls: string[]) => RegistryClient.create({ membership, replicas: urls, signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, fetch: fetchFn, readTimeoutMs: 2_000 });
+/** The newest epoch is learned from f+1 replicas, so a client of one replica (or mirror) asks all four for it. */
+const sdk = (fetchFn: FetchLike, urls: string[]) => RegistryClient.create({ membership, replicas: urls, epochReplicas: [...urls, ...layout.replicas.map((_, i) => urlOf(i))], signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, fetch: fetchFn, readTimeoutMs: 2_000 });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-tls-'));
@@ -205,7 +206,7 @@ describe('a plain-HTTP mirror of HTTPS replicas', () => {
     const trusting = mirrorOf('mirror-ca', mirrorPort, true);
     const untrusting = mirrorOf('mirror-no-ca', mirrorPort + 1, false);
     const read = await waitFor('the mirror serves the value', 30_000, async () => {
-      const r = await (await sdk(nodeFetch(), [trusting])).get('tls/mirror');
+      const r = await (await sdk(nodeFetch({ ca }), [trusting])).get('tls/mirror');
       return r.entry === undefined ? undefined : r;
     });
     expect(new TextDecoder().decode(read.entry?.value)).toBe('through-a-mirror');

@@ -98,7 +98,7 @@ export async function finalChecks(cluster: FaultCluster, seed: number, loadMs: n
   // Verified reads and histories from each honest replica alone.
   const honest = cluster.honestIds;
   const readers = await Promise.all(
-    honest.map((id) => cluster.urlOf(id)).map((url) => RegistryClient.create({ membership: cluster.membership, replicas: [url], signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, readTimeoutMs: 5_000 })),
+    honest.map((id) => cluster.urlOf(id)).map((url) => RegistryClient.create({ membership: cluster.membership, replicas: [url], epochReplicas: honest.map((id) => cluster.urlOf(id)), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, readTimeoutMs: 5_000 })),
   );
   const missing = new Set<number>();
   const finals = new Map<string, string[]>();

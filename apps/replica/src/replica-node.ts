@@ -19,7 +19,7 @@ import {
   type Signer,
   tryHexToBytes,
   verifyEpochChain,
-  verifyInDomain,
+  verifyOrderedClientRequest,
 } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import {
@@ -33,7 +33,6 @@ import {
   PbftCore,
   type PeerMessage,
   type PreparedCertificate,
-  requestSigningMessage,
   type VoteRecord,
 } from '@vcr/consensus';
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
@@ -114,11 +113,8 @@ const WAITING_REQUESTS_MAX = 4_096;
 const WAITING_PER_CLIENT_MAX = 8;
 const WAITING_PER_REQUEST_MAX = 4;
 
-/** Client ids are the hex of the client's Ed25519 public key, so a request authenticates itself. */
-export function clientPublicKey(clientId: string): Uint8Array | undefined {
-  const key = /^[0-9a-f]{64}$/.test(clientId) ? tryHexToBytes(clientId) : undefined;
-  return key;
-}
+/** Client ids are the hex of the client's Ed25519 public key, so a request authenticates itself (the rule lives in @vcr/proofs). */
+export { clientPublicKey } from '@vcr/proofs';
 
 export class ReplicaNode {
   readonly metrics = new Metrics();
@@ -601,15 +597,10 @@ export class ReplicaNode {
   }
 
   /**
-   * A client request is signed for the epoch it is ordered in, or the one before: requests in
-   * flight when an epoch ends stay valid for one more epoch (docs/protocol.md, "Epochs").
+   * A client request is signed for an epoch requestSigningEpochs admits (the one it is ordered
+   * in, or the one before), the same rule the SDK verifies history and watch by (docs/protocol.md, "Epochs").
    */
-  private readonly verifiedRequests = new VerifiedRequests((r, epoch) => {
-    const key = clientPublicKey(r.clientId);
-    if (key === undefined) return false;
-    const signedFor = (e: bigint) => verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: this.opts.membership.chainId, epoch: e }, requestSigningMessage(r), r.signature);
-    return signedFor(epoch) || (epoch > 0n && signedFor(epoch - 1n));
-  });
+  private readonly verifiedRequests = new VerifiedRequests((r, epoch) => verifyOrderedClientRequest(nodeBackend, { chainId: this.opts.membership.chainId, blockEpoch: epoch }, r).ok);
 
   private validateRequest(r: ClientRequest, epoch: bigint): boolean {
     return this.verifiedRequests.check(r, epoch);

@@ -1,6 +1,8 @@
 // Accepting a certified header from a replica, in this order (cheap checks
 // first): its epoch must be trusted (a later epoch than the newest trusted
-// one is walked to first, epochs.ts); for an answer that claims to be current,
+// one is walked to first, epochs.ts); the newest epoch must have been told by
+// f+1 replicas recently (learned now if not, so a certificate of an epoch that
+// ended is refused for its height); for an answer that claims to be current,
 // a height below the trusted head is a rollback (refused without signature
 // work unless a different header is remembered at that height, which may be
 // a fork); the certificate (cached by header hash); a different verified
@@ -27,6 +29,8 @@ export interface AcceptContext {
   persist(): Promise<void>;
   /** Walks the epoch chain to `epoch`, asking `replica` first (epochs.ts). */
   reachEpoch(epoch: bigint, replica: string): Promise<WalkResult>;
+  /** Learns the newest epoch from f+1 replicas when due (epochs.ts, surveyNewestEpoch), asking `replica` first. */
+  confirmNewestEpoch(replica: string): Promise<WalkResult>;
 }
 
 export type Accepted = { ok: true; headerHash: Uint8Array } | { ok: false; attempt: Attempt };
@@ -69,6 +73,9 @@ export async function acceptCertificate(ctx: AcceptContext, replica: string, cer
     const walked = await ctx.reachEpoch(epoch, replica);
     if (!walked.ok) return fail(replica, 'unknown-epoch', unknownEpochDetail(epoch, walked.epoch, trust.genesis.epoch, describeWalk(walked.attempts)));
   }
+  // Retired keys may still sign for their old epoch: judge a certificate only once f+1 replicas told the newest epoch.
+  const confirmed = await ctx.confirmNewestEpoch(replica);
+  if (!confirmed.ok) return fail(replica, 'unknown-epoch', `the newest epoch is not confirmed, so no certificate is trusted: ${describeWalk(confirmed.attempts)}`);
   const verdict = trust.verifyCertificate(cert);
   if (!verdict.ok) return fail(replica, verdict.code, verdict.detail);
   trust.checkFork(cert, verdict.headerHash, replica);

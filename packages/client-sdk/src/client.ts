@@ -44,6 +44,8 @@ export interface RegistryClientOptions extends Partial<CoreSettings> {
 
 export type Value = Uint8Array | string;
 
+const withoutSlash = (url: string): string => url.replace(/\/+$/, '');
+
 const toBytes = (v: Value): Uint8Array => (typeof v === 'string' ? utf8(v) : v);
 
 export class RegistryClient {
@@ -81,11 +83,16 @@ export class RegistryClient {
       linearizableWaitMs: options.linearizableWaitMs ?? sdkLimits.linearizableWaitMs,
       retryAfterMsMax: options.retryAfterMsMax ?? sdkLimits.retryAfterMsMax,
       epochWalkLinksMax: options.epochWalkLinksMax ?? sdkLimits.epochWalkLinksMax,
+      newestEpochMaxAgeMs: options.newestEpochMaxAgeMs ?? sdkLimits.newestEpochMaxAgeMs,
+      // Distinct: each URL counts once toward the f+1 that must tell the newest epoch.
+      epochReplicas: [...new Set((options.epochReplicas ?? options.replicas).map(withoutSlash))],
     };
     if (!Number.isSafeInteger(settings.epochWalkLinksMax) || settings.epochWalkLinksMax < 1) throw new RegistryError('bad-argument', 'epochWalkLinksMax must be a positive integer');
+    if (!(settings.newestEpochMaxAgeMs >= 0)) throw new RegistryError('bad-argument', 'newestEpochMaxAgeMs must be a non-negative number');
+    if (settings.epochReplicas.length === 0) throw new RegistryError('bad-argument', 'epochReplicas must name at least one replica URL');
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-    const urls = options.replicas.map((u) => u.replace(/\/+$/, ''));
+    const urls = options.replicas.map(withoutSlash);
     const core = new ClientCore(trust, backend, fetchFn, urls, settings, options.storage, options.now ?? Date.now, sleep);
     return new RegistryClient(core, options.signer);
   }

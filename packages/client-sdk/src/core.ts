@@ -6,7 +6,7 @@
 
 import type { CryptoBackend } from '@vcr/proofs';
 import type { AcceptContext } from './accept';
-import { type EpochTarget, type WalkResult, walkEpochChain } from './epochs';
+import { type EpochTarget, surveyNewestEpoch, type WalkResult, walkEpochChain } from './epochs';
 import { type Attempt, RegistryError } from './errors';
 import { answerKindOf, boundsOf, type FetchLike, errorSummary, requestJson } from './http';
 import type { TrustStorage } from './storage';
@@ -22,6 +22,10 @@ export interface CoreSettings {
   retryAfterMsMax: number;
   /** Epoch links verified at most in one walk. */
   epochWalkLinksMax: number;
+  /** How old the newest-epoch knowledge (from f+1 replicas) may be before a certificate is trusted; it is learned again past this. */
+  newestEpochMaxAgeMs: number;
+  /** The replicas asked for the newest epoch (default: every replica of `replicas`); set it when `replicas` names fewer than f+1 on purpose, to inspect one replica. */
+  epochReplicas: readonly string[];
 }
 
 export type JsonAnswer = { ok: true; status: number; body: unknown; retryAfterMs: number | undefined } | { ok: false; attempt: Attempt };
@@ -68,6 +72,28 @@ export class ClientCore implements AcceptContext {
    */
   reachEpoch(target: EpochTarget, first?: string): Promise<WalkResult> {
     const run = this.walking.then(() => walkEpochChain(this, target, first));
+    this.walking = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The replicas asked for the newest epoch, starting with the one that answered well last when it is among them. */
+  epochSources(): string[] {
+    const sources = this.settings.epochReplicas;
+    const preferred = this.urls[this.preferred];
+    return preferred !== undefined && sources.includes(preferred) ? [preferred, ...sources.filter((u) => u !== preferred)] : [...sources];
+  }
+
+  /**
+   * Learns the newest epoch from f+1 replicas when the trust state says it is
+   * due (first use, knowledge older than `newestEpochMaxAgeMs`, a newer link
+   * since); otherwise resolves at once. Runs in line with the walks, so a
+   * second caller finds it done.
+   */
+  confirmNewestEpoch(first?: string): Promise<WalkResult> {
+    const due = () => this.trust.newestEpochCheckDue(this.now(), this.settings.newestEpochMaxAgeMs);
+    const done = (): WalkResult => ({ ok: true, epoch: this.trust.newestMembership.epoch });
+    if (!due()) return Promise.resolve(done());
+    const run = this.walking.then(() => (due() ? surveyNewestEpoch(this, first) : done()));
     this.walking = run.catch(() => undefined);
     return run;
   }

@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { certificateToJson, type ClientRequest, nobleBackend, parseClientRequestJson, verifyClientRequest } from '@vcr/proofs';
+import { certificateToJson, type ClientRequest, nobleBackend, parseClientRequestJson, verifyClientRequest, verifyOrderedClientRequest } from '@vcr/proofs';
 import { testCertificate, testCluster, testHeader, testSigner, type TestCluster } from '@vcr/proofs/testing';
 import { RegistryClient, type RegistryClientOptions } from './client';
 import { RegistryError, ReplicasFailedError } from './errors';
 import { FileStorage } from './node';
 import { MemoryStorage } from './storage';
-import { FakeRegistry, fakeFetch, type Handler, honest, json, T0 } from './test-support/fake-registry';
+import { FakeRegistry, fakeFetch, type Handler, honest, json, T0, withEpochWitnesses } from './test-support/fake-registry';
 
 type Body = Record<string, unknown>;
 
@@ -42,8 +42,7 @@ async function client(reg: FakeRegistry, replicas: Record<string, Handler>, extr
   const { calls, ...rest } = extra;
   return RegistryClient.create({
     membership: reg.genesis.membership,
-    replicas: Object.keys(replicas),
-    fetch: fakeFetch(replicas, calls),
+    ...withEpochWitnesses(reg, replicas, calls),
     now: () => reg.clockMs,
     sleep: async () => undefined,
     signer: testSigner('client'),
@@ -59,6 +58,7 @@ async function refusal(promise: Promise<unknown>): Promise<ReplicasFailedError> 
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : new TextDecoder().decode(v));
 const epochCalls = (calls: string[]) => calls.filter((c) => c.includes('/v1/epochs')).map((c) => c.slice(c.indexOf('/v1/')));
+const epochCallsBy = (calls: string[]) => calls.filter((c) => c.includes('/v1/epochs'));
 
 /** An honest replica whose answers to /v1/epochs go through `lie`. */
 const lyingAboutEpochs = (reg: FakeRegistry, lie: (body: Body) => unknown): Handler => honest(reg, (path, body) => (path.startsWith('/v1/epochs') ? lie(body as Body) : body));
@@ -80,15 +80,18 @@ describe('epoch chain walk', () => {
     const two = await c.get('k');
     expect([text(two.entry?.value), two.epoch, c.trustedEpoch]).toEqual(['v2', 2n, 2n]);
     expect(c.trustedMemberships.map((m) => [m.epoch, m.replicas.length])).toEqual([[0n, 4], [1n, 4], [2n, 7]]);
-    expect(epochCalls(calls)).toEqual(['/v1/epochs?after=0&limit=1', '/v1/epochs?after=1&limit=1']);
+    // The walk asks for just the links it needs; before each new epoch's first certificate is trusted,
+    // f+1 replicas (r1 and a witness; three once epoch 2 has 7 replicas) are asked whether a newer one exists.
+    const confirm = (after: number, f: number) => ['http://r1', 'http://epochs-1', 'http://epochs-2'].slice(0, f + 1).map((r) => `${r}/v1/epochs?after=${after}&limit=64`);
+    expect(epochCallsBy(calls)).toEqual([...confirm(0, 1), 'http://r1/v1/epochs?after=0&limit=1', ...confirm(1, 1), 'http://r1/v1/epochs?after=1&limit=1', ...confirm(2, 2)]);
     // A fresh client pinned at the genesis walks both links in one page.
     const fresh: string[] = [];
     const d = await client(reg, { 'http://r1': honest(reg) }, { calls: fresh });
     expect((await d.get('k')).epoch).toBe(2n);
-    expect(epochCalls(fresh)).toEqual(['/v1/epochs?after=0&limit=2']);
+    expect(epochCallsBy(fresh)).toEqual(['http://r1/v1/epochs?after=0&limit=2', ...confirm(2, 2)]);
   });
 
-  it('persists the verified chain: a restarted client trusts epoch 2 at once and does not walk again', async () => {
+  it('persists the verified chain: a restarted client trusts epoch 2 at once and walks no link again', async () => {
     const reg = chain(2);
     const dir = mkdtempSync(join(tmpdir(), 'vcr-epochs-'));
     try {
@@ -98,7 +101,8 @@ describe('epoch chain walk', () => {
       const restarted = await client(reg, { 'http://r1': honest(reg) }, { storage, calls });
       expect(restarted.trustedEpoch).toBe(2n);
       expect(text((await restarted.get('k')).entry?.value)).toBe('v2');
-      expect(epochCalls(calls)).toEqual([]);
+      // It only asks f+1 replicas (3 of epoch 2's 7) whether a newer epoch exists: none, so nothing is walked.
+      expect(epochCallsBy(calls)).toEqual(['http://r1/v1/epochs?after=2&limit=64', 'http://epochs-1/v1/epochs?after=2&limit=64', 'http://epochs-2/v1/epochs?after=2&limit=64']);
       const saved = JSON.parse((await storage.load()) as string) as Body;
       expect([saved.format, (saved.epochLinks as unknown[]).length]).toEqual(['vcr-client-trust/2', 2]);
     } finally {
@@ -217,15 +221,80 @@ describe('epoch chain walk', () => {
   });
 });
 
+describe('the newest epoch, from f+1 replicas, before any certificate is trusted', () => {
+  /**
+   * A replica holding the retired keys of the whole epoch-0 membership (more than f): it hides every
+   * epoch link and answers reads with a false state certified in epoch 0 past the end of epoch 0.
+   */
+  function retiredKeys(reg: FakeRegistry): { handler: Handler; boundary: bigint } {
+    const boundary = reg.links[0]?.lastHeader.height ?? 0n;
+    const lie = new FakeRegistry(reg.genesis);
+    lie.map.set('k', { value: new TextEncoder().encode('false'), revision: 9n });
+    const forge = () => testCertificate(reg.genesis, testHeader({ chainId: reg.genesis.membership.chainId, epoch: 0n, height: boundary + 5n, timestampMs: BigInt(reg.clockMs), stateRoot: lie.map.root, logRoot: lie.log.root(), logSize: lie.log.size }));
+    const handler = honest(reg, (path, body) => {
+      if (path.startsWith('/v1/epochs')) return { current: '0', links: [] };
+      if (path.startsWith('/v1/keys/')) return lie.readAnswer('k', forge());
+      return body;
+    });
+    return { handler, boundary };
+  }
+
+  it('on first use: retired keys certifying a false state to a genesis-pinned client are refused once f+1 replicas told it the newest epoch', async () => {
+    const reg = chain(1);
+    const { handler, boundary } = retiredKeys(reg);
+    // The client reads from the liar only; the liar hides epoch 1, the witnesses do not.
+    const c = await client(reg, { 'http://retired': handler });
+    const error = await refusal(c.get('k'));
+    expect(error.attempts.map((a) => a.detail)).toEqual([expect.stringMatching(new RegExp(`outside its epoch \\(epoch 0 ended at height ${boundary}\\)`))]);
+    expect(c.trustedEpoch).toBe(1n);
+  });
+
+  it('again when its knowledge is older than newestEpochMaxAgeMs: a rotation it had not heard of is learned before a retired key is believed', async () => {
+    const reg = chain(0);
+    const calls: string[] = [];
+    let liar: Handler = honest(reg);
+    const c = await client(reg, { 'http://r1': (path, init) => liar(path, init) }, { calls, newestEpochMaxAgeMs: 30_000 });
+    expect(text((await c.get('k')).entry?.value)).toBe('v0');
+    // Within the bound the client does not ask again.
+    const asked = epochCallsBy(calls).length;
+    reg.clockMs += 10_000;
+    expect(text((await c.get('k')).entry?.value)).toBe('v0');
+    expect(epochCallsBy(calls).length).toBe(asked);
+    // The registry rotates; r1 turns out to hold the retired keys. Past the bound the client asks again and refuses them.
+    reg.rotate(e1());
+    reg.set('k', 'v1');
+    liar = retiredKeys(reg).handler;
+    reg.clockMs += 25_000;
+    const error = await refusal(c.get('k'));
+    expect(error.message).toMatch(/outside its epoch \(epoch 0 ended at height/);
+    expect(epochCallsBy(calls).length).toBeGreaterThan(asked);
+    expect(c.trustedEpoch).toBe(1n);
+  });
+
+  it('a client that cannot hear f+1 replicas trusts no certificate; with f+1 answering it learns the newest epoch', async () => {
+    const reg = chain(1);
+    const alone = await RegistryClient.create({ membership: reg.genesis.membership, replicas: ['http://r1'], fetch: fakeFetch({ 'http://r1': honest(reg) }), now: () => reg.clockMs });
+    const error = await refusal(alone.get('k'));
+    expect(error.code).toBe('unknown-epoch');
+    expect(error.message).toMatch(/the newest epoch was told by 1 replica\(s\) of the 2 needed \(f\+1 of epoch 1's membership, asked among 1 configured\)/);
+    // One replica named twice is still one answer.
+    const twice = await RegistryClient.create({ membership: reg.genesis.membership, replicas: ['http://r1'], epochReplicas: ['http://r1', 'http://r1/'], fetch: fakeFetch({ 'http://r1': honest(reg) }), now: () => reg.clockMs });
+    expect((await refusal(twice.get('k'))).message).toMatch(/told by 1 replica\(s\) of the 2 needed/);
+    const two = await RegistryClient.create({ membership: reg.genesis.membership, replicas: ['http://r1'], epochReplicas: ['http://r1', 'http://r2'], fetch: fakeFetch({ 'http://r1': honest(reg), 'http://r2': honest(reg) }), now: () => reg.clockMs });
+    expect(text((await two.get('k')).entry?.value)).toBe('v1');
+    expect(two.trustedEpoch).toBe(1n);
+  });
+});
+
 describe('writes across epochs', () => {
-  /** A replica that verifies client signatures in its current epoch or the one before, as the replicas do. */
+  /** A replica that admits client signatures by the replicas' rule (its current epoch or the one before). */
   function checking(reg: FakeRegistry): Handler {
     const inner = honest(reg);
     return (path, init) => {
       if (init?.method === 'POST') {
         const parsed = parseClientRequestJson(JSON.parse(String(init.body)));
         const epoch = reg.cluster.membership.epoch;
-        const accepted = parsed.ok && [epoch, epoch - 1n].some((e) => e >= 0n && verifyClientRequest(nobleBackend, { chainId: reg.cluster.membership.chainId, epoch: e }, parsed.value));
+        const accepted = parsed.ok && verifyOrderedClientRequest(nobleBackend, { chainId: reg.cluster.membership.chainId, blockEpoch: epoch }, parsed.value).ok;
         if (!accepted) return json({ error: { code: 'bad-signature', message: 'client signature does not verify' } }, 400);
       }
       return inner(path, init);
@@ -248,6 +317,14 @@ describe('writes across epochs', () => {
     await c.put('w', 'y');
     expect(sent.length).toBe(3);
     expect(verifyClientRequest(nobleBackend, domain(2n), sent[2] as ClientRequest)).toBe(true);
+  });
+
+  it('a receipt ordering our request in an epoch that does not admit the epoch we signed for is refused', async () => {
+    // Replicas that order anything: the request is signed for epoch 0 (the client has not walked) and certified in epoch 2.
+    const reg = chain(2);
+    const c = await client(reg, { 'http://r1': honest(reg), 'http://r2': honest(reg) });
+    const error = await refusal(c.put('w', 'x'));
+    expect(error.attempts.map((a) => [a.code, a.detail])).toContainEqual(['verification-failed', 'receipt orders our request (signed for epoch 0) in epoch 2, where that signature is not admitted']);
   });
 
   it('a replica without a vote in the current epoch (503 not-a-member) is left at once for the next', async () => {

@@ -9,6 +9,9 @@
 // is never trusted; what was proven before it stays proven. One walk
 // verifies at most `epochWalkLinksMax` links, checked before anything is
 // fetched. The new links are persisted before the walk returns.
+// Before any certificate is trusted, the newest epoch is learned from f+1
+// replicas (surveyNewestEpoch), again when that knowledge is older than a
+// bound or a newer link was trusted since.
 
 import { type EpochLink, parseEpochLinkJson } from '@vcr/proofs';
 import type { Attempt } from './errors';
@@ -66,6 +69,43 @@ export async function walkEpochChain(ctx: WalkContext, target: EpochTarget, firs
   if (epoch > start) await ctx.persist();
   const done = target === 'latest' ? answered : epoch >= target;
   return done ? { ok: true, epoch } : { ok: false, epoch, attempts };
+}
+
+export interface SurveyContext extends WalkContext {
+  /** The replicas asked for the newest epoch, in order (`epochReplicas`, default: every replica). */
+  epochSources(): string[];
+  now(): number;
+}
+
+/**
+ * Learns the newest epoch from f+1 replicas (DESIGN section 7, "Newest
+ * epoch"): asks the epoch replicas in turn (`first` first) for the links
+ * after the newest trusted epoch, walks every link each proves, and stops once
+ * f+1 of the newest trusted membership have answered without a failure. One
+ * of them is honest, so no epoch it knows of stays hidden, and a certificate
+ * of an epoch that ended is then refused for its height. Fails, recording
+ * nothing, when fewer answer; the links proven meanwhile stay trusted.
+ */
+export async function surveyNewestEpoch(ctx: SurveyContext, first?: string): Promise<WalkResult> {
+  const { trust } = ctx;
+  const start = trust.newestMembership.epoch;
+  const budget = BigInt(ctx.settings.epochWalkLinksMax);
+  const sources = ctx.epochSources();
+  const replicas = first !== undefined && sources.includes(first) ? [first, ...sources.filter((u) => u !== first)] : sources;
+  const attempts: Attempt[] = [];
+  let answered = 0;
+  for (const url of replicas) {
+    const failure = await walkFrom(ctx, url, 'latest', start, budget);
+    if (failure !== undefined) attempts.push(failure);
+    else answered++;
+    if (answered >= trust.newestEpochAnswersNeeded || trust.newestMembership.epoch - start >= budget) break;
+  }
+  const epoch = trust.newestMembership.epoch;
+  if (epoch > start) await ctx.persist();
+  // A walk cut short by its budget has not reached the newest epoch: the next call goes on from here.
+  if (epoch - start < budget && trust.confirmNewestEpoch(answered, ctx.now())) return { ok: true, epoch };
+  const detail = `the newest epoch was told by ${answered} replica(s) of the ${trust.newestEpochAnswersNeeded} needed (f+1 of epoch ${epoch}'s membership, asked among ${sources.length} configured)`;
+  return { ok: false, epoch, attempts: [...attempts, { replica: 'client', code: 'unknown-epoch', detail }] };
 }
 
 /** Pages of links from one replica until the target (or its end); undefined when it answered without a failure. */

@@ -55,6 +55,11 @@ export const sdkLimits = {
   epochPageLinks: 64,
   /** Epoch links verified at most in one walk (one call): a header further ahead of the newest trusted epoch is refused unwalked. Equals the proofs' epochChainLinksMax. */
   epochWalkLinksMax: 1_024,
+  /**
+   * How long the newest epoch, learned from f+1 replicas, is trusted before it is asked again: the
+   * window in which keys retired by a rotation the client has not heard of could still certify to it.
+   */
+  newestEpochMaxAgeMs: 60_000,
   /** Epoch links the trust state holds (and persists) at most; past it, pin a later membership. */
   epochLinksTrustedMax: 4_096,
 } as const;

@@ -11,7 +11,7 @@ import { testSigner } from '@vcr/proofs/testing';
 import { encodeTypedValue, type FlagValue } from '@vcr/registry';
 import { RegistryClient } from './client';
 import { RegistryFlagProvider } from './openfeature';
-import { FakeRegistry, fakeFetch, type Handler, honest, T0 } from './test-support/fake-registry';
+import { FakeRegistry, type Handler, honest, T0, withEpochWitnesses } from './test-support/fake-registry';
 
 const checkout: FlagValue = {
   type: 'flag',
@@ -41,7 +41,7 @@ async function setup() {
     if (mode.value === 'down') throw new TypeError('fetch failed: connection refused');
     return (mode.value === 'lying' ? liar : truthful)(path, init);
   };
-  const client = await RegistryClient.create({ membership: reg.cluster.membership, replicas: ['http://r1'], fetch: fakeFetch({ 'http://r1': handler }), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') });
+  const client = await RegistryClient.create({ membership: reg.cluster.membership, ...withEpochWitnesses(reg, { 'http://r1': handler }), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') });
   await OpenFeature.setProviderAndWait(new RegistryFlagProvider(client, { keyPrefix: 'svc/flags/', targetingKeyAttribute: 'userId' }));
   return { reg, mode, flags: OpenFeature.getClient() };
 }

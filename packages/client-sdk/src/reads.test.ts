@@ -9,12 +9,12 @@ import { RegistryClient } from './client';
 import { ForkError, ReplicasFailedError } from './errors';
 import { type FetchLike } from './http';
 import { MemoryStorage } from './storage';
-import { FakeRegistry, fakeFetch, type Handler, honest, json, T0 } from './test-support/fake-registry';
+import { FakeRegistry, fakeFetch, type Handler, honest, json, T0, withEpochWitnesses } from './test-support/fake-registry';
 
 type Body = Record<string, unknown>;
 
 async function client(reg: FakeRegistry, replicas: Record<string, Handler>, extra: Partial<Parameters<typeof RegistryClient.create>[0]> = {}) {
-  return RegistryClient.create({ membership: reg.cluster.membership, replicas: Object.keys(replicas), fetch: fakeFetch(replicas), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client'), ...extra });
+  return RegistryClient.create({ membership: reg.cluster.membership, ...withEpochWitnesses(reg, replicas), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client'), ...extra });
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ReplicasFailedError> {
@@ -191,7 +191,7 @@ describe('verified reads', () => {
     reg.set('seed', 'x');
     const calls: string[] = [];
     const replicas = { 'http://r1': honest(reg) };
-    const c = await RegistryClient.create({ membership: reg.cluster.membership, replicas: Object.keys(replicas), fetch: fakeFetch(replicas, calls), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') });
+    const c = await RegistryClient.create({ membership: reg.cluster.membership, ...withEpochWitnesses(reg, replicas, calls), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') });
     await c.get('seed');
     for (let i = 0; i < 3; i++) {
       await c.put('k', `v${i}`);

@@ -20,6 +20,7 @@ import {
   parseEpochLinkJson,
   verifyCertificate,
   verifyEpochChain,
+  weakQuorumSize,
 } from '@vcr/proofs';
 import { z } from 'zod';
 import { ForkError, RegistryError, unknownEpochDetail } from './errors';
@@ -75,6 +76,8 @@ export class TrustState {
   private readonly consistent: LruMap<string, true>;
   /** Counts certificate checks that did signature work (the cache's effect is observable). */
   certificateChecks = 0;
+  /** The last time f+1 replicas confirmed the newest epoch (local clock), and the newest trusted epoch then. Not persisted: every process learns again. */
+  private newestEpochConfirmed: { epoch: bigint; atMs: number } | undefined;
 
   constructor(
     readonly genesis: Membership,
@@ -104,6 +107,37 @@ export class TrustState {
   /** The newest trusted membership: what writes sign for, and where the next walk starts. */
   get newestMembership(): Membership {
     return this.links.at(-1)?.nextMembership ?? this.genesis;
+  }
+
+  /**
+   * True when the newest epoch must be learned from f+1 replicas before a
+   * certificate is trusted (DESIGN section 7, "Newest epoch"; docs/client-sdk.md):
+   * on first use, when the last confirmation is older than `maxAgeMs` (or the
+   * clock went back), and when a newer link was trusted since (a newer epoch
+   * showed up, so a still newer one may exist). Otherwise retired keys could
+   * certify a height past the end of their epoch to a client that never heard
+   * that the epoch ended.
+   */
+  newestEpochCheckDue(nowMs: number, maxAgeMs: number): boolean {
+    const confirmed = this.newestEpochConfirmed;
+    if (confirmed === undefined || this.newestMembership.epoch !== confirmed.epoch) return true;
+    return nowMs < confirmed.atMs || nowMs - confirmed.atMs > maxAgeMs;
+  }
+
+  /** Replicas that must answer the newest-epoch question: f+1 of the newest trusted membership, so at least one is honest. */
+  get newestEpochAnswersNeeded(): number {
+    return weakQuorumSize(this.newestMembership.f);
+  }
+
+  /**
+   * Records that `answered` distinct replicas told their newest epoch (each
+   * link they proved already walked). True when that is f+1 of the newest
+   * membership; nothing is recorded otherwise.
+   */
+  confirmNewestEpoch(answered: number, nowMs: number): boolean {
+    if (answered < this.newestEpochAnswersNeeded) return false;
+    this.newestEpochConfirmed = { epoch: this.newestMembership.epoch, atMs: nowMs };
+    return true;
   }
 
   /** Every trusted membership, the pinned one first, in epoch order. */

@@ -10,7 +10,7 @@ import { testSigner } from '@vcr/proofs/testing';
 import { encodeTypedValue, type FlagValue, type PinSetValue } from '@vcr/registry';
 import { RegistryClient } from './client';
 import { RegistryError, ReplicasFailedError } from './errors';
-import { FakeRegistry, fakeFetch, type Handler, honest, T0 } from './test-support/fake-registry';
+import { FakeRegistry, type Handler, honest, T0, withEpochWitnesses } from './test-support/fake-registry';
 import { TypedValueError } from './typed';
 
 const flag: FlagValue = {
@@ -43,7 +43,7 @@ async function setup() {
   reg.set('flags/bad', '{"type":"flag","variants":{},"defaultVariant":"x"}');
   reg.set('flags/opaque', 'just bytes');
   const replica = switchable(reg);
-  const client = await RegistryClient.create({ membership: reg.cluster.membership, replicas: ['http://r1'], fetch: fakeFetch({ 'http://r1': replica.handler }), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') });
+  const client = await RegistryClient.create({ membership: reg.cluster.membership, ...withEpochWitnesses(reg, { 'http://r1': replica.handler }), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') });
   return { reg, replica, client };
 }
 

@@ -11,10 +11,11 @@ import {
   hashLeaf,
   type MapEntry,
   type MapProof,
-  verifyClientRequest,
+  requestSigningEpochs,
   verifyInclusion,
   verifyMembership,
   verifyNonMembership,
+  verifyOrderedClientRequest,
 } from '@vcr/proofs';
 import { decodeLeaf, decodeOp, decodeResult, leafForRequest, type RegistryResult, singleOps } from '@vcr/registry';
 import type { UntrustedChange, UntrustedReceipt } from './wire';
@@ -44,14 +45,24 @@ function resultFits(result: RegistryResult, request: ClientRequest): boolean {
   return op.ok && result.revisions.length === singleOps(op.op).length;
 }
 
+/** A request this client signed, with the epoch whose domain it signed in. */
+export interface SentRequest {
+  request: ClientRequest;
+  signedEpoch: bigint;
+}
+
 /**
  * A receipt for OUR request: the leaf is rebuilt from the request we signed
  * and the replica's result, must equal the leaf it sent, and must be included
- * at `logIndex` in the certified log. The certificate is the caller's check.
+ * at `logIndex` in the certified log, in an epoch that admits the epoch we
+ * signed for. The certificate is the caller's check.
  */
-export function verifyReceipt(backend: CryptoBackend, request: ClientRequest, receipt: UntrustedReceipt): Check<{ result: RegistryResult; logIndex: bigint }> {
+export function verifyReceipt(backend: CryptoBackend, sent: SentRequest, receipt: UntrustedReceipt): Check<{ result: RegistryResult; logIndex: bigint }> {
   const header = receipt.certificate.header;
+  const request = sent.request;
   if (receipt.reply.clientId !== request.clientId || receipt.reply.requestId !== request.requestId) return { ok: false, detail: 'receipt is for another request' };
+  // The admission rule (requestSigningEpochs): no honest replica orders a request signed for an epoch it does not admit.
+  if (!requestSigningEpochs(header.epoch).includes(sent.signedEpoch)) return { ok: false, detail: `receipt orders our request (signed for epoch ${sent.signedEpoch}) in epoch ${header.epoch}, where that signature is not admitted` };
   const leaf = leafForRequest(backend, { seq: header.height, request, result: receipt.reply.result });
   if (!equalBytes(leaf, receipt.leafData)) return { ok: false, detail: 'receipt leaf does not match our request and its result' };
   const inclusion = verifyLeafInclusion(backend, header, leaf, receipt.logIndex, receipt.inclusionProof);
@@ -87,7 +98,9 @@ export function verifyChange(backend: CryptoBackend, change: UntrustedChange): C
   const header = change.certificate.header;
   if (change.height !== header.height) return { ok: false, detail: 'change height differs from its certificate' };
   const request = change.request;
-  if (!verifyClientRequest(backend, { chainId: header.chainId, epoch: header.epoch }, request)) return { ok: false, detail: 'client signature on the request does not verify' };
+  // The replica's admission rule: signed for the block's epoch or the one before (requestSigningEpochs).
+  const signed = verifyOrderedClientRequest(backend, { chainId: header.chainId, blockEpoch: header.epoch }, request);
+  if (!signed.ok) return { ok: false, detail: `client signature on the request does not verify in epoch ${requestSigningEpochs(header.epoch).join(' or ')} (${signed.reason})` };
   const leaf = decodeLeaf(change.leafData);
   if (leaf === undefined) return { ok: false, detail: 'leaf malformed' };
   const rebuilt = leafForRequest(backend, { seq: header.height, request, result: leaf.result });

@@ -8,10 +8,10 @@ import { testSigner } from '@vcr/proofs/testing';
 import { RegistryClient } from './client';
 import { ReplicasFailedError } from './errors';
 import { MemoryStorage } from './storage';
-import { FakeRegistry, fakeFetch, type Handler, honest, json } from './test-support/fake-registry';
+import { FakeRegistry, type Handler, honest, json, withEpochWitnesses } from './test-support/fake-registry';
 
 async function client(reg: FakeRegistry, replicas: Record<string, Handler>, storage?: MemoryStorage) {
-  const opts = { membership: reg.cluster.membership, replicas: Object.keys(replicas), fetch: fakeFetch(replicas), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') };
+  const opts = { membership: reg.cluster.membership, ...withEpochWitnesses(reg, replicas), now: () => reg.clockMs, sleep: async () => undefined, signer: testSigner('client') };
   return RegistryClient.create(storage ? { ...opts, storage } : opts);
 }
 

@@ -16,7 +16,7 @@ import type { ClientCore } from './core';
 import { describeWalk } from './epochs';
 import { type Attempt, RegistryError, ReplicasFailedError } from './errors';
 import { errorSummary } from './http';
-import { verifyReceipt } from './verify';
+import { type SentRequest, verifyReceipt } from './verify';
 import { parseAnswer, receiptSchema } from './wire';
 
 export interface VerifiedReceipt {
@@ -100,7 +100,7 @@ export class Writer {
   private async send(what: string, payload: Uint8Array): Promise<VerifiedReceipt> {
     let signed = this.sign(await this.nextRequestId(), payload);
     // Every version of this request that left (one per epoch it was signed in): a receipt may be for any of them.
-    const versions: ClientRequest[] = [signed.request];
+    const versions: SentRequest[] = [{ request: signed.request, signedEpoch: signed.epoch }];
     let walked = false;
     const deadline = this.core.now() + this.core.settings.writeDeadlineMs;
     const attempts: Attempt[] = [];
@@ -125,7 +125,7 @@ export class Writer {
             if (!walk.ok) outcome.attempt.detail += `; epoch chain: ${describeWalk(walk.attempts).slice(0, 600)}`;
             if (this.core.trust.newestMembership.epoch > signed.epoch) {
               signed = this.sign(signed.request.requestId, payload);
-              versions.push(signed.request);
+              versions.push({ request: signed.request, signedEpoch: signed.epoch });
               continue;
             }
           }
@@ -139,7 +139,7 @@ export class Writer {
     throw new ReplicasFailedError(`${what} (request ${signed.request.requestId})`, attempts);
   }
 
-  private async attempt(url: string, versions: readonly ClientRequest[], body: string): Promise<AttemptOutcome> {
+  private async attempt(url: string, versions: readonly SentRequest[], body: string): Promise<AttemptOutcome> {
     const answer = await this.core.request(url, `/v1/requests${proveFromQuery(this.core.trust, '?')}`, { method: 'POST', body, timeoutMs: this.core.settings.writeTimeoutMs });
     if (!answer.ok) return { kind: 'next', attempt: answer.attempt };
     const fail = (code: Attempt['code'], detail: string): AttemptOutcome => ({ kind: 'next', attempt: { replica: url, code, detail } });
@@ -157,7 +157,7 @@ export class Writer {
     if (!parsed.ok) return fail('malformed', parsed.detail);
     const receipt = parsed.value;
     // Cheap proof checks before the certificate's signatures (hashes only), the newest version first.
-    const tried = [...versions].reverse().map((request) => ({ request, checked: verifyReceipt(this.core.backend, request, receipt) }));
+    const tried = [...versions].reverse().map((sent) => ({ request: sent.request, checked: verifyReceipt(this.core.backend, sent, receipt) }));
     const match = tried.find((t) => t.checked.ok) ?? tried[0];
     if (match === undefined) return fail('verification-failed', 'no request was sent');
     const { request, checked } = match;

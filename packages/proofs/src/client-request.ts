@@ -27,6 +27,8 @@ export const clientRequestLimits = {
   payloadBytesMax: 64 * 1024,
   /** Client ids are short strings (a 64-character hex key in practice). */
   clientIdBytesMax: 128,
+  /** How many epochs before the ordering block's epoch a request's signature may be for (requestSigningEpochs). */
+  signedEpochsBehindMax: 1n,
 } as const;
 
 /** The whole request, signature included: what a block's batch hash and a log leaf's requestHash cover. */
@@ -68,4 +70,30 @@ export function signClientRequest(signer: Signer, domain: RequestDomain, unsigne
 export function verifyClientRequest(backend: CryptoBackend, domain: RequestDomain, r: ClientRequest): boolean {
   const key = clientPublicKey(r.clientId);
   return key !== undefined && verifyInDomain(backend, key, { kind: 'client-request', ...domain }, requestSigningMessage(r), r.signature);
+}
+
+/**
+ * The epochs a client request may be signed for when a block of `blockEpoch`
+ * orders it: that epoch and the one before (docs/protocol.md, "Epochs"). A
+ * client that signed just before the epoch ended, or has not yet walked to
+ * the new epoch, is not refused; a signature older than that is. This is the
+ * one rule: the replica admits by it and every verifier of an ordered request
+ * (the SDK's history, watch and receipts) accepts by it, so a request a quorum
+ * ordered always verifies afterwards. Newest first (the usual case).
+ */
+export function requestSigningEpochs(blockEpoch: bigint): bigint[] {
+  const epochs: bigint[] = [];
+  for (let back = 0n; back <= clientRequestLimits.signedEpochsBehindMax && blockEpoch - back >= 0n; back++) epochs.push(blockEpoch - back);
+  return epochs;
+}
+
+export type OrderedRequestVerdict = { ok: true; signedEpoch: bigint } | { ok: false; reason: 'bad-client-id' | 'bad-signature' };
+
+/** Verifies a request ordered in a block of `blockEpoch` under requestSigningEpochs; names the epoch its signature is for. */
+export function verifyOrderedClientRequest(backend: CryptoBackend, domain: { chainId: string; blockEpoch: bigint }, r: ClientRequest): OrderedRequestVerdict {
+  if (clientPublicKey(r.clientId) === undefined) return { ok: false, reason: 'bad-client-id' };
+  for (const epoch of requestSigningEpochs(domain.blockEpoch)) {
+    if (verifyClientRequest(backend, { chainId: domain.chainId, epoch }, r)) return { ok: true, signedEpoch: epoch };
+  }
+  return { ok: false, reason: 'bad-signature' };
 }

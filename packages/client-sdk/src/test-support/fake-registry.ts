@@ -229,3 +229,14 @@ export function fakeFetch(replicas: Record<string, Handler>, calls: string[] = [
 }
 
 export { clientRequestToJson };
+
+/**
+ * Options that serve `replicas` and two more honest replicas of `reg` asked
+ * only for the newest epoch: the client learns it from f+1 = 2 replicas
+ * before it trusts a certificate (DESIGN section 7), so a test of one replica,
+ * or of one liar, also gives the client honest replicas to learn it from.
+ */
+export function withEpochWitnesses(reg: FakeRegistry, replicas: Record<string, Handler>, calls?: string[]): { replicas: string[]; epochReplicas: string[]; fetch: FetchLike } {
+  const witnesses: Record<string, Handler> = { 'http://epochs-1': honest(reg), 'http://epochs-2': honest(reg) };
+  return { replicas: Object.keys(replicas), epochReplicas: [...Object.keys(replicas), ...Object.keys(witnesses)], fetch: fakeFetch({ ...witnesses, ...replicas }, calls) };
+}

@@ -3,7 +3,7 @@
 // partitions, crash-restart from what each replica persisted, Byzantine
 // strategies and twins. One seed gives one run, bit for bit.
 
-import { bytesToHex, equalBytes, headerHash, type Membership, membershipHash, type Signer, signInDomain, verifyCertificate, verifyEpochChain, verifyInDomain } from '@vcr/proofs';
+import { bytesToHex, equalBytes, headerHash, type Membership, membershipHash, requestSigningEpochs, type Signer, signInDomain, verifyCertificate, verifyEpochChain, verifyInDomain } from '@vcr/proofs';
 import { testCluster, testSeed } from '@vcr/proofs/testing';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { PbftCore, type CoreRestore } from '../../src/core';
@@ -210,12 +210,11 @@ class Simulation {
     );
   }
 
-  /** Signed for this epoch or the one before, as a replica accepts requests in flight across a boundary. */
+  /** Signed for an epoch requestSigningEpochs admits, as a replica admits requests (sim client ids are names, so the key comes from the map). */
   private validateRequest(r: ClientRequest, epoch: bigint): boolean {
     const key = this.clientKeys.get(r.clientId);
     if (key === undefined) return false;
-    const signedFor = (e: bigint) => verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: CHAIN, epoch: e }, requestSigningMessage(r), r.signature);
-    return signedFor(epoch) || (epoch > 0n && signedFor(epoch - 1n));
+    return requestSigningEpochs(epoch).some((e) => verifyInDomain(nodeBackend, key, { kind: 'client-request', chainId: CHAIN, epoch: e }, requestSigningMessage(r), r.signature));
   }
 
   private push(e: DistributiveOmit<Event, 'order'>): void {

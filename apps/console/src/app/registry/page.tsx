@@ -23,7 +23,8 @@ export default function RegistryBrowser() {
 
   useEffect(() => {
     // Only the inspected replica: a failure is that replica's, not hidden by failing over to another.
-    RegistryClient.create({ membership: config.membership, replicas: [replica] })
+    // The newest epoch is still learned from f+1 of all the configured replicas (docs/client-sdk.md, "Epochs").
+    RegistryClient.create({ membership: config.membership, replicas: [replica], epochReplicas: config.replicas.map((r) => r.url) })
       .then(setClient)
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, [config, replica]);

@@ -22,7 +22,8 @@ export default function SdkCheck() {
     const listed = params.get('replicas');
     const replicas = listed ? listed.split(',').filter(Boolean) : config.replicas.map((r) => r.url);
     const run = async (): Promise<Outcome> => {
-      const client = await RegistryClient.create({ membership: config.membership, replicas });
+      // Reads go to the listed replicas; the newest epoch is learned from f+1 of all the configured ones.
+      const client = await RegistryClient.create({ membership: config.membership, replicas, epochReplicas: [...replicas, ...config.replicas.map((r) => r.url)] });
       if (params.get('flag') === '1') {
         const e = await client.evaluateFlag(key, { plan: params.get('plan') ?? '' });
         return { outcome: 'verified', detail: { key, variant: e.variant, value: JSON.stringify(e.value), revision: e.revision.toString(), height: e.height.toString(), epoch: e.epoch.toString(), stale: e.stale, replica: e.replica } };

@@ -8,7 +8,7 @@
 // `ed25519VerifyPrechecked` promises. Tests: node-backend.test.ts against
 // docs/vectors/ed25519.json with both backends.
 
-import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, hash, type KeyObject, sign, verify } from 'node:crypto';
 import { abytes, assert, bytesToHex, concatBytes, type CryptoBackend, equalBytes, type Signer } from '@vcr/proofs';
 
 /** DER of SubjectPublicKeyInfo { id-Ed25519 (1.3.101.112), BIT STRING of 32 bytes } up to the key (RFC 8410). */
@@ -60,10 +60,11 @@ export function nodePublicKeyCacheSize(): number {
 export const nodeBackend: CryptoBackend = {
   name: 'node',
   sha256(...parts) {
-    const hash = createHash('sha256');
-    for (const part of parts) hash.update(part);
+    // One-shot crypto.hash (Node 20.12+): no Hash object per call, which costs more than the
+    // hashing itself for the short inputs of Merkle nodes and leaves.
+    const input = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
     // Copy out of the Buffer so callers get a plain Uint8Array that owns its memory.
-    return new Uint8Array(hash.digest());
+    return new Uint8Array(hash('sha256', input, 'buffer'));
   },
   ed25519VerifyPrechecked(signature, message, publicKey) {
     const keyObject = publicKeyObject(publicKey);

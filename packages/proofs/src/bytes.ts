@@ -38,9 +38,12 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 const HEX = '0123456789abcdef';
 
+/** The two hex digits of each byte value: one lookup per byte instead of two and a concatenation. */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, b) => HEX[b >> 4]! + HEX[b & 15]!);
+
 export function bytesToHex(bytes: Uint8Array): string {
   let out = '';
-  for (const b of bytes) out += HEX[b >> 4]! + HEX[b & 15]!;
+  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i] as number];
   return out;
 }
 

@@ -37,6 +37,31 @@ export function domainTag(kind: SignatureKind): string {
 
 /** The prefix of every signed byte string; exposed for docs and vectors. */
 export function domainPrefix(domain: SigningDomain): Uint8Array {
+  return cachedPrefix(domain).slice();
+}
+
+/**
+ * Prefixes already built, by kind, chain and epoch: a replica checks thousands of signatures a
+ * second in a handful of domains. Bounded; the oldest entry goes first. Never handed out (callers
+ * get copies or concatenations), so no caller can change a cached prefix.
+ */
+const prefixCache = new Map<string, Uint8Array>();
+const PREFIX_CACHE_ENTRIES_MAX = 256;
+
+function cachedPrefix(domain: SigningDomain): Uint8Array {
+  const key = `${domain.kind}\u0000${domain.chainId}\u0000${typeof domain.epoch}:${String(domain.epoch)}`;
+  const known = prefixCache.get(key);
+  if (known !== undefined) return known;
+  const prefix = buildPrefix(domain);
+  prefixCache.set(key, prefix);
+  if (prefixCache.size > PREFIX_CACHE_ENTRIES_MAX) {
+    const oldest = prefixCache.keys().next();
+    if (oldest.done !== true) prefixCache.delete(oldest.value);
+  }
+  return prefix;
+}
+
+function buildPrefix(domain: SigningDomain): Uint8Array {
   if (!SIGNATURE_KINDS.includes(domain.kind)) throw new TypeError(`unknown signature kind ${String(domain.kind)}`);
   const tag = utf8(domainTag(domain.kind));
   if (!isWellFormedText(domain.chainId)) throw new TypeError('chainId has a lone surrogate');
@@ -46,7 +71,7 @@ export function domainPrefix(domain: SigningDomain): Uint8Array {
 }
 
 export function signingBytes(domain: SigningDomain, message: CanonicalValue): Uint8Array {
-  return concatBytes(domainPrefix(domain), encodeCanonical(message));
+  return concatBytes(cachedPrefix(domain), encodeCanonical(message));
 }
 
 export function signInDomain(signer: Signer, domain: SigningDomain, message: CanonicalValue): Uint8Array {

@@ -49,15 +49,39 @@ export type Ed25519Rejection =
   | 'small-order-public-key'
   | 'equation-failed';
 
+/** L and p - 1 as 32 little-endian bytes, for comparisons without big integers (the hot path checks every signature). */
+const L_BYTES = bigintToLe32(ED25519_L);
+const P_MINUS_1_BYTES = bigintToLe32(ED25519_P - 1n);
+
+function bigintToLe32(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+/** Compares two 32-byte little-endian integers, the top byte of `a` masked by `topMask`: -1, 0 or 1. */
+function compareLe32(a: Uint8Array, b: Uint8Array, topMask = 0xff): number {
+  for (let i = 31; i >= 0; i--) {
+    const x = i === 31 ? (a[i] as number) & topMask : (a[i] as number);
+    const y = b[i] as number;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** y (the low 255 bits) below p, and no sign bit on x = 0 (y = 1 or y = p - 1). */
 function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
-  const last = bytes[31] as number;
-  const signBit = last >> 7;
-  const yBytes = bytes.slice();
-  yBytes[31] = last & 0x7f;
-  const y = leToBigint(yBytes);
-  if (y >= ED25519_P) return false;
-  // x = 0 happens only for y = 1 and y = p - 1; there the sign bit must be 0.
-  if (signBit === 1 && (y === 1n || y === ED25519_P - 1n)) return false;
+  const signBit = (bytes[31] as number) >> 7;
+  // y >= p is y in [p, 2^255): with p = 2^255 - 19, the same as y > p - 1.
+  const vsPMinus1 = compareLe32(bytes, P_MINUS_1_BYTES, 0x7f);
+  if (vsPMinus1 > 0) return false;
+  if (signBit === 1 && (vsPMinus1 === 0 || isYOne(bytes))) return false;
+  return true;
+}
+
+function isYOne(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 1 || ((bytes[31] as number) & 0x7f) !== 0) return false;
+  for (let i = 1; i < 31; i++) if (bytes[i] !== 0) return false;
   return true;
 }
 
@@ -65,7 +89,7 @@ function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
 export function checkEd25519Encodings(signature: Uint8Array, publicKey: Uint8Array): Ed25519Rejection | undefined {
   if (!(signature instanceof Uint8Array) || signature.length !== 64) return 'bad-signature-length';
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return 'bad-public-key-length';
-  if (leToBigint(signature.subarray(32, 64)) >= ED25519_L) return 'non-canonical-s';
+  if (compareLe32(signature.subarray(32, 64), L_BYTES) >= 0) return 'non-canonical-s';
   if (!isCanonicalPointEncoding(publicKey)) return 'non-canonical-public-key';
   if (!isCanonicalPointEncoding(signature.subarray(0, 32))) return 'non-canonical-r';
   if (SMALL_ORDER_ENCODINGS.has(bytesToHex(publicKey))) return 'small-order-public-key';

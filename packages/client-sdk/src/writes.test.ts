@@ -119,3 +119,19 @@ describe('signed writes', () => {
     expect([read.height, read.replica]).toEqual([reg.height, 'http://r1']);
   });
 });
+
+describe('keys outside the key alphabet (docs/registry.md, "Keys")', () => {
+  it('are refused with bad-argument before anything is sent: fullwidth slashes, a zero-width space, NFD', async () => {
+    const reg = new FakeRegistry();
+    reg.set('seed', 'x');
+    const c = await client(reg, { 'http://r1': honest(reg) });
+    const sent: ClientRequest[] = [];
+    c.onSend = (request) => sent.push(request);
+    for (const key of ['demo\uff0fflags\uff0fdark-mode', 'demo\u200b/flags/dark-mode', 'demo/flags/cafe\u0301']) {
+      await expect(c.put(key, 'on')).rejects.toMatchObject({ code: 'bad-argument' });
+      await expect(c.get(key)).rejects.toMatchObject({ code: 'bad-argument' });
+    }
+    expect(sent).toEqual([]);
+    expect(reg.executed).toBe(0);
+  });
+});

@@ -1111,8 +1111,8 @@ export interface operations {
             /**
              * @description `malformed`: the key is longer than 256 characters, or is refused by
              *     the registry's key rule (message `key refused: <reason>` with reason
-             *     `key-too-long`, `key-not-well-formed`, `key-control-character` or
-             *     `key-reserved`).
+             *     `key-too-long`, `key-character-not-allowed` (a key is printable
+             *     ASCII without space, docs/registry.md "Keys") or `key-reserved`).
              */
             400: {
                 headers: {

@@ -16,7 +16,9 @@ export type AttemptCode =
   | 'rollback'
   | 'stale'
   | 'behind'
-  | 'unknown-epoch';
+  | 'unknown-epoch'
+  /** The replica refused the request id: used before for another operation, or below the client's last executed id (409). */
+  | 'conflict';
 
 export interface Attempt {
   replica: string;
@@ -36,7 +38,9 @@ export type RegistryErrorCode =
   | 'storage'
   | 'closed'
   | 'absent'
-  | 'invalid-value';
+  | 'invalid-value'
+  /** The write's request id cannot be used: the replicas hold another operation under it, or a larger id already executed. */
+  | 'conflict';
 
 export class RegistryError extends Error {
   constructor(
@@ -90,6 +94,7 @@ function commonCode(attempts: readonly Attempt[]): RegistryErrorCode {
     case 'unknown-epoch':
     case 'rejected':
     case 'verification-failed':
+    case 'conflict':
       return first;
     default:
       return 'all-replicas-failed';

@@ -14,7 +14,7 @@ import {
 } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { testCluster } from '@vcr/proofs/testing';
-import type { ClientReply, ClientRequest, ExecutionResult, Executor } from '@vcr/consensus';
+import { type ClientReply, type ClientRequest, type ExecutionResult, type Executor, requestIdCeiling } from '@vcr/consensus';
 import {
   type RegistryOp,
   type RegistryResult,
@@ -250,6 +250,17 @@ describe('registry executor', () => {
     const twice = run(first.state, [request('c1', 6n, put('a', 'y')), request('c1', 6n, put('a', 'z'))], 2n);
     expect(twice.replies.length).toBe(1);
     expect(userValue(twice.state, 'a')).toEqual({ text: 'y', revision: 2n });
+  });
+
+  it('a request id beyond the window at the block time (2^63 - 1) is skipped with no change, and the client writes on', () => {
+    const blockTimeMs = 1_700_000_000_000n;
+    const start = run(genesisRegistryState(backend, GENESIS), [request('c1', blockTimeMs * 1000n, put('a', 'x'))]);
+    const farFuture = run(start.state, [request('c1', (1n << 63n) - 1n, put('a', 'hijack')), request('c2', requestIdCeiling(blockTimeMs) + 1n, put('b', 'y'))], 2n);
+    expect(farFuture.replies).toEqual([]);
+    expect(registryRoots(farFuture.state)).toEqual(registryRoots(start.state));
+    // The client's next ordinary id (the clock's, one millisecond later) still executes; the ceiling itself is inside.
+    const next = run(farFuture.state, [request('c1', (blockTimeMs + 1n) * 1000n, put('a', 'y')), request('c2', requestIdCeiling(blockTimeMs), put('b', 'y'))], 3n);
+    expect(next.replies.map((r) => resultOf(r))).toEqual([{ ok: true, revisions: [2n] }, { ok: true, revisions: [1n] }]);
   });
 
   it('replyFor returns the cached reply, "superseded" below it and "unknown" above it', () => {

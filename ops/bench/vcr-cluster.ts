@@ -46,7 +46,8 @@ function launch(layout: LocalClusterLayout, id: string, nodeArgs: string): Runni
 export async function startVcrCluster(opts: { profile: boolean }): Promise<VcrCluster> {
   const dir = trackFolder(mkdtempSync(join(tmpdir(), 'vcr-bench-')));
   const basePort = await freePortRange(4);
-  const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
+  // The benchmark's keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
   const profileDir = opts.profile ? join(dir, 'cpu-profile') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir);
   const replicas = layout.replicas.map((r) => launch(layout, r.id, r.id === 'r1' && profileDir !== undefined ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ''));

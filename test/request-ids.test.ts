@@ -4,50 +4,26 @@
 // another operation are refused at once with a machine-readable error and
 // change nothing; the client keeps writing; the SDK names the conflict.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, RegistryError } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { bytesToHex, clientRequestToJson, type Membership, signClientRequest, utf8 } from '@vcr/proofs';
 import { encodeOp } from '@vcr/registry';
-import { createServer } from '../apps/replica/src/http/server';
-import { MemoryKeyStore } from '../apps/replica/src/keystore';
-import { ReplicaNode } from '../apps/replica/src/replica-node';
-import { ReplicaStore } from '../apps/replica/src/storage/replica-store';
+import type { ReplicaNode } from '../apps/replica/src/replica-node';
+import { type OneReplica, startOneReplica } from './support/one-replica';
 
-let dir: string;
+let replica: OneReplica;
 let node: ReplicaNode;
-let server: Server;
 let url: string;
 let membership: Membership;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'vcr-request-ids-'));
-  const key = new MemoryKeyStore().generate('replica');
-  membership = {
-    chainId: 'vcr-request-ids',
-    epoch: 0n,
-    f: 0,
-    replicas: [{ id: 'r1', organization: 'org1', publicKey: key.publicKey, address: 'http://127.0.0.1:1' }],
-    governance: { threshold: 1, admins: [{ organization: 'org1', publicKey: key.publicKey }] },
-  };
-  node = new ReplicaNode({ membership, replicaId: 'r1', key, store: new ReplicaStore(join(dir, 'replica.sqlite')), tickMs: 5, registryPolicy: { rootWrite: 'open', admins: [] } });
-  server = createServer(node).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  node.start();
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The keys below are under no namespace: an open root.
+  replica = await startOneReplica({ chainId: 'vcr-request-ids', registryPolicy: { rootWrite: 'open', admins: [] } });
+  ({ node, url, membership } = replica);
 });
 
-afterAll(() => {
-  node?.stop();
-  server?.close();
-  node?.store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => replica?.stop());
 
 type Signer = ReturnType<typeof createNodeSigner>;
 

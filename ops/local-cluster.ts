@@ -24,6 +24,12 @@ export interface LocalClusterOptions {
    * not the replica's own URL: the fault suite points it at a proxy it controls.
    */
   peerAddressOf?: (index: number) => string;
+  /**
+   * The genesis registry policy's `rootWrite` (docs/registry.md): 'closed' by default, so a key
+   * under no namespace is refused (the demo's keys are all under namespaces). Test clusters that
+   * write keys outside any namespace say 'open'.
+   */
+  rootWrite?: 'open' | 'closed';
 }
 
 export interface LocalClusterLayout {
@@ -61,8 +67,8 @@ export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayo
   }
   const membership: Membership = { chainId: opts.chainId ?? 'vcr-local', epoch: 0n, f: Math.floor((n - 1) / 3), replicas: members, governance: { threshold: Math.min(3, n), admins } };
   // The registry policy (docs/registry.md): the organizations' admin keys may create organizations and
-  // namespaces; keys outside any namespace stay writable by any signed client (a development default).
-  const registry = { rootWrite: 'open', admins: admins.map((a) => bytesToHex(a.publicKey)) };
+  // namespaces; keys outside any namespace are refused unless the caller opens the root.
+  const registry = { rootWrite: opts.rootWrite ?? 'closed', admins: admins.map((a) => bytesToHex(a.publicKey)) };
   writeFileSync(genesisFile, JSON.stringify({ membership: membershipToJson(membership), registry }, null, 2) + '\n');
   return { dataDir, passphraseFile, genesisFile, replicas };
 }

@@ -70,7 +70,8 @@ let otherReplica = '';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-audit-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-audit' });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-audit' });
   for (const r of layout.replicas) start(r.id);
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   membership = loadGenesis(layout.genesisFile);

@@ -48,7 +48,8 @@ async function latestRoot(url: string): Promise<string> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-cluster-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-it' });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-it' });
   for (const r of layout.replicas) start(r.id);
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   membership = loadGenesis(layout.genesisFile);

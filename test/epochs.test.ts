@@ -99,7 +99,8 @@ async function changeMembership(epoch: bigint, actions: MembershipAction[]) {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-epochs-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-epochs' });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-epochs' });
   for (const r of layout.replicas) start(r.id);
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   genesis = loadGenesis(layout.genesisFile);

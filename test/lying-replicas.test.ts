@@ -80,7 +80,8 @@ const rows: Row[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-lies-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-lies' });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-lies' });
   running = layout.replicas.map((r) => spawnReplica(layout, r.id));
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   membership = loadGenesis(layout.genesisFile);

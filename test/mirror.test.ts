@@ -69,7 +69,8 @@ async function health(url: string): Promise<Body> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-mirror-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-mirror' });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-mirror' });
   for (const r of layout.replicas) start(layout, r.id);
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   membership = loadGenesis(layout.genesisFile);

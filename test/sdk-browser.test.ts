@@ -66,7 +66,8 @@ function startLiar(target: string): Promise<Server> {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`); // before starting a cluster
   dir = mkdtempSync(join(tmpdir(), 'vcr-sdk-browser-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-sdk-browser' });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-sdk-browser' });
   replicas = layout.replicas.map((r) => spawnReplica(layout, r.id));
   await buildConsoleOnce();
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));

@@ -87,7 +87,8 @@ const sdk = (fetchFn: FetchLike, urls: string[]) => RegistryClient.create({ memb
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-tls-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-tls', peerAddressOf: urlOf });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-tls', peerAddressOf: urlOf });
   makeCertificates(layout.replicas.map((r) => r.id));
   for (const r of layout.replicas) {
     const config = JSON.parse(readFileSync(r.configFile, 'utf8')) as Record<string, unknown>;

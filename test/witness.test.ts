@@ -42,7 +42,8 @@ const file = (name: string) => join(dir, name);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-witness-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-witness' });
+  // Its keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: 'vcr-witness' });
   running = layout.replicas.map((r) => spawnReplica(layout, r.id));
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   membership = loadGenesis(layout.genesisFile);

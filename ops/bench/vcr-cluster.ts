@@ -47,7 +47,8 @@ function launch(layout: LocalClusterLayout, id: string, nodeArgs: string): Runni
 export async function startVcrCluster(opts: { profile: boolean; profileAlso?: readonly string[] }): Promise<VcrCluster> {
   const dir = trackFolder(mkdtempSync(join(tmpdir(), 'vcr-bench-')));
   const basePort = await freePortRange(4);
-  const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
+  // The benchmark's keys are under no namespace: the root is opened explicitly (new genesis files close it).
+  const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
   const profileDir = opts.profile ? join(dir, 'cpu-profile') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir);
   const profiled = new Set(['r1', ...(opts.profileAlso ?? [])]);

@@ -66,6 +66,8 @@ export class FaultCluster {
       n,
       fastKdf: true,
       chainId: 'vcr-faults',
+      // The workload's keys are under no namespace: the root is opened explicitly (new genesis files close it).
+      rootWrite: 'open',
       ...(options.linkRandom === undefined ? {} : { peerAddressOf: (i: number) => `http://127.0.0.1:${proxyPort(i)}` }),
     });
     const cluster = new FaultCluster(layout, dir, options.byzantine);

@@ -36,7 +36,8 @@ import {
   type VoteRecord,
 } from '@vcr/consensus';
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
-import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, lastExecutedRequestId, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { conflictWith, orderedRequest, requestIdRefusal } from './request-intake';
 import { auditRowOf, evidenceRowOf } from './audit-record';
 import type { RegistryPolicy } from '@vcr/registry';
 import { type ReplicaStore } from './storage/replica-store';
@@ -56,6 +57,8 @@ export interface Receipt {
 }
 
 interface Waiter {
+  /** The request as this client sent it: a receipt for another operation under its id is refused (request-intake.ts). */
+  request: ClientRequest;
   resolve: (receipt: Receipt) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -504,7 +507,11 @@ export class ReplicaNode {
   submit(request: ClientRequest): Promise<Receipt> {
     const key = `${request.clientId}/${request.requestId}`;
     const known = this.receipts.get(key);
-    if (known) return Promise.resolve(this.receiptFor(key, known));
+    if (known) {
+      const receipt = this.receiptFor(key, known);
+      const conflict = conflictWith(request, orderedRequest(receipt.block, request.clientId, request.requestId));
+      return conflict ? Promise.reject(conflict) : Promise.resolve(receipt);
+    }
     // Admission control before any signature work: bounded waiting clients, in total and per client.
     if (this.waitingCount >= WAITING_REQUESTS_MAX || (this.waiters.get(key)?.length ?? 0) >= WAITING_PER_REQUEST_MAX || this.waitingClients.get(request.clientId) === WAITING_PER_CLIENT_MAX) {
       this.metrics.rejected('overloaded');
@@ -513,6 +520,8 @@ export class ReplicaNode {
     if (this.opts.mirror !== undefined) return Promise.reject(new Error('read-only-mirror'));
     // A replica without a vote cannot order anything: say so at once rather than time out.
     if (!this.core.isMember) return Promise.reject(new Error('not-a-member'));
+    const refused = requestIdRefusal(request, { nowMs: Date.now(), lastExecutedId: lastExecutedRequestId(this.committedState(), request.clientId) });
+    if (refused) return Promise.reject(refused);
     // Cheap to refuse here with a clear error; the core checks again before ordering it.
     if (!this.validateRequest(request, this.core.currentEpoch)) return Promise.reject(new Error('bad-signature'));
     return new Promise<Receipt>((resolve, reject) => {
@@ -520,7 +529,7 @@ export class ReplicaNode {
         this.dropWaiter(key, waiter);
         reject(new Error('not committed in time'));
       }, RECEIPT_TIMEOUT_MS);
-      const waiter: Waiter = { resolve, reject, timer };
+      const waiter: Waiter = { request, resolve, reject, timer };
       const list = this.waiters.get(key) ?? [];
       list.push(waiter);
       this.waiters.set(key, list);
@@ -791,7 +800,9 @@ export class ReplicaNode {
       for (const w of list) {
         clearTimeout(w.timer);
         this.countWaiting(reply.clientId, -1);
-        this.outbox.push(() => w.resolve(receipt));
+        // Two operations sent under one id: only the one that was ordered gets this receipt.
+        const conflict = conflictWith(w.request, byRequest.get(key));
+        this.outbox.push(() => (conflict ? w.reject(conflict) : w.resolve(receipt)));
       }
     }
   }

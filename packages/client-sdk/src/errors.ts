@@ -18,7 +18,9 @@ export type AttemptCode =
   | 'stale'
   | 'behind'
   | 'no-progress'
-  | 'unknown-epoch';
+  | 'unknown-epoch'
+  /** The replica refused the request id: used before for another operation, or below the client's last executed id (409). */
+  | 'conflict';
 
 export interface Attempt {
   replica: string;
@@ -38,7 +40,9 @@ export type RegistryErrorCode =
   | 'storage'
   | 'closed'
   | 'absent'
-  | 'invalid-value';
+  | 'invalid-value'
+  /** The write's request id cannot be used: the replicas hold another operation under it, or a larger id already executed. */
+  | 'conflict';
 
 export class RegistryError extends Error {
   constructor(
@@ -92,6 +96,7 @@ function commonCode(attempts: readonly Attempt[]): RegistryErrorCode {
     case 'unknown-epoch':
     case 'rejected':
     case 'verification-failed':
+    case 'conflict':
       return first;
     default:
       return 'all-replicas-failed';

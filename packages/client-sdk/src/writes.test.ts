@@ -63,14 +63,14 @@ describe('signed writes', () => {
       ['a changed log index', (b) => ({ ...b, logIndex: '0' })],
       ['a forged leaf', (b) => ({ ...b, leafData: bytesToHex(new Uint8Array(40)) })],
     ];
-    for (const [what, lie] of lies) {
+    for (const [i, [what, lie]] of lies.entries()) {
       reg.clockMs += 1;
       const liar = honest(reg, (path, body) => (path === '/v1/requests' ? lie(body as Record<string, unknown>) : body));
       const c = await client(reg, { 'http://liar': liar, 'http://r2': honest(reg) });
-      const receipt = await c.put(`k/${what}`, 'v');
+      const receipt = await c.put(`k/${i}`, 'v');
       expect(receipt.replica, what).toBe('http://r2');
       const alone = await client(reg, { 'http://liar': liar });
-      const error = await alone.put(`k2/${what}`, 'v').then(() => undefined, (e: unknown) => e);
+      const error = await alone.put(`k2/${i}`, 'v').then(() => undefined, (e: unknown) => e);
       expect(error, what).toBeInstanceOf(ReplicasFailedError);
       expect((error as ReplicasFailedError).attempts[0]?.code, what).toMatch(/verification-failed|malformed/);
     }
@@ -117,5 +117,21 @@ describe('signed writes', () => {
     const read = await c.get('k', { linearizable: true });
     expect(new TextDecoder().decode(read.entry?.value)).toBe('new');
     expect([read.height, read.replica]).toEqual([reg.height, 'http://r1']);
+  });
+});
+
+describe('keys outside the key alphabet (docs/registry.md, "Keys")', () => {
+  it('are refused with bad-argument before anything is sent: fullwidth slashes, a zero-width space, NFD', async () => {
+    const reg = new FakeRegistry();
+    reg.set('seed', 'x');
+    const c = await client(reg, { 'http://r1': honest(reg) });
+    const sent: ClientRequest[] = [];
+    c.onSend = (request) => sent.push(request);
+    for (const key of ['demo\uff0fflags\uff0fdark-mode', 'demo\u200b/flags/dark-mode', 'demo/flags/cafe\u0301']) {
+      await expect(c.put(key, 'on')).rejects.toMatchObject({ code: 'bad-argument' });
+      await expect(c.get(key)).rejects.toMatchObject({ code: 'bad-argument' });
+    }
+    expect(sent).toEqual([]);
+    expect(reg.executed).toBe(0);
   });
 });

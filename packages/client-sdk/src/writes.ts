@@ -49,6 +49,9 @@ interface Signed {
 /** A replica's 4xx codes that may mean "signed for the wrong epoch": the replica's `bad-signature` (it verifies in its own epoch's domain), and `wrong-epoch` should it name the case. */
 const epochRefusalCodes = new Set(['bad-signature', 'wrong-epoch']);
 
+/** A replica's 409 codes for a request id this write cannot use (docs/protocol.md, "Request ids"). */
+const requestIdRefusalCodes = new Set(['request-id-conflict', 'request-id-superseded']);
+
 function errorCode(body: unknown): string {
   const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
   return typeof code === 'string' ? code : '';
@@ -151,6 +154,9 @@ export class Writer {
     if (answer.status >= 400 && answer.status < 500 && epochRefusalCodes.has(errorCode(answer.body))) {
       return { kind: 'epoch', attempt: { replica: url, code: 'rejected', detail: errorSummary(answer.status, answer.body) } };
     }
+    // The id is spent (another operation under it, or a larger id executed): this write can never
+    // execute under it. Not retried with a new id: an earlier attempt of it may have executed.
+    if (answer.status === 409 && requestIdRefusalCodes.has(errorCode(answer.body))) return fail('conflict', errorSummary(answer.status, answer.body));
     if (answer.status >= 400 && answer.status < 500) return fail('rejected', errorSummary(answer.status, answer.body));
     if (answer.status !== 200) return fail('http-error', errorSummary(answer.status, answer.body));
     const parsed = parseAnswer(receiptSchema, answer.body);

@@ -101,7 +101,8 @@ export class CoreState<S> {
   readonly checkpointVotes = new Map<bigint, Map<string, Map<string, Checkpoint>>>();
   readonly viewChanges = new Map<bigint, Map<string, ViewChange>>();
   readonly votes = new Map<string, string>();
-  readonly pending = new Map<string, { request: ClientRequest; sinceMs: number }>();
+  /** `dueMs`: from when the primary must have proposed it (its id's due time, request-ids.ts); `sinceMs` is reset on progress. */
+  readonly pending = new Map<string, { request: ClientRequest; sinceMs: number; dueMs: number }>();
   readonly pendingByClient = new Map<string, number>();
   /**
    * Keys of pending requests already in a block of the tentative chain (committed, tip]: the

@@ -3,6 +3,7 @@ export * from './core';
 export * from './evidence';
 export * from './limits';
 export * from './messages';
+export * from './request-ids';
 export * from './shape';
 export * from './types';
 export * from './view-change';

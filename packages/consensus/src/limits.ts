@@ -14,6 +14,8 @@ export const consensusLimits = {
   pendingRequestsMax: 10_000,
   /** Requests one client may have waiting; clients send one at a time (exactly-once by increasing ids). */
   pendingPerClientMax: 8,
+  /** How far ahead of the block time a request id may point (request-ids.ts): a wrong id locks its client out for at most this long. */
+  requestIdAheadMsMax: 5 * 60_000,
   /** Sequence numbers in flight above the stable checkpoint (high - low watermark). */
   watermarkWindowMax: 1024,
   /** Messages in a view change, new view, checkpoint proof: bounded by the window and the membership. */

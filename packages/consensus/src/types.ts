@@ -171,6 +171,8 @@ export type RejectReason =
   | 'outside-window'
   | 'bad-batch'
   | 'bad-request'
+  /** A client request whose id is beyond the request id window (request-ids.ts). */
+  | 'request-id-ahead'
   | 'bad-header'
   | 'bad-timestamp'
   | 'roots-mismatch'

@@ -4,6 +4,8 @@ import { nodeBackend } from '@vcr/crypto-node';
 import { LocalCluster } from './local-cluster';
 import type { Effect, PrePrepare, Prepare } from '../src/types';
 import { signMessage } from '../src/messages';
+import { requestIdCeiling } from '../src/request-ids';
+import { simConfig } from './sim/simulator';
 import { createNodeSigner } from '@vcr/crypto-node';
 import { testSeed } from '@vcr/proofs/testing';
 
@@ -102,6 +104,23 @@ describe('PBFT core, normal case', () => {
     expect(rejections(c.handle('r1', { type: 'request', request }))).toEqual(['malformed']);
     const prepare: Prepare = { type: 'prepare', epoch: 0n, from: 'r\ud800', view: 0n, seq: 1n, headerHash: new Uint8Array(32), signature: new Uint8Array(64) };
     expect(rejections(c.handle('r1', { type: 'message', message: prepare }))).toEqual(['malformed']);
+  });
+
+  it('request ids beyond every honest intake (2^63 - 1) are refused at admission; one just ahead waits for the clock, with no view change', () => {
+    const c = new LocalCluster();
+    const windowMs = simConfig('r1').timestampWindowMs;
+    for (const id of c.cores.keys()) expect(rejections(c.handle(id, { type: 'request', request: c.request((1n << 63n) - 1n) }))).toEqual(['request-id-ahead']);
+    expect(rejections(c.handle('r1', { type: 'request', request: c.request(requestIdCeiling(BigInt(c.now + windowMs)) + 1n) }))).toEqual(['request-id-ahead']);
+    c.advance(50);
+    expect(c.applied).toEqual([]);
+    // Inside the window of a clock 1 s ahead of the replicas' (an intake with such a clock accepted it): kept pending, proposed once inside.
+    const early = c.request(requestIdCeiling(BigInt(c.now + 1_000)));
+    c.submitToAll(early);
+    c.advance(500);
+    expect(c.applied).toEqual([]);
+    c.advance(1_000);
+    for (const blocks of c.commits.values()) expect(blocks.flatMap((b) => b.batch).map((r) => r.requestId)).toEqual([early.requestId]);
+    for (const effects of c.effects.values()) expect(effects.some((e) => e.type === 'view-change-started')).toBe(false);
   });
 
   it('backups refuse a proposal whose timestamp is outside their clock window, and change view', () => {

@@ -21,8 +21,11 @@ export interface paths {
          *     signature is `signInDomain(kind "client-request", chainId, epoch,
          *     { clientId, requestId, payload })`. `payload` is the canonical CBOR of
          *     a registry operation (`put`, `delete`, `cas`, `txn`). Resubmitting a
-         *     committed request (same `clientId` and `requestId`) returns its
-         *     receipt again and executes nothing: exactly once.
+         *     committed request (same `clientId`, `requestId` and `payload`; the
+         *     signature may be for a later epoch) returns its receipt again and
+         *     executes nothing: exactly once. Request ids grow per client inside a
+         *     window: at most 1000 × (the replicas' clock in ms + 5 minutes)
+         *     (docs/protocol.md, "Request ids").
          */
         post: operations["submitRequest"];
         delete?: never;
@@ -526,7 +529,7 @@ export interface components {
         /** @description A signed client request as it travels between replicas and in batches. */
         ClientRequest: {
             clientId: components["schemas"]["ClientId"];
-            /** @description Grows per client; a request whose id is not above the client's last executed one is not executed again. */
+            /** @description Grows per client; a request whose id is not above the client's last executed one is not executed again, nor one beyond the window (at most 1000 × (block time in ms + 300000); docs/protocol.md, "Request ids"). */
             requestId: components["schemas"]["U63"];
             /** @description Canonical CBOR of a registry operation, at most 65536 bytes. */
             payload: string;
@@ -733,7 +736,7 @@ export interface components {
             next: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "not-a-member" | "read-only-mirror" | "internal";
+        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "not-a-member" | "read-only-mirror" | "request-id-ahead" | "request-id-superseded" | "request-id-conflict" | "internal";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -741,6 +744,12 @@ export interface components {
                 message: string;
                 /** @description With `read-only-mirror`, the URLs the mirror follows. */
                 upstream?: string[];
+                /** @description With `request-id-ahead`, `request-id-superseded` and `request-id-conflict`, the refused request id. */
+                requestId?: components["schemas"]["U63"];
+                /** @description With `request-id-ahead`, the largest request id this replica admits now (1000 × (its clock in ms + 300000)). */
+                requestIdMax?: components["schemas"]["U63"];
+                /** @description With `request-id-superseded`, the client's last executed request id; use a larger one. */
+                lastExecutedRequestId?: components["schemas"]["U63"];
                 /** @description Schema violations, `"<path>: <message>"`, at most 10. */
                 issues?: string[];
             };
@@ -1024,7 +1033,10 @@ export interface operations {
             /**
              * @description `malformed` (the body does not match the schema, with `issues`; the
              *     body is not JSON; or `clientId` is not 64 lowercase hex characters)
-             *     or `bad-signature` (the signature does not verify).
+             *     or `bad-signature` (the signature does not verify) or
+             *     `request-id-ahead` (the request id is beyond the window, with
+             *     `requestId` and `requestIdMax`: the client's clock is ahead, or the
+             *     id was not made from a clock; nothing was ordered).
              */
             400: {
                 headers: {
@@ -1043,6 +1055,25 @@ export interface operations {
                 headers: {
                     /** @description Empty (a mirror takes no method on this path). */
                     Allow?: "";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description The request id cannot be used for this request; nothing was
+             *     ordered, and a retry with the same id gets the same answer.
+             *     `request-id-conflict`: this client's `requestId` was already
+             *     used for another payload (the receipt of that one answers it, not
+             *     this request). `request-id-superseded`: the id is below the
+             *     client's last executed one (`lastExecutedRequestId`), so it will
+             *     never execute. Sign the operation again with a new, larger id; if
+             *     this request may have been sent before, look for it in the key's
+             *     history first.
+             */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1113,8 +1144,8 @@ export interface operations {
             /**
              * @description `malformed`: the key is longer than 256 characters, or is refused by
              *     the registry's key rule (message `key refused: <reason>` with reason
-             *     `key-too-long`, `key-not-well-formed`, `key-control-character` or
-             *     `key-reserved`).
+             *     `key-too-long`, `key-character-not-allowed` (a key is printable
+             *     ASCII without space, docs/registry.md "Keys") or `key-reserved`).
              */
             400: {
                 headers: {

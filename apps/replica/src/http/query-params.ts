@@ -16,6 +16,9 @@ export type ErrorCode =
   | 'overloaded'
   | 'not-a-member'
   | 'read-only-mirror'
+  | 'request-id-ahead'
+  | 'request-id-superseded'
+  | 'request-id-conflict'
   | 'internal';
 
 export function fail(res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {

@@ -11,6 +11,7 @@ import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@
 import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
 import { readEntry } from '../registry';
+import { RequestIdRefused } from '../request-intake';
 import { auditRoutes } from './audit-routes';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
@@ -88,6 +89,7 @@ export function createServer(node: ReplicaNode): express.Express {
       .submit(parsed.value)
       .then((receipt) => res.json(receiptToJson(receipt, consistencyFor(node, q.data.proveFrom, receipt.block.header.logSize))))
       .catch((error: unknown) => {
+        if (error instanceof RequestIdRefused) return fail(res, error.status, error.code, error.message, error.details);
         if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify (sign for the current epoch or the one before; GET /v1/epochs)');
         if (error instanceof Error && error.message === 'not-a-member') return fail(res, 503, 'not-a-member', 'this replica has no vote in the current epoch; send the request to a member (GET /v1/epochs)');
         if (error instanceof Error && error.message === 'overloaded') {

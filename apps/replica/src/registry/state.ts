@@ -11,8 +11,8 @@
 // later discard.
 //
 // Execution must be deterministic across replicas: it depends only on the
-// state, the sequence number and the batch; no clock, no randomness, no
-// iteration over unordered collections.
+// state, the sequence number, the block's certified time and the batch; no
+// clock, no randomness, no iteration over unordered collections.
 //
 // The state also carries the membership of its epoch, which approves
 // membership changes (DESIGN section 6, docs/registry.md "Membership
@@ -36,7 +36,7 @@ import {
   hashLeaf,
   isWellFormedText,
 } from '@vcr/proofs';
-import type { ClientReply, ExecutedLeaf, ExecutionResult, Executor } from '@vcr/consensus';
+import { type ClientReply, type ExecutedLeaf, type ExecutionResult, type Executor, isRequestIdAhead } from '@vcr/consensus';
 import {
   type KeyRejection,
   type RegistryErrorCode,
@@ -110,6 +110,11 @@ function decodeCachedReply(bytes: Uint8Array): CachedReply {
 function cachedReplyOf(map: MerkleMapSnapshot, clientId: string): { cached: CachedReply; revision: bigint } | undefined {
   const entry = map.get(replyCacheKey(clientId));
   return entry === undefined ? undefined : { cached: decodeCachedReply(entry.value), revision: entry.revision };
+}
+
+/** The highest request id of `clientId` executed in `state` (undefined before its first): ids at or below it never execute again. */
+export function lastExecutedRequestId(state: RegistryState, clientId: string): bigint | undefined {
+  return cachedReplyOf(state.map, clientId)?.cached.requestId;
 }
 
 // ---- Operations ----
@@ -211,7 +216,9 @@ function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: Govern
 /**
  * The registry as a consensus Executor. Requests run in batch order. A
  * request whose id is not above its client's cached one was executed before
- * (or superseded) and is skipped without a reply. Every executed request,
+ * (or superseded) and is skipped without a reply; so is one whose id is
+ * beyond the request id window at the block's time (@vcr/consensus
+ * request-ids.ts), which would otherwise lock its client out. Every executed request,
  * failed or not, updates its client's reply cache and appends one log leaf,
  * so `replies[i]` of a result belongs to log leaf `logSize_before + i`.
  * A membership op is checked against `state.membership`; the first that
@@ -231,6 +238,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
         assert(typeof request.requestId === 'bigint' && request.requestId >= 0n, 'registry: request id must be a non-negative bigint');
         const previous = cachedReplyOf(map, request.clientId);
         if (previous !== undefined && request.requestId <= previous.cached.requestId) continue; // exactly once
+        if (isRequestIdAhead(request.requestId, timestampMs)) continue; // outside the window: no state change
         const executed = executePayload(
           map,
           request.payload,

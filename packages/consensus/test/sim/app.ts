@@ -4,7 +4,7 @@
 // can then equivocate with two headers that both re-execute correctly.
 
 import { concatBytes, type CryptoBackend, type Membership, utf8, u64be } from '@vcr/proofs';
-import type { ClientReply, ClientRequest, Executor, ExecutionResult } from '../../src/index';
+import { type ClientReply, type ClientRequest, type Executor, type ExecutionResult, isRequestIdAhead } from '../../src/index';
 
 export interface SimState {
   stateRoot: Uint8Array;
@@ -27,7 +27,7 @@ export function genesisState(backend: CryptoBackend): SimState {
 export function simExecutor(backend: CryptoBackend, plan: readonly Membership[] = []): Executor<SimState> {
   const decoder = new TextDecoder();
   return {
-    apply(state, { seq, batch }): ExecutionResult<SimState> {
+    apply(state, { seq, batch, timestampMs }): ExecutionResult<SimState> {
       let nextMembership: Membership | undefined;
       let stateRoot = state.stateRoot;
       let logRoot = state.logRoot;
@@ -37,6 +37,7 @@ export function simExecutor(backend: CryptoBackend, plan: readonly Membership[] 
       for (const r of batch) {
         const previous = (last ?? state.lastByClient).get(r.clientId);
         if (previous !== undefined && previous.requestId >= r.requestId) continue; // exactly once
+        if (isRequestIdAhead(r.requestId, timestampMs)) continue; // the request id window, as the registry applies it
         stateRoot = backend.sha256(stateRoot, utf8(r.clientId), u64be(r.requestId), r.payload);
         logRoot = backend.sha256(logRoot, stateRoot);
         logSize += 1n;

@@ -36,7 +36,7 @@ let oldAtMs = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vcr-cli-stale-'));
-  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-cli-stale' });
+  layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, chainId: 'vcr-cli-stale', rootWrite: 'open' }); // its keys are under no namespace
   running = layout.replicas.map((r) => spawnReplica(layout, r.id));
   await Promise.all(layout.replicas.map((r) => waitHealthy(r.url, 60_000)));
   const urls = layout.replicas.map((r) => r.url);

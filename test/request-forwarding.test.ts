@@ -26,7 +26,9 @@ describe('client requests reach the backups when the primary ignores them', () =
   it('a write sent only to a backup commits past a censoring primary, in a later view', async () => {
     const client = await RegistryClient.create({
       membership: cluster.membership,
+      // Writes go to r2 alone; the newest epoch is learned from f+1 replicas as always.
       replicas: [cluster.urlOf('r2')],
+      epochReplicas: cluster.urls,
       signer: createNodeSigner(randomBytes(32)),
       backend: nodeBackend,
       fetch: nodeFetch(),

@@ -9,7 +9,7 @@ import { testSigner } from '@vcr/proofs/testing';
 import { RegistryClient } from './client';
 import { ReplicasFailedError } from './errors';
 import { sdkLimits } from './limits';
-import { FakeRegistry, fakeFetch, type Handler, honest, json } from './test-support/fake-registry';
+import { FakeRegistry, type Handler, honest, json, withEpochWitnesses } from './test-support/fake-registry';
 
 /** Counts the requests a handler gets, by path (query left out). */
 function counted(handler: Handler): { handler: Handler; count: (route?: string) => number } {
@@ -26,8 +26,8 @@ function counted(handler: Handler): { handler: Handler; count: (route?: string) 
 async function client(reg: FakeRegistry, replicas: Record<string, Handler>, sleeps: number[] = []) {
   return RegistryClient.create({
     membership: reg.cluster.membership,
-    replicas: Object.keys(replicas),
-    fetch: fakeFetch(replicas),
+    // Two more honest replicas answer only the newest-epoch survey (f+1 answers before any certificate counts).
+    ...withEpochWitnesses(reg, replicas),
     now: () => reg.clockMs,
     sleep: async (ms) => void sleeps.push(ms),
     signer: testSigner('client'),

@@ -10,12 +10,13 @@
 
 import type { Express } from 'express';
 import { z } from 'zod';
-import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@vcr/proofs';
+import { bytesToHex, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import type { CommittedBlock } from '@vcr/consensus';
 import type { ReplicaNode } from '../replica-node';
 import { decodeLeaf, type KeyChange } from '../registry';
 import { clientRequestToJson } from '../wire';
 import { fail, keyTextParam, limitParam, sizeParam, waitParam } from './query-params';
+import { certificateJsonOf } from './certificate-json';
 
 const LIST_PAGE_MAX = 200;
 const HISTORY_PAGE_MAX = 200;
@@ -52,7 +53,7 @@ function changeEntries(node: ReplicaNode, changes: readonly KeyChange[]) {
       request: request ? clientRequestToJson(request) : null,
       leafData: bytesToHex(leaf),
       inclusionProof: logProofToJson(node.inclusionProof(c.logIndex, block.header.logSize)),
-      certificate: certificateToJson(block.certificate),
+      certificate: certificateJsonOf(block),
     };
   });
 }
@@ -82,7 +83,7 @@ export function registryRoutes(app: Express, node: ReplicaNode): void {
           proof: mapProofToJson(state.map.prove(k.key)),
         };
       }),
-      certificate: certificateToJson(block.certificate),
+      certificate: certificateJsonOf(block),
       next: live.length === limit ? (live.at(-1)?.key ?? null) : null,
     });
   });

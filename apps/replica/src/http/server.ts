@@ -7,12 +7,13 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { bytesToHex, certificateToJson, logProofToJson, mapProofToJson } from '@vcr/proofs';
+import { bytesToHex, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
 import { readEntry } from '../registry';
 import { RequestIdRefused } from '../request-intake';
 import { auditRoutes } from './audit-routes';
+import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { registryRoutes } from './registry-routes';
@@ -25,7 +26,7 @@ const keyParam = z.string().min(1).max(256);
 
 export function receiptToJson(r: Receipt, consistency?: ConsistencyJson) {
   return {
-    certificate: certificateToJson(r.block.certificate),
+    certificate: certificateJsonOf(r.block),
     reply: clientReplyToJson(r.reply),
     logIndex: r.logIndex.toString(),
     leafData: bytesToHex(r.leafData),
@@ -118,7 +119,7 @@ export function createServer(node: ReplicaNode): express.Express {
       key: key.data,
       entry: read.entry ? { value: bytesToHex(read.entry.value), revision: read.entry.revision.toString() } : null,
       proof: mapProofToJson(read.proof),
-      certificate: certificateToJson(block.certificate),
+      certificate: certificateJsonOf(block),
       ...(consistency === undefined ? {} : { consistency }),
     });
   });
@@ -134,7 +135,7 @@ export function createServer(node: ReplicaNode): express.Express {
   app.get('/v1/headers/latest', (_req, res) => {
     const block = node.latestBlock();
     if (!block) return fail(res, 503, 'no-certified-state', 'no block committed yet');
-    res.json(certificateToJson(block.certificate));
+    res.json(certificateJsonOf(block));
   });
 
   app.get('/v1/blocks/:height', (req, res) => {

@@ -11,7 +11,7 @@
 
 import Database from 'better-sqlite3';
 import { closeSync, fdatasync, openSync } from 'node:fs';
-import { SIGNATURE_KINDS, type SignatureKind } from '@vcr/proofs';
+import { equalBytes, SIGNATURE_KINDS, type SignatureKind } from '@vcr/proofs';
 import type { JournalEntry, SignerJournal } from '../keystore/guarded-signer';
 import type { KeyChange } from '../registry/key-index';
 import { AUDIT_SCHEMA, AuditTables } from './audit-tables';
@@ -348,7 +348,18 @@ export class ReplicaStore implements SignerJournal {
   // The slot index is UNIQUE: SQLite treats NULLs as distinct, so it allows many
   // entries of kinds without a view or seq and at most one per vote slot.
 
+  // The journal's head and highest vote are kept in memory after the first read: this store is the
+  // journal's only writer, and `append` updates both once its row is in, so each signature costs
+  // one slot probe and one insert rather than six statements.
+  private journalHead: { entry: JournalEntry | undefined } | undefined;
+  private highestVoteKnown: { vote: { epoch: bigint; view: bigint } | undefined } | undefined;
+
   lastEntry(): JournalEntry | undefined {
+    this.journalHead ??= { entry: this.loadLastEntry() };
+    return this.journalHead.entry;
+  }
+
+  private loadLastEntry(): JournalEntry | undefined {
     const row = this.sql.get(`SELECT ${JOURNAL_COLUMNS} FROM signer_journal ORDER BY idx DESC LIMIT 1`).get() as JournalRow | undefined;
     return row ? journalEntryFromRow(row) : undefined;
   }
@@ -360,7 +371,6 @@ export class ReplicaStore implements SignerJournal {
     return row ? journalEntryFromRow(row) : undefined;
   }
 
-  /** One index probe per vote kind, newest (epoch, view) first. */
   /** An epoch this replica entered: the membership (JSON) voting after block `startSeq`. */
   saveEpoch(epoch: bigint, startSeq: bigint, membershipJson: string): void {
     this.write();
@@ -387,6 +397,12 @@ export class ReplicaStore implements SignerJournal {
   }
 
   highestVote(): { epoch: bigint; view: bigint } | undefined {
+    this.highestVoteKnown ??= { vote: this.loadHighestVote() };
+    return this.highestVoteKnown.vote;
+  }
+
+  /** One index probe per vote kind, newest (epoch, view) first. */
+  private loadHighestVote(): { epoch: bigint; view: bigint } | undefined {
     const statement = this.sql.get('SELECT epoch, view FROM signer_journal WHERE kind = ? ORDER BY epoch DESC, view DESC LIMIT 1');
     let highest: { epoch: bigint; view: bigint } | undefined;
     for (const kind of JOURNAL_VOTE_KINDS) {
@@ -400,11 +416,11 @@ export class ReplicaStore implements SignerJournal {
   /** In the WAL when it returns, durable at the next sync (whenDurable); refuses an entry that does not extend the chain. */
   append(entry: JournalEntry): void {
     this.write();
+    const last = this.lastEntry();
     const save = this.db.transaction(() => {
-      const last = this.sql.get('SELECT idx, entry_hash FROM signer_journal ORDER BY idx DESC LIMIT 1').get() as { idx: bigint; entry_hash: Buffer } | undefined;
-      const index = last === undefined ? 0n : last.idx + 1n;
-      const prev = last === undefined ? Buffer.alloc(32) : last.entry_hash;
-      if (entry.index !== index || !prev.equals(entry.prevEntryHash)) throw new StorageError('out-of-order', `signer journal entry ${entry.index} does not follow entry ${last?.idx ?? 'none'}`);
+      const index = last === undefined ? 0n : last.index + 1n;
+      const prev = last === undefined ? new Uint8Array(32) : last.entryHash;
+      if (entry.index !== index || !equalBytes(prev, entry.prevEntryHash)) throw new StorageError('out-of-order', `signer journal entry ${entry.index} does not follow entry ${last?.index ?? 'none'}`);
       this.sql
         .get(`INSERT INTO signer_journal (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
@@ -422,6 +438,11 @@ export class ReplicaStore implements SignerJournal {
     });
     save();
     this.noteWrite();
+    this.journalHead = { entry };
+    const highest = this.highestVote();
+    if ((JOURNAL_VOTE_KINDS as readonly string[]).includes(entry.kind) && entry.view !== null) {
+      if (highest === undefined || entry.epoch > highest.epoch || (entry.epoch === highest.epoch && entry.view > highest.view)) this.highestVoteKnown = { vote: { epoch: entry.epoch, view: entry.view } };
+    }
   }
 
   list(fromIndex: bigint, limit: number): JournalEntry[] {

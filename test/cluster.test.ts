@@ -81,6 +81,15 @@ describe('a 4-replica cluster of real processes', () => {
       }),
     );
     expect(written.size).toBe(1_000);
+    // The backups forwarded the writes they took in to the primary alone; next to none went to every
+    // peer (only a request not committed within a second or two does: docs/protocol.md section 3).
+    const forwarded = { primary: 0, all: 0 };
+    for (const replica of layout.replicas.slice(1)) {
+      const metrics = await (await fetch(`${replica.url}/metrics`)).text();
+      for (const to of ['primary', 'all'] as const) forwarded[to] += Number(new RegExp(`^vcr_requests_forwarded_total\\{[^}]*to="${to}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    }
+    expect(forwarded.primary).toBeGreaterThanOrEqual(600);
+    expect(forwarded.all).toBeLessThan(forwarded.primary / 10);
     for (const replica of layout.replicas) {
       // Every entry from every replica, 50 reads in flight at a time, each proof verified.
       const entries = [...written];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from './bytes';
-import { type CanonicalValue, decodeCanonical, encodeCanonical } from './canonical';
+import { type CanonicalValue, decodeCanonical, encodeCanonical, isWellFormedText, isWellFormedTextWithoutNative } from './canonical';
 import { hashCanonical } from './hash';
 import { limits } from './limits';
 import { nobleBackend } from './noble-backend';
@@ -222,6 +222,20 @@ describe('canonical encoding stays injective on hostile strings', () => {
     expect(() => encodeCanonical('\uD800')).toThrow(TypeError);
     expect(() => encodeCanonical({ ['\uDFFF']: 1 })).toThrow(TypeError);
     expect(bytesToHex(encodeCanonical('\uFFFD'))).toBe('63efbfbd');
+  });
+
+  it('judges well-formedness as a UTF-8 round trip does, with the native method and without it', () => {
+    const roundTrips = (text: string) => new TextDecoder().decode(new TextEncoder().encode(text)) === text;
+    // Strings dense in surrogates: any mix of high, low, paired and plain code units.
+    const unit = fc.constantFrom(0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00, 0x41, 0xfffd, 0x10);
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 12 }), (units) => {
+        const text = String.fromCharCode(...units);
+        expect(isWellFormedText(text)).toBe(roundTrips(text));
+        expect(isWellFormedTextWithoutNative(text)).toBe(roundTrips(text));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 
   it('refuses a __proto__ map key on decode', () => {

@@ -22,12 +22,23 @@ export type CanonicalValue =
 
 const U64_MAX = (1n << 64n) - 1n;
 
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+/** ES2024's String.prototype.isWellFormed (Node 20, current browsers); a regular expression where it is missing. */
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** A string with a lone surrogate would encode to the same bytes as U+FFFD: refuse it, so encoding stays injective. */
+/**
+ * A string with a lone surrogate would encode to the same bytes as U+FFFD: refuse it, so encoding
+ * stays injective. Checked for every string that is encoded or decoded, so without building its
+ * UTF-8 bytes.
+ */
 export function isWellFormedText(text: string): boolean {
-  return utf8Decoder.decode(utf8Encoder.encode(text)) === text;
+  return nativeIsWellFormed !== undefined ? nativeIsWellFormed.call(text) : !LONE_SURROGATE.test(text);
+}
+
+/** The rule without the native method, for tests of browsers that lack it. */
+export function isWellFormedTextWithoutNative(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
 }
 
 function check(value: unknown, path: string, depth: number): void {

@@ -4,7 +4,7 @@
 // vcr_blocks_committed_total from /metrics).
 //   npx tsx ops/bench/idle-check.ts [seconds]
 
-import { killAll } from './processes';
+import { cpuSeconds, killAll } from './processes';
 import { startVcrCluster, stopVcrCluster } from './vcr-cluster';
 
 async function counters(url: string): Promise<Record<string, number>> {
@@ -19,15 +19,18 @@ async function main(): Promise<void> {
   // Let start-up settle (first view, links) before counting.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   const before = await Promise.all(cluster.urls.map(counters));
+  const cpuBefore = cluster.pids().map((pid) => cpuSeconds(pid));
   await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
   const after = await Promise.all(cluster.urls.map(counters));
-  console.log(`| replica | blocks/min | store commits/min | WAL syncs/min |`);
-  console.log('|---|---|---|---|');
+  const cpuAfter = cluster.pids().map((pid) => cpuSeconds(pid));
+  console.log(`| replica | blocks/min | store commits/min | WAL syncs/min | CPU % of a core |`);
+  console.log('|---|---|---|---|---|');
   cluster.urls.forEach((_, i) => {
     const b = before[i] as Record<string, number>;
     const a = after[i] as Record<string, number>;
     const perMin = (k: string) => (((a[k] as number) - (b[k] as number)) * 60) / seconds;
-    console.log(`| r${i + 1} | ${perMin('blocks').toFixed(1)} | ${perMin('commits').toFixed(1)} | ${perMin('syncs').toFixed(1)} |`);
+    const cpuPct = ((((cpuAfter[i] as number) - (cpuBefore[i] as number)) / seconds) * 100).toFixed(1);
+    console.log(`| r${i + 1} | ${perMin('blocks').toFixed(1)} | ${perMin('commits').toFixed(1)} | ${perMin('syncs').toFixed(1)} | ${cpuPct} |`);
   });
   await stopVcrCluster(cluster);
 }

@@ -209,7 +209,7 @@ async function vcrAfterWrites(vcr: VcrCluster, o: Options, results: BenchResults
   const firstKey = written[0];
   if (firstKey === undefined) throw new Error('no write committed in the write levels: nothing to read (is the cluster healthy?)');
   const r1 = vcr.urls.slice(0, 1);
-  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, r1, written), watchPids: vcr.pids().slice(0, 1) });
+  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, r1, written, vcr.urls), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, reads from r1', one));
   const oneRaw = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: rawReader(r1, written), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, unverified reads from r1', oneRaw));
@@ -280,7 +280,7 @@ async function runMirrorsOnly(o: Options, results: BenchResults): Promise<void> 
   results.vcrWrites.push(w);
   progress(levelLine(`ours, ${o.readClients} clients writing the keys to read`, w));
   if (written.length === 0) throw new Error('no write committed: nothing to read (is the cluster healthy?)');
-  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls.slice(0, 1), written), watchPids: vcr.pids().slice(0, 1) });
+  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls.slice(0, 1), written, vcr.urls), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, reads from r1', one));
   const oneRaw = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: rawReader(vcr.urls.slice(0, 1), written), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, unverified reads from r1', oneRaw));

@@ -8,9 +8,15 @@
 // stopped at the end, on errors and on Ctrl-C (processes.ts). Read scale-out:
 // two read-only mirrors (docs/mirror.md) follow the cluster and serve the
 // same verified reads; `--only mirrors` runs just that section (with one
-// write level to have keys, and the one-replica reads for comparison).
+// write level to have keys, and the one-replica reads for comparison), and
+// `--only writes` just the write levels of both systems with the profile.
+// Each system first runs one unmeasured warm-up level, so the first measured
+// level does not meet a cold JIT. `--runs N` measures everything N times on
+// fresh clusters and reports the median of each figure (runs.ts).
 //
 //   npm run bench -- --seconds 5 --levels 1,16,64,256 --transfer-entries 3000
+//   npm run bench -- --runs 3
+//   npm run bench -- --only writes --seconds 2 --warmup 1 --levels 1,8 --runs 2
 //   npm run bench -- --only mirrors
 
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,30 +25,41 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart';
-import { type LoadResult, runClosedLoop } from './closed-loop';
-import { pickMainThreadProfile, summarizeProfile } from './cpu-profile';
-import { findEtcd, startEtcdCluster, stopEtcdCluster } from './etcd-cluster';
+import { type LoadOptions, type LoadResult, runClosedLoop } from './closed-loop';
+import { pickMainThreadProfile, summarizeProfile, summarizeProfiles } from './cpu-profile';
+import { type EtcdCluster, findEtcd, startEtcdCluster, stopEtcdCluster } from './etcd-cluster';
 import { killAll, rssMiB } from './processes';
 import { etcdReader, rawReader, vcrReader } from './read-load';
-import { type BenchResults, type Machine, renderMirrorsOnlyReport, renderReport } from './report';
+import { type BenchResults, type Machine, type RunSet, renderMirrorsOnlyReport, renderReport, renderWritesOnlyReport } from './report';
 import { measureMirrorReads } from './mirror-reads';
+import { medianOfRuns } from './runs';
 import { measureSdkVerifyCost } from './sdk-verify-cost';
 import { measureStateTransfer } from './state-transfer';
-import { currentView, startVcrCluster, stopVcrCluster } from './vcr-cluster';
+import { currentView, startVcrCluster, stopVcrCluster, type VcrCluster } from './vcr-cluster';
 import { etcdWriter, vcrWriter } from './write-load';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
+/** The unmeasured warm-up level lasts this many times --warmup. */
+const warmupLevelFactor = 3;
+
 const usage = `npm run bench -- [options]
   --seconds N            measured seconds per load level (default 5)
-  --warmup N             warm-up seconds before each level (default 1)
+  --warmup N             warm-up seconds before each level (default 3); the
+                         unmeasured warm-up level at the start lasts ${warmupLevelFactor}N
+  --warmup-clients N     clients of that warm-up level, writes (default 16; 0: none)
   --levels A,B,...       concurrent clients per write level (default 1,16,64,256)
+  --runs N               measure everything N times on fresh clusters and print
+                         the median of each figure (default 1)
   --read-clients N       concurrent clients of the read phases (default 64)
   --transfer-entries N   log entries for the state-transfer phase (default 3000; issue 9 asks 100000, see docs/benchmark.md)
   --etcd PATH            etcd binary (default: etcd on PATH, then /usr/bin/etcd)
   --no-etcd              skip the etcd comparison
   --no-transfer          skip the state-transfer phase
   --no-mirrors           skip the read scale-out phase (two read-only mirrors)
+  --only writes          run only the write levels, ours and etcd (warm-up
+                         level included), with r1's profile: no reads, mirrors,
+                         SDK cost or state transfer
   --only mirrors         run only the read scale-out phase: one write level of
                          --read-clients clients for keys, reads from r1, reads
                          across two mirrors (no etcd, no profile)
@@ -53,8 +70,10 @@ function options() {
   const { values } = parseArgs({
     options: {
       seconds: { type: 'string', default: '5' },
-      warmup: { type: 'string', default: '1' },
+      warmup: { type: 'string', default: '3' },
+      'warmup-clients': { type: 'string', default: '16' },
       levels: { type: 'string', default: '1,16,64,256' },
+      runs: { type: 'string', default: '1' },
       'read-clients': { type: 'string', default: '64' },
       'transfer-entries': { type: 'string', default: '3000' },
       etcd: { type: 'string' },
@@ -71,15 +90,21 @@ function options() {
     console.log(usage);
     process.exit(0);
   }
-  const positive = (name: string, text: string) => {
+  const number = (name: string, text: string, zero: 'zero allowed' | 'positive') => {
     const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, not ${JSON.stringify(text)}\n${usage}`);
+    const bad = text.trim() === '' || !Number.isFinite(n) || n < 0 || (zero === 'positive' && n === 0);
+    if (bad) throw new Error(`--${name} must be a ${zero === 'positive' ? 'positive' : 'non-negative'} number, not ${JSON.stringify(text)}\n${usage}`);
     return n;
   };
+  const positive = (name: string, text: string) => number(name, text, 'positive');
+  const warmupSeconds = number('warmup', values.warmup, 'zero allowed');
   return {
     seconds: positive('seconds', values.seconds),
-    warmupSeconds: Number(values.warmup),
+    warmupSeconds,
+    warmupLevelSeconds: warmupLevelFactor * warmupSeconds,
+    warmupClients: Math.round(number('warmup-clients', values['warmup-clients'], 'zero allowed')),
     levels: values.levels.split(',').map((l) => Math.round(positive('levels', l))),
+    runs: Math.round(positive('runs', values.runs)),
     readClients: Math.round(positive('read-clients', values['read-clients'])),
     transferEntries: Math.round(positive('transfer-entries', values['transfer-entries'])),
     etcdPath: values.etcd,
@@ -92,11 +117,11 @@ function options() {
   };
 }
 
-/** `--only <section>`: only `mirrors` exists. */
-function onlyOption(text: string | undefined): 'mirrors' | undefined {
+/** `--only <section>`: `writes` or `mirrors`. */
+function onlyOption(text: string | undefined): 'mirrors' | 'writes' | undefined {
   if (text === undefined) return undefined;
-  if (text === 'mirrors') return 'mirrors';
-  throw new Error(`--only takes "mirrors", not ${JSON.stringify(text)}\n${usage}`);
+  if (text === 'mirrors' || text === 'writes') return text;
+  throw new Error(`--only takes "writes" or "mirrors", not ${JSON.stringify(text)}\n${usage}`);
 }
 
 function machine(): Machine {
@@ -115,52 +140,76 @@ function progress(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
-const levelLine = (what: string, r: LoadResult) => `${what}: ${r.perSecond.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, failed ${r.failed}; CPU % servers ${r.serverCpuPct.toFixed(0)}, generator ${r.generatorCpuPct.toFixed(0)}, other ${r.otherCpuPct.toFixed(0)}`;
+const levelLine = (what: string, r: LoadResult) =>
+  `${what}: ${r.perSecond.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, failed ${r.failed}; CPU % servers ${r.serverCpuPct.toFixed(0)}, generator ${r.generatorCpuPct.toFixed(0)}, other ${r.otherCpuPct.toFixed(0)}; CPU ms/op servers ${r.serverCpuMsPerOp.toFixed(2)}, generator ${r.generatorCpuMsPerOp.toFixed(2)}`;
 
-async function runEtcd(binary: string, results: BenchResults, o: { durationMs: number; warmupMs: number; levels: number[]; readClients: number }): Promise<void> {
+type Options = ReturnType<typeof options>;
+type Window = { start: bigint; end: bigint };
+
+interface WriteSystem {
+  name: 'ours' | 'etcd';
+  /** The writer for one level: keys under `tag`, the committed ones added to `keys`. */
+  writer: (tag: string, keys: string[]) => LoadOptions['makeWorker'];
+  /** The server processes (4 replicas, 3 members) whose CPU the columns sum. */
+  pids: () => (number | undefined)[];
+}
+
+/** The unmeasured warm-up level, then the measured write levels (committed keys into `keys`); with their windows, for the profile. */
+async function writeLevels(o: Options, system: WriteSystem, keys: string[]): Promise<{ warmup: LoadResult | undefined; levels: LoadResult[]; windows: Window[] }> {
+  const { writer, pids: watchPids } = system;
+  const durationMs = o.seconds * 1000;
+  const warmupMs = o.warmupSeconds * 1000;
+  let warmup: LoadResult | undefined;
+  if (o.warmupClients > 0) {
+    // Not measured: V8 compiles the write path (ours, and the generator's signing and receipt checks) before level one.
+    warmup = await runClosedLoop({ clients: o.warmupClients, durationMs: o.warmupLevelSeconds * 1000, warmupMs: 0, makeWorker: writer('warm', []), watchPids: watchPids() });
+    progress(levelLine(`${system.name}, warm-up level of ${o.warmupClients} clients (not measured)`, warmup));
+  }
+  const levels: LoadResult[] = [];
+  const windows: Window[] = [];
+  for (const clients of o.levels) {
+    const r = await runClosedLoop({ clients, durationMs, warmupMs, makeWorker: writer(`w${clients}`, keys), watchPids: watchPids() });
+    levels.push(r);
+    windows.push(r.windowUs);
+    progress(levelLine(`${system.name}, ${clients} clients`, r));
+  }
+  return { warmup, levels, windows };
+}
+
+async function etcdReads(etcd: EtcdCluster, o: Options, results: BenchResults, keys: string[]): Promise<void> {
+  const durationMs = o.seconds * 1000;
+  const warmupMs = o.warmupSeconds * 1000;
+  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: etcdReader(etcd.clientUrls.slice(0, 1), keys), watchPids: etcd.pids().slice(0, 1) });
+  progress(levelLine('etcd, reads from one member', one));
+  const all = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: etcdReader(etcd.clientUrls, keys), watchPids: etcd.pids() });
+  progress(levelLine('etcd, reads from all members', all));
+  results.etcdReads = { one, all };
+}
+
+async function runEtcd(binary: string, o: Options, results: BenchResults): Promise<void> {
   const etcd = await startEtcdCluster(binary);
   try {
     results.etcdNote = `etcd ${etcd.version} (${binary}), 3 members on this machine, driven over its v3 JSON gateway`;
     const keys: string[] = [];
-    const writes: LoadResult[] = [];
-    for (const clients of o.levels) {
-      const r = await runClosedLoop({ clients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: etcdWriter(etcd.clientUrls, `w${clients}`, keys), watchPids: etcd.pids() });
-      writes.push(r);
-      progress(levelLine(`etcd, ${clients} clients`, r));
-    }
-    const one = await runClosedLoop({ clients: o.readClients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: etcdReader(etcd.clientUrls.slice(0, 1), keys), watchPids: etcd.pids().slice(0, 1) });
-    progress(levelLine('etcd, reads from one member', one));
-    const all = await runClosedLoop({ clients: o.readClients, durationMs: o.durationMs, warmupMs: o.warmupMs, makeWorker: etcdReader(etcd.clientUrls, keys), watchPids: etcd.pids() });
-    progress(levelLine('etcd, reads from all members', all));
-    results.etcdWrites = writes;
-    results.etcdReads = { one, all };
+    // The members' own pids: the server CPU columns are theirs, measured as our replicas' are.
+    const writes = await writeLevels(o, { name: 'etcd', writer: (tag, k) => etcdWriter(etcd.clientUrls, tag, k), pids: () => etcd.pids() }, keys);
+    results.etcdWarmupLevel = writes.warmup;
+    results.etcdWrites = writes.levels;
+    if (o.only !== 'writes') await etcdReads(etcd, o, results, keys);
     etcd.pids().forEach((pid, i) => results.memory.push({ name: `etcd member m${i + 1}`, rssMiB: rssMiB(pid) }));
   } finally {
     await stopEtcdCluster(etcd);
   }
 }
 
-type Options = ReturnType<typeof options>;
-
-/** Our half: writes, reads, SDK cost, state transfer, memory, then the profile; returns the raw profile's path. */
-async function runVcr(o: Options, results: BenchResults): Promise<string | undefined> {
+/** Our reads, the mirrors, the SDK's cost and the state transfer, after the write levels. */
+async function vcrAfterWrites(vcr: VcrCluster, o: Options, results: BenchResults, written: string[]): Promise<void> {
   const durationMs = o.seconds * 1000;
   const warmupMs = o.warmupSeconds * 1000;
-  progress('starting the 4-replica cluster');
-  const vcr = await startVcrCluster({ profile: o.profile });
-  const written: string[] = [];
-  const writeWindows: { start: bigint; end: bigint }[] = [];
-  for (const clients of o.levels) {
-    const r = await runClosedLoop({ clients, durationMs, warmupMs, makeWorker: vcrWriter(vcr.membership, vcr.urls, `w${clients}`, written), watchPids: vcr.pids() });
-    writeWindows.push(r.windowUs);
-    results.vcrWrites.push(r);
-    progress(levelLine(`ours, ${clients} clients`, r));
-  }
-  const viewAfterWrites = await currentView(vcr.urls[0] as string);
   const firstKey = written[0];
   if (firstKey === undefined) throw new Error('no write committed in the write levels: nothing to read (is the cluster healthy?)');
   const r1 = vcr.urls.slice(0, 1);
-  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, r1, written), watchPids: vcr.pids().slice(0, 1) });
+  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, r1, written, vcr.urls), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, reads from r1', one));
   const oneRaw = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: rawReader(r1, written), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, unverified reads from r1', oneRaw));
@@ -180,30 +229,44 @@ async function runVcr(o: Options, results: BenchResults): Promise<string | undef
     progress(`state transfer: r4 wiped, topping the log up to ${o.transferEntries} entries`);
     const t = await measureStateTransfer(vcr, { entries: o.transferEntries, clients: 256 });
     results.transfer = t;
-    const best = Math.max(...results.vcrWrites.map((w) => w.perSecond), t.topUpPerSecond || 0);
-    const fullMinutes = 100_000 / best / 60;
-    results.transferNote = `r4 stopped, its store deleted, restarted empty and caught up from its peers, verifying every block. ${t.entries.toLocaleString('en-US')} entries (--transfer-entries ${o.transferEntries}; ${t.toppedUp} written while r4 was down, at ${t.topUpPerSecond.toFixed(0)} writes/s). The issue asks 100,000: writing them would take about ${fullMinutes.toFixed(0)} minutes here at the best measured ${best.toFixed(0)} writes/s, so the default is smaller; pass --transfer-entries 100000 for the full size.`;
     progress(`state transfer: ${t.entries} entries in ${t.seconds.toFixed(1)} s`);
   } else results.transferNote = 'Skipped (--no-transfer).';
+}
 
-  vcr.replicas.forEach((r) => results.memory.push({ name: `replica ${r.id} (ours)${o.transfer && r.id === 'r4' ? ', restarted empty for the state transfer' : ''}`, rssMiB: rssMiB(r.process.pid) }));
+/** One run's r1 profile: its file and the write levels' windows, to pool across runs. */
+interface RunProfile {
+  file: string;
+  windowsUs: Window[];
+}
+
+/** Our half: writes (after the warm-up level), then unless --only writes reads, SDK cost, state transfer; memory; the profile. */
+async function runVcr(o: Options, results: BenchResults): Promise<RunProfile | undefined> {
+  progress('starting the 4-replica cluster');
+  const vcr = await startVcrCluster({ profile: o.profile });
+  const written: string[] = [];
+  const writes = await writeLevels(o, { name: 'ours', writer: (tag, keys) => vcrWriter(vcr.membership, vcr.urls, tag, keys), pids: () => vcr.pids() }, written);
+  results.vcrWarmupLevel = writes.warmup;
+  results.vcrWrites = writes.levels;
+  const viewAfterWrites = await currentView(vcr.urls[0] as string);
+  if (o.only !== 'writes') await vcrAfterWrites(vcr, o, results, written);
+
+  vcr.replicas.forEach((r) => results.memory.push({ name: `replica ${r.id} (ours)${results.transfer !== undefined && r.id === 'r4' ? ', restarted empty for the state transfer' : ''}`, rssMiB: rssMiB(r.process.pid) }));
   const stopped = await stopVcrCluster(vcr);
-  let profileFile: string | undefined;
-  if (!o.profile) results.profileNote = 'Not profiled (--no-profile).';
-  else {
-    const main = pickMainThreadProfile(stopped.profiles);
-    if (main === undefined) results.profileNote = `r1 wrote no profile (${stopped.uncleanExits.join('; ') || 'it exited cleanly'}).`;
-    else {
-      results.profile = summarizeProfile(main, writeWindows, repoRoot);
-      profileFile = main;
-      results.profileNote =
-        `\`node --cpu-prof\` on r1, stopped with SIGINT (the replica closes its store and exits 0, and Node writes the profile); samples cut to the write levels' measured windows. ` +
-        (viewAfterWrites === 0 ? 'r1 stayed primary (view 0) through the writes.' : `The view was ${viewAfterWrites} after the writes: r1 was not primary all along, so part of this is a backup's work.`);
-    }
-  }
   if (stopped.uncleanExits.length > 0) progress(`replicas that did not exit cleanly: ${stopped.uncleanExits.join('; ')}`);
-
-  return profileFile;
+  if (!o.profile) {
+    results.profileNote = 'Not profiled (--no-profile).';
+    return undefined;
+  }
+  const main = pickMainThreadProfile(stopped.profiles);
+  if (main === undefined) {
+    results.profileNote = `r1 wrote no profile (${stopped.uncleanExits.join('; ') || 'it exited cleanly'}).`;
+    return undefined;
+  }
+  results.profile = summarizeProfile(main, writes.windows, repoRoot);
+  results.profileNote =
+    `\`node --cpu-prof\` on r1, stopped with SIGINT (the replica closes its store and exits 0, and Node writes the profile); samples cut to the write levels' measured windows (the warm-up level left out). ` +
+    (viewAfterWrites === 0 ? 'r1 stayed primary (view 0) through the writes.' : `The view was ${viewAfterWrites} after the writes: r1 was not primary all along, so part of this is a backup's work.`);
+  return { file: main, windowsUs: writes.windows };
 }
 
 /** `--only mirrors`: a cluster, one write level for keys, reads from r1, then reads across two mirrors. */
@@ -217,7 +280,7 @@ async function runMirrorsOnly(o: Options, results: BenchResults): Promise<void> 
   results.vcrWrites.push(w);
   progress(levelLine(`ours, ${o.readClients} clients writing the keys to read`, w));
   if (written.length === 0) throw new Error('no write committed: nothing to read (is the cluster healthy?)');
-  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls.slice(0, 1), written), watchPids: vcr.pids().slice(0, 1) });
+  const one = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls.slice(0, 1), written, vcr.urls), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, reads from r1', one));
   const oneRaw = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: rawReader(vcr.urls.slice(0, 1), written), watchPids: vcr.pids().slice(0, 1) });
   progress(levelLine('ours, unverified reads from r1', oneRaw));
@@ -239,48 +302,26 @@ async function compareWithEtcd(o: Options, results: BenchResults): Promise<void>
   } else {
     progress(`starting the 3-member etcd cluster (${etcdBinary})`);
     try {
-      await runEtcd(etcdBinary, results, { durationMs: o.seconds * 1000, warmupMs: o.warmupSeconds * 1000, levels: o.levels, readClients: o.readClients });
+      await runEtcd(etcdBinary, o, results);
     } catch (error) {
       // Our half of the report still stands; say why the comparison is missing.
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
       progress(`etcd failed: ${error instanceof Error ? error.message : String(error)}`);
       results.etcdNote = `FAILED (${reason}), so there is no comparison`;
+      results.etcdWarmupLevel = undefined;
       results.etcdWrites = undefined;
       results.etcdReads = undefined;
     }
   }
 }
 
-/** Saves the report, the numbers, the chart and the raw profile in a folder of their own; returns it. */
-function save(o: Options, results: BenchResults, report: string, profileFile: string | undefined): string {
-  const dir = resolve(o.out, results.startedAt.replace(/:/g, '-'));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'table.md'), report + '\n');
-  // The raw profile, for Chrome DevTools or speedscope (its temporary folder goes at exit).
-  if (profileFile !== undefined) copyFileSync(profileFile, join(dir, 'r1.cpuprofile'));
-  writeFileSync(join(dir, 'results.json'), JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
-  const series = [
-    { label: 'ours p50', color: '#1f5fbf', dashed: false, points: results.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
-    { label: 'ours p99', color: '#1f5fbf', dashed: true, points: results.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
-    ...(results.etcdWrites
-      ? [
-          { label: 'etcd p50', color: '#d9730d', dashed: false, points: results.etcdWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
-          { label: 'etcd p99', color: '#d9730d', dashed: true, points: results.etcdWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
-        ]
-      : []),
-  ];
-  const m = results.machine;
-  writeFileSync(join(dir, 'chart.svg'), renderChart('Write throughput against latency', `${results.startedAt}, ${m.cpus} CPUs ${m.cpuModel}, Node ${m.node}; etcd: ${results.etcdWrites ? 'yes' : 'not run'}`, series));
-  return dir;
-}
-
-async function main(): Promise<void> {
-  const o = options();
-  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const results: BenchResults = {
-    startedAt,
+function newResults(o: Options): BenchResults {
+  return {
+    startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     machine: machine(),
-    settings: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, levels: o.levels, readClients: o.readClients, transferEntries: o.transferEntries },
+    settings: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, warmupClients: o.warmupClients, warmupLevelSeconds: o.warmupLevelSeconds, levels: o.levels, readClients: o.readClients, transferEntries: o.transferEntries, runs: o.runs, only: o.only },
+    vcrWarmupLevel: undefined,
+    etcdWarmupLevel: undefined,
     vcrWrites: [],
     vcrReads: undefined,
     etcdNote: '',
@@ -295,28 +336,78 @@ async function main(): Promise<void> {
     mirrorReads: undefined,
     mirrorNote: '',
   };
+}
 
-  if (o.only === 'mirrors') {
-    await runMirrorsOnly(o, results);
-    results.machine.loadAverageAtEnd = loadAverage();
-    const report = renderMirrorsOnlyReport(results);
-    const dir = resolve(o.out, `${startedAt.replace(/:/g, '-')}-mirrors`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'table.md'), report + '\n');
-    writeFileSync(join(dir, 'results.json'), JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
-    console.log(report);
-    console.log(`\nSaved in ${dir}: table.md, results.json`);
-    return;
+/** One whole measurement on fresh clusters: the section `--only` names, or everything. */
+async function runOnce(o: Options): Promise<{ results: BenchResults; profile: RunProfile | undefined }> {
+  const results = newResults(o);
+  let profile: RunProfile | undefined;
+  if (o.only === 'mirrors') await runMirrorsOnly(o, results);
+  else {
+    profile = await runVcr(o, results);
+    await compareWithEtcd(o, results);
   }
-
-  const profileFile = await runVcr(o, results);
-
-  await compareWithEtcd(o, results);
   results.machine.loadAverageAtEnd = loadAverage();
-  const report = renderReport(results);
-  const dir = save(o, results, report, profileFile);
+  return { results, profile };
+}
+
+/** The figure-by-figure median of the runs; the profiles are pooled (a median of top-N lists means nothing). */
+function combine(runs: BenchResults[], profiles: RunProfile[]): RunSet {
+  const first = runs[0] as BenchResults;
+  const median = { ...(medianOfRuns(runs) as BenchResults), startedAt: first.startedAt, settings: first.settings, machine: { ...first.machine } };
+  if (runs.length > 1) median.profile = profiles.length === 0 ? undefined : summarizeProfiles(profiles, repoRoot);
+  else median.profile = first.profile;
+  return { median, runs };
+}
+
+const json = (value: unknown) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+
+/** Saves the report, the numbers (the medians and every run's), the chart and the raw profiles in a folder of their own; returns it. */
+function save(o: Options, set: RunSet, report: string, profiles: RunProfile[]): { dir: string; files: string[] } {
+  const m = set.median;
+  const dir = resolve(o.out, `${m.startedAt.replace(/:/g, '-')}${o.only === undefined ? '' : `-${o.only}`}`);
+  mkdirSync(dir, { recursive: true });
+  const files = ['table.md', 'results.json'];
+  writeFileSync(join(dir, 'table.md'), report + '\n');
+  writeFileSync(join(dir, 'results.json'), json({ runCount: set.runs.length, median: m, runs: set.runs }));
+  // The raw profiles, for Chrome DevTools or speedscope (their temporary folders go at exit).
+  profiles.forEach((p, i) => {
+    const name = profiles.length === 1 ? 'r1.cpuprofile' : `r1-run${i + 1}.cpuprofile`;
+    copyFileSync(p.file, join(dir, name));
+    files.push(name);
+  });
+  if (o.only === 'mirrors') return { dir, files };
+  const series = [
+    { label: 'ours p50', color: '#1f5fbf', dashed: false, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
+    { label: 'ours p99', color: '#1f5fbf', dashed: true, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
+    ...(m.etcdWrites
+      ? [
+          { label: 'etcd p50', color: '#d9730d', dashed: false, points: m.etcdWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
+          { label: 'etcd p99', color: '#d9730d', dashed: true, points: m.etcdWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
+        ]
+      : []),
+  ];
+  const runs = set.runs.length === 1 ? '' : `, median of ${set.runs.length} runs`;
+  writeFileSync(join(dir, 'chart.svg'), renderChart('Write throughput against latency', `${m.startedAt}, ${m.machine.cpus} CPUs ${m.machine.cpuModel}, Node ${m.machine.node}; etcd: ${m.etcdWrites ? 'yes' : 'not run'}${runs}`, series));
+  files.push('chart.svg');
+  return { dir, files };
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const runs: BenchResults[] = [];
+  const profiles: RunProfile[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    if (o.runs > 1) progress(`run ${i + 1} of ${o.runs}`);
+    const run = await runOnce(o);
+    runs.push(run.results);
+    if (run.profile !== undefined) profiles.push(run.profile);
+  }
+  const set = combine(runs, profiles);
+  const report = o.only === 'mirrors' ? renderMirrorsOnlyReport(set) : o.only === 'writes' ? renderWritesOnlyReport(set) : renderReport(set);
+  const saved = save(o, set, report, profiles);
   console.log(report);
-  console.log(`\nSaved in ${dir}: table.md, chart.svg, results.json${profileFile === undefined ? '' : ', r1.cpuprofile'}`);
+  console.log(`\nSaved in ${saved.dir}: ${saved.files.join(', ')}`);
 }
 
 main()

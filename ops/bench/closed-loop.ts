@@ -6,7 +6,7 @@
 // named in `watchPids`, theirs, so a table can show who was saturated.
 
 import { cpuSeconds, machineBusySeconds } from './processes';
-import { percentile } from './stats';
+import { cpuMsPerOp, percentile } from './stats';
 
 /** One worker's operation: resolves true when it succeeded (a verified receipt, an HTTP 200). */
 export type Operation = (sequence: number) => Promise<boolean>;
@@ -26,6 +26,7 @@ export interface LoadResult {
   /** Operations that succeeded inside the measured window. */
   ops: number;
   failed: number;
+  /** The measured window's length (the CPU columns cover the same interval). */
   seconds: number;
   perSecond: number;
   p50Ms: number;
@@ -38,6 +39,12 @@ export interface LoadResult {
   serverCpuPct: number;
   /** Everything else the machine ran meanwhile (other users' work), in percent of one core. */
   otherCpuPct: number;
+  /** Server CPU milliseconds per successful operation in the window (all watched processes summed). */
+  serverCpuMsPerOp: number;
+  /** The load generator's CPU milliseconds per successful operation in the window. */
+  generatorCpuMsPerOp: number;
+  /** How many of `watchPids` could be read at the window's end (the server CPU covers these). */
+  watchedPids: number;
   /** process.hrtime of the measured window, in microseconds (to cut a CPU profile to it). */
   windowUs: { start: bigint; end: bigint };
 }
@@ -45,24 +52,41 @@ export interface LoadResult {
 /** How long a level waits for every client's first answer before it measures regardless. */
 const firstRoundWaitMsMax = 60_000;
 
+interface CpuSnapshot {
+  gen: NodeJS.CpuUsage;
+  servers: number;
+  machine: number;
+  at: number;
+  hrUs: bigint;
+}
+
+function snapshot(watchPids: LoadOptions['watchPids']): CpuSnapshot {
+  return { gen: process.cpuUsage(), servers: sumCpu(watchPids), machine: machineBusySeconds(), at: performance.now(), hrUs: process.hrtime.bigint() / 1000n };
+}
+
 export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
   const workers = await Promise.all(Array.from({ length: opts.clients }, (_, c) => opts.makeWorker(c)));
   const latencies: number[] = [];
   let failed = 0;
   // The window opens after the warm-up AND once every client has had an answer, so a level that starts
   // cold (new connections, a first round slower than the warm-up) is not measured in its transient.
+  // It closes when its timer fires, and the CPU is read at both ends, so the CPU columns and the operations
+  // counted cover the same interval (the operations still in flight after it, which drain at falling load, are not counted).
   let windowStart = Infinity;
   let windowEnd = Infinity;
   let answeredClients = 0;
   let warmedUp = false;
-  let cpuBefore: { gen: NodeJS.CpuUsage; servers: number; machine: number; at: number } | undefined;
-  let hrStart = 0n;
+  let before: CpuSnapshot | undefined;
+  let after: CpuSnapshot | undefined;
+  let endTimer: NodeJS.Timeout | undefined;
   const maybeOpen = () => {
-    if (cpuBefore !== undefined || !warmedUp || answeredClients < opts.clients) return;
-    cpuBefore = { gen: process.cpuUsage(), servers: sumCpu(opts.watchPids), machine: machineBusySeconds(), at: performance.now() };
-    hrStart = process.hrtime.bigint() / 1000n;
-    windowStart = performance.now();
-    windowEnd = windowStart + opts.durationMs;
+    if (before !== undefined || !warmedUp || answeredClients < opts.clients) return;
+    before = snapshot(opts.watchPids);
+    windowStart = before.at;
+    endTimer = setTimeout(() => {
+      after = snapshot(opts.watchPids);
+      windowEnd = after.at;
+    }, opts.durationMs);
   };
   const startTimer = setTimeout(() => {
     warmedUp = true;
@@ -97,22 +121,23 @@ export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
   );
   clearTimeout(startTimer);
   clearTimeout(forceTimer);
-  const before = cpuBefore as { gen: NodeJS.CpuUsage; servers: number; machine: number; at: number };
-  const hrEnd = process.hrtime.bigint() / 1000n;
-  const wallS = (performance.now() - before.at) / 1000;
-  const gen = process.cpuUsage(before.gen);
-  const serverCpu = sumCpu(opts.watchPids) - before.servers;
-  const machineCpu = machineBusySeconds() - before.machine;
-  const generatorCpuPct = ((gen.user + gen.system) / 1e6 / wallS) * 100;
-  const serverCpuPct = (serverCpu / wallS) * 100;
+  clearTimeout(endTimer);
+  // Every worker loops until windowEnd is set, and only the end timer sets it: both snapshots exist here.
+  const start = before as CpuSnapshot;
+  const end = after as CpuSnapshot;
+  const seconds = (end.at - start.at) / 1000;
+  const serverCpu = end.servers - start.servers;
+  const machineCpu = end.machine - start.machine;
+  const generatorCpuPct = ((end.gen.user + end.gen.system - start.gen.user - start.gen.system) / 1e6 / seconds) * 100;
+  const serverCpuPct = (serverCpu / seconds) * 100;
   latencies.sort((a, b) => a - b);
-  const seconds = opts.durationMs / 1000;
+  const perSecond = latencies.length / seconds;
   return {
     clients: opts.clients,
     ops: latencies.length,
     failed,
     seconds,
-    perSecond: latencies.length / seconds,
+    perSecond,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     p999Ms: percentile(latencies, 99.9),
@@ -120,8 +145,11 @@ export async function runClosedLoop(opts: LoadOptions): Promise<LoadResult> {
     generatorCpuPct,
     serverCpuPct,
     // Watched processes outside the window's set (the other replicas during one-replica reads) count as other work.
-    otherCpuPct: Math.max(0, (machineCpu / wallS) * 100 - serverCpuPct - generatorCpuPct),
-    windowUs: { start: hrStart, end: hrEnd },
+    otherCpuPct: Math.max(0, (machineCpu / seconds) * 100 - serverCpuPct - generatorCpuPct),
+    serverCpuMsPerOp: cpuMsPerOp(serverCpuPct, perSecond),
+    generatorCpuMsPerOp: cpuMsPerOp(generatorCpuPct, perSecond),
+    watchedPids: countReadable(opts.watchPids),
+    windowUs: { start: start.hrUs, end: end.hrUs },
   };
 }
 
@@ -132,4 +160,8 @@ function sumCpu(pids: readonly (number | undefined)[] | undefined): number {
     if (Number.isFinite(s)) total += s;
   }
   return total;
+}
+
+function countReadable(pids: readonly (number | undefined)[] | undefined): number {
+  return (pids ?? []).filter((pid) => Number.isFinite(cpuSeconds(pid))).length;
 }

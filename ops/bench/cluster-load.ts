@@ -18,11 +18,6 @@ async function counters(url: string): Promise<{ blocks: number; requests: number
   return { blocks: read('vcr_blocks_committed_total'), requests: read('vcr_requests_committed_total') };
 }
 
-/** CPU % of one core at `perSecond` operations/s, as CPU milliseconds per operation. */
-function cpuMsPerOp(cpuPct: number, perSecond: number): number {
-  return perSecond > 0 ? (cpuPct / 100) * 1000 / perSecond : NaN;
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const positional = args.filter((a, i) => !a.startsWith('--') && !['--profile-also', '--profile-out'].includes(args[i - 1] ?? ''));
@@ -48,7 +43,7 @@ async function main(): Promise<void> {
     windows.push(r.windowUs);
     const after = await counters(r1);
     const perBlock = (after.requests - before.requests) / Math.max(1, after.blocks - before.blocks);
-    console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} | ${fmt(cpuMsPerOp(r.serverCpuPct, r.perSecond), 2)} | ${fmt(cpuMsPerOp(r.generatorCpuPct, r.perSecond), 2)} | ${fmt(r.otherCpuPct, 0)} |`);
+    console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} | ${fmt(r.serverCpuMsPerOp, 2)} | ${fmt(r.generatorCpuMsPerOp, 2)} | ${fmt(r.otherCpuPct, 0)} |`);
   }
   const stopped = await stopVcrCluster(cluster);
   // --profile-out DIR keeps every profile (r1's and those of --profile-also r2,r3) for a closer look.
@@ -56,7 +51,10 @@ async function main(): Promise<void> {
   const file = pickMainThreadProfile(stopped.profiles);
   if (file !== undefined) {
     const summary = summarizeProfile(file, windows, process.cwd(), 25);
-    console.log(`\nr1 (primary) busy ${fmt(summary.busyMs, 0)} ms of ${fmt(summary.windowMs, 0)} ms measured; top functions by self time:`);
+    console.log(`\nr1 (primary) busy ${fmt(summary.busyMs, 0)} ms of ${fmt(summary.windowMs, 0)} ms measured.`);
+    const top = summary.largestNonCrypto;
+    if (top !== undefined) console.log(`largest non-crypto function: ${fmt(top.pct, 1)} %  ${top.name}`);
+    console.log('top functions by self time:');
     for (const f of summary.byFunction) console.log(`${fmt(f.pct, 1).padStart(5)} %  ${fmt(f.ms, 0).padStart(6)} ms  ${f.name}`);
     console.log('\nby area:');
     for (const f of summary.byArea) console.log(`${fmt(f.pct, 1).padStart(5)} %  ${f.name}`);

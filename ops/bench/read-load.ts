@@ -18,10 +18,15 @@ function pick(keys: readonly string[]): string {
   return key;
 }
 
-/** Our reader: `urls` is one replica (reads from one) or all of them (client c starts at replica c mod n). */
-export function vcrReader(membership: Membership, urls: readonly string[], keys: readonly string[]): (worker: number) => Promise<Operation> {
+/**
+ * Our reader: `urls` is one replica (reads from one) or all of them (client c starts at replica c mod n).
+ * `epochReplicas` (default `urls`) are the replicas the SDK asks for the newest epoch before it trusts a
+ * certificate: f+1 must tell it, so a client reading from one replica still asks the others that once
+ * (as a service reading one replica does); otherwise every verified read from one replica fails.
+ */
+export function vcrReader(membership: Membership, urls: readonly string[], keys: readonly string[], epochReplicas: readonly string[] = urls): (worker: number) => Promise<Operation> {
   return async (worker) => {
-    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), backend: nodeBackend, fetch: benchFetch });
+    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), epochReplicas, backend: nodeBackend, fetch: benchFetch });
     return async () => {
       const read = await client.get(pick(keys));
       return read.entry !== undefined;

@@ -1,64 +1,30 @@
 // The benchmark's report: one markdown document (printed, and saved as
 // table.md) with the write levels side by side, the ratios to etcd, reads,
 // SDK verification cost, state transfer, memory, the targets marked met or
-// not met, and the CPU profile of the write path.
+// not met, and the CPU profile of the write path. `--only writes` and
+// `--only mirrors` print the parts they ran. With `--runs N` the figures are
+// the medians of the N runs (report-writes.ts says how).
 
 import type { LoadResult } from './closed-loop';
-import type { MirrorReads } from './mirror-reads';
-import type { ProfileSummary, SelfTime } from './cpu-profile';
-import type { TransferResult } from './state-transfer';
-import { fmt, ratio } from './stats';
-import type { VerifyCost } from './sdk-verify-cost';
+import { closedLoopLine, loadHeader, loadRow, ms, profileSection, runsLine, target, writesSection, writeTargets } from './report-writes';
+import type { BenchResults, RunSet } from './report-types';
+import { medianOver } from './runs';
+import { fmt, formatRatio, ratio, ratioValue } from './stats';
 
-export interface Machine {
-  cpus: number;
-  cpuModel: string;
-  node: string;
-  memoryGiB: number;
-  loadAverage: string;
-  /** At the end of the run: other work on a shared machine shows here. */
-  loadAverageAtEnd: string;
-}
+export type { BenchResults, Machine, RunSet } from './report-types';
 
-export interface BenchResults {
-  startedAt: string;
-  machine: Machine;
-  settings: { seconds: number; warmupSeconds: number; levels: number[]; readClients: number; transferEntries: number };
-  vcrWrites: LoadResult[];
-  vcrReads: { one: LoadResult; all: LoadResult; oneRaw: LoadResult } | undefined;
-  /** Why etcd is missing, or its version and path. */
-  etcdNote: string;
-  etcdWrites: LoadResult[] | undefined;
-  etcdReads: { one: LoadResult; all: LoadResult } | undefined;
-  verifyCost: VerifyCost[];
-  transfer: TransferResult | undefined;
-  transferNote: string;
-  memory: { name: string; rssMiB: number }[];
-  profile: ProfileSummary | undefined;
-  profileNote: string;
-  /** Read scale-out: reads across read-only mirrors, and from one replica in the same run. */
-  mirrorReads: { oneReplica: LoadResult; oneReplicaRaw: LoadResult; mirrors: MirrorReads } | undefined;
-  /** Why the mirror section is missing, when it is. */
-  mirrorNote: string;
-}
-
-const ms = (v: number) => fmt(v, v < 10 ? 2 : 1);
 const us = (v: number) => `${fmt(v * 1000, v * 1000 < 10 ? 2 : 1)} µs`;
 
-function loadRow(label: string, system: string, r: LoadResult): string {
-  return `| ${label} | ${system} | ${fmt(r.perSecond, 0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.p999Ms)} | ${r.ops} | ${r.failed} | ${fmt(r.serverCpuPct, 0)} | ${fmt(r.generatorCpuPct, 0)} | ${fmt(r.otherCpuPct, 0)} |`;
-}
-
-function target(name: string, measured: string, met: boolean | undefined): string {
-  return `| ${name} | ${measured} | ${met === undefined ? 'not measured' : met ? '**met**' : '**not met**'} |`;
-}
-
-function selfTimeTable(title: string, rows: SelfTime[]): string[] {
-  return [`| ${title} | self ms | % of busy |`, '|---|---|---|', ...rows.map((r) => `| \`${r.name.replace(/\|/g, '\\|')}\` | ${fmt(r.ms, 0)} | ${fmt(r.pct, 1)} |`)];
+function machineLine(set: RunSet, who: string): string {
+  const m = set.median.machine;
+  const first = set.runs[0]?.machine.loadAverage ?? m.loadAverage;
+  const last = set.runs.at(-1)?.machine.loadAverageAtEnd ?? m.loadAverageAtEnd;
+  return `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${fmt(m.memoryGiB, 0)} GiB, Node ${m.node}, load average (1, 5, 15 min) ${first} at the start and ${last} at the end. All processes (${who}) share these CPUs.`;
 }
 
 /** The read scale-out section: verified reads across two mirrors next to reads from one replica. */
-function mirrorSection(r: BenchResults): string[] {
+function mirrorSection(set: RunSet): string[] {
+  const r = set.median;
   const out = ['## Read scale-out: read-only mirrors', ''];
   const m = r.mirrorReads;
   if (m === undefined) return [...out, r.mirrorNote || 'Not run.', ''];
@@ -68,80 +34,92 @@ function mirrorSection(r: BenchResults): string[] {
     '',
   );
   out.push('| reads | reads/s | p50 ms | p99 ms | p99.9 ms | samples | failed | server CPU % | generator CPU % | other CPU % |', '|---|---|---|---|---|---|---|---|---|---|');
-  const row = (label: string, l: LoadResult) => `| ${label} | ${fmt(l.perSecond, 0)} | ${ms(l.p50Ms)} | ${ms(l.p99Ms)} | ${ms(l.p999Ms)} | ${l.ops} | ${l.failed} | ${fmt(l.serverCpuPct, 0)} | ${fmt(l.generatorCpuPct, 0)} | ${fmt(l.otherCpuPct, 0)} |`;
+  const row = (label: string, l: LoadResult) => `| ${label} | ${fmt(l.perSecond, 0)} | ${ms(l.p50Ms)} | ${ms(l.p99Ms)} | ${ms(l.p999Ms)} | ${fmt(l.ops, 0)} | ${fmt(l.failed, 0)} | ${fmt(l.serverCpuPct, 0)} | ${fmt(l.generatorCpuPct, 0)} | ${fmt(l.otherCpuPct, 0)} |`;
   out.push(row('one replica (r1)', m.oneReplica), row(`${x.mirrors} mirrors`, x.result), row('one replica (r1), unverified', m.oneReplicaRaw), row(`${x.mirrors} mirrors, unverified`, x.raw), '');
-  out.push(`Mirrors / one replica, reads/s: verified ${ratio(x.result.perSecond, m.oneReplica.perSecond)}, unverified ${ratio(x.raw.perSecond, m.oneReplicaRaw.perSecond)}. The load generator is one Node process (one core at most): when its CPU % is near 100 it, not the servers, sets the verified rate. RSS of the mirrors after the run: ${x.rssMiB.map((v) => `${fmt(v, 0)} MiB`).join(', ')}.`, '');
+  const runRatio = (pick: (mr: NonNullable<BenchResults['mirrorReads']>) => [number, number]) =>
+    formatRatio(medianOver(set.runs, (run) => (run.mirrorReads ? ratioValue(...pick(run.mirrorReads)) : undefined)));
+  const verified = runRatio((mr) => [mr.mirrors.result.perSecond, mr.oneReplica.perSecond]);
+  const unverified = runRatio((mr) => [mr.mirrors.raw.perSecond, mr.oneReplicaRaw.perSecond]);
+  out.push(`Mirrors / one replica, reads/s: verified ${verified}, unverified ${unverified}. The load generator is one Node process (one core at most): when its CPU % is near 100 it, not the servers, sets the verified rate. RSS of the mirrors after the run: ${x.rssMiB.map((v) => `${fmt(v, 0)} MiB`).join(', ')}.`, '');
   return out;
 }
 
 /** `--only mirrors`: the machine, the write level that made the keys, and the scale-out section. */
-export function renderMirrorsOnlyReport(r: BenchResults): string {
+export function renderMirrorsOnlyReport(set: RunSet): string {
+  const r = set.median;
   const s = r.settings;
   const out: string[] = [];
   out.push(`# Read scale-out benchmark (--only mirrors), ${r.startedAt}`, '');
-  out.push(`Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${fmt(r.machine.memoryGiB, 0)} GiB, Node ${r.machine.node}, load average (1, 5, 15 min) ${r.machine.loadAverage} at the start and ${r.machine.loadAverageAtEnd} at the end. All processes (4 replicas, 2 mirrors, the load generator) share these CPUs.`, '');
-  out.push(`Closed loop: ${s.seconds} s measured per level after ${s.warmupSeconds} s of warm-up, ${s.readClients} clients.`, '');
+  out.push(machineLine(set, '4 replicas, 2 mirrors, the load generator'), '');
+  out.push(`Closed loop: ${s.seconds} s measured per level after ${s.warmupSeconds} s of warm-up, ${s.readClients} clients. ${runsLine(set)}`, '');
   const w = r.vcrWrites[0];
-  if (w !== undefined) out.push(`Keys to read: ${w.ops} writes from ${w.clients} clients (${fmt(w.perSecond, 0)} writes/s, verified receipts).`, '');
-  out.push(...mirrorSection(r));
+  if (w !== undefined) out.push(`Keys to read: ${fmt(w.ops, 0)} writes from ${w.clients} clients (${fmt(w.perSecond, 0)} writes/s, verified receipts).`, '');
+  out.push(...mirrorSection(set));
   return out.join('\n');
 }
 
-export function renderReport(r: BenchResults): string {
+/** `--only writes`: the write levels of both systems, issue 16's targets and the write path's profile. */
+export function renderWritesOnlyReport(set: RunSet): string {
+  const r = set.median;
+  const out: string[] = [];
+  out.push(`# Write benchmark (--only writes), ${r.startedAt}`, '');
+  out.push(machineLine(set, '4 replicas or 3 etcd members, and the load generator'), '');
+  out.push(`${closedLoopLine(r)} ${runsLine(set)}`, '');
+  out.push(...writesSection(set), ...writeTargets(set), ...profileSection(set));
+  return out.join('\n');
+}
+
+function transferSection(r: BenchResults): string[] {
+  const out = ['## State transfer', ''];
+  const t = r.transfer;
+  if (t === undefined) return [...out, r.transferNote, ''];
+  const best = Math.max(...r.vcrWrites.map((w) => w.perSecond), t.topUpPerSecond || 0);
+  const fullMinutes = 100_000 / best / 60;
+  out.push(
+    `r4 stopped, its store deleted, restarted empty and caught up from its peers, verifying every block. ${fmt(t.entries, 0)} entries (--transfer-entries ${r.settings.transferEntries}; ${fmt(t.toppedUp, 0)} written while r4 was down, at ${fmt(t.topUpPerSecond, 0)} writes/s). The issue asks 100,000: writing them would take about ${fmt(fullMinutes, 0)} minutes here at the best measured ${fmt(best, 0)} writes/s, so the default is smaller; pass --transfer-entries 100000 for the full size.`,
+    '',
+  );
+  out.push('Seconds and entries/s are from r4 listening to r4 at the target height, including the wait before its first fetched block; "after the first block" leaves that wait out (n/a when one fetch held everything).', '');
+  out.push('| log entries | blocks | seconds | entries/s verified | blocks/s | first block after | entries/s after the first block | RSS of r4 after |', '|---|---|---|---|---|---|---|---|');
+  out.push(`| ${fmt(t.entries, 0)} | ${fmt(t.blocks, 0)} | ${fmt(t.seconds, 1)} | ${fmt(t.entriesPerSecond, 0)} | ${fmt(t.blocksPerSecond, 0)} | ${fmt(t.firstBlockAfterS, 1)} s | ${fmt(t.streamingEntriesPerSecond, 0)} | ${fmt(t.laggardRssMiB, 0)} MiB |`, '');
+  return out;
+}
+
+export function renderReport(set: RunSet): string {
+  const r = set.median;
   const s = r.settings;
   const out: string[] = [];
   out.push(`# Cluster benchmark, ${r.startedAt}`, '');
-  out.push(`Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${fmt(r.machine.memoryGiB, 0)} GiB, Node ${r.machine.node}, load average (1, 5, 15 min) ${r.machine.loadAverage} at the start and ${r.machine.loadAverageAtEnd} at the end. All processes (4 replicas or 3 etcd members, and the load generator) share these CPUs.`, '');
-  out.push(`Closed loop: each client waits for its answer before the next request; ${s.seconds} s measured per level after ${s.warmupSeconds} s of warm-up; 100-byte values, a fresh key per write. etcd: ${r.etcdNote}.`, '');
+  out.push(machineLine(set, '4 replicas or 3 etcd members, and the load generator'), '');
+  out.push(`${closedLoopLine(r)} ${runsLine(set)}`, '');
 
-  out.push('## Writes', '');
-  out.push(`Ours: signed requests, each receipt verified by the SDK (certificate, leaf, log inclusion). etcd: \`POST /v3/kv/put\` on the JSON gateway. CPU in % of one core (the machine has ${r.machine.cpus * 100}): the servers summed (replicas or members), the load generator, and everything else the machine ran meanwhile (other work on a shared machine; the replicas not asked, in the one-replica read rows).`, '');
-  out.push('| clients | system | writes/s | p50 ms | p99 ms | p99.9 ms | samples | failed | server CPU % | generator CPU % | other CPU % |', '|---|---|---|---|---|---|---|---|---|---|---|');
-  r.vcrWrites.forEach((w, i) => {
-    out.push(loadRow(String(w.clients), 'ours', w));
-    const e = r.etcdWrites?.[i];
-    if (e) out.push(loadRow(String(e.clients), 'etcd', e));
-  });
-  out.push('');
-  if (r.etcdWrites) {
-    out.push('Ratios ours / etcd (writes/s above 1: we are faster; latency above 1: we are slower):', '');
-    out.push('| clients | writes/s | p50 | p99 | p99.9 |', '|---|---|---|---|---|');
-    r.vcrWrites.forEach((w, i) => {
-      const e = r.etcdWrites?.[i];
-      if (e) out.push(`| ${w.clients} | ${ratio(w.perSecond, e.perSecond)} | ${ratio(w.p50Ms, e.p50Ms)} | ${ratio(w.p99Ms, e.p99Ms)} | ${ratio(w.p999Ms, e.p999Ms)} |`);
-    });
-    out.push('');
-  } else out.push('No etcd rows: etcd was not run (see above).', '');
+  out.push(...writesSection(set));
 
   out.push('## Reads', '');
-  out.push(`${s.readClients} clients reading random keys written above. Ours: \`RegistryClient.get\`, every answer's map proof and certificate verified (the certificate from the SDK cache after the first per block). etcd: \`POST /v3/kv/range\`, serializable (answered by the member alone, as ours are). "Unverified" is the same GET with the answer thrown away unchecked: what the replica serves when the client's checks cost nothing.`, '');
-  out.push('| reads | system | reads/s | p50 ms | p99 ms | p99.9 ms | samples | failed | server CPU % | generator CPU % | other CPU % |', '|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push(`${s.readClients} clients reading random keys written above. Ours: \`RegistryClient.get\`, every answer's map proof and certificate verified (the certificate from the SDK cache after the first per block). etcd: \`POST /v3/kv/range\`, serializable (answered by the member alone, as ours are). "Unverified" is the same GET with the answer thrown away unchecked: what the replica serves when the client's checks cost nothing. Server CPU is the replicas (members) asked: r1 (m1) alone in the one-replica rows.`, '');
+  out.push(...loadHeader('reads', 'reads/s', 'read'));
   if (r.vcrReads) {
     out.push(loadRow('one replica', 'ours', r.vcrReads.one));
     if (r.etcdReads) out.push(loadRow('one member', 'etcd', r.etcdReads.one));
     out.push(loadRow('one replica, unverified', 'ours', r.vcrReads.oneRaw));
     out.push(loadRow('all replicas', 'ours', r.vcrReads.all));
     if (r.etcdReads) out.push(loadRow('all members', 'etcd', r.etcdReads.all));
-    if (r.etcdReads) out.push('', `Ratios ours / etcd, reads/s: one ${ratio(r.vcrReads.one.perSecond, r.etcdReads.one.perSecond)}, all ${ratio(r.vcrReads.all.perSecond, r.etcdReads.all.perSecond)}.`);
+    if (r.etcdReads) {
+      const readRatio = (pick: 'one' | 'all') => formatRatio(medianOver(set.runs, (run) => (run.vcrReads && run.etcdReads ? ratioValue(run.vcrReads[pick].perSecond, run.etcdReads[pick].perSecond) : undefined)));
+      out.push('', `Ratios ours / etcd, reads/s: one ${readRatio('one')}, all ${readRatio('all')}.`);
+    }
   }
   out.push('');
 
-  out.push(...mirrorSection(r));
+  out.push(...mirrorSection(set));
 
   out.push('## SDK verification cost per read', '');
   out.push('One real answer verified repeatedly in process (no network). Cold: map proof plus the certificate\'s signatures. Cached: map proof plus the certificate found in the cache. get(): the whole `RegistryClient.get` from the answer\'s bytes (JSON, schema, proof, cached certificate, freshness).', '');
   out.push('| backend | cold | cached certificate | get() from bytes, cached | map proof siblings |', '|---|---|---|---|---|');
-  for (const v of r.verifyCost) out.push(`| ${v.backend} | ${us(v.coldMs)} | ${us(v.cachedMs)} | ${us(v.getMs)} | ${v.proofSiblings} |`);
+  for (const v of r.verifyCost) out.push(`| ${v.backend} | ${us(v.coldMs)} | ${us(v.cachedMs)} | ${us(v.getMs)} | ${fmt(v.proofSiblings, 0)} |`);
   out.push('');
 
-  out.push('## State transfer', '');
-  out.push(r.transferNote, '');
-  if (r.transfer) {
-    const t = r.transfer;
-    out.push('Seconds and entries/s are from r4 listening to r4 at the target height, including the wait before its first fetched block; "after the first block" leaves that wait out (n/a when one fetch held everything).', '');
-    out.push('| log entries | blocks | seconds | entries/s verified | blocks/s | first block after | entries/s after the first block | RSS of r4 after |', '|---|---|---|---|---|---|---|---|');
-    out.push(`| ${t.entries.toLocaleString('en-US')} | ${t.blocks.toLocaleString('en-US')} | ${fmt(t.seconds, 1)} | ${fmt(t.entriesPerSecond, 0)} | ${fmt(t.blocksPerSecond, 0)} | ${fmt(t.firstBlockAfterS, 1)} s | ${fmt(t.streamingEntriesPerSecond, 0)} | ${fmt(t.laggardRssMiB, 0)} MiB |`, '');
-  }
+  out.push(...transferSection(r));
 
   out.push('## Memory after the run (RSS)', '');
   out.push('| process | RSS MiB |', '|---|---|');
@@ -161,14 +139,7 @@ export function renderReport(r: BenchResults): string {
   out.push(target('cached-certificate SDK read verification <= 0.05 ms (native)', native ? `${us(native.cachedMs)}` : 'not run', native ? native.cachedMs <= 0.05 : undefined));
   out.push('');
 
-  out.push('## CPU profile of the write path (r1, the primary)', '');
-  out.push(r.profileNote, '');
-  if (r.profile) {
-    const p = r.profile;
-    out.push(`Samples inside the write levels only: ${fmt(p.windowMs / 1000, 1)} s of wall time, ${fmt(p.busyMs / 1000, 1)} s busy, ${fmt(p.idleMs / 1000, 1)} s idle (${p.samples} samples). Self time: the time spent in the function itself, not in what it calls.`, '');
-    out.push(...selfTimeTable('function  file:line', p.byFunction), '');
-    out.push(...selfTimeTable('file', p.byFile), '');
-    out.push(...selfTimeTable('area', p.byArea), '');
-  }
+  out.push(...writeTargets(set));
+  out.push(...profileSection(set));
   return out.join('\n');
 }

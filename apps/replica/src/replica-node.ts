@@ -660,7 +660,12 @@ export class ReplicaNode {
     this.outbox = [];
     this.opts.store.whenDurable(() => {
       if (this.stopped) return;
-      for (const release of out) release();
+      // One write per peer for all of this turn's frames to it.
+      const release = () => {
+        for (const r of out) r();
+      };
+      if (this.peers === undefined) release();
+      else this.peers.batch(release);
     });
   }
 

@@ -59,6 +59,22 @@ describe('PeerTransport', () => {
     for (const n of nodes) expect(rejected(n.metrics, 'peer-auth')).toBe(0);
   });
 
+  it('frames sent in one batch (one corked write per link) arrive whole and in order', async () => {
+    const ids = ['r1', 'r2'];
+    const { replicas, servers: byId } = await membership(ids);
+    const nodes = ids.map((id) => transportFor(id, replicas, byId.get(id)));
+    for (const n of nodes) n.transport.start();
+    await until('connected', () => nodes.every((n) => n.transport.connectedPeers().length === 1));
+    const [r1, r2] = nodes as [Replica, Replica];
+    r1.transport.batch(() => {
+      for (let i = 0; i < 50; i++) r1.transport.send('r2', { i, pad: 'x'.repeat(i * 37) });
+      r1.transport.broadcast({ last: true });
+    });
+    await until('all 51 frames delivered', () => r2.received.length === 51);
+    expect(r2.received.map((f) => (f.payload as { i?: number }).i)).toEqual([...Array.from({ length: 50 }, (_, i) => i), undefined]);
+    expect(r2.received[50]).toEqual({ from: 'r1', kind: 'message', payload: { last: true } });
+  });
+
   it('sends to a peer that is not connected are dropped and counted, not queued', async () => {
     const { replicas, servers: byId } = await membership(['r1', 'r2']);
     const r1 = transportFor('r1', replicas, byId.get('r1'));

@@ -144,6 +144,19 @@ export class PeerTransport {
     if (this.links.has(to)) this.sendTo([to], 'message', message);
   }
 
+  /**
+   * Runs `send`, holding every link's writes until it returns: the frames it sends to one peer
+   * leave in one write. Frames keep their order.
+   */
+  batch(send: () => void): void {
+    const corked = [...this.links.values()].flatMap((link) => link.cork() ?? []);
+    try {
+      send();
+    } finally {
+      for (const socket of corked) socket.uncork();
+    }
+  }
+
   /** Frame kind 'request' to every connected peer, or only to `to` (a stranger's id is ignored). */
   relayRequest(request: unknown, to?: string): void {
     if (to === undefined) this.sendTo([...this.links.keys()], 'request', request);

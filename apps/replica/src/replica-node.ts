@@ -36,7 +36,7 @@ import {
   type VoteRecord,
 } from '@vcr/consensus';
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
-import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, lastExecutedRequestId, leafForRequest, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, lastExecutedRequestId, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
 import { conflictWith, orderedRequest, requestIdRefusal } from './request-intake';
 import { auditRowOf, evidenceRowOf } from './audit-record';
 import type { RegistryPolicy } from '@vcr/registry';
@@ -769,15 +769,12 @@ export class ReplicaNode {
     const height = block.header.height;
     const byRequest = new Map(block.batch.map((r) => [`${r.clientId}/${r.requestId}`, r]));
     const firstIndex = this.log.size;
-    assert(executedLeaves === undefined || executedLeaves.length === replies.length, 'execution made one leaf per reply');
+    // The registry executor always hands over the leaves it made (ExecutionResult.leaves).
+    assert(executedLeaves !== undefined && executedLeaves.length === replies.length, 'execution made one leaf per reply');
     const executed = replies.map((reply, i) => {
       const request = byRequest.get(`${reply.clientId}/${reply.requestId}`);
       if (request === undefined) throw new Error(`invariant: block ${height} has a reply for a request not in its batch`);
-      const leaf = executedLeaves?.[i] ?? (() => {
-        const data = leafForRequest(nodeBackend, { seq: height, request, result: reply.result });
-        return { data, hash: hashLeaf(nodeBackend, data) };
-      })();
-      return { request, result: reply.result, logIndex: firstIndex + BigInt(i), leaf };
+      return { request, result: reply.result, logIndex: firstIndex + BigInt(i), leaf: executedLeaves[i] as ExecutedLeaf };
     });
     // Durable first: the block, its certificate, its leaves and its key changes in one transaction.
     this.opts.store.saveBlock(

@@ -18,6 +18,16 @@ async function counters(url: string): Promise<{ blocks: number; requests: number
   return { blocks: read('vcr_blocks_committed_total'), requests: read('vcr_requests_committed_total') };
 }
 
+/** Requests relayed to every peer (not committed in time), summed over the cluster: each costs every peer a check. */
+async function relayedToAll(urls: readonly string[]): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    sum += Number(/^vcr_requests_forwarded_total\{[^}]*to="all"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return sum;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const positional = args.filter((a, i) => !a.startsWith('--') && !['--profile-also', '--profile-out'].includes(args[i - 1] ?? ''));
@@ -35,15 +45,17 @@ async function main(): Promise<void> {
   const cluster = await startVcrCluster({ profile, profileAlso });
   const windows: { start: bigint; end: bigint }[] = [];
   const r1 = cluster.urls[0] as string;
-  console.log('| clients | writes | writes/s | p50 ms | p99 ms | p99.9 ms | max ms | failed | requests/block | server CPU ms/write | generator CPU ms/write | other CPU % |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| clients | writes | writes/s | p50 ms | p99 ms | p99.9 ms | max ms | failed | requests/block | relayed to all per write | server CPU ms/write | generator CPU ms/write | other CPU % |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const clients of levels) {
     const before = await counters(r1);
+    const relayedBefore = await relayedToAll(cluster.urls);
     const r = await runClosedLoop({ clients, durationMs, warmupMs: warmupMs, watchPids: cluster.pids(), makeWorker: vcrWriter(cluster.membership, cluster.urls, `w${clients}`, []) });
     windows.push(r.windowUs);
     const after = await counters(r1);
     const perBlock = (after.requests - before.requests) / Math.max(1, after.blocks - before.blocks);
-    console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} | ${fmt(r.serverCpuMsPerOp, 2)} | ${fmt(r.generatorCpuMsPerOp, 2)} | ${fmt(r.otherCpuPct, 0)} |`);
+    const relayed = ((await relayedToAll(cluster.urls)) - relayedBefore) / Math.max(1, after.requests - before.requests);
+    console.log(`| ${clients} | ${r.ops} | ${fmt(r.perSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.p999Ms)} | ${fmt(r.maxMs)} | ${r.failed} | ${fmt(perBlock)} | ${fmt(relayed, 2)} | ${fmt(r.serverCpuMsPerOp, 2)} | ${fmt(r.generatorCpuMsPerOp, 2)} | ${fmt(r.otherCpuPct, 0)} |`);
   }
   const stopped = await stopVcrCluster(cluster);
   // --profile-out DIR keeps every profile (r1's and those of --profile-also r2,r3) for a closer look.

@@ -45,6 +45,7 @@ import { clientRequestToJson, committedBlockToJson, parseClientRequestJson, pars
 import type { Server } from 'node:http';
 import { BlockFetcher, type UpstreamState } from './block-fetcher';
 import { VerifiedRequests } from './verified-requests';
+import { RequestRelay } from './request-relay';
 import { PeerTransport, type PeerTlsOptions } from './transport';
 import { Metrics } from './metrics';
 
@@ -104,12 +105,6 @@ export interface OutboundFaults {
 }
 
 const RECEIPT_TIMEOUT_MS = 10_000;
-/**
- * A client request this replica took in goes to the primary alone; if it has not committed after
- * this long, to every peer (see forwardRequest). Well under the view-change timeout, so that the
- * backups' timers start in time to replace a primary that ignores it.
- */
-const RELAY_TO_ALL_AFTER_MS = 1_000;
 const AUDIT_FLUSH_MS = 1_000;
 /** Client requests waiting for their receipt at this replica; past this, 429 with a retry hint. */
 const WAITING_REQUESTS_MAX = 4_096;
@@ -420,7 +415,7 @@ export class ReplicaNode {
     this.commitListeners.clear();
     for (const list of this.waiters.values()) for (const w of list) w.reject(new Error('replica stopping'));
     this.waiters.clear();
-    this.forwarded.length = 0;
+    this.relay.clear();
     this.waitingClients.clear();
     this.waitingCount = 0;
   }
@@ -539,13 +534,13 @@ export class ReplicaNode {
     });
   }
 
-  /** Requests taken in here and not yet committed, by when they are next looked at (relayOverdueRequests). */
-  private readonly forwarded: { key: string; request: ClientRequest; json: unknown; atMs: number; looks: number }[] = [];
+  /** Requests taken in here until they commit, and when they go to every peer (request-relay.ts). */
+  private readonly relay = new RequestRelay();
 
   /**
    * PBFT 4.1: the request must reach the primary. A backup forwards it to the primary only (the
    * other backups verify it from the PRE-PREPARE's batch, which spares every replica a relayed
-   * copy of every request). See relayOverdueRequests for when it goes to every peer.
+   * copy of every request). RequestRelay says when it goes to every peer.
    */
   private forwardRequest(key: string, request: ClientRequest): void {
     const json = clientRequestToJson(request);
@@ -554,31 +549,19 @@ export class ReplicaNode {
       this.peers.relayRequest(json, primary);
       this.metrics.requestForwarded('primary');
     }
-    this.forwarded.push({ key, request, json, atMs: Date.now(), looks: 0 });
+    this.relay.taken(key, request, json, Date.now(), primary);
   }
 
-  /**
-   * Every RELAY_TO_ALL_AFTER_MS, each request taken in here that is still waiting is looked at
-   * again. While this replica is the primary there is nothing to do. At the first look, a
-   * request in an accepted PRE-PREPARE is given one more period to commit. Otherwise (not
-   * proposed in time, proposed but not committed a period later, or the view changed since it
-   * was forwarded) it goes to every peer, so that every backup holds it and runs its view-change
-   * timer for it (PBFT 4.5.2), and the primary of any later view has it (docs/protocol.md
-   * section 3). A request relayed to all is not looked at again.
-   */
   private relayOverdueRequests(nowMs: number): void {
-    let n = 0;
-    while (n < this.forwarded.length && (this.forwarded[n] as { atMs: number }).atMs + RELAY_TO_ALL_AFTER_MS <= nowMs) n++;
-    if (n === 0) return;
-    for (const entry of this.forwarded.splice(0, n)) {
-      if (!this.waiters.has(entry.key)) continue;
-      const primary = this.core.primary === this.opts.replicaId;
-      if (primary || (entry.looks === 0 && this.core.isProposed(entry.request.clientId, entry.request.requestId))) {
-        this.forwarded.push({ ...entry, atMs: nowMs, looks: primary ? entry.looks : entry.looks + 1 });
-        continue;
-      }
-      if (this.peers === undefined) continue;
-      this.peers.relayRequest(entry.json);
+    const due = this.relay.due(nowMs, {
+      self: this.opts.replicaId,
+      primary: this.core.primary,
+      isWaiting: (key) => this.waiters.has(key),
+      isProposed: (r) => this.core.isProposed(r.clientId, r.requestId),
+    });
+    if (this.peers === undefined) return;
+    for (const json of due) {
+      this.peers.relayRequest(json);
       this.metrics.requestForwarded('all');
     }
   }
@@ -798,6 +781,7 @@ export class ReplicaNode {
       const list = this.waiters.get(key);
       if (!known || !list) continue;
       this.waiters.delete(key);
+      this.relay.committed();
       const receipt = this.receiptFor(key, known, block);
       for (const w of list) {
         clearTimeout(w.timer);

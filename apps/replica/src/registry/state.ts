@@ -91,12 +91,23 @@ interface CachedReply {
   result: Uint8Array;
 }
 
+/**
+ * Cache entries decoded, by the bytes object the map holds. A client's entry is read three times
+ * per request (intake, execution, reply); the map's values are never written in place (a write
+ * stores new bytes), so an entry's decoded form stays its own.
+ */
+const decodedReplies = new WeakMap<Uint8Array, CachedReply>();
+
 function encodeCachedReply(cached: CachedReply): Uint8Array {
-  return encodeCanonical({ requestId: cached.requestId, result: cached.result });
+  const bytes = encodeCanonical({ requestId: cached.requestId, result: cached.result });
+  decodedReplies.set(bytes, { requestId: cached.requestId, result: cached.result });
+  return bytes;
 }
 
 /** Reads our own state: a cache entry we did not write is a broken invariant. */
 function decodeCachedReply(bytes: Uint8Array): CachedReply {
+  const known = decodedReplies.get(bytes);
+  if (known !== undefined) return known;
   const decoded = decodeCanonical(bytes);
   assert(decoded.ok, 'registry: reply cache entry is not canonical');
   const value = decoded.value;
@@ -104,7 +115,9 @@ function decodeCachedReply(bytes: Uint8Array): CachedReply {
   const { requestId, result } = value as { requestId?: unknown; result?: unknown };
   assert(typeof requestId === 'bigint' || typeof requestId === 'number', 'registry: reply cache entry has no request id');
   assert(result instanceof Uint8Array, 'registry: reply cache entry has no result');
-  return { requestId: BigInt(requestId), result };
+  const cached = { requestId: BigInt(requestId), result };
+  decodedReplies.set(bytes, cached);
+  return cached;
 }
 
 function cachedReplyOf(map: MerkleMapSnapshot, clientId: string): { cached: CachedReply; revision: bigint } | undefined {

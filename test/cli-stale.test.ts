@@ -2,8 +2,8 @@
 // runs (issue 18, item 3). A real 4-replica cluster; the CLI runs as its own
 // process against four real node:http proxies, one in front of each replica,
 // which can replay old but validly certified answers (what any replica can
-// do without a key). A stale answer exits 1 with the reason unless
-// --allow-stale; an answer below the head a previous run verified is a
+// do without a key). A stale answer exits 7 with the reason unless
+// --allow-stale (exit 7, stale); an answer below the head a previous run verified is a
 // rollback, refused even with --allow-stale.
 
 import { randomBytes } from 'node:crypto';
@@ -94,12 +94,12 @@ describe('the CLI against replicas replaying old certified answers', () => {
     replaying = true;
     // A CLI with no trust file yet: nothing to roll back from, so only freshness stands between it and the old answers.
     const stale = await cli('get', KEY);
-    expect(stale.code).toBe(1);
+    expect(stale.code).toBe(7); // stale (docs/cli.md, "Exit codes")
     expect(stale.stdout).not.toContain('old-value');
     expect(stale.stderr).toMatch(/STALE: every verified answer was certified too long ago/);
     expect(stale.stderr).toMatch(/stale: certified \d+ ms ago, bound 30000 ms/);
     const absent = await cli('get', LATE);
-    expect(absent.code).toBe(1);
+    expect(absent.code).toBe(7);
     expect(absent.stdout).not.toContain('absent');
     expect(absent.stderr).toMatch(/stale: certified/);
 
@@ -120,7 +120,7 @@ describe('the CLI against replicas replaying old certified answers', () => {
     expect(fresh.stdout).toContain('cli/k = new-value');
     replaying = true;
     const rolledBack = await cli('get', KEY, '--allow-stale');
-    expect(rolledBack.code).toBe(1);
+    expect(rolledBack.code).toBe(5); // a rollback is a verification failure
     expect(rolledBack.stdout).not.toContain('old-value');
     expect(rolledBack.stderr).toMatch(/rollback/);
   }, 60_000);

@@ -17,12 +17,13 @@ import { build } from 'esbuild';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const cliOutDir = join(repoRoot, 'dist/cli');
 
-export async function buildCli() {
-  rmSync(cliOutDir, { recursive: true, force: true });
+/** Builds into `outDir` (default dist/cli; tests build their own copy, so parallel test files never share one) and returns the bin's path. */
+export async function buildCli(outDir = cliOutDir) {
+  rmSync(outDir, { recursive: true, force: true });
   await build({
     absWorkingDir: repoRoot,
     entryPoints: { vcr: 'ops/cli.ts' },
-    outdir: cliOutDir,
+    outdir: outDir,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -38,8 +39,8 @@ export async function buildCli() {
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __vcrCreateRequire } from 'node:module'; const require = __vcrCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
-  chmodSync(join(cliOutDir, 'vcr.js'), 0o755);
-  return join(cliOutDir, 'vcr.js');
+  chmodSync(join(outDir, 'vcr.js'), 0o755);
+  return join(outDir, 'vcr.js');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

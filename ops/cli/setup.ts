@@ -25,8 +25,9 @@ export interface CliContext {
 }
 
 export function openCluster(cmd: ParsedCommand, env: NodeJS.ProcessEnv): CliContext {
-  const dataDir = cmd.dataDir ?? env.VCR_DATA_DIR ?? 'data';
-  const portText = cmd.basePort ?? env.VCR_BASE_PORT ?? '7001';
+  // An empty variable counts as unset, as in a shell's ${VAR:-default}.
+  const dataDir = cmd.dataDir ?? (env.VCR_DATA_DIR || 'data');
+  const portText = cmd.basePort ?? (env.VCR_BASE_PORT || '7001');
   const basePort = parseBoundedInteger(portText, 1, 65_535 - 64);
   if (basePort === undefined) throw new CliError(cmd.basePort === undefined ? 'setup' : 'usage', `base port ${JSON.stringify(portText)} is not a port number`);
   const layout = localClusterLayout({ dataDir, basePort });

@@ -87,7 +87,7 @@ afterAll(() => {
 const cli = (...args: string[]) => runScript('ops/cli.ts', args, { VCR_DATA_DIR: cliDir, VCR_BASE_PORT: String(proxyPort) });
 
 describe('the CLI against replicas replaying old certified answers', () => {
-  it('refuses a stale value and a stale proof of absence (exit 1, with the reason) unless --allow-stale', async () => {
+  it('refuses a stale value and a stale proof of absence (exit 7, with the reason) unless --allow-stale', async () => {
     // Past the SDK's default bound (30 s), as in the review (41 s): the CLI's defaults are under test.
     const wait = oldAtMs + DEFAULT_BOUND_MS + 1_000 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));

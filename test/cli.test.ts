@@ -97,6 +97,9 @@ describe('vcr, the compiled CLI, against a real cluster', () => {
       expect(r.stdout).toMatch(new RegExp(`^usage: vcr ${command}\\b`));
       expect(r.stdout).toContain('-o, --output FORMAT');
     }
+    const witness = await runCli(['witness', '--help']);
+    expect(witness.code).toBe(0);
+    expect(witness.stdout).toMatch(/witness checkpoint/);
   }, 60_000);
 
   it('a refused write says refused, with the code and the height it is recorded at, and exits 3: never "committed ... receipt verified"', async () => {

@@ -1,9 +1,7 @@
 // The CLI's exit codes, one per class of outcome (docs/cli.md, "Exit codes"),
 // so a script can tell a refusal from a lie and a lie from a network outage.
-// The class of an SDK error comes from the SDK's own attempt classes
-// (attemptClass in @vcr/client-sdk); this file only maps classes to numbers.
-
-import { type Attempt, attemptClass, RegistryError } from '@vcr/client-sdk';
+// Which class an SDK error is: classify.ts. This file imports nothing, so the
+// CLI's entry can use it before the SDK is loaded.
 
 export const exitCodes = {
   ok: 0,
@@ -35,48 +33,6 @@ export class CliError extends Error {
   ) {
     super(message);
     this.name = 'CliError';
-  }
-}
-
-function classOfAttempts(attempts: readonly Attempt[]): ExitClass {
-  const classes = new Set(attempts.map((a) => attemptClass(a.code)));
-  // A lie anywhere outranks the rest: one replica answered something that does not verify.
-  if (classes.has('unverified')) return 'verificationFailed';
-  if (classes.has('stale')) return 'stale';
-  if (classes.has('refused')) return 'refused';
-  return 'unreachable';
-}
-
-export function exitClassOf(error: unknown): ExitClass {
-  if (error instanceof CliError) return error.exitClass;
-  if (!(error instanceof RegistryError)) return 'internal';
-  switch (error.code) {
-    case 'verification-failed':
-    case 'rollback':
-    case 'fork':
-    case 'unknown-epoch':
-      return 'verificationFailed';
-    case 'stale':
-      return 'stale';
-    case 'unreachable':
-      return 'unreachable';
-    case 'all-replicas-failed':
-      return classOfAttempts(error.attempts);
-    case 'rejected':
-    case 'conflict':
-      return 'refused';
-    case 'bad-argument':
-    case 'invalid-value':
-      return 'usage';
-    case 'storage':
-      return 'setup';
-    case 'closed':
-    case 'absent':
-      return 'internal';
-    default: {
-      const unhandled: never = error.code;
-      return unhandled;
-    }
   }
 }
 

@@ -24,7 +24,10 @@ export interface CliContext {
   pinnedUrl: string | undefined;
 }
 
-export function openCluster(cmd: ParsedCommand, env: NodeJS.ProcessEnv): CliContext {
+/** Where the cluster is (the command line's --data-dir, --base-port and --replica, else the environment's defaults). */
+export type ClusterOptions = Pick<ParsedCommand, 'dataDir' | 'basePort' | 'replica'>;
+
+export function openCluster(cmd: ClusterOptions, env: NodeJS.ProcessEnv): CliContext {
   // An empty variable counts as unset, as in a shell's ${VAR:-default}.
   const dataDir = cmd.dataDir ?? (env.VCR_DATA_DIR || 'data');
   const portText = cmd.basePort ?? (env.VCR_BASE_PORT || '7001');

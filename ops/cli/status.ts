@@ -8,7 +8,8 @@ import type { Membership } from '@vcr/proofs';
 import { primaryOf } from '@vcr/consensus';
 import { type Certified, RegistryClient } from '@vcr/client-sdk';
 import { nodeBackend } from '@vcr/crypto-node';
-import { exitClassOf, exitCodes } from './exit-codes';
+import { exitClassOf } from './classify';
+import { exitCodes } from './exit-codes';
 import { table, toJson } from './format';
 import type { CliContext } from './setup';
 
@@ -48,10 +49,13 @@ async function probe(ctx: CliContext, id: string, url: string): Promise<Row> {
   return { replica: id, url, health: h, certificate: latest.ok ? latest.c : undefined, failure, memberships: client.trustedMemberships };
 }
 
+/** PBFT's primary of the replica's view, in the membership of the epoch it reports ('?' when that epoch is not verified yet). */
 function primary(row: Row, genesis: Membership): string {
-  if (!row.health) return '-';
-  const membership = row.memberships.find((m) => m.epoch === BigInt(row.health?.epoch ?? -1)) ?? (row.health.epoch === 0 ? genesis : undefined);
-  return membership ? primaryOf(membership, BigInt(row.health.view)) : '?';
+  const health = row.health;
+  if (!health) return '-';
+  const epoch = BigInt(health.epoch);
+  const membership = row.memberships.find((m) => m.epoch === epoch) ?? (epoch === genesis.epoch ? genesis : undefined);
+  return membership ? primaryOf(membership, BigInt(health.view)) : '?';
 }
 
 function age(ms: number): string {

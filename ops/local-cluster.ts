@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bytesToHex, type Membership, membershipToJson } from '@vcr/proofs';
 import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
+import { type LocalClusterLayout, localClusterLayout } from './cluster-layout';
+
+export { type LocalClusterLayout, localClusterLayout } from './cluster-layout';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -32,22 +35,12 @@ export interface LocalClusterOptions {
   rootWrite?: 'open' | 'closed';
 }
 
-export interface LocalClusterLayout {
-  dataDir: string;
-  passphraseFile: string;
-  genesisFile: string;
-  replicas: { id: string; url: string; configFile: string }[];
-}
-
 /** Creates keys, genesis and configs if the data folder has none yet; returns the layout either way. */
 export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayout {
   const n = opts.n ?? 4;
-  const dataDir = resolve(opts.dataDir);
-  const passphraseFile = join(dataDir, 'dev-passphrase.txt');
-  const genesisFile = join(dataDir, 'genesis.json');
-  const ids = Array.from({ length: n }, (_, i) => `r${i + 1}`);
-  const replicas = ids.map((id, i) => ({ id, url: `http://127.0.0.1:${opts.basePort + i}`, configFile: join(dataDir, id, 'config.json') }));
-  if (existsSync(genesisFile)) return { dataDir, passphraseFile, genesisFile, replicas };
+  const layout = localClusterLayout({ dataDir: opts.dataDir, basePort: opts.basePort, n });
+  const { dataDir, passphraseFile, genesisFile, replicas } = layout;
+  if (existsSync(genesisFile)) return layout;
 
   mkdirSync(dataDir, { recursive: true });
   // A development passphrase, kept beside the data with owner-only permissions; production sets its own.
@@ -70,7 +63,7 @@ export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayo
   // namespaces; keys outside any namespace are refused unless the caller opens the root.
   const registry = { rootWrite: opts.rootWrite ?? 'closed', admins: admins.map((a) => bytesToHex(a.publicKey)) };
   writeFileSync(genesisFile, JSON.stringify({ membership: membershipToJson(membership), registry }, null, 2) + '\n');
-  return { dataDir, passphraseFile, genesisFile, replicas };
+  return layout;
 }
 
 /**

@@ -2,8 +2,8 @@
 // runs (issue 18, item 3). A real 4-replica cluster; the CLI runs as its own
 // process against four real node:http proxies, one in front of each replica,
 // which can replay old but validly certified answers (what any replica can
-// do without a key). A stale answer exits 1 with the reason unless
-// --allow-stale; an answer below the head a previous run verified is a
+// do without a key). A stale answer exits 7 with the reason unless
+// --allow-stale (exit 7, stale); an answer below the head a previous run verified is a
 // rollback, refused even with --allow-stale.
 
 import { randomBytes } from 'node:crypto';
@@ -87,19 +87,19 @@ afterAll(() => {
 const cli = (...args: string[]) => runScript('ops/cli.ts', args, { VCR_DATA_DIR: cliDir, VCR_BASE_PORT: String(proxyPort) });
 
 describe('the CLI against replicas replaying old certified answers', () => {
-  it('refuses a stale value and a stale proof of absence (exit 1, with the reason) unless --allow-stale', async () => {
+  it('refuses a stale value and a stale proof of absence (exit 7, with the reason) unless --allow-stale', async () => {
     // Past the SDK's default bound (30 s), as in the review (41 s): the CLI's defaults are under test.
     const wait = oldAtMs + DEFAULT_BOUND_MS + 1_000 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     replaying = true;
     // A CLI with no trust file yet: nothing to roll back from, so only freshness stands between it and the old answers.
     const stale = await cli('get', KEY);
-    expect(stale.code).toBe(1);
+    expect(stale.code).toBe(7); // stale (docs/cli.md, "Exit codes")
     expect(stale.stdout).not.toContain('old-value');
     expect(stale.stderr).toMatch(/STALE: every verified answer was certified too long ago/);
     expect(stale.stderr).toMatch(/stale: certified \d+ ms ago, bound 30000 ms/);
     const absent = await cli('get', LATE);
-    expect(absent.code).toBe(1);
+    expect(absent.code).toBe(7);
     expect(absent.stdout).not.toContain('absent');
     expect(absent.stderr).toMatch(/stale: certified/);
 
@@ -120,7 +120,7 @@ describe('the CLI against replicas replaying old certified answers', () => {
     expect(fresh.stdout).toContain('cli/k = new-value');
     replaying = true;
     const rolledBack = await cli('get', KEY, '--allow-stale');
-    expect(rolledBack.code).toBe(1);
+    expect(rolledBack.code).toBe(5); // a rollback is a verification failure
     expect(rolledBack.stdout).not.toContain('old-value');
     expect(rolledBack.stderr).toMatch(/rollback/);
   }, 60_000);

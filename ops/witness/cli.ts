@@ -172,6 +172,11 @@ function refuse(message: string): number {
 
 export async function runWitness(argv: string[], defaults: () => WitnessDefaults): Promise<number> {
   const [command, ...rest] = argv;
+  // --help anywhere: the usage on stdout, exit 0 (as every vcr command; docs/cli.md).
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     switch (command) {
       case 'checkpoint':

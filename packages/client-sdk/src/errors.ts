@@ -2,7 +2,7 @@
 // asking replicas carry `attempts`, one line per replica asked and why its
 // answer was not used. A fork carries both certificates as evidence.
 
-import type { Certificate } from '@vcr/proofs';
+import { assertNever, type Certificate } from '@vcr/proofs';
 
 /** Why one replica's answer was not used. */
 export type AttemptCode =
@@ -34,6 +34,8 @@ export type RegistryErrorCode =
   | 'fork'
   | 'stale'
   | 'all-replicas-failed'
+  /** No replica answered at all (every attempt a transport error or a timeout): nothing was refused or failed verification. */
+  | 'unreachable'
   | 'unknown-epoch'
   | 'rejected'
   | 'bad-argument'
@@ -87,8 +89,44 @@ export class ReplicasFailedError extends RegistryError {
   }
 }
 
+/**
+ * What one failed attempt says about the replica asked, for callers that act
+ * on the class rather than the detail (the CLI's exit codes): it could not be
+ * reached; it answered with something that failed verification (a lie, a
+ * rollback, an unproven epoch, garbage); its answer verified but is too old or
+ * behind; or it refused the request before ordering it.
+ */
+export type AttemptClass = 'unreachable' | 'unverified' | 'stale' | 'refused';
+
+export function attemptClass(code: AttemptCode): AttemptClass {
+  switch (code) {
+    case 'timeout':
+    case 'transport':
+    case 'http-error':
+    case 'redirect':
+      return 'unreachable';
+    case 'too-large':
+    case 'malformed':
+    case 'verification-failed':
+    case 'rollback':
+    case 'unknown-epoch':
+      return 'unverified';
+    case 'stale':
+    case 'behind':
+    case 'no-progress':
+      return 'stale';
+    case 'rejected':
+    case 'conflict':
+      return 'refused';
+    default:
+      return assertNever(code, 'attempt code');
+  }
+}
+
 function commonCode(attempts: readonly Attempt[]): RegistryErrorCode {
   const first = attempts[0]?.code;
+  // Transport errors and timeouts alike: the replicas could not be asked, which is not a failed verification.
+  if (first !== undefined && attempts.every((a) => a.code === 'transport' || a.code === 'timeout')) return 'unreachable';
   if (first === undefined || attempts.some((a) => a.code !== first)) return 'all-replicas-failed';
   switch (first) {
     case 'stale':

@@ -18,9 +18,10 @@ export {
   type VerifiedPinSet,
 } from './typed';
 export type { VerifiedReceipt } from './writes';
+export { describeReceipt, type ReceiptOutcome, receiptOutcome } from './receipt';
 export type { VerifiedChange } from './verify';
 export type { WatchOptions } from './changes';
-export { type Attempt, type AttemptCode, ForkError, RegistryError, type RegistryErrorCode, ReplicasFailedError } from './errors';
+export { type Attempt, type AttemptClass, type AttemptCode, attemptClass, ForkError, RegistryError, type RegistryErrorCode, ReplicasFailedError } from './errors';
 export { MemoryStorage, type TrustStorage } from './storage';
 export { TRUST_FORMAT, type TrustedHead } from './trust-state';
 export type { FetchLike } from './http';

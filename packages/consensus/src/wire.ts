@@ -24,6 +24,7 @@ import {
   u63String,
 } from '@vcr/proofs';
 import { consensusLimits } from './limits';
+import { fastPeerMessage } from './wire-fast';
 import type {
   Checkpoint,
   ClientReply,
@@ -147,7 +148,11 @@ function parseWith<T>(schema: z.ZodType<T>, untrusted: unknown): ParseResult<T> 
 }
 
 /** Decodes a peer message from any JSON value; never throws on JSON input. */
-export const parsePeerMessageJson = (untrusted: unknown): ParseResult<PeerMessage> => parseWith(peerMessageSchema, untrusted);
+export function parsePeerMessageJson(untrusted: unknown): ParseResult<PeerMessage> {
+  // The per-block messages without zod (wire-fast.ts); anything it does not accept outright goes to the schema.
+  const fast = fastPeerMessage(untrusted);
+  return fast !== undefined ? { ok: true, value: fast } : parseWith(peerMessageSchema, untrusted);
+}
 
 /** Decodes a client request from any JSON value; the signature is the core's to check. */
 export const parseClientRequestJson = (untrusted: unknown): ParseResult<ClientRequest> => parseWith(clientRequestSchema, untrusted);

@@ -49,9 +49,38 @@ export function bytesToHex(bytes: Uint8Array): string {
 
 /** Strict lowercase-or-uppercase hex, even length; returns undefined on anything else. */
 export function tryHexToBytes(hex: string): Uint8Array | undefined {
-  if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
+  return typeof hex === 'string' ? decodeHex(hex, NIBBLE_ANY_CASE) : undefined;
+}
+
+/** Lowercase hex only, even length (the wire's form, docs/encoding.md section 5); undefined on anything else. */
+export function tryLowerHexToBytes(hex: string): Uint8Array | undefined {
+  return typeof hex === 'string' ? decodeHex(hex, NIBBLE_LOWER) : undefined;
+}
+
+/** The value of each hex digit by its char code (below 128), -1 for any other character. */
+function nibbleTable(upper: boolean): Int8Array {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[97 + i] = 10 + i;
+    if (upper) t[65 + i] = 10 + i;
+  }
+  return t;
+}
+const NIBBLE_ANY_CASE = nibbleTable(true);
+const NIBBLE_LOWER = nibbleTable(false);
+
+function decodeHex(hex: string, table: Int8Array): Uint8Array | undefined {
+  if (hex.length % 2 !== 0) return undefined;
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0, j = 0; i < out.length; i++, j += 2) {
+    const a = hex.charCodeAt(j);
+    const b = hex.charCodeAt(j + 1);
+    const hi = a < 128 ? (table[a] as number) : -1;
+    const lo = b < 128 ? (table[b] as number) : -1;
+    if ((hi | lo) < 0) return undefined;
+    out[i] = (hi << 4) | lo;
+  }
   return out;
 }
 

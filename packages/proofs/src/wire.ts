@@ -13,6 +13,7 @@ import { type BlockHeader } from './header';
 import { limits } from './limits';
 import { type Membership } from './membership';
 import { type MapProof } from './merkle-map';
+import { fastClientRequest } from './wire-fast';
 
 const hexBytes = (length?: number) =>
   z
@@ -119,7 +120,11 @@ export const clientRequestSchema = z.strictObject({
   signature: signature64,
 });
 
-export const parseClientRequestJson = (untrusted: unknown): ParseResult<ClientRequest> => parseWith(clientRequestSchema, untrusted);
+export function parseClientRequestJson(untrusted: unknown): ParseResult<ClientRequest> {
+  // The common case without zod (wire-fast.ts); anything it does not accept outright goes to the schema.
+  const fast = fastClientRequest(untrusted);
+  return fast !== undefined ? { ok: true, value: fast } : parseWith(clientRequestSchema, untrusted);
+}
 
 export function clientRequestToJson(r: ClientRequest): { clientId: string; requestId: string; payload: string; signature: string } {
   return { clientId: r.clientId, requestId: r.requestId.toString(), payload: bytesToHex(r.payload), signature: bytesToHex(r.signature) };

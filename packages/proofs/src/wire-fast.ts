@@ -1,0 +1,95 @@
+// Fast paths for the JSON forms parsed on every write: a client request and a
+// block header. Each either returns exactly what the zod schema in wire.ts
+// would return for the same input, or undefined, and then the caller asks the
+// schema, which decides and words the refusal. So these only ever accept: a
+// rule missed here costs speed, never a wrong acceptance, and there is still
+// one place that states the rules (the schemas). wire-fast.test.ts checks
+// that on valid, mutated and random inputs whatever a fast path accepts the
+// schema accepts with an equal value. The schemas cost about 60 us for one
+// client request (regexes, refinements, issue bookkeeping), nearly a
+// signature check, and a PRE-PREPARE carries up to 128 of them.
+
+import { tryLowerHexToBytes } from './bytes';
+import { isWellFormedText } from './canonical';
+import type { ClientRequest } from './client-request';
+import { clientRequestLimits } from './client-request';
+import type { BlockHeader } from './header';
+import { limits } from './limits';
+
+const U63_LIMIT = 1n << 63n;
+
+/** A plain JSON object with exactly these keys (nothing more, nothing missing). */
+export function hasExactKeys(o: unknown, keys: readonly string[]): o is Record<string, unknown> {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+  let n = 0;
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) return false;
+    n++;
+  }
+  if (n !== keys.length) return false;
+  for (const k of keys) if (!Object.prototype.hasOwnProperty.call(o, k)) return false;
+  return true;
+}
+
+/** u63String: decimal, no leading zero, below 2^63. */
+export function fastU63(s: unknown): bigint | undefined {
+  if (typeof s !== 'string' || s.length === 0 || s.length > 19) return undefined;
+  if (s.length > 1 && s.charCodeAt(0) === 48) return undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  const n = BigInt(s);
+  return n < U63_LIMIT ? n : undefined;
+}
+
+/** Lowercase hex of exactly `bytes` bytes. */
+export function fastHexOf(s: unknown, bytes: number): Uint8Array | undefined {
+  if (typeof s !== 'string' || s.length !== 2 * bytes) return undefined;
+  return tryLowerHexToBytes(s);
+}
+
+/** Printable ASCII up to `max` characters: text the schemas accept without a second look (one byte per character, well-formed). */
+export function isShortAscii(s: unknown, min: number, max: number): s is string {
+  if (typeof s !== 'string' || s.length < min || s.length > max) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+const REQUEST_KEYS = ['clientId', 'requestId', 'payload', 'signature'] as const;
+
+/** clientRequestSchema's result, or undefined to let the schema decide. */
+export function fastClientRequest(o: unknown): ClientRequest | undefined {
+  if (!hasExactKeys(o, REQUEST_KEYS)) return undefined;
+  const { clientId, payload } = o;
+  if (!isShortAscii(clientId, 1, clientRequestLimits.clientIdBytesMax)) return undefined;
+  const requestId = fastU63(o.requestId);
+  if (requestId === undefined) return undefined;
+  if (typeof payload !== 'string' || payload.length > 2 * clientRequestLimits.payloadBytesMax) return undefined;
+  const payloadBytes = tryLowerHexToBytes(payload);
+  const signature = fastHexOf(o.signature, 64);
+  if (payloadBytes === undefined || signature === undefined) return undefined;
+  return { clientId, requestId, payload: payloadBytes, signature };
+}
+
+const HEADER_KEYS = ['chainId', 'epoch', 'view', 'height', 'prevHash', 'batchHash', 'stateRoot', 'logRoot', 'logSize', 'timestampMs', 'nextMembershipHash'] as const;
+
+/** headerSchema's result, or undefined to let the schema decide. */
+export function fastHeader(o: unknown): BlockHeader | undefined {
+  if (!hasExactKeys(o, HEADER_KEYS)) return undefined;
+  const { chainId } = o;
+  if (typeof chainId !== 'string' || chainId.length < 1 || chainId.length > limits.chainIdBytesMax || !isWellFormedText(chainId)) return undefined;
+  const epoch = fastU63(o.epoch);
+  const view = fastU63(o.view);
+  const height = fastU63(o.height);
+  const logSize = fastU63(o.logSize);
+  const timestampMs = fastU63(o.timestampMs);
+  const prevHash = fastHexOf(o.prevHash, 32);
+  const batchHash = fastHexOf(o.batchHash, 32);
+  const stateRoot = fastHexOf(o.stateRoot, 32);
+  const logRoot = fastHexOf(o.logRoot, 32);
+  const next = o.nextMembershipHash === null ? null : fastHexOf(o.nextMembershipHash, 32);
+  if (epoch === undefined || view === undefined || height === undefined || logSize === undefined || timestampMs === undefined) return undefined;
+  if (prevHash === undefined || batchHash === undefined || stateRoot === undefined || logRoot === undefined || next === undefined) return undefined;
+  return { chainId, epoch, view, height, prevHash, batchHash, stateRoot, logRoot, logSize, timestampMs, nextMembershipHash: next };
+}

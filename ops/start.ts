@@ -101,11 +101,11 @@ async function main(): Promise<void> {
     }
     // encodeTypedValue refuses (throws) a value the replicas would refuse.
     const written = await client.transaction(demo.map(([key, value]) => ({ op: 'put' as const, key, value: encodeTypedValue(value) })));
-    if (!written.result.ok) console.log(`seeding refused by the registry: ${written.result.error}`);
+    if (!written.result.ok) console.log(`seeding refused by the registry: ${written.result.error}${written.result.detail === undefined ? '' : `: ${written.result.detail}`}`);
     else console.log(`seeded ${demo.length} demo keys at height ${written.height} (receipt verified)`);
     // A change to a critical flag: org1 proposes it; it applies once a second organization submits the same change.
     const proposal = await client.put(CRITICAL_KEY, encodeTypedValue(CRITICAL_VALUE));
-    console.log(`proposed ${CRITICAL_KEY} as org1: ${proposal.result.ok ? 'applied' : proposal.result.error}`);
+    console.log(`proposed ${CRITICAL_KEY} as org1: ${proposal.result.ok ? 'applied' : `${proposal.result.error}${proposal.result.detail === undefined ? '' : ` (${proposal.result.detail})`}`}`);
   }
 
   // Read-only mirrors (docs/mirror.md): no keys, no vote; each follows the replicas and verifies every block.
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   console.log(`\nData and keys: ${layout.dataDir} (delete it to start from a new genesis)`);
   console.log('Try:  npm run cli -- get demo/flags/new-checkout');
   console.log('      npm run cli -- put demo/flags/dark-mode \'{"type":"flag","variants":{"on":true,"off":false},"defaultVariant":"off"}\'');
-  console.log('      (typed values: docs/values.md; a malformed flag, pin set or endpoint is refused with invalid-value)');
+  console.log('      (typed values: docs/values.md; a malformed flag, pin set or endpoint is refused with invalid-value and the field, e.g. "invalid-value: variants: required")');
   console.log(`      npm run cli -- put ${CRITICAL_KEY} '${new TextDecoder().decode(encodeTypedValue(CRITICAL_VALUE))}' --as org2`);
   console.log('      (demo/flags/critical/ needs 2 of org1..org3: org1 proposed this change, org2 approves it by submitting the same change)');
   console.log(`\n${consoleLine}  (verifies everything in the browser against ${layout.genesisFile})`);

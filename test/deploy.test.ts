@@ -59,7 +59,7 @@ describe('deploy files', () => {
     expect(container.env).toBeUndefined();
   });
 
-  it('the Prometheus rules parse, and every metric they name is one the replica exports', () => {
+  it('the Prometheus rules parse, and every metric they name is one the replica exports', async () => {
     const rules = yaml.load(read('prometheus/vcr-alerts.yaml')) as { groups: { rules: { alert: string; expr: string }[] }[] };
     const alerts = rules.groups.flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(['VcrNoCommits', 'VcrFrequentViewChanges', 'VcrPeerUnreachable', 'VcrRejectedMessages', 'VcrEquivocationEvidence']));
@@ -67,7 +67,7 @@ describe('deploy files', () => {
     metrics.rejected('bad-signature');
     metrics.peerError('r2');
     metrics.peerIntakeDropped('r2');
-    const exported = new Set([...metrics.render({ replica: 'r1', view: 0, height: 0, connectedPeers: 3 }).matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
+    const exported = new Set([...(await metrics.render({ replica: 'r1', view: 0, height: 0, connectedPeers: 3, membershipSize: 4 })).matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
     expect(exported.has('vcr_connected_peers')).toBe(true);
     for (const { alert, expr } of alerts) {
       for (const [name] of expr.matchAll(/\bvcr_[a-z_]+/g)) expect(exported.has(name), `${alert} names ${name}`).toBe(true);

@@ -21,6 +21,12 @@ export interface ScrapeLabels {
   storage?: { writes: number; syncs: number };
   /** The SQLite database and its WAL, in bytes. */
   databaseBytes?: number;
+  /** The file system holding the data folder: free for this process, and its size. */
+  volume?: { availableBytes: number; sizeBytes: number };
+  /** Client requests taken in and not yet committed (the core's pending set). */
+  pendingRequests?: number;
+  /** What GET /readyz answers: 1 ready, 0 not. */
+  ready?: boolean;
 }
 
 /** Latency buckets, in seconds: a write commits in a few fsyncs (ms), a slow view change takes seconds. */
@@ -80,6 +86,10 @@ export class Metrics {
     counter('vcr_store_commits_total', 'SQLite transactions committed (an idle replica commits none).', () => self.scrape.storage?.writes ?? 0);
     counter('vcr_store_syncs_total', 'fdatasync calls on the WAL, each making every commit before it durable.', () => self.scrape.storage?.syncs ?? 0);
     gauge('vcr_database_size_bytes', 'Size of the SQLite database file and its write-ahead log.', () => self.scrape.databaseBytes);
+    gauge('vcr_volume_available_bytes', 'Free space on the file system of the data folder, for this process.', () => self.scrape.volume?.availableBytes);
+    gauge('vcr_volume_size_bytes', 'Size of the file system of the data folder.', () => self.scrape.volume?.sizeBytes);
+    gauge('vcr_pending_requests', 'Client requests taken in and not yet committed.', () => self.scrape.pendingRequests);
+    gauge('vcr_ready', 'What GET /readyz answers: 1 when following a view, connected to a quorum and caught up; 0 otherwise.', () => (self.scrape.ready === undefined ? undefined : self.scrape.ready ? 1 : 0));
     labelled('vcr_rejected_messages_total', 'Messages refused, by reason (bad signature, wrong epoch, malformed, overloaded, ...).', 'reason', this.rejectedByReason);
     labelled('vcr_peer_errors_total', 'Failed connections or requests to a peer.', 'peer', this.peerErrors);
     labelled('vcr_peer_dropped_total', 'Frames to a peer dropped because its link was down or its queue full.', 'peer', this.peerDrops);

@@ -98,6 +98,9 @@ export function createServer(node: ReplicaNode): express.Express {
         membershipSize: node.currentMembership.replicas.length,
         storage: node.store.durabilityStats,
         databaseBytes: node.store.databaseBytes,
+        volume: node.store.volumeBytes,
+        pendingRequests: Number(s.pending ?? 0),
+        ready: readinessOf(node).ready,
       })
       .then((text) => res.type(node.metrics.contentType).send(text), next);
   });

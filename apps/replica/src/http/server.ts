@@ -11,6 +11,7 @@ import { bytesToHex, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
 import { readEntry } from '../registry';
+import { OPENAPI_FILE } from '../openapi-file';
 import { RequestIdRefused } from '../request-intake';
 import { auditRoutes } from './audit-routes';
 import { certificateJsonOf } from './certificate-json';
@@ -205,7 +206,7 @@ export function createServer(node: ReplicaNode): express.Express {
   auditRoutes(app, node);
   witnessRoutes(app, node);
 
-  const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
+  const openapiYaml = readFileSync(OPENAPI_FILE, 'utf8');
   app.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(openapiYaml);
   });

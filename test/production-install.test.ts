@@ -52,9 +52,9 @@ beforeAll(() => {
   }
   cpSync(join(repoRoot, 'apps/replica/dist'), join(install, 'apps/replica/dist'), { recursive: true });
   cpSync(join(repoRoot, 'apps/replica/openapi.yaml'), join(install, 'apps/replica/openapi.yaml'));
-  const ci = spawnSync('npm', ['ci', '--omit=dev', '-w', '@vcr/replica', '--no-audit', '--no-fund'], { cwd: install, encoding: 'utf8', env: plainEnv({ npm_config_update_notifier: 'false' }), timeout: 540_000 });
+  const ci = spawnSync('npm', ['ci', '--omit=dev', '-w', '@vcr/replica', '--no-audit', '--no-fund'], { cwd: install, encoding: 'utf8', env: plainEnv({ npm_config_update_notifier: 'false' }), timeout: 900_000 });
   expect(ci.status, `${ci.stdout}\n${ci.stderr}`).toBe(0);
-}, 600_000);
+}, 1_000_000);
 
 afterAll(() => {
   for (const p of processes) p.kill('SIGTERM');

@@ -33,14 +33,25 @@ FROM manifests AS deps
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-RUN npm ci --omit=dev -w @vcr/replica --no-audit --no-fund \
+# Where node-gyp finds Node's headers when it cannot download them (/usr for a
+# Debian-packaged Node, /usr/local in the official image); empty: download.
+ARG NODE_GYP_NODEDIR=
+# Behind a TLS-inspecting proxy, pass its CA bundle as a build secret
+# (--secret id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt): used for this
+# step only, never stored in a layer.
+RUN --mount=type=secret,id=npm-ca \
+    if [ -s /run/secrets/npm-ca ]; then export NPM_CONFIG_CAFILE=/run/secrets/npm-ca; fi; \
+    if [ -n "$NODE_GYP_NODEDIR" ]; then export npm_config_nodedir="$NODE_GYP_NODEDIR"; fi; \
+    npm ci --omit=dev -w @vcr/replica --no-audit --no-fund \
  # Workspace links point at sources the final image does not hold: the bundle has that code compiled in.
  && rm -rf node_modules/@vcr
 
 # The bundle: dev dependencies (esbuild) without install scripts, since
 # bundling loads no native module; then the workspace sources.
 FROM manifests AS build
-RUN npm ci -w @vcr/replica --ignore-scripts --no-audit --no-fund
+RUN --mount=type=secret,id=npm-ca \
+    if [ -s /run/secrets/npm-ca ]; then export NPM_CONFIG_CAFILE=/run/secrets/npm-ca; fi; \
+    npm ci -w @vcr/replica --ignore-scripts --no-audit --no-fund
 COPY packages/ packages/
 COPY apps/replica/ apps/replica/
 RUN node apps/replica/scripts/build.mjs

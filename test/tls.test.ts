@@ -215,7 +215,7 @@ describe('a plain-HTTP mirror of HTTPS replicas', () => {
     // The other mirror's fetches fail certificate verification: it stays empty and counts each upstream error.
     const metrics = await waitFor('the untrusting mirror counts upstream errors', 15_000, async () => {
       const text = await (await fetch(`${untrusting}/metrics`)).text();
-      return /vcr_peer_errors_total\{[^}]*peer="upstream-1"\} [1-9]/.test(text) ? text : undefined;
+      return /vcr_peer_errors_total\{[^}]*peer="upstream-1"[^}]*\} [1-9]/.test(text) ? text : undefined;
     });
     expect(metrics).toMatch(/^vcr_committed_height\{replica="mirror-no-ca"\} 0$/m);
   }, 60_000);

@@ -12,6 +12,7 @@ import { loadGenesis } from '../apps/replica/src/genesis';
 import { buildConsoleIfStale, spawnConsole, waitForConsole } from './console';
 import { bootstrapDemoRegistry, clientSeedSigner, DEMO_NAMESPACES } from './demo-registry';
 import { prepareLocalCluster, prepareMirror, type RunningReplica, spawnReplica, waitHealthy } from './local-cluster';
+import { replicaLogSink } from './replica-logs';
 
 const dataDir = process.env.VCR_DATA_DIR ?? 'data';
 const basePort = Number(process.env.VCR_BASE_PORT ?? 7001);
@@ -69,7 +70,14 @@ function demoValues(nowMs: number): [string, TypedValue][] {
 async function main(): Promise<void> {
   const mirrorCount = mirrorsWanted(process.argv.slice(2));
   const layout = prepareLocalCluster({ dataDir, basePort });
-  const running: RunningReplica[] = layout.replicas.map((r) => spawnReplica(layout, r.id, (line) => process.env.VCR_VERBOSE ? console.log(`[${r.id}] ${line}`) : undefined));
+  // Each process's log goes to <data>/logs/<id>.log; VCR_VERBOSE=1 also prints it here.
+  const echo = (id: string) => (process.env.VCR_VERBOSE ? (line: string) => console.log(`[${id}] ${line}`) : undefined);
+  const logFiles: { id: string; file: string }[] = [];
+  const running: RunningReplica[] = layout.replicas.map((r) => {
+    const sink = replicaLogSink(layout.dataDir, r.id, echo(r.id));
+    logFiles.push({ id: r.id, file: sink.file });
+    return spawnReplica(layout, r.id, sink.write);
+  });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -101,11 +109,11 @@ async function main(): Promise<void> {
     }
     // encodeTypedValue refuses (throws) a value the replicas would refuse.
     const written = await client.transaction(demo.map(([key, value]) => ({ op: 'put' as const, key, value: encodeTypedValue(value) })));
-    if (!written.result.ok) console.log(`seeding refused by the registry: ${written.result.error}`);
+    if (!written.result.ok) console.log(`seeding refused by the registry: ${written.result.error}${written.result.detail === undefined ? '' : `: ${written.result.detail}`}`);
     else console.log(`seeded ${demo.length} demo keys at height ${written.height} (receipt verified)`);
     // A change to a critical flag: org1 proposes it; it applies once a second organization submits the same change.
     const proposal = await client.put(CRITICAL_KEY, encodeTypedValue(CRITICAL_VALUE));
-    console.log(`proposed ${CRITICAL_KEY} as org1: ${proposal.result.ok ? 'applied' : proposal.result.error}`);
+    console.log(`proposed ${CRITICAL_KEY} as org1: ${proposal.result.ok ? 'applied' : `${proposal.result.error}${proposal.result.detail === undefined ? '' : ` (${proposal.result.detail})`}`}`);
   }
 
   // Read-only mirrors (docs/mirror.md): no keys, no vote; each follows the replicas and verifies every block.
@@ -113,7 +121,9 @@ async function main(): Promise<void> {
   for (let i = 1; i <= mirrorCount; i++) {
     const id = `mirror-${i}`;
     const mirror = prepareMirror(layout, id, basePort + 99 + i, layout.replicas.map((r) => r.url));
-    running.push(spawnReplica(mirror.layout, id, (line) => (process.env.VCR_VERBOSE ? console.log(`[${id}] ${line}`) : undefined)));
+    const sink = replicaLogSink(layout.dataDir, id, echo(id));
+    logFiles.push({ id, file: sink.file });
+    running.push(spawnReplica(mirror.layout, id, sink.write));
     mirrors.push({ id, url: mirror.url });
   }
   await Promise.all(mirrors.map((m) => waitHealthy(m.url, 60_000)));
@@ -130,12 +140,14 @@ async function main(): Promise<void> {
   }
 
   console.log('\nLocal cluster is up (4 replicas, PBFT, f = 1):');
-  for (const r of layout.replicas) console.log(`  ${r.id}  ${r.url}   (health ${r.url}/healthz, metrics ${r.url}/metrics)`);
+  for (const r of layout.replicas) console.log(`  ${r.id}  ${r.url}   (health ${r.url}/healthz, ready ${r.url}/readyz, metrics ${r.url}/metrics)`);
   for (const m of mirrors) console.log(`  ${m.id}  ${m.url}   (read-only mirror: verified reads, no writes; health ${m.url}/healthz)`);
   console.log(`\nData and keys: ${layout.dataDir} (delete it to start from a new genesis)`);
+  console.log(`Logs (JSON lines with levels; VCR_VERBOSE=1 also prints them here, VCR_LOG_LEVEL=debug|info|warn sets the level):`);
+  for (const l of logFiles) console.log(`  ${l.id}  ${l.file}`);
   console.log('Try:  npm run cli -- get demo/flags/new-checkout');
   console.log('      npm run cli -- put demo/flags/dark-mode \'{"type":"flag","variants":{"on":true,"off":false},"defaultVariant":"off"}\'');
-  console.log('      (typed values: docs/values.md; a malformed flag, pin set or endpoint is refused with invalid-value)');
+  console.log('      (typed values: docs/values.md; a malformed flag, pin set or endpoint is refused with invalid-value and the field, e.g. "invalid-value: variants: required")');
   console.log(`      npm run cli -- put ${CRITICAL_KEY} '${new TextDecoder().decode(encodeTypedValue(CRITICAL_VALUE))}' --as org2`);
   console.log('      (demo/flags/critical/ needs 2 of org1..org3: org1 proposed this change, org2 approves it by submitting the same change)');
   console.log(`\n${consoleLine}  (verifies everything in the browser against ${layout.genesisFile})`);

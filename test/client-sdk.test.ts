@@ -86,7 +86,7 @@ describe('client SDK over real HTTP', () => {
     const client = await sdk(membership, [url], { storage: new FileStorage(join(dir, 'trust.json')) });
     expect((await client.put('edge/pins/a', '1')).result).toEqual({ ok: true, revisions: [1n] });
     expect((await client.put('edge/pins/b', '2')).result.ok).toBe(true);
-    expect((await client.compareAndSet('edge/pins/a', 9n, 'no')).result).toEqual({ ok: false, error: 'revision-mismatch' });
+    expect((await client.compareAndSet('edge/pins/a', 9n, 'no')).result).toMatchObject({ ok: false, error: 'revision-mismatch' });
     expect((await client.compareAndSet('edge/pins/a', 1n, '3')).result).toEqual({ ok: true, revisions: [2n] });
     expect((await client.transaction([{ op: 'delete', key: 'edge/pins/b' }, { op: 'put', key: 'edge/x', value: new TextEncoder().encode('4') }])).result).toEqual({ ok: true, revisions: [0n, 1n] });
     expect((await client.delete('edge/x')).result).toEqual({ ok: true, revisions: [0n] });

@@ -129,7 +129,7 @@ describe('membership changes on real processes', () => {
     // Approvals below the threshold change nothing.
     const weak: MembershipChange = { epoch: 0n, actions: [{ action: 'add-replica', replica: { id: 'r5', organization: 'org5', publicKey: joining.publicKey, address: r5Url } }] };
     const refused = await writer.submit({ op: 'membership', change: weak, approvals: [{ organization: 'org1', signature: signMembershipApproval(openOrgAdminKey(layout, 1), genesis.chainId, weak) }] });
-    expect(refused.result).toEqual({ ok: false, error: 'approvals-below-threshold' });
+    expect(refused.result).toMatchObject({ ok: false, error: 'approvals-below-threshold' });
     expect((await health('r1')).epoch).toBe(0);
 
     const added = await changeMembership(0n, weak.actions);
@@ -204,7 +204,7 @@ describe('membership changes on real processes', () => {
     });
     expect(closeCode).toBe(1008);
     const metrics = await (await fetch(`${urlOf('r1')}/metrics`)).text();
-    expect(metrics).toMatch(/vcr_rejected_messages_total\{replica="r1",reason="peer-auth"\} [1-9]/);
+    expect(metrics).toMatch(/^vcr_rejected_messages_total\{(?=[^}]*replica="r1")[^}]*reason="peer-auth"[^}]*\} [1-9]/m);
   }, 30_000);
 
   it('retired keys (all of epoch 0, more than f) certifying a false state to a genesis-pinned client are refused once f+1 replicas told it the newest epoch', async () => {

@@ -79,7 +79,7 @@ describe('registry reads and audit records over HTTP', () => {
     }
     expect((await client.transaction([{ op: 'delete', key: 'edge/pins/b' }, { op: 'put', key: 'edge/pinsX', value: utf8('5') }])).result.ok).toBe(true);
     // A failed CAS changes nothing and shows in no history.
-    expect((await client.compareAndSet('edge/pins/a', 1n, utf8('no'))).result).toEqual({ ok: false, error: 'revision-mismatch' });
+    expect((await client.compareAndSet('edge/pins/a', 1n, utf8('no'))).result).toMatchObject({ ok: false, error: 'revision-mismatch' });
 
     const listed = await client.list('edge/pins/');
     expect(listed.keys.map((k) => [k.key, new TextDecoder().decode(k.value), k.revision])).toEqual([['edge/pins/a', '4', 2n]]);

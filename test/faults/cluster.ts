@@ -187,7 +187,7 @@ export class FaultCluster {
   async rejectedBy(id: string): Promise<Record<string, number>> {
     const res = await fetch(`${this.urlOf(id)}/metrics`, { signal: AbortSignal.timeout(1_000) });
     const counts: Record<string, number> = {};
-    for (const m of (await res.text()).matchAll(/^vcr_rejected_messages_total\{[^}]*reason="([^"]+)"\} (\d+)$/gm)) counts[m[1] as string] = Number(m[2]);
+    for (const m of (await res.text()).matchAll(/^vcr_rejected_messages_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)$/gm)) counts[m[1] as string] = Number(m[2]);
     return counts;
   }
 

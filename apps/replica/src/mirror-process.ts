@@ -62,6 +62,8 @@ export function runMirrorProcess(argv: readonly string[]): void {
     // https:// upstreams are verified against tls.ca (or mirror.ca for a plain-HTTP mirror), or the system roots.
     peerTls: upstreamCa === undefined ? {} : { ca: upstreamCa },
   });
+  // One node per process: the process and Node.js metrics (CPU, memory, event loop, GC) describe it.
+  node.metrics.collectProcessMetrics();
   const server = createListener(createServer(node), tls);
   // No node.attach(server): a mirror takes no peer connections, and says so to anyone who tries.
   refusePeerUpgrades(server, upstream);

@@ -1,12 +1,18 @@
 // What the replica and the mirror processes share around their node: JSON
-// log lines on stdout, stopping cleanly on SIGINT/SIGTERM or when the
+// log lines on stdout (pino, with levels: logger.ts), stopping cleanly on SIGINT/SIGTERM or when the
 // launcher goes away, and exiting 1 with the reason when they cannot start.
 
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { createLogger, logEvent } from './logger';
 import type { ReplicaNode } from './replica-node';
 
+let logger: Logger | undefined;
+
+/** One JSON log line on stdout through pino, at the level of its event (logger.ts). */
 export function log(line: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
+  logger ??= createLogger();
+  logEvent(logger, line);
 }
 
 /** On a signal (or the launcher's exit): stop the node, close the server, then `closeResources` (store, keystore), exit 0. */

@@ -48,6 +48,7 @@ import { VerifiedRequests } from './verified-requests';
 import { RequestRelay } from './request-relay';
 import { PeerTransport, type PeerTlsOptions } from './transport';
 import { Metrics } from './metrics';
+import { PhaseTimer } from './phase-timer';
 
 export interface Receipt {
   block: CommittedBlock;
@@ -116,6 +117,7 @@ export { clientPublicKey } from '@vcr/proofs';
 
 export class ReplicaNode {
   readonly metrics = new Metrics();
+  private readonly phases = new PhaseTimer(this.metrics);
   private readonly core: PbftCore<RegistryState>;
   /** Links to the current membership's other replicas; none while this replica has no vote (it follows by state transfer). */
   private peers: PeerTransport | undefined;
@@ -703,6 +705,7 @@ export class ReplicaNode {
         return;
       case 'verified':
         store.audit.recordMessage(auditRowOf(effect.message, Date.now()));
+        this.phases.onMessage(effect.message, false);
         return;
       case 'fetch-blocks':
         void this.fetchBlocks(effect.fromSeq);
@@ -740,7 +743,9 @@ export class ReplicaNode {
 
   /** What this replica itself signed and sent joins the audit record too (retransmissions collapse into one row). */
   private recordOwn(message: PeerMessage): void {
-    if (message.from === this.opts.replicaId) this.opts.store.audit.recordMessage(auditRowOf(message, Date.now()));
+    if (message.from !== this.opts.replicaId) return;
+    this.opts.store.audit.recordMessage(auditRowOf(message, Date.now()));
+    this.phases.onMessage(message, true);
   }
 
   /**
@@ -772,6 +777,7 @@ export class ReplicaNode {
     }
     this.latest = block;
     this.metrics.committed(block.batch.length);
+    this.phases.onCommitted(height);
     this.outbox.push(() => {
       for (const listener of [...this.commitListeners]) listener();
     });

@@ -56,6 +56,8 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
     peerTls: tls?.ca === undefined ? {} : { ca: tls.ca },
     ...extend?.({ replicaId: config.replicaId, membership, key }),
   });
+  // One node per process: the process and Node.js metrics (CPU, memory, event loop, GC) describe it.
+  node.metrics.collectProcessMetrics();
   const server = createListener(createServer(node), tls).listen(config.port, config.host, () => {
     log({ replica: config.replicaId, event: 'listening', url: `${scheme}://${config.host}:${config.port}`, height: String(node.status.committed) });
     node.start();

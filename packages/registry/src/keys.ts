@@ -11,6 +11,8 @@ export const registryLimits = {
   valueBytesMax: 64 * 1024,
   /** Operations in one transaction. */
   txnOpsMax: 64,
+  /** A refusal's detail (`RegistryResult.detail`), in UTF-16 code units: it is stored in every reply cache entry and log leaf. */
+  resultDetailCharsMax: 256,
   /** Revisions stay below 2^63, like every 64-bit quantity on the JSON wire. */
   revisionMax: (1n << 63n) - 1n,
 } as const;

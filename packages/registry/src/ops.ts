@@ -7,7 +7,8 @@
 // unknown fields, every limit checked), so one operation has one encoding and
 // every replica reads the same bytes the same way.
 
-import { type CanonicalValue, assertNever, decodeCanonical, encodeCanonical } from '@vcr/proofs';
+import { type CanonicalValue, assert, assertNever, decodeCanonical, encodeCanonical } from '@vcr/proofs';
+import { isValidDetail } from './refusal';
 import { type KeyRejection, checkUserKey, registryLimits } from './keys';
 
 import { type GovernanceOp, type GovernanceRejection, governanceOpToCanonical, validateGovernanceOp } from './governance';
@@ -206,10 +207,20 @@ export type RegistryErrorCode =
  * op counts as a transaction of one): 0 after a delete, since 0 is what a
  * later CAS expects for an absent key.
  */
-export type RegistryResult = { ok: true; revisions: bigint[] } | { ok: false; error: RegistryErrorCode };
+export type RegistryResult =
+  | { ok: true; revisions: bigint[] }
+  /**
+   * `detail` names the rule and the field (`variants: required`, `org4 may not write demo/flags/
+   * (writers: org1)`): built deterministically from the state and the request, at most
+   * `registryLimits.resultDetailCharsMax` characters (refusal.ts). Absent where the code says it all.
+   */
+  | { ok: false; error: RegistryErrorCode; detail?: string };
 
 export function encodeResult(result: RegistryResult): Uint8Array {
-  return encodeCanonical(result.ok ? { ok: true, revisions: result.revisions } : { ok: false, error: result.error });
+  if (result.ok) return encodeCanonical({ ok: true, revisions: result.revisions });
+  if (result.detail === undefined) return encodeCanonical({ ok: false, error: result.error });
+  assert(isValidDetail(result.detail), 'registry: a result detail must be bounded, well-formed text (refusal.ts boundDetail)');
+  return encodeCanonical({ ok: false, error: result.error, detail: result.detail });
 }
 
 const ERROR_CODES: readonly string[] = [
@@ -238,8 +249,11 @@ export function decodeResult(untrustedBytes: Uint8Array): DecodeResultOutcome {
   if (!decoded.ok) return { ok: false, reason: 'not-canonical' };
   const value = decoded.value;
   if (!isMap(value)) return { ok: false, reason: 'malformed' };
-  if (value.ok === false && hasExactly(value, ['ok', 'error']) && typeof value.error === 'string' && ERROR_CODES.includes(value.error)) {
-    return { ok: true, result: { ok: false, error: value.error as RegistryErrorCode } };
+  if (value.ok === false && typeof value.error === 'string' && ERROR_CODES.includes(value.error)) {
+    const error = value.error as RegistryErrorCode;
+    if (hasExactly(value, ['ok', 'error'])) return { ok: true, result: { ok: false, error } };
+    if (hasExactly(value, ['ok', 'error', 'detail']) && isValidDetail(value.detail)) return { ok: true, result: { ok: false, error, detail: value.detail } };
+    return { ok: false, reason: 'malformed' };
   }
   if (value.ok !== true || !hasExactly(value, ['ok', 'revisions']) || !Array.isArray(value.revisions)) return { ok: false, reason: 'malformed' };
   const untrustedRevisions = value.revisions as readonly CanonicalValue[];

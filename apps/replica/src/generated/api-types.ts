@@ -393,6 +393,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness for load balancers
+         * @description 200 when the replica follows a view, is connected to a quorum (itself
+         *     and its authenticated peer links make 2f+1 of the current membership)
+         *     and has caught up (nothing to fetch, no blocks waiting out of order,
+         *     nothing committed below the stable checkpoint); 503 otherwise. On a
+         *     mirror: it has a block, is not behind the height its upstreams claim,
+         *     and an upstream answered in the last 30 s. The body names each check.
+         */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/livez": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness
+         * @description 200 whenever the process's event loop answers (a view change or a catch-up does not make a replica dead).
+         */
+        get: operations["liveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -402,9 +447,14 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus text exposition format 0.0.4 (`text/plain; version=0.0.4`):
+         * @description Prometheus text exposition format 0.0.4 (`text/plain; version=0.0.4`),
+         *     every family with HELP and TYPE, every series labelled `replica`:
          *     blocks and requests committed, view changes, evidence, view, height,
-         *     rejected messages by reason, peer errors and drops.
+         *     connected peers and membership size, readiness, pending requests,
+         *     rejected messages by reason, peer errors and drops, store commits and
+         *     syncs, database and volume size; histograms of HTTP latency by route,
+         *     write commit latency, block commit latency and time per PBFT phase;
+         *     process and Node.js metrics (docs/runbook.md "Metrics").
          */
         get: operations["metrics"];
         put?: never;
@@ -752,6 +802,16 @@ export interface components {
                 lastExecutedRequestId?: components["schemas"]["U63"];
                 /** @description Schema violations, `"<path>: <message>"`, at most 10. */
                 issues?: string[];
+            };
+        };
+        Readiness: {
+            ready: boolean;
+            /** @description On a replica: following, quorumConnected, caughtUp; on a mirror: caughtUp, upstreamAnswered. */
+            checks: {
+                [key: string]: {
+                    ok: boolean;
+                    detail: string;
+                };
             };
         };
         /**
@@ -1582,6 +1642,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    readiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not ready; the failing checks have `ok` false. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    liveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        live: true;
+                    };
                 };
             };
         };

@@ -11,12 +11,15 @@ import { bytesToHex, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
 import { readEntry } from '../registry';
+import { OPENAPI_FILE } from '../openapi-file';
 import { RequestIdRefused } from '../request-intake';
 import { auditRoutes } from './audit-routes';
 import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
+import { readinessOf } from './readiness';
 import { registryRoutes } from './registry-routes';
+import { requestMetrics } from './request-metrics';
 import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
@@ -58,6 +61,7 @@ export function createListener(app: express.Express, tls?: { cert: Buffer; key: 
 export function createServer(node: ReplicaNode): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestMetrics(node.metrics));
   const clientJson = express.json({ limit: MAX_CLIENT_BODY_BYTES, strict: true });
 
   // Reads are public and carry their own proofs: any origin (the audit console in a browser) may fetch
@@ -75,20 +79,46 @@ export function createServer(node: ReplicaNode): express.Express {
   // A read-only mirror refuses writes before the write route sees them (docs/mirror.md).
   mirrorRoutes(app, node);
 
-  app.get('/metrics', (_req, res) => {
+  // Readiness for load balancers (readiness.ts); liveness only says the event loop answers.
+  app.get('/readyz', (_req, res) => {
+    const readiness = readinessOf(node);
+    res.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+  app.get('/livez', (_req, res) => {
+    res.json({ live: true });
+  });
+
+  app.get('/metrics', (_req, res, next) => {
     const s = node.status;
-    res.type('text/plain; version=0.0.4').send(node.metrics.render({ replica: String(s.replicaId), view: Number(s.view), height: Number(s.committed), connectedPeers: node.connectedPeers().length, storage: node.store.durabilityStats }));
+    node.metrics
+      .render({
+        replica: String(s.replicaId),
+        view: Number(s.view),
+        height: Number(s.committed),
+        connectedPeers: node.connectedPeers().length,
+        membershipSize: node.currentMembership.replicas.length,
+        storage: node.store.durabilityStats,
+        databaseBytes: node.store.databaseBytes,
+        volume: node.store.volumeBytes,
+        pendingRequests: Number(s.pending ?? 0),
+        ready: readinessOf(node).ready,
+      })
+      .then((text) => res.type(node.metrics.contentType).send(text), next);
   });
 
   app.post('/v1/requests', clientJson, (req, res, next) => {
     const q = proveFromQuery.safeParse(req.query);
     if (!q.success) return fail(res, 400, 'malformed', 'the only query parameter is proveFrom, a decimal log size');
+    const receivedMs = performance.now();
     const parsed = parseClientRequestJson(req.body);
     if (!parsed.ok) return fail(res, 400, 'malformed', 'request does not match the schema', { issues: parsed.issues });
     if (clientPublicKey(parsed.value.clientId) === undefined) return fail(res, 400, 'malformed', 'clientId must be the hex of the client Ed25519 public key');
     node
       .submit(parsed.value)
-      .then((receipt) => res.json(receiptToJson(receipt, consistencyFor(node, q.data.proveFrom, receipt.block.header.logSize))))
+      .then((receipt) => {
+        node.metrics.requestCommitted((performance.now() - receivedMs) / 1000);
+        res.json(receiptToJson(receipt, consistencyFor(node, q.data.proveFrom, receipt.block.header.logSize)));
+      })
       .catch((error: unknown) => {
         if (error instanceof RequestIdRefused) return fail(res, error.status, error.code, error.message, error.details);
         if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify (sign for the current epoch or the one before; GET /v1/epochs)');
@@ -176,7 +206,7 @@ export function createServer(node: ReplicaNode): express.Express {
   auditRoutes(app, node);
   witnessRoutes(app, node);
 
-  const openapiYaml = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
+  const openapiYaml = readFileSync(OPENAPI_FILE, 'utf8');
   app.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(openapiYaml);
   });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, encodeCanonical, nobleBackend } from '@vcr/proofs';
 import type { ClientRequest } from '@vcr/consensus';
-import { type NamespaceOp, type RegistryOp, type RegistryPolicy, decodeOp, decodeResult, encodeOp, encodeTypedValue } from '@vcr/registry';
+import { type NamespaceOp, type RegistryOp, type RegistryPolicy, decodeOp, decodeResult, encodeOp, encodeTypedValue, registryLimits } from '@vcr/registry';
 import { testCluster } from '@vcr/proofs/testing';
 import { genesisRegistryState, readEntry, registryExecutor, type RegistryState, replyCacheKey } from './state';
 
@@ -80,11 +80,11 @@ describe('registry governance: organizations and namespaces', () => {
   it('only registry admins create organizations and namespaces; an unknown organization is refused', () => {
     const s = setup();
     for (const r of [s.submit(MALLORY, { op: 'org', org: 'evil', clients: [MALLORY], admins: [MALLORY] }), s.submit(MALLORY, ns('x/'))]) {
-      expect(r.result).toEqual({ ok: false, error: 'forbidden' });
+      expect(r.result).toMatchObject({ ok: false, error: 'forbidden' });
       expect(unchanged(r)).toBe(true);
     }
     const unknown = s.submit(ADMIN, ns('x/', { writers: ['nobody'] }));
-    expect(unknown.result).toEqual({ ok: false, error: 'unknown-org' });
+    expect(unknown.result).toMatchObject({ ok: false, error: 'unknown-org' });
     expect(unchanged(unknown)).toBe(true);
   });
 
@@ -92,16 +92,16 @@ describe('registry governance: organizations and namespaces', () => {
     const s = bootstrap();
     expect(s.submit(ADMIN, { op: 'org', org: 'org4', clients: [], admins: [BOB] }).result.ok).toBe(true);
     expect(s.submit(BOB, { op: 'org', org: 'org4', clients: [BOB], admins: [BOB] }).result.ok).toBe(true);
-    expect(s.submit(CAROL, { op: 'org', org: 'org4', clients: [CAROL], admins: [CAROL] }).result).toEqual({ ok: false, error: 'forbidden' });
+    expect(s.submit(CAROL, { op: 'org', org: 'org4', clients: [CAROL], admins: [CAROL] }).result).toMatchObject({ ok: false, error: 'forbidden' });
     expect(s.submit(ALICE, ns('payments/flags/', { writers: ['org1', 'org2'], valueType: 'flag' })).result.ok).toBe(true);
-    expect(s.submit(BOB, ns('payments/flags/', { writers: ['org2'], valueType: 'flag' })).result).toEqual({ ok: false, error: 'forbidden' });
+    expect(s.submit(BOB, ns('payments/flags/', { writers: ['org2'], valueType: 'flag' })).result).toMatchObject({ ok: false, error: 'forbidden' });
   });
 });
 
 describe('registry governance: writes', () => {
   it('refuses a key under no namespace when the root is closed, and allows it when open', () => {
     const closed = bootstrap().submit(ALICE, { op: 'put', key: 'elsewhere/k', value: FLAG });
-    expect(closed.result).toEqual({ ok: false, error: 'unknown-namespace' });
+    expect(closed.result).toMatchObject({ ok: false, error: 'unknown-namespace' });
     expect(unchanged(closed)).toBe(true);
     const open = setup({ rootWrite: 'open', admins: [] }).submit(MALLORY, { op: 'put', key: 'elsewhere/k', value: FLAG });
     expect(open.result).toEqual({ ok: true, revisions: [1n] });
@@ -110,22 +110,22 @@ describe('registry governance: writes', () => {
   it('enforces the write ACL (longest prefix wins) and the value type, all or nothing in a transaction', () => {
     const s = bootstrap();
     const forbidden = s.submit(BOB, { op: 'put', key: 'payments/flags/a', value: FLAG });
-    expect(forbidden.result).toEqual({ ok: false, error: 'forbidden' });
+    expect(forbidden.result).toMatchObject({ ok: false, error: 'forbidden' });
     expect(unchanged(forbidden)).toBe(true);
     const stranger = s.submit(MALLORY, { op: 'put', key: 'payments/flags/a', value: FLAG });
-    expect(stranger.result).toEqual({ ok: false, error: 'forbidden' });
+    expect(stranger.result).toMatchObject({ ok: false, error: 'forbidden' });
     const wrongType = s.submit(ALICE, { op: 'put', key: 'payments/flags/a', value: new TextEncoder().encode('not a flag') });
-    expect(wrongType.result).toEqual({ ok: false, error: 'wrong-type' });
+    expect(wrongType.result).toMatchObject({ ok: false, error: 'wrong-type' });
     expect(unchanged(wrongType)).toBe(true);
     expect(s.submit(ALICE, { op: 'put', key: 'payments/flags/a', value: FLAG }).result).toEqual({ ok: true, revisions: [1n] });
     // One forbidden op fails the whole transaction.
     const mixed = s.submit(ALICE, { op: 'txn', ops: [{ op: 'put', key: 'payments/flags/b', value: FLAG }, { op: 'put', key: 'nowhere/c', value: FLAG }] });
-    expect(mixed.result).toEqual({ ok: false, error: 'unknown-namespace' });
+    expect(mixed.result).toMatchObject({ ok: false, error: 'unknown-namespace' });
     expect(unchanged(mixed)).toBe(true);
     expect(readEntry(s.state(), 'payments/flags/b').ok && (readEntry(s.state(), 'payments/flags/b') as { entry: unknown }).entry).toBeUndefined();
     // A stale revision is still refused with its own error, state unchanged.
     const stale = s.submit(ALICE, { op: 'cas', key: 'payments/flags/a', expectedRevision: 5n, value: OTHER_FLAG });
-    expect(stale.result).toEqual({ ok: false, error: 'revision-mismatch' });
+    expect(stale.result).toMatchObject({ ok: false, error: 'revision-mismatch' });
     expect(unchanged(stale)).toBe(true);
   });
 
@@ -133,35 +133,35 @@ describe('registry governance: writes', () => {
     const s = bootstrap();
     const change: RegistryOp = { op: 'txn', ops: [{ op: 'put', key: 'payments/critical/kill', value: FLAG }, { op: 'put', key: 'payments/flags/kill-mirror', value: FLAG }] };
     const first = s.submit(ALICE, change);
-    expect(first.result).toEqual({ ok: false, error: 'pending-approval' });
+    expect(first.result).toMatchObject({ ok: false, error: 'pending-approval' });
     expect((readEntry(s.state(), 'payments/critical/kill') as { entry: unknown }).entry).toBeUndefined();
     // The same organization again does not count twice.
-    expect(s.submit(ALICE, change).result).toEqual({ ok: false, error: 'pending-approval' });
+    expect(s.submit(ALICE, change).result).toMatchObject({ ok: false, error: 'pending-approval' });
     // A different change from org2 is a different proposal.
-    expect(s.submit(BOB, { op: 'put', key: 'payments/critical/kill', value: OTHER_FLAG }).result).toEqual({ ok: false, error: 'pending-approval' });
+    expect(s.submit(BOB, { op: 'put', key: 'payments/critical/kill', value: OTHER_FLAG }).result).toMatchObject({ ok: false, error: 'pending-approval' });
     // org2 submits the same change... but org2 may not write payments/flags/: the whole change is refused.
-    expect(s.submit(BOB, change).result).toEqual({ ok: false, error: 'forbidden' });
+    expect(s.submit(BOB, change).result).toMatchObject({ ok: false, error: 'forbidden' });
     const alone: RegistryOp = { op: 'put', key: 'payments/critical/kill', value: FLAG };
-    expect(s.submit(ALICE, alone).result).toEqual({ ok: false, error: 'pending-approval' });
+    expect(s.submit(ALICE, alone).result).toMatchObject({ ok: false, error: 'pending-approval' });
     const approved = s.submit(CAROL, alone);
     expect(approved.result).toEqual({ ok: true, revisions: [1n] });
     expect((readEntry(s.state(), 'payments/critical/kill') as { entry?: { revision: bigint } }).entry?.revision).toBe(1n);
     // Applied once: the same change submitted again starts a new proposal.
-    expect(s.submit(BOB, alone).result).toEqual({ ok: false, error: 'pending-approval' });
+    expect(s.submit(BOB, alone).result).toMatchObject({ ok: false, error: 'pending-approval' });
   });
 
   it('a pending change expires; an approval after the deadline starts over', () => {
     const s = bootstrap();
     const change: RegistryOp = { op: 'put', key: 'payments/critical/late', value: FLAG };
-    expect(s.submit(ALICE, change, T0).result).toEqual({ ok: false, error: 'pending-approval' });
-    expect(s.submit(BOB, change, T0 + DAY + 1n).result).toEqual({ ok: false, error: 'pending-approval' });
+    expect(s.submit(ALICE, change, T0).result).toMatchObject({ ok: false, error: 'pending-approval' });
+    expect(s.submit(BOB, change, T0 + DAY + 1n).result).toMatchObject({ ok: false, error: 'pending-approval' });
     expect(s.submit(CAROL, change, T0 + DAY + 2n).result).toEqual({ ok: true, revisions: [1n] });
   });
 
   it('a change that could not apply is refused, not recorded as pending', () => {
     const s = bootstrap();
     const r = s.submit(ALICE, { op: 'cas', key: 'payments/critical/x', expectedRevision: 3n, value: FLAG });
-    expect(r.result).toEqual({ ok: false, error: 'revision-mismatch' });
+    expect(r.result).toMatchObject({ ok: false, error: 'revision-mismatch' });
     expect(unchanged(r)).toBe(true);
   });
 
@@ -226,3 +226,56 @@ function bootstrapState(backend: typeof nobleBackend): RegistryState {
   });
   return state;
 }
+
+describe('registry governance: refusals name the rule and the field', () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+
+  it('a malformed flag in a flag namespace is invalid-value with the field, not wrong-type', () => {
+    const s = bootstrap();
+    const cases: [string, string][] = [
+      ['{"type":"flag","defaultVariant":"on"}', 'variants: required'],
+      ['{"type":"flag","variants":{"on":true},"defaultVariant":"off"}', 'defaultVariant: variant "off" is not one of the flag\'s variants'],
+      ['{"type":"flag","variants":{"on":true},"defaultVariant":"on","colour":"red"}', '$: unknown field "colour"'],
+      ['{"type":"flag","variants":{"on":true},"defaultVariant":"on","enabled":"yes"}', 'enabled: expected boolean'],
+    ];
+    for (const [value, detail] of cases) {
+      const r = s.submit(ALICE, { op: 'put', key: 'payments/flags/a', value: bytes(value) });
+      expect(r.result).toEqual({ ok: false, error: 'invalid-value', detail });
+      expect(unchanged(r)).toBe(true);
+    }
+    // Another type, or opaque bytes, is the namespace's rule: wrong-type, saying what it takes and what came.
+    const pins = s.submit(ALICE, { op: 'put', key: 'payments/flags/a', value: bytes('{"type":"json","value":1}') });
+    expect(pins.result).toEqual({ ok: false, error: 'wrong-type', detail: 'the namespace takes flag, the value is json' });
+    const opaque = s.submit(ALICE, { op: 'put', key: 'payments/flags/a', value: bytes('not a flag') });
+    expect(opaque.result).toEqual({ ok: false, error: 'wrong-type', detail: 'the namespace takes flag, the value is opaque bytes' });
+  });
+
+  it('forbidden names the signer (its organization, or its key) and who may write', () => {
+    const s = bootstrap();
+    expect(s.submit(ADMIN, { op: 'org', org: 'org4', clients: ['d0'.repeat(32)], admins: [ADMIN] }).result.ok).toBe(true);
+    expect(s.submit('d0'.repeat(32), { op: 'put', key: 'payments/flags/a', value: FLAG }).result).toEqual({ ok: false, error: 'forbidden', detail: 'org4 may not write payments/flags/ (writers: org1)' });
+    expect(s.submit(BOB, { op: 'put', key: 'payments/flags/a', value: FLAG }).result).toEqual({ ok: false, error: 'forbidden', detail: 'org2 may not write payments/flags/ (writers: org1)' });
+    expect(s.submit(MALLORY, { op: 'put', key: 'payments/flags/a', value: FLAG }).result).toEqual({ ok: false, error: 'forbidden', detail: 'client eeeeeeeeeeeeeeee may not write payments/flags/ (writers: org1)' });
+    expect(s.submit(CAROL, { op: 'org', org: 'org2', clients: [CAROL], admins: [CAROL] }).result).toEqual({ ok: false, error: 'forbidden', detail: 'org3 may not change organization org2 (its admins or a registry admin may)' });
+    expect(s.submit(ADMIN, ns('x/', { writers: ['nobody'] })).result).toEqual({ ok: false, error: 'unknown-org', detail: 'no organization nobody' });
+  });
+
+  it('a transaction names the key of the op that failed; state rules name what they found', () => {
+    const s = bootstrap();
+    const txn = s.submit(ALICE, { op: 'txn', ops: [{ op: 'put', key: 'payments/flags/b', value: FLAG }, { op: 'put', key: 'nowhere/c', value: FLAG }] });
+    expect(txn.result).toEqual({ ok: false, error: 'unknown-namespace', detail: 'nowhere/c is under no namespace, and the root is closed' });
+    expect(s.submit(ALICE, { op: 'cas', key: 'payments/flags/a', expectedRevision: 5n, value: FLAG }).result).toEqual({ ok: false, error: 'revision-mismatch', detail: 'expected revision 5, the key is at 0' });
+    expect(s.submit(ALICE, { op: 'delete', key: 'payments/flags/a' }).result).toEqual({ ok: false, error: 'absent', detail: 'payments/flags/a does not exist' });
+    expect(s.submit(ALICE, { op: 'put', key: 'payments/critical/k', value: FLAG }).result).toEqual({ ok: false, error: 'pending-approval', detail: 'approved by org1; payments/critical/ needs 2 of org1, org2, org3' });
+  });
+
+  it('the detail is bounded: a long key cannot grow the result past resultDetailCharsMax', () => {
+    const s = bootstrap();
+    const key = `payments/flags/${'k'.repeat(230)}`;
+    const r = s.submit(ALICE, { op: 'txn', ops: [{ op: 'put', key: 'payments/flags/x', value: FLAG }, { op: 'put', key, value: bytes('{"type":"flag","defaultVariant":"on"}') }] });
+    expect(r.result).toMatchObject({ ok: false, error: 'invalid-value' });
+    const detail = (r.result as { detail: string }).detail;
+    expect(detail.length).toBe(registryLimits.resultDetailCharsMax);
+    expect(detail).toBe(`${key}: variants…`);
+  });
+});

@@ -12,7 +12,6 @@ import {
   type NamespaceRecord,
   type OrgRecord,
   type PendingRecord,
-  type RegistryErrorCode,
   type RegistryPolicy,
   type SingleOp,
   decodeNamespaceRecord,
@@ -25,8 +24,10 @@ import {
   namespacePrefixesOf,
   opToCanonical,
   orgKey,
-  parseTypedValueOf,
+  type RegistryResult,
   pendingKey,
+  refusal,
+  valueRefusal,
 } from '@vcr/registry';
 
 export interface GovernanceContext {
@@ -36,7 +37,11 @@ export interface GovernanceContext {
   clientId: string;
   /** Certified block time of the block executing the request. */
   nowMs: bigint;
+  /** Organizations of the epoch's membership (replicas and governance), in genesis order: a refusal names the signer by one of them. */
+  memberOrgs: readonly string[];
 }
+
+type Refused = Extract<RegistryResult, { ok: false }>;
 
 /** Records in the state were written by this executor: one that does not decode is a broken invariant. */
 function readOrg(map: MerkleMapSnapshot, org: string): OrgRecord | undefined {
@@ -77,23 +82,38 @@ function isRegistryAdmin(ctx: GovernanceContext): boolean {
   return ctx.policy.admins.includes(ctx.clientId);
 }
 
+/**
+ * The signer as a refusal names it: its organizations among `named` and the
+ * epoch's member organizations (the map has no index from client to
+ * organization, and these are the ones a reader knows), else its key's first
+ * 16 hex digits. Deterministic: read from the state in a fixed order.
+ */
+export function signerName(map: MerkleMapSnapshot, named: readonly string[], ctx: GovernanceContext): string {
+  const orgs = orgsOfClient(map, [...new Set([...named, ...ctx.memberOrgs])], ctx.clientId);
+  return orgs.length > 0 ? orgs.join(' and ') : `client ${ctx.clientId.slice(0, 16)}`;
+}
+
 // ---- governance ops ----
 
-export function applyGovernanceOp(map: MerkleMapSnapshot, op: GovernanceOp, ctx: GovernanceContext): { ok: true; map: MerkleMapSnapshot } | { ok: false; error: RegistryErrorCode } {
+export function applyGovernanceOp(map: MerkleMapSnapshot, op: GovernanceOp, ctx: GovernanceContext): { ok: true; map: MerkleMapSnapshot } | Refused {
   if (op.op === 'org') {
     const existing = readOrg(map, op.org);
     // Registry admins create and change any organization; an organization's own admins change it.
     const allowed = isRegistryAdmin(ctx) || (existing !== undefined && existing.admins.includes(ctx.clientId));
-    if (!allowed) return { ok: false, error: 'forbidden' };
+    if (!allowed) return refusal('forbidden', `${signerName(map, [op.org], ctx)} may not change organization ${op.org} (its admins or a registry admin may)`);
     const key = orgKey(op.org);
     const revision = (map.get(key)?.revision ?? 0n) + 1n;
     return { ok: true, map: map.with(key, { value: encodeOrgRecord({ clients: op.clients, admins: op.admins }), revision }) };
   }
   const existing = readNamespace(map, op.prefix);
   const allowed = isRegistryAdmin(ctx) || (existing !== undefined && orgsOfClient(map, existing.admins, ctx.clientId).length > 0);
-  if (!allowed) return { ok: false, error: 'forbidden' };
+  if (!allowed) {
+    const admins = existing === undefined ? 'a registry admin creates it' : `admins: ${existing.admins.join(', ')}`;
+    return refusal('forbidden', `${signerName(map, existing?.admins ?? [], ctx)} may not change namespace ${op.prefix} (${admins})`);
+  }
   const named = [op.owner, ...op.writers, ...op.admins, ...(op.approvals?.from ?? [])];
-  if (named.some((org) => readOrg(map, org) === undefined)) return { ok: false, error: 'unknown-org' };
+  const unknown = named.find((org) => readOrg(map, org) === undefined);
+  if (unknown !== undefined) return refusal('unknown-org', `no organization ${unknown}`);
   const key = namespaceKey(op.prefix);
   const revision = (map.get(key)?.revision ?? 0n) + 1n;
   const { op: _op, prefix: _prefix, ...record } = op;
@@ -105,23 +125,36 @@ export function applyGovernanceOp(map: MerkleMapSnapshot, op: GovernanceOp, ctx:
 export type WriteDecision =
   | { kind: 'apply' }
   /** The change needs approvals: record this submission and apply only when the threshold is met. */
-  | { kind: 'approval'; namespaces: NamespaceRecord[] }
-  | { kind: 'refuse'; error: RegistryErrorCode };
+  | { kind: 'approval'; namespaces: NamespaceRecord[]; prefixes: string[] }
+  | { kind: 'refuse'; refused: Refused };
 
 /** May this client make these changes, with these values? And do they need approvals? */
 export function decideWrite(map: MerkleMapSnapshot, ops: readonly SingleOp[], ctx: GovernanceContext): WriteDecision {
   const needing = new Map<string, NamespaceRecord>();
+  // In a transaction the detail says which key; a single op's key is the one the client sent.
+  const at = (key: string) => (ops.length > 1 ? `${key}: ` : '');
   for (const op of ops) {
     const ns = namespaceOf(map, op.key);
     if (ns === undefined) {
-      if (ctx.policy.rootWrite === 'closed') return { kind: 'refuse', error: 'unknown-namespace' };
+      if (ctx.policy.rootWrite === 'closed') return { kind: 'refuse', refused: refusal('unknown-namespace', `${op.key} is under no namespace, and the root is closed`) };
       continue;
     }
-    if (orgsOfClient(map, ns.record.writers, ctx.clientId).length === 0) return { kind: 'refuse', error: 'forbidden' };
-    if (op.op !== 'delete' && ns.record.valueType !== 'any' && !parseTypedValueOf(op.value, ns.record.valueType).ok) return { kind: 'refuse', error: 'wrong-type' };
+    if (orgsOfClient(map, ns.record.writers, ctx.clientId).length === 0) {
+      return { kind: 'refuse', refused: refusal('forbidden', `${at(op.key)}${signerName(map, ns.record.writers, ctx)} may not write ${ns.prefix} (writers: ${ns.record.writers.join(', ')})`) };
+    }
+    if (op.op !== 'delete') {
+      const refused = valueRefusal(op.value, ns.record.valueType === 'any' ? undefined : ns.record.valueType);
+      if (refused !== undefined) return { kind: 'refuse', refused: refusal(refused.error, `${at(op.key)}${refused.detail}`) };
+    }
     if (ns.record.approvals !== null) needing.set(ns.prefix, ns.record);
   }
-  return needing.size === 0 ? { kind: 'apply' } : { kind: 'approval', namespaces: [...needing.values()] };
+  return needing.size === 0 ? { kind: 'apply' } : { kind: 'approval', namespaces: [...needing.values()], prefixes: [...needing.keys()] };
+}
+
+/** What a pending change still waits for, e.g. `approved by org1; demo/flags/critical/ needs 2 of org1, org2, org3`. */
+export function pendingDetail(namespaces: readonly NamespaceRecord[], prefixes: readonly string[], approvals: readonly string[]): string {
+  const needs = namespaces.map((n, i) => `${prefixes[i] ?? ''} needs ${n.approvals?.threshold ?? 0} of ${n.approvals?.from.join(', ') ?? ''}`);
+  return `approved by ${approvals.length > 0 ? approvals.join(', ') : 'no organization yet'}; ${needs.join('; ')}`;
 }
 
 /** The pending-change key of these exact ops: submitting the same change again from another organization approves it. */
@@ -139,7 +172,7 @@ export function recordApproval(
   ops: readonly SingleOp[],
   namespaces: readonly NamespaceRecord[],
   ctx: GovernanceContext,
-): { map: MerkleMapSnapshot; met: boolean; key: string } {
+): { map: MerkleMapSnapshot; met: boolean; key: string; approvals: string[] } {
   const key = changeKey(ctx.backend, ops);
   const stored = map.get(key);
   let pending: PendingRecord | undefined = stored === undefined ? undefined : decodePendingRecord(stored.value);
@@ -153,6 +186,6 @@ export function recordApproval(
   const met = namespaces.every((n) => n.approvals === null || approvals.filter((org) => n.approvals?.from.includes(org)).length >= n.approvals.threshold);
   const record: PendingRecord = { approvals, proposer: pending?.proposer ?? ctx.clientId, expiresAtMs: pending?.expiresAtMs ?? ctx.nowMs + ttl };
   const revision = (stored?.revision ?? 0n) + 1n;
-  if (met) return { map: stored === undefined ? map : map.without(key), met, key };
-  return { map: map.with(key, { value: encodePendingRecord(record), revision }), met, key };
+  if (met) return { map: stored === undefined ? map : map.without(key), met, key, approvals };
+  return { map: map.with(key, { value: encodePendingRecord(record), revision }), met, key, approvals };
 }

@@ -39,7 +39,6 @@ import {
 import { type ClientReply, type ExecutedLeaf, type ExecutionResult, type Executor, isRequestIdAhead } from '@vcr/consensus';
 import {
   type KeyRejection,
-  type RegistryErrorCode,
   type RegistryResult,
   type SingleOp,
   RESERVED_KEY_PREFIX,
@@ -48,13 +47,14 @@ import {
   encodeResult,
   registryLimits,
   leafForRequest,
-  parseTypedValue,
+  refusal,
   singleOps,
+  valueRefusal,
   type RegistryPolicy,
   defaultRegistryPolicy,
   nextMembershipFor,
 } from '@vcr/registry';
-import { applyGovernanceOp, decideWrite, type GovernanceContext, recordApproval } from './governance';
+import { applyGovernanceOp, decideWrite, type GovernanceContext, pendingDetail, recordApproval } from './governance';
 
 export interface RegistryState {
   /** User keys and the reply cache (`replyCacheKey`); its root is the certified state root. */
@@ -132,7 +132,8 @@ export function lastExecutedRequestId(state: RegistryState, clientId: string): b
 
 // ---- Operations ----
 
-type OpsOutcome = { ok: true; map: MerkleMapSnapshot; revisions: bigint[] } | { ok: false; error: RegistryErrorCode };
+type Refused = Extract<RegistryResult, { ok: false }>;
+type OpsOutcome = { ok: true; map: MerkleMapSnapshot; revisions: bigint[] } | Refused;
 
 function nextRevision(current: bigint): bigint {
   // 2^63 - 1 writes to one key cannot happen; reaching it means the state is corrupt.
@@ -141,34 +142,33 @@ function nextRevision(current: bigint): bigint {
 }
 
 /**
- * A value that claims a typed value type must satisfy its schema
- * (docs/values.md). The verdict depends only on the bytes, so every replica
- * agrees; it is checked before the op's state-dependent rules.
+ * Applies the ops in order on top of `map`; the first failing op fails them all and `map` stays as it was.
+ * A value that claims a typed value type must satisfy its schema (docs/values.md): the verdict depends
+ * only on the bytes, so every replica agrees; it is checked before the op's state-dependent rules.
  */
-function isRefusedValue(value: Uint8Array): boolean {
-  return parseTypedValue(value).kind === 'invalid';
-}
-
-/** Applies the ops in order on top of `map`; the first failing op fails them all and `map` stays as it was. */
 function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome {
   let working = map;
   const revisions: bigint[] = [];
+  // In a transaction the detail says which key; a single op's key is the one the client sent.
+  const at = (key: string) => (ops.length > 1 ? `${key}: ` : '');
   for (const op of ops) {
     const current = working.get(op.key)?.revision ?? 0n;
+    if (op.op !== 'delete') {
+      const refused = valueRefusal(op.value);
+      if (refused !== undefined) return refusal(refused.error, `${at(op.key)}${refused.detail}`);
+    }
     switch (op.op) {
       case 'put':
-        if (isRefusedValue(op.value)) return { ok: false, error: 'invalid-value' };
         working = working.with(op.key, { value: op.value, revision: nextRevision(current) });
         revisions.push(current + 1n);
         break;
       case 'cas':
-        if (isRefusedValue(op.value)) return { ok: false, error: 'invalid-value' };
-        if (current !== op.expectedRevision) return { ok: false, error: 'revision-mismatch' };
+        if (current !== op.expectedRevision) return refusal('revision-mismatch', `${at(op.key)}expected revision ${op.expectedRevision}, the key is at ${current}`);
         working = working.with(op.key, { value: op.value, revision: nextRevision(current) });
         revisions.push(current + 1n);
         break;
       case 'delete':
-        if (current === 0n) return { ok: false, error: 'absent' };
+        if (current === 0n) return refusal('absent', `${op.key} does not exist`);
         working = working.without(op.key);
         revisions.push(0n);
         break;
@@ -194,37 +194,45 @@ type PayloadOutcome = { map: MerkleMapSnapshot; result: RegistryResult; nextMemb
  */
 function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: GovernanceContext, epoch: EpochContext): PayloadOutcome {
   const decoded = decodeOp(payload);
-  if (!decoded.ok) return { map, result: { ok: false, error: decoded.reason === 'txn-too-large' ? 'txn-too-large' : 'malformed-op' } };
+  if (!decoded.ok) {
+    if (decoded.reason === 'txn-too-large') return { map, result: refusal('txn-too-large', `at most ${registryLimits.txnOpsMax} ops in a transaction`) };
+    return { map, result: refusal('malformed-op', decoded.reason) };
+  }
   const op = decoded.op;
   if (op.op === 'membership') {
     // One epoch change per block: the block that executes it is the last of its epoch.
-    if (epoch.next !== undefined) return { map, result: { ok: false, error: 'epoch-change-pending' } };
+    if (epoch.next !== undefined) return { map, result: refusal('epoch-change-pending', 'an earlier membership change in this block ends the epoch; resubmit for the next one') };
     const changed = nextMembershipFor(ctx.backend, epoch.current, op.change, op.approvals);
     return changed.ok ? { map, result: { ok: true, revisions: [] }, nextMembership: changed.next } : { map, result: { ok: false, error: changed.error } };
   }
   if (op.op === 'org' || op.op === 'namespace') {
     const governed = applyGovernanceOp(map, op, ctx);
-    return governed.ok ? { map: governed.map, result: { ok: true, revisions: [] } } : { map, result: { ok: false, error: governed.error } };
+    return governed.ok ? { map: governed.map, result: { ok: true, revisions: [] } } : { map, result: governed };
   }
   const ops = singleOps(op);
   const decision = decideWrite(map, ops, ctx);
-  if (decision.kind === 'refuse') return { map, result: { ok: false, error: decision.error } };
+  if (decision.kind === 'refuse') return { map, result: decision.refused };
   if (decision.kind === 'approval') {
     // Checked before recording: a change that could not apply is not worth approving.
     const preview = applyOps(map, ops);
-    if (!preview.ok) return { map, result: { ok: false, error: preview.error } };
+    if (!preview.ok) return { map, result: preview };
     const approval = recordApproval(map, ops, decision.namespaces, ctx);
-    if (!approval.met) return { map: approval.map, result: { ok: false, error: 'pending-approval' } };
+    if (!approval.met) return { map: approval.map, result: refusal('pending-approval', pendingDetail(decision.namespaces, decision.prefixes, approval.approvals)) };
     const outcome = applyOps(approval.map, ops);
-    if (!outcome.ok) return { map, result: { ok: false, error: outcome.error } };
+    if (!outcome.ok) return { map, result: outcome };
     return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };
   }
   const outcome = applyOps(map, ops);
-  if (!outcome.ok) return { map, result: { ok: false, error: outcome.error } };
+  if (!outcome.ok) return { map, result: outcome };
   return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };
 }
 
 // ---- The executor ----
+
+/** The organizations of a membership, replicas then governance admins, each once, in genesis order. */
+function memberOrgsOf(membership: Membership): string[] {
+  return [...new Set([...membership.replicas.map((r) => r.organization), ...membership.governance.admins.map((a) => a.organization)])];
+}
 
 /**
  * The registry as a consensus Executor. Requests run in batch order. A
@@ -247,6 +255,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
       let nextMembership: Membership | undefined;
       const replies: ClientReply[] = [];
       const leaves: ExecutedLeaf[] = [];
+      const memberOrgs = memberOrgsOf(state.membership);
       for (const request of batch) {
         assert(typeof request.requestId === 'bigint' && request.requestId >= 0n, 'registry: request id must be a non-negative bigint');
         const previous = cachedReplyOf(map, request.clientId);
@@ -255,7 +264,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
         const executed = executePayload(
           map,
           request.payload,
-          { policy, backend, clientId: request.clientId, nowMs: timestampMs },
+          { policy, backend, clientId: request.clientId, nowMs: timestampMs, memberOrgs },
           { current: state.membership, next: nextMembership },
         );
         if (executed.nextMembership !== undefined) nextMembership = executed.nextMembership;

@@ -10,7 +10,8 @@
 // Layout and recovery rules: docs/storage.md.
 
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, openSync, statfsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { equalBytes, SIGNATURE_KINDS, type SignatureKind } from '@vcr/proofs';
 import type { JournalEntry, SignerJournal } from '../keystore/guarded-signer';
 import type { KeyChange } from '../registry/key-index';
@@ -164,6 +165,19 @@ export class ReplicaStore implements SignerJournal {
   whenDurable(release: () => void): void {
     this.commitGroup();
     this.groupCommit.whenDurable(release);
+  }
+
+  /** The database file and its write-ahead log, in bytes (for /metrics); read from the file system at scrape time. */
+  get databaseBytes(): number {
+    const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
+    return this.path === ':memory:' ? 0 : size(this.path) + size(`${this.path}-wal`);
+  }
+
+  /** The file system holding the database (for /metrics and the disk alerts); undefined in memory. */
+  get volumeBytes(): { availableBytes: number; sizeBytes: number } | undefined {
+    if (this.path === ':memory:') return undefined;
+    const fs = statfsSync(dirname(this.path));
+    return { availableBytes: fs.bavail * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
   }
 
   /** Transactions committed and fdatasync calls made since the store opened (for /metrics). */

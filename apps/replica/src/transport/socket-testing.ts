@@ -85,10 +85,8 @@ export async function untilDelivered(what: string, sender: Replica, receiver: Re
 }
 
 /** One counter or gauge from the Prometheus text, 0 when absent. */
-export function metric(metrics: Metrics, name: string, label: string): number {
-  const text = metrics.render({ replica: 'x', view: 0, height: 0 });
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{replica="x",${label}} `));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
+export function metric(metrics: Metrics, name: Parameters<Metrics['valueOf']>[0], label: string): number {
+  return metrics.valueOf(name, label);
 }
 
 export const rejected = (m: Metrics, reason: string) => metric(m, 'vcr_rejected_messages_total', `reason="${reason}"`);

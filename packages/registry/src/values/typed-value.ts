@@ -2,11 +2,13 @@
 // (docs/values.md section 2). The replica's executor calls parseTypedValue on
 // every put and cas, so the verdict must be the same on every replica: it
 // depends only on the bytes (no clock, no randomness, no locale, no engine
-// limits), and it never throws.
+// limits), and it never throws. Issue messages are ours (issue-text.ts), not
+// zod's prose, because a refusal's result names the first one.
 
 import type { z } from 'zod';
 import { assertNever, utf8 } from '@vcr/proofs';
 import { type JsonPath, type JsonValue, type ValueIssue, canonicalJson, formatPath, parseJsonText } from './json';
+import { stableIssueMessage } from './issue-text';
 import { valueLimits } from './limits';
 import { TYPED_VALUE_TYPES, type TypedValue, type TypedValueOf, type TypedValueType, typedValueSchemas } from './schemas';
 
@@ -71,7 +73,7 @@ export function parseTypedValue(untrustedBytes: Uint8Array): ParsedValue {
   issues.push(...parsed.issues);
   if (issues.length > 0) return { kind: 'invalid', type, issues: capIssues(issues) };
 
-  const checked = typedValueSchemas[type].safeParse(parsed.value);
+  const checked = typedValueSchemas[type].safeParse(parsed.value, { error: stableIssueMessage });
   if (!checked.success) return { kind: 'invalid', type, issues: capIssues(zodIssues(checked.error)) };
   return { kind: 'typed', value: checked.data };
 }
@@ -101,7 +103,7 @@ export function parseTypedValueOf<T extends TypedValueType>(untrustedBytes: Uint
 export function checkTypedValue(value: TypedValue): ValueIssue[] {
   const type: unknown = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !isTypeName(type)) return [{ path: '$.type', message: `type must be one of ${TYPED_VALUE_TYPES.join(', ')}` }];
-  const checked = typedValueSchemas[type].safeParse(value);
+  const checked = typedValueSchemas[type].safeParse(value, { error: stableIssueMessage });
   return checked.success ? [] : capIssues(zodIssues(checked.error));
 }
 

@@ -5,6 +5,7 @@ export class Metrics {
   private requests = 0;
   private viewChanges = 0;
   private evidenceCount = 0;
+  private removed = false;
   private readonly forwardedRequests = { primary: 0, all: 0 };
   private readonly rejectedByReason = new Map<string, number>();
   private readonly peerErrors = new Map<string, number>();
@@ -21,6 +22,10 @@ export class Metrics {
   }
   evidence(): void {
     this.evidenceCount++;
+  }
+  /** This replica verified that a membership change removed it (removal.ts). */
+  replicaRemoved(): void {
+    this.removed = true;
   }
   /** A client request taken in here went to the primary, or (not committed in time) to every peer. */
   requestForwarded(to: 'primary' | 'all'): void {
@@ -61,6 +66,9 @@ export class Metrics {
       `vcr_requests_forwarded_total{${l},to="all"} ${this.forwardedRequests.all}`,
       '# TYPE vcr_equivocation_evidence_total counter',
       `vcr_equivocation_evidence_total{${l}} ${this.evidenceCount}`,
+      '# HELP vcr_replica_removed 1 once this replica verified that a membership change removed it: it has no vote and signs nothing (docs/replica.md, "Removal").',
+      '# TYPE vcr_replica_removed gauge',
+      `vcr_replica_removed{${l}} ${this.removed ? 1 : 0}`,
       '# TYPE vcr_view gauge',
       `vcr_view{${l}} ${labels.view}`,
       '# TYPE vcr_committed_height gauge',

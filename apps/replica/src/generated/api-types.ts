@@ -73,7 +73,9 @@ export interface paths {
          *     epoch (its header commits to the next membership's hash) and the new
          *     membership's EPOCH-ACCEPT signatures. Clients verify each link from the
          *     membership they trust; nothing here is trusted as served. `current` is
-         *     the replica's own epoch.
+         *     the replica's own epoch. Open to anyone, like every read: a replica
+         *     that was removed while it was down fetches the link that removed it
+         *     here and verifies it from its own chain (docs/replica.md, "Removal").
          */
         get: operations["epochs"];
         put?: never;
@@ -176,7 +178,11 @@ export interface paths {
          *     at most `limit` (default 256) and at most 4 MiB of blocks. Each block is untrusted for
          *     the receiver, which accepts blocks only in sequence with a valid
          *     certificate (docs/protocol.md section 7). No other query parameter is
-         *     accepted.
+         *     accepted. Served to anyone, read-only and without peer authentication
+         *     (the blocks carry their certificates): to members catching up, to
+         *     mirrors, and to a replica that is no longer a member, which needs the
+         *     certified block that ended its last epoch to learn that it was removed
+         *     (docs/protocol.md, "Removed while behind").
          */
         get: operations["peerBlocks"];
         put?: never;
@@ -382,9 +388,34 @@ export interface paths {
         };
         /**
          * Core diagnostics
-         * @description 200 while the replica follows a view (`status` is `normal`), 503 during a view change. The body is the same in both cases.
+         * @description 200 while the replica follows a view (`status` is `normal`), 503 during a view change. The body is the same in both cases. A replica that verified its removal from the membership says so with `removed` 1 and `removedAtEpoch`, and keeps answering 200 while it follows as a read-only follower (its readiness is GET /readyz).
          */
         get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether this server should take traffic as what it is configured to be
+         * @description 200 `{ ready: true }` while it follows a view. 503 with a `reason`:
+         *     `view-change` during a view change (as /healthz), or `removed` once
+         *     this replica verified that a membership change removed it
+         *     (docs/replica.md, "Removal"). A removed replica is never ready again,
+         *     even while it keeps serving verified reads as a follower (config
+         *     `onRemoval: mirror`), while /healthz stays 200 for the live process.
+         */
+        get: operations["ready"];
         put?: never;
         post?: never;
         delete?: never;
@@ -404,7 +435,9 @@ export interface paths {
          * Prometheus metrics
          * @description Prometheus text exposition format 0.0.4 (`text/plain; version=0.0.4`):
          *     blocks and requests committed, view changes, evidence, view, height,
-         *     rejected messages by reason, peer errors and drops.
+         *     rejected messages by reason, peer errors and drops, and
+         *     `vcr_replica_removed` (1 once this replica verified its removal from
+         *     the membership, else 0).
          */
         get: operations["metrics"];
         put?: never;
@@ -766,6 +799,13 @@ export interface components {
              */
             mode?: "replica" | "mirror";
             mirror?: components["schemas"]["MirrorHealth"];
+            /**
+             * @description 1 once this replica verified that a membership change removed it (it has no vote and signs nothing; docs/replica.md, "Removal"), else 0.
+             * @enum {integer}
+             */
+            removed?: 0 | 1;
+            /** @description Present when `removed` is 1, the first epoch without this replica, a decimal string. */
+            removedAtEpoch?: string;
             /** @description Peers this replica has an authenticated outbound WebSocket to right now (docs/peer-transport.md). */
             connectedPeers: components["schemas"]["ReplicaId"][];
             replicaId: components["schemas"]["ReplicaId"];
@@ -792,6 +832,16 @@ export interface components {
             needFetch: 0 | 1;
         } & {
             [key: string]: string | number | unknown[];
+        };
+        Readiness: {
+            ready: boolean;
+            /**
+             * @description Why not ready; absent when ready.
+             * @enum {string}
+             */
+            reason?: "removed" | "view-change";
+            /** @description With reason `removed`, the first epoch without this replica, a decimal string. */
+            removedAtEpoch?: string;
         };
         /**
          * @description A read-only mirror's view of its upstreams (docs/mirror.md, "Freshness").
@@ -1582,6 +1632,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not ready, with the reason. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };

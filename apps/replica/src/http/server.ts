@@ -16,7 +16,9 @@ import { auditRoutes } from './audit-routes';
 import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
+import { readinessRoutes } from './readiness-routes';
 import { registryRoutes } from './registry-routes';
+import { removalHealth } from '../removal';
 import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
@@ -69,8 +71,9 @@ export function createServer(node: ReplicaNode): express.Express {
 
   app.get('/healthz', (_req, res) => {
     const s = node.status;
-    res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers(), ...mirrorHealth(node) });
+    res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers(), ...mirrorHealth(node), ...removalHealth(node.store) });
   });
+  readinessRoutes(app, node);
 
   // A read-only mirror refuses writes before the write route sees them (docs/mirror.md).
   mirrorRoutes(app, node);

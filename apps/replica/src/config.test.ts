@@ -29,6 +29,15 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+describe('replica config: onRemoval', () => {
+  const keystore = { kind: 'encrypted-file', dir: 'keys', label: 'replica' };
+  it("is 'mirror' by default (a removed replica keeps serving verified reads), or 'exit'; anything else is refused by name", () => {
+    expect(loadConfig(write({ ...base, keystore })).onRemoval).toBe('mirror');
+    expect(loadConfig(write({ ...base, keystore, onRemoval: 'exit' })).onRemoval).toBe('exit');
+    expect(loadError({ ...base, keystore, onRemoval: 'restart' })).toMatch(/onRemoval: /);
+  });
+});
+
 describe('replica config: keystore', () => {
   it('an encrypted-file keystore resolves its directory against the config file', () => {
     const config = loadConfig(write({ ...base, keystore: { kind: 'encrypted-file', dir: 'keys', label: 'replica' } }));

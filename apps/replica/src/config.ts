@@ -78,6 +78,13 @@ const configSchema = z.strictObject({
   mirror: mirrorSchema.optional(),
   tickMs: z.number().int().min(5).max(1000).default(20),
   /**
+   * What a replica does once it has verified that a membership change removed it
+   * (docs/replica.md, "Removal"): `mirror` (default) keeps following the chain and
+   * serving verified reads, refusing writes and signing nothing; `exit` stops the
+   * process with status 0, and again at every later start.
+   */
+  onRemoval: z.enum(['mirror', 'exit']).default('mirror'),
+  /**
    * TLS for the client API and the peer links (docs/replica.md, TLS). With it
    * the replica serves HTTPS on `port`; peers whose genesis address is
    * https:// are dialed over wss:// and https:// and their certificates are

@@ -40,6 +40,7 @@ export class Metrics {
   private requests = 0;
   private viewChanges = 0;
   private evidenceCount = 0;
+  private removed = false;
   private readonly forwardedRequests = { primary: 0, all: 0 };
   private readonly rejectedByReason = new Map<string, number>();
   private readonly peerErrors = new Map<string, number>();
@@ -79,6 +80,7 @@ export class Metrics {
       },
     });
     counter('vcr_equivocation_evidence_total', 'Pairs of conflicting signed messages from one replica (equivocation evidence) recorded.', () => self.evidenceCount);
+    gauge('vcr_replica_removed', '1 once this replica verified that a membership change removed it: it has no vote and signs nothing (docs/replica.md, "Removal").', () => (self.removed ? 1 : 0));
     gauge('vcr_view', 'The PBFT view this replica is in.', () => self.scrape.view);
     gauge('vcr_committed_height', 'Height of the last block this replica committed.', () => self.scrape.height);
     gauge('vcr_connected_peers', 'Peers with an authenticated outbound link now.', () => self.scrape.connectedPeers);
@@ -152,6 +154,10 @@ export class Metrics {
   }
   evidence(): void {
     this.evidenceCount++;
+  }
+  /** This replica verified that a membership change removed it (removal.ts). */
+  replicaRemoved(): void {
+    this.removed = true;
   }
   /** A client request taken in here went to the primary, or (not committed in time) to every peer. */
   requestForwarded(to: 'primary' | 'all'): void {

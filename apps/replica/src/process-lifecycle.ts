@@ -15,9 +15,16 @@ export function log(line: Record<string, unknown>): void {
   logEvent(logger, line);
 }
 
-/** On a signal (or the launcher's exit): stop the node, close the server, then `closeResources` (store, keystore), exit 0. */
-export function stopOnSignals(replicaId: string, node: ReplicaNode, server: Server, closeResources: () => void): void {
+/**
+ * On a signal (or the launcher's exit): stop the node, close the server, then `closeResources`
+ * (store, keystore), exit 0. Returns the same shutdown, for a stop the process decides itself
+ * (a removed replica configured to exit).
+ */
+export function stopOnSignals(replicaId: string, node: ReplicaNode, server: Server, closeResources: () => void): (why: string) => void {
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log({ replica: replicaId, event: 'stopping', signal });
     node.stop();
     server.close(() => {
@@ -32,6 +39,7 @@ export function stopOnSignals(replicaId: string, node: ReplicaNode, server: Serv
   // Started by a launcher with an IPC channel (ops/local-cluster.ts): stop when it goes away.
   if (process.send) process.on('disconnect', () => shutdown('launcher-exit'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  return shutdown;
 }
 
 /** Runs `start`, or logs why it could not and exits 1. */

@@ -10,6 +10,8 @@ import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { type ClientRequest, requestSigningMessage } from '@vcr/consensus';
 import { createGuardedSigner, MemoryKeyStore } from './keystore';
 import { encodeOp, leafForRequest } from './registry';
+import { signMembershipApproval, type MembershipChange } from '@vcr/registry';
+import { SignerRefusal } from './keystore';
 import { ReplicaNode } from './replica-node';
 import { ReplicaStore } from './storage/replica-store';
 
@@ -88,5 +90,39 @@ describe('replica node', () => {
     const replay = await again.submit(req);
     expect(replay.logIndex).toBe(receipt.logIndex);
     expect(bytesToHex(replay.block.header.stateRoot)).toBe(bytesToHex(receipt.block.header.stateRoot));
+  });
+
+  it('a membership change that removes it while it runs: the removal is recorded durably, then onRemoved is called once, and its guard refuses to sign', async () => {
+    const { membership, key, path } = setup();
+    // One change hands the chain from r1 to r2: r1 certifies the block alone (quorum 1 of epoch 0) and finds itself removed in epoch 1.
+    const r2 = new MemoryKeyStore().generate('r2');
+    const change: MembershipChange = { epoch: 0n, actions: [{ action: 'add-replica', replica: { id: 'r2', organization: 'org2', publicKey: r2.publicKey, address: 'http://127.0.0.1:1' } }, { action: 'remove-replica', id: 'r1' }] };
+    const approvals = [{ organization: 'org1', signature: signMembershipApproval(key, membership.chainId, change) }];
+    const calls: bigint[] = [];
+    const lines: Record<string, unknown>[] = [];
+    const store = new ReplicaStore(path);
+    const node = new ReplicaNode({ membership, replicaId: 'r1', key, store, tickMs: 5, log: (l) => lines.push(l), onRemoved: (epoch) => calls.push(epoch) });
+    node.start();
+    const unsigned = { clientId, requestId: 1n, payload: encodeOp({ op: 'membership', change, approvals }) };
+    const receipt = await node.submit({ ...unsigned, signature: signInDomain(client, { kind: 'client-request', chainId: membership.chainId, epoch: 0n }, requestSigningMessage(unsigned)) });
+    expect(receipt.block.header.nextMembershipHash).not.toBeNull();
+    for (let i = 0; i < 100 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toEqual([1n]);
+    expect(store.removedAtEpoch()).toBe(1n);
+    expect(lines.filter((l) => l.event === 'removed')).toHaveLength(1);
+    expect(node.metrics.render({ replica: 'r1', view: 0, height: 1 })).toContain('vcr_replica_removed{replica="r1"} 1');
+    const guard = createGuardedSigner(key, store, { chainId: membership.chainId });
+    expect(() => guard.sign(signingBytes({ kind: 'prepare', chainId: membership.chainId, epoch: 1n }, { view: 0n, seq: 2n, headerHash: new Uint8Array(32) }))).toThrow(SignerRefusal);
+    node.stop();
+    store.close();
+
+    // After a restart it says so again once, and calls onRemoved at start (config onRemoval 'exit' stops there).
+    const again: bigint[] = [];
+    const reopened = new ReplicaNode({ membership, replicaId: 'r1', key, store: new ReplicaStore(path), tickMs: 5, onRemoved: (epoch) => again.push(epoch) });
+    reopened.start();
+    expect(again).toEqual([1n]);
+    expect(reopened.status.epoch).toBe(1);
+    expect(reopened.status.member).toBe(0);
+    reopened.stop();
   });
 });

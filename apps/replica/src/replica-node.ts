@@ -49,6 +49,7 @@ import { RequestRelay } from './request-relay';
 import { PeerTransport, type PeerTlsOptions } from './transport';
 import { Metrics } from './metrics';
 import { PhaseTimer } from './phase-timer';
+import { recordRemoval, reportRecordedRemoval } from './removal';
 
 export interface Receipt {
   block: CommittedBlock;
@@ -86,6 +87,8 @@ export interface ReplicaNodeOptions {
   log?: (line: Record<string, unknown>) => void;
   /** Called when the replica must stop (the double-sign guard refused); the process should exit. */
   onFatal?: (error: Error) => void;
+  /** Called once the removal of this replica is durable (at start, if recorded before): config `onRemoval` 'exit' stops the process (removal.ts). */
+  onRemoved?: (epoch: bigint) => void;
   /** How https:// peers are verified, for the peer links and state transfer (config `tls.ca`); default: the system roots. */
   peerTls?: PeerTlsOptions;
   /**
@@ -391,6 +394,8 @@ export class ReplicaNode {
 
   start(): void {
     this.started = true;
+    const removed = reportRecordedRemoval({ store: this.opts.store, metrics: this.metrics, log: this.emitLog });
+    if (removed !== undefined) this.opts.onRemoved?.(removed);
     this.peers?.start();
     this.timer = setInterval(() => {
       this.dispatch({ type: 'tick', nowMs: Date.now() });
@@ -698,6 +703,11 @@ export class ReplicaNode {
       case 'epoch-entered':
         store.saveEpoch(effect.membership.epoch, effect.startSeq, JSON.stringify(membershipToJson(effect.membership)));
         this.enterEpoch(effect.membership, effect.member);
+        if (effect.removed && recordRemoval({ store, metrics: this.metrics, log: this.emitLog }, effect.membership.epoch)) {
+          const epoch = effect.membership.epoch;
+          // Once the record is durable (the outbox waits for the sync), never before.
+          this.outbox.push(() => this.opts.onRemoved?.(epoch));
+        }
         return;
       case 'epoch-link':
         store.saveEpochLink(effect.link.nextMembership.epoch, JSON.stringify(epochLinkToJson(effect.link)));

@@ -41,6 +41,8 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
     log({ replica: config.replicaId, event: 'fatal', error: `${error.message}: ${String(error.cause)}` });
     process.exit(74);
   });
+  // Config onRemoval 'exit': once this replica's removal is durable, stop with status 0 (docs/replica.md, "Removal").
+  let exitOnRemoval: ((epoch: bigint) => void) | undefined;
   const node = new ReplicaNode({
     membership,
     replicaId: config.replicaId,
@@ -52,6 +54,7 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
     log: (l) => log({ replica: config.replicaId, ...l }),
     // The double-sign guard refused: exit at once; the journal and the store hold what it knew.
     onFatal: () => process.exit(70),
+    onRemoved: (epoch) => exitOnRemoval?.(epoch),
     // https:// peers (peer links and state transfer) are verified against tls.ca, or the system roots.
     peerTls: tls?.ca === undefined ? {} : { ca: tls.ca },
     ...extend?.({ replicaId: config.replicaId, membership, key }),
@@ -64,7 +67,7 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
   });
   // Peers connect over WebSocket on the same port, with the same TLS (docs/peer-transport.md).
   node.attach(server);
-  stopOnSignals(config.replicaId, node, server, () => {
+  const shutdown = stopOnSignals(config.replicaId, node, server, () => {
     store.close();
     try {
       closeKeyStore();
@@ -72,6 +75,12 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
       log({ replica: config.replicaId, event: 'keystore-close-failed', error: error instanceof Error ? error.message : String(error) });
     }
   });
+  if (config.onRemoval === 'exit') {
+    exitOnRemoval = (epoch) => {
+      log({ replica: config.replicaId, event: 'exiting', reason: 'removed', epoch: epoch.toString(), note: 'onRemoval is exit: this replica was removed from the membership and stops; set onRemoval to mirror to keep serving verified reads' });
+      shutdown('removed');
+    };
+  }
 }
 
 /** Runs the process, or logs why it cannot start and exits 1. */

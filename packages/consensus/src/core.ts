@@ -23,7 +23,7 @@ import { batchHash } from './messages';
 import { dropPending, oldestPendingMs, onRequest, takeBatch } from './requests';
 import { isWellFormedMessage } from './shape';
 import { addVote, prepareKey, type Slot } from './slots';
-import { checkTransferredBlock, fetchBlocksIfDue, othersAreAhead } from './transfer';
+import { checkTransferredBlock, fetchBlocksIfDue, othersAreAhead, suspectLeftBehind } from './transfer';
 import type { CheckpointProof, ClientRequest, Commit, CommittedBlock, CoreEvent, Effect, ExecutionResult, NewView, PeerMessage, PrePrepare, Prepare, PreparedCertificate, ViewChange } from './types';
 import { checkViewChange, type NewViewPlan, planKey, planNewView, primaryOf } from './view-change';
 
@@ -171,6 +171,7 @@ export class PbftCore<S> {
     } else if (this.viewChangeTimedOut(now)) {
       // PBFT 4.5.2: the next view change waits twice as long.
       this.s.viewChangeTimeoutMs = Math.min(2 * this.s.viewChangeTimeoutMs, consensusLimits.viewChangeTimeoutMsMax);
+      suspectLeftBehind(this.s);
       this.startViewChange(this.s.view + 1n, 'new view not installed in time');
     }
     if (now - this.s.lastRetransmitMs >= this.s.cfg.heartbeatIntervalMs / 2) {

@@ -44,7 +44,8 @@ export function matchesExecution<S>(s: CoreState<S>, h: BlockHeader, exec: Execu
 export function enterEpoch<S>(s: CoreState<S>, next: Membership, block: CommittedBlock, hash: Uint8Array): void {
   assert(next !== undefined && block.header.nextMembershipHash !== null && equalBytes(membershipHash(s.deps.backend, next), block.header.nextMembershipHash), 'the executor ended the epoch with another membership');
   const start = { seq: block.header.height, hash };
-  s.previousMembership = s.membership;
+  const ended = s.membership;
+  s.previousMembership = ended;
   installMembership(s, next, start, s.signer);
   s.stable = { seq: start.seq, headerHash: hash, proof: [] };
   s.view = 0n;
@@ -73,7 +74,9 @@ export function enterEpoch<S>(s: CoreState<S>, next: Membership, block: Committe
   }
   s.link = { pending: { lastHeader: block.header, oldCommitView: block.certificate.commitView, oldSignatures: block.certificate.signatures, nextMembership: next }, accepts: new Map(), complete: false };
   s.emit({ type: 'persist-view', view: 0n });
-  s.emit({ type: 'epoch-entered', membership: next, startSeq: start.seq, startHash: hash, member: s.member });
+  // Removed: a seat in the epoch that just ended, none in this one (docs/protocol.md, "Removed while behind").
+  const removed = ended.replicas.some((r) => r.id === s.cfg.replicaId) && !next.replicas.some((r) => r.id === s.cfg.replicaId);
+  s.emit({ type: 'epoch-entered', membership: next, startSeq: start.seq, startHash: hash, member: s.member, removed });
   if (s.member) {
     const accept = epochAccept(s);
     s.link.accepts.set(accept.from, accept);

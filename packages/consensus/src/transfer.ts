@@ -35,6 +35,21 @@ export function othersAreAhead<S>(s: CoreState<S>): boolean {
   return false;
 }
 
+/**
+ * A view change that did not complete in time. Either the membership cannot
+ * agree yet (a partition, a silent primary), or the others are no longer here:
+ * they committed the end of this epoch and moved to the next, where this
+ * replica has no vote or no link, and nobody sends it anything any more (a
+ * replica that was down or cut off while it was removed). Nothing it receives
+ * can tell the two apart, so it asks for blocks until something commits: the
+ * answer is verified like any transfer, costs one fetch per retry period while
+ * stalled, and in the second case brings the certified block that ends its
+ * epoch (docs/protocol.md, "Removed while behind").
+ */
+export function suspectLeftBehind<S>(s: CoreState<S>): void {
+  s.needFetch = true;
+}
+
 /** What to do with one transferred block: skip it (already committed), stop (a gap, or rejected), or commit it. */
 export type TransferStep<S> = { kind: 'skip' } | { kind: 'stop' } | { kind: 'commit'; block: CommittedBlock; exec: ExecutionResult<S> };
 

@@ -144,9 +144,12 @@ export type Effect =
    * The block at `startSeq` (certified by the old membership) ended the epoch: from here on
    * `membership` votes, starting in view 0. `member` is false when this replica has no vote in it
    * (not listed, or its key is not available to `signerFor`): it then follows by state transfer.
-   * Persist it with the block, durable before later sends.
+   * Persist it with the block, durable before later sends. `removed` is true when this replica
+   * was listed in the epoch that ended and is not listed in this one: the certified block that
+   * ended the epoch (verified like every block) removed it. It has no vote from here on, and the
+   * host must make sure it never signs again (docs/protocol.md, "Removed while behind").
    */
-  | { type: 'epoch-entered'; membership: Membership; startSeq: bigint; startHash: Uint8Array; member: boolean }
+  | { type: 'epoch-entered'; membership: Membership; startSeq: bigint; startHash: Uint8Array; member: boolean; removed: boolean }
   /** A complete epoch link (old quorum and new quorum): keep it and serve it to clients walking the chain. */
   | { type: 'epoch-link'; link: EpochLink }
   | { type: 'rejected'; reason: RejectReason; from: string | undefined };

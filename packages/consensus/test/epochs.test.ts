@@ -2,6 +2,7 @@
 // rotated, a replica is removed, each as a new epoch, under the same network
 // faults and Byzantine strategies as the main simulator run.
 import { describe, expect, it } from 'vitest';
+import { scenarioFor } from './sim/scenario';
 import { runSimulation, type SimOptions } from './sim/simulator';
 
 const steps: SimOptions['epochSteps'] = [{ step: 'add' }, { step: 'rotate', id: 'r2' }, { step: 'remove', id: 'r3' }];
@@ -51,5 +52,26 @@ describe('epochs in the simulator', () => {
     expect(result.faults['retired-key-vote']).toBeGreaterThan(0);
     expect(result.rejected['retired-key']).toBeGreaterThan(0);
     expect(result.evidence).toBe(0);
+  });
+});
+
+// Issue 23: r4 is down (crashed at 6.0 s, back at 6.7 s) while the change that removes it commits
+// at about 5.2 s; when it is back, nobody of epoch 3 talks to it. The scenario is seed 7000044's.
+describe('a replica removed while it is down or behind (issue 23)', () => {
+  const scenario = scenarioFor(7000044);
+
+  it.each(['exit', 'mirror'] as const)('learns of its removal from the certified block that ended its epoch, signs nothing after it, and (%s) is done', (onRemoval) => {
+    const result = runSimulation({ ...scenario, onRemoval });
+    expect([...result.safetyViolations, ...result.livenessFailures], `reproduce with npm run sim -- --seed ${scenario.seed}`).toEqual([]);
+    expect(result.removed).toEqual([`r4 removed at epoch 3 (${onRemoval})`]);
+    expect(result.faults['removed-exit'] ?? 0).toBe(onRemoval === 'exit' ? 1 : 0);
+    expect(result.requestsCommitted).toBe(result.requestsSubmitted);
+  });
+
+  it('negative control: when no peer serves it blocks, it stays a stuck member of epoch 2 and the liveness check fails', () => {
+    const result = runSimulation({ ...scenario, onRemoval: 'exit', refuseTransferTo: ['r4'] });
+    expect(result.removed).toEqual([]);
+    expect(result.livenessFailures).toContain('r4 in epoch 2, expected 3');
+    expect(result.livenessFailures.some((f) => f.startsWith('r4 stuck at'))).toBe(true);
   });
 });

@@ -73,7 +73,9 @@ export interface paths {
          *     epoch (its header commits to the next membership's hash) and the new
          *     membership's EPOCH-ACCEPT signatures. Clients verify each link from the
          *     membership they trust; nothing here is trusted as served. `current` is
-         *     the replica's own epoch.
+         *     the replica's own epoch. Open to anyone, like every read: a replica
+         *     that was removed while it was down fetches the link that removed it
+         *     here and verifies it from its own chain (docs/replica.md, "Removal").
          */
         get: operations["epochs"];
         put?: never;
@@ -176,7 +178,11 @@ export interface paths {
          *     at most `limit` (default 256) and at most 4 MiB of blocks. Each block is untrusted for
          *     the receiver, which accepts blocks only in sequence with a valid
          *     certificate (docs/protocol.md section 7). No other query parameter is
-         *     accepted.
+         *     accepted. Served to anyone, read-only and without peer authentication
+         *     (the blocks carry their certificates): to members catching up, to
+         *     mirrors, and to a replica that is no longer a member, which needs the
+         *     certified block that ended its last epoch to learn that it was removed
+         *     (docs/protocol.md, "Removed while behind").
          */
         get: operations["peerBlocks"];
         put?: never;
@@ -382,7 +388,7 @@ export interface paths {
         };
         /**
          * Core diagnostics
-         * @description 200 while the replica follows a view (`status` is `normal`), 503 during a view change. The body is the same in both cases.
+         * @description 200 while the replica follows a view (`status` is `normal`), 503 during a view change. The body is the same in both cases. A replica that verified its removal from the membership says so with `removed` 1 and `removedAtEpoch`, and keeps answering 200 while it follows as a read-only follower (its readiness is GET /readyz).
          */
         get: operations["health"];
         put?: never;
@@ -408,6 +414,10 @@ export interface paths {
          *     nothing committed below the stable checkpoint); 503 otherwise. On a
          *     mirror: it has a block, is not behind the height its upstreams claim,
          *     and an upstream answered in the last 30 s. The body names each check.
+         *     A replica that verified that a membership change removed it
+         *     (docs/replica.md, "Removal") is never ready again (`reason: removed`),
+         *     even while it keeps serving verified reads as a follower (config
+         *     `onRemoval: mirror`), while /healthz stays 200 for the live process.
          */
         get: operations["readiness"];
         put?: never;
@@ -452,9 +462,11 @@ export interface paths {
          *     blocks and requests committed, view changes, evidence, view, height,
          *     connected peers and membership size, readiness, pending requests,
          *     rejected messages by reason, peer errors and drops, store commits and
-         *     syncs, database and volume size; histograms of HTTP latency by route,
-         *     write commit latency, block commit latency and time per PBFT phase;
-         *     process and Node.js metrics (docs/runbook.md "Metrics").
+         *     syncs, database and volume size, `vcr_replica_removed` (1 once this
+         *     replica verified its removal from the membership, else 0); histograms
+         *     of HTTP latency by route, write commit latency, block commit latency
+         *     and time per PBFT phase; process and Node.js metrics (docs/runbook.md
+         *     "Metrics").
          */
         get: operations["metrics"];
         put?: never;
@@ -806,7 +818,14 @@ export interface components {
         };
         Readiness: {
             ready: boolean;
-            /** @description On a replica: following, quorumConnected, caughtUp; on a mirror: caughtUp, upstreamAnswered. */
+            /**
+             * @description `removed` when this replica verified that a membership change removed it (docs/replica.md, "Removal"); absent otherwise.
+             * @enum {string}
+             */
+            reason?: "removed";
+            /** @description With reason `removed`, the first epoch without this replica, a decimal string. */
+            removedAtEpoch?: string;
+            /** @description On a replica: following, quorumConnected, caughtUp; on a mirror: caughtUp, upstreamAnswered; on a removed replica: member. */
             checks: {
                 [key: string]: {
                     ok: boolean;
@@ -826,6 +845,13 @@ export interface components {
              */
             mode?: "replica" | "mirror";
             mirror?: components["schemas"]["MirrorHealth"];
+            /**
+             * @description 1 once this replica verified that a membership change removed it (it has no vote and signs nothing; docs/replica.md, "Removal"), else 0.
+             * @enum {integer}
+             */
+            removed?: 0 | 1;
+            /** @description Present when `removed` is 1, the first epoch without this replica, a decimal string. */
+            removedAtEpoch?: string;
             /** @description Peers this replica has an authenticated outbound WebSocket to right now (docs/peer-transport.md). */
             connectedPeers: components["schemas"]["ReplicaId"][];
             replicaId: components["schemas"]["ReplicaId"];
@@ -1664,7 +1690,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Not ready; the failing checks have `ok` false. */
+            /** @description Not ready; the failing checks have `ok` false (and `reason` is `removed` for a removed replica). */
             503: {
                 headers: {
                     [name: string]: unknown;

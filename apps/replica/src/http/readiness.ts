@@ -1,5 +1,5 @@
 // Readiness (GET /readyz, docs/runbook.md "Probes"): should a load balancer
-// send clients here now? A replica is ready when it follows a view, is
+// send clients here now? A removed replica never is. A replica is ready when it follows a view, is
 // connected to a quorum (itself and its authenticated peer links make 2f+1 of
 // the current membership) and has caught up (nothing to fetch, no blocks
 // waiting out of order, nothing committed below the stable checkpoint a
@@ -17,6 +17,9 @@ export const MIRROR_UPSTREAM_SILENCE_MS_MAX = 30_000;
 
 export interface ReadinessCheck {
   ready: boolean;
+  /** Set when this replica verified that a membership change removed it. */
+  reason?: 'removed';
+  removedAtEpoch?: string;
   checks: Record<string, { ok: boolean; detail: string }>;
 }
 
@@ -26,6 +29,12 @@ function numberOf(diagnostics: Record<string, string | number>, field: string): 
 }
 
 export function readinessOf(node: ReplicaNode, nowMs = Date.now()): ReadinessCheck {
+  // A replica that verified its own removal (removal.ts) is up as a process but is no longer a
+  // replica: never ready again, whatever else holds.
+  const removedAt = node.store.removedAtEpoch();
+  if (removedAt !== undefined) {
+    return { ready: false, reason: 'removed', removedAtEpoch: removedAt.toString(), checks: { member: { ok: false, detail: `removed from the membership at epoch ${removedAt}` } } };
+  }
   const upstream = node.mirrorUpstream;
   const checks: ReadinessCheck['checks'] = {};
   if (upstream !== undefined) {

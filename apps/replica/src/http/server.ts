@@ -20,6 +20,7 @@ import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { readinessOf } from './readiness';
 import { registryRoutes } from './registry-routes';
 import { requestMetrics } from './request-metrics';
+import { removalHealth } from '../removal';
 import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
@@ -73,7 +74,7 @@ export function createServer(node: ReplicaNode): express.Express {
 
   app.get('/healthz', (_req, res) => {
     const s = node.status;
-    res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers(), ...mirrorHealth(node) });
+    res.status(s.status === 'normal' ? 200 : 503).json({ ...s, connectedPeers: node.connectedPeers(), ...mirrorHealth(node), ...removalHealth(node.store) });
   });
 
   // A read-only mirror refuses writes before the write route sees them (docs/mirror.md).

@@ -208,6 +208,19 @@ describe.each(journals)('double-sign guard over $name', ({ open }) => {
     expect(all()).toHaveLength(0);
   });
 
+  it('once the journal records a removal, it refuses every kind, in every epoch, even a re-sign of a vote it made, without asking the key', () => {
+    const { guard, count, all, journal } = setup();
+    const made = guard.sign(prepare(0n, 1n, hashA));
+    if (journal instanceof MemorySignerJournal) journal.markRemoved(1n);
+    else (journal as ReplicaStore).markRemoved(1n);
+    expect(journal.removedAtEpoch()).toBe(1n);
+    const asked = [prepare(0n, 1n, hashA), prepare(0n, 2n, hashA), commit(0n, 1n, hashA), checkpoint(8n, hashA), prePrepare(1n, 3n, hashA, 1n), commit(0n, 3n, hashA, 2n), viewChange(1n), viewChange(0n, 1n)];
+    for (const bytes of asked) expect(refusalCode(() => guard.sign(bytes))).toBe('removed');
+    expect(() => guard.sign(viewChange(2n))).toThrow(/removed from the membership at epoch 1 and signs nothing after it/);
+    expect(count()).toBe(1);
+    expect(all().map((e) => e.signature)).toEqual([made]);
+  });
+
   it('the refusal message names the slot and both digests', () => {
     const { guard } = setup();
     guard.sign(prepare(4n, 9n, hashA));
@@ -263,6 +276,22 @@ describe('signer journal on a real SQLite file', () => {
     expect(second.sign(prepare(3n, 7n, hashA))).toEqual(signature);
     expect(after.list(0n, 10)).toHaveLength(2);
     expect(after.highestVote()).toEqual({ epoch: 0n, view: 3n });
+  });
+
+  it('a recorded removal survives reopening the store (the first epoch recorded stays), and a new guard over it refuses', () => {
+    const path = freshPath();
+    const { key, count } = countingKey();
+    const before = new ReplicaStore(path);
+    before.beginGroup();
+    before.markRemoved(3n);
+    before.markRemoved(5n);
+    before.commitGroup();
+    before.close();
+    const after = openStore(path);
+    expect(after.removedAtEpoch()).toBe(3n);
+    const guard = createGuardedSigner(key, after, { chainId, backend: nodeBackend });
+    expect(refusalCode(() => guard.sign(prepare(0n, 1n, hashA, 4n)))).toBe('removed');
+    expect(count()).toBe(0);
   });
 
   it('the store refuses an entry that does not extend the chain', () => {

@@ -14,6 +14,8 @@
 //   commit:               { headerHash, height, view }   (height is the seq)
 //   checkpoint:           { seq, headerHash }             (slot (epoch, seq), no view)
 // Rules, checked against the journal before the inner key is asked:
+//   (0) the replica was removed from the membership (the journal says at which epoch): refuse
+//       everything, 'removed' (docs/protocol.md, "Removed while behind");
 //   (a) same slot, same digest: answer the journaled signature, append nothing;
 //   (b) same slot, another digest: refuse, 'conflicting';
 //   (c) a vote in an (epoch, view) below the highest this key voted in: refuse, 'backwards';
@@ -70,9 +72,11 @@ export interface SignerJournal {
   highestVote(): { epoch: bigint; view: bigint } | undefined;
   append(entry: JournalEntry): void;
   list(fromIndex: bigint, limit: number): JournalEntry[];
+  /** The epoch that removed this replica from the membership, once it verified that; undefined while it has a seat or may get one. */
+  removedAtEpoch(): bigint | undefined;
 }
 
-export type SignerRefusalCode = 'unparseable' | 'conflicting' | 'backwards';
+export type SignerRefusalCode = 'unparseable' | 'conflicting' | 'backwards' | 'removed';
 
 /**
  * The guard would not sign. Thrown out of `sign`, so the consensus core's
@@ -223,6 +227,9 @@ export function createGuardedSigner(inner: KeyHandle, journal: SignerJournal, op
   domainPrefix({ kind: 'prepare', chainId, epoch: 0n });
 
   const sign = (bytes: Uint8Array): Uint8Array => {
+    const removedAt = journal.removedAtEpoch();
+    // (0) A removed replica has no seat: whatever it signs now could only be taken for a vote it has no right to.
+    if (removedAt !== undefined) throw new SignerRefusal('removed', `this replica was removed from the membership at epoch ${removedAt} and signs nothing after it`);
     const { kind, epoch, message } = parseSigningBytes(bytes, chainId);
     const signedBytesHash = backend.sha256(bytes);
     const slot = classify(kind, epoch, message, signedBytesHash);
@@ -372,6 +379,16 @@ export class MemorySignerJournal implements SignerJournal {
   readonly #entries: JournalEntry[] = [];
   readonly #bySlot = new Map<string, JournalEntry>();
   #highest: { epoch: bigint; view: bigint } | undefined;
+  #removedAt: bigint | undefined;
+
+  removedAtEpoch(): bigint | undefined {
+    return this.#removedAt;
+  }
+
+  /** The replica verified its removal at `epoch`: every later signing request is refused. The first epoch recorded stays. */
+  markRemoved(epoch: bigint): void {
+    this.#removedAt ??= epoch;
+  }
 
   lastEntry(): JournalEntry | undefined {
     return this.#entries[this.#entries.length - 1];

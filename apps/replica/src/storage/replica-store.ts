@@ -224,6 +224,24 @@ export class ReplicaStore implements SignerJournal {
     }
   }
 
+  private removedAt: { epoch: bigint | undefined } | undefined;
+
+  /** The epoch that removed this replica (SignerJournal: the guard refuses every signature once it is set). */
+  removedAtEpoch(): bigint | undefined {
+    if (this.removedAt === undefined) {
+      const text = this.getMeta('removedAtEpoch');
+      this.removedAt = { epoch: text === undefined ? undefined : BigInt(text) };
+    }
+    return this.removedAt.epoch;
+  }
+
+  /** Records, in the current group, that this replica verified its removal at `epoch`; the first epoch recorded stays. */
+  markRemoved(epoch: bigint): void {
+    if (this.removedAtEpoch() !== undefined) return;
+    this.setMeta('removedAtEpoch', epoch.toString());
+    this.removedAt = { epoch };
+  }
+
   getMeta(key: string): string | undefined {
     const row = this.sql.get('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;

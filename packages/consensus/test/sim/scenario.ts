@@ -11,6 +11,8 @@ export function scenarioFor(seed: number): SimOptions & { adversary: string } {
   return {
     adversary,
     seed,
+    // Half the runs stop a replica that verified its removal, half keep it following; drawn without the rng so the rest of each scenario stays as it was.
+    onRemoval: Math.floor(seed / ADVERSARIES.length) % 2 === 0 ? 'mirror' : 'exit',
     byzantine: adversary === 'none' ? undefined : adversary,
     dropRate: rng.pick([0, 0.02, 0.05, 0.15]),
     duplicateRate: rng.pick([0, 0.05, 0.2]),

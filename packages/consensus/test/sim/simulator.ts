@@ -40,6 +40,14 @@ export interface SimOptions {
   viewChangeAtEpochEnd?: boolean;
   /** An attacker holding a rotated-out key keeps voting with it in the new epoch. */
   retiredKeyVoter?: boolean;
+  /**
+   * What an honest replica does once it has verified its own removal (docs/protocol.md,
+   * "Removed while behind"): stop for good, or stay as a read-only follower. Either way it never
+   * signs again. Default 'mirror', as the replica's config.
+   */
+  onRemoval?: 'exit' | 'mirror';
+  /** Negative control: peers serve no blocks to these replicas (as if they treated them as outsiders). */
+  refuseTransferTo?: readonly string[];
 }
 
 export interface SimResult {
@@ -57,6 +65,8 @@ export interface SimResult {
   /** Highest epoch every honest replica reached, and epoch links verified from genesis. */
   epoch: number;
   epochLinks: number;
+  /** Honest replicas that verified their own removal: `r4 removed at epoch 3 (exit)`. */
+  removed: string[];
 }
 
 interface Disk {
@@ -69,6 +79,8 @@ interface Disk {
   prepared: PreparedCertificate[];
   /** Whether the current epoch's link was completed and kept (otherwise the restart resumes collecting it). */
   linkKept?: boolean;
+  /** The epoch that removed this replica, once it verified that (a replica keeps it with its blocks). */
+  removedAt?: bigint;
 }
 
 interface Node {
@@ -81,6 +93,8 @@ interface Node {
   strategy: StrategyName | undefined;
   seen: PeerMessage[];
   downUntilMs: number;
+  /** Stopped for good after verifying its removal (onRemoval 'exit'); never restarted. */
+  exited: boolean;
 }
 
 type Event =
@@ -145,7 +159,7 @@ class Simulation {
     this.plan = buildEpochPlan(this.membership, this.signers, opts.epochSteps ?? []);
     this.executor = simExecutor(nodeBackend, this.plan.memberships);
     this.clientKeys.set('cadmin', this.adminSigner.publicKey);
-    this.result = { seed: opts.seed, safetyViolations: [], livenessFailures: [], committedBlocks: 0, requestsCommitted: 0, requestsSubmitted: 0, viewChanges: 0, faults: {}, evidence: 0, rejected: {}, maxFootprint: 0, epoch: 0, epochLinks: 0 };
+    this.result = { seed: opts.seed, safetyViolations: [], livenessFailures: [], committedBlocks: 0, requestsCommitted: 0, requestsSubmitted: 0, viewChanges: 0, faults: {}, evidence: 0, rejected: {}, maxFootprint: 0, epoch: 0, epochLinks: 0, removed: [] };
     for (let c = 0; c < (opts.clients ?? 3); c++) {
       const signer = createNodeSigner(testSeed(`sim-client-${c}`));
       this.clientSigners.push(signer);
@@ -165,7 +179,7 @@ class Simulation {
   }
 
   private addNode(id: string, instance: string, honest: boolean, strategy: StrategyName | undefined): void {
-    const node: Node = { id, instance, core: undefined, disk: { blocks: [], states: [], view: 0n, votes: [], prepared: [] }, honest, strategy, seen: [], downUntilMs: 0 };
+    const node: Node = { id, instance, core: undefined, disk: { blocks: [], states: [], view: 0n, votes: [], prepared: [] }, honest, strategy, seen: [], downUntilMs: 0, exited: false };
     node.core = this.boot(node);
     this.nodes.push(node);
   }
@@ -176,7 +190,7 @@ class Simulation {
     const end = [...d.blocks].reverse().find((b) => b.header.nextMembershipHash !== null);
     const epoch = end ? end.header.epoch + 1n : 0n;
     const membership = this.plan.memberships[Number(epoch)] as Membership;
-    const keyring = this.plan.keys.get(node.id) ?? new Map<string, Signer>();
+    const keyring = this.refusingAfterRemoval(node, this.plan.keys.get(node.id) ?? new Map<string, Signer>());
     const own = membership.replicas.find((r) => r.id === node.id);
     const restore: CoreRestore<SimState> = {
       committedHeader: d.blocks.at(-1)?.header,
@@ -208,6 +222,25 @@ class Simulation {
       },
       restore,
     );
+  }
+
+  /**
+   * The replica's keys behind a guard that refuses to sign once the replica knows it was
+   * removed, as the replica's double-sign guard does: a signature attempt then throws, and the
+   * run fails as crashed.
+   */
+  private refusingAfterRemoval(node: Node, keyring: Map<string, Signer>): Map<string, Signer> {
+    const guarded = new Map<string, Signer>();
+    for (const [hex, inner] of keyring) {
+      guarded.set(hex, {
+        publicKey: inner.publicKey,
+        sign: (message) => {
+          if (node.honest && node.disk.removedAt !== undefined) throw new Error(`${node.id} was removed at epoch ${node.disk.removedAt}: its signer refuses`);
+          return inner.sign(message);
+        },
+      });
+    }
+    return guarded;
   }
 
   /** Signed for an epoch requestSigningEpochs admits, as a replica admits requests (sim client ids are names, so the key comes from the map). */
@@ -441,6 +474,7 @@ class Simulation {
         case 'epoch-entered':
           if (effect.membership.epoch > this.latestEpoch) this.latestEpoch = effect.membership.epoch;
           node.disk.linkKept = false;
+          if (effect.removed) this.onRemoved(node, effect.membership);
           if (node.honest && !equalBytes(membershipHash(nodeBackend, effect.membership), membershipHash(nodeBackend, this.plan.memberships[Number(effect.membership.epoch)] as Membership))) {
             this.result.safetyViolations.push(`${node.id} entered epoch ${effect.membership.epoch} with a membership nobody approved`);
           }
@@ -461,10 +495,33 @@ class Simulation {
           break;
       }
     }
+    if (node.honest && node.disk.removedAt !== undefined && (this.opts.onRemoval ?? 'mirror') === 'exit' && !node.exited) {
+      node.exited = true;
+      node.core = undefined;
+      this.count('removed-exit');
+      return;
+    }
     if (node.core && node.honest) {
       const fp = Object.values(node.core.footprint).reduce((a, b) => a + b, 0);
       if (fp > this.result.maxFootprint) this.result.maxFootprint = fp;
     }
+  }
+
+  /**
+   * The core committed the certified block that ended an epoch listing this replica, into one that
+   * does not. It must be a removal the plan made (the certificate and re-execution were checked
+   * by the core; this checks the core's conclusion), and from here on the replica signs nothing.
+   */
+  private onRemoved(node: Node, membership: Membership): void {
+    const epoch = membership.epoch;
+    const before = this.plan.memberships[Number(epoch) - 1];
+    const planned = before?.replicas.some((r) => r.id === node.id) === true && !(this.plan.memberships[Number(epoch)] as Membership).replicas.some((r) => r.id === node.id);
+    if (!node.honest) return;
+    if (!planned) this.result.safetyViolations.push(`${node.id} took itself for removed at epoch ${epoch}, which the plan does not remove it in`);
+    if (node.disk.removedAt !== undefined) return;
+    node.disk.removedAt = epoch;
+    this.result.removed.push(`${node.id} removed at epoch ${epoch} (${this.opts.onRemoval ?? 'mirror'})`);
+    this.count('removed');
   }
 
   private trace(node: Node, effects: Effect[]): void {
@@ -519,6 +576,7 @@ class Simulation {
   }
 
   private serveBlocks(node: Node, fromSeq: bigint): void {
+    if (this.opts.refuseTransferTo?.includes(node.id)) return this.count('transfer-refused');
     const peers = this.nodes.filter((x) => x.id !== node.id && x.core);
     if (peers.length === 0) return;
     const peer = this.netRng.pick(peers);
@@ -546,6 +604,7 @@ class Simulation {
   }
 
   private sendFrom(node: Node, message: PeerMessage, targets: string[]): void {
+    if (node.honest && node.disk.removedAt !== undefined) this.result.safetyViolations.push(`${node.id}, removed at epoch ${node.disk.removedAt}, sent a signed ${message.type} of epoch ${message.epoch}`);
     let deliveries: Delivery[] = targets.map((to) => ({ to, message }));
     if (node.strategy) {
       deliveries = applyStrategy(node.strategy, { self: node.id, peers: this.peersOf(node), signer: this.currentKey(node), signing: this.signing, rng: this.advRng, seen: node.seen }, message, targets);
@@ -588,8 +647,10 @@ class Simulation {
     }
     // After the heal every honest replica must have caught up with the highest commit.
     const highest = this.committedAt.size === 0 ? 0n : [...this.committedAt.keys()].reduce((a, b) => (a > b ? a : b));
+    // A replica that verified its own removal and stopped is done; every other honest replica,
+    // removed ones that stay as followers included, must have caught up.
     for (const node of this.nodes) {
-      if (!node.honest || !node.core) continue;
+      if (!node.honest || node.exited || !node.core) continue;
       if (node.core.committedSeq + 8n < highest) this.result.livenessFailures.push(`${node.id} stuck at ${node.core.committedSeq}, cluster at ${highest}`);
     }
     if (this.committedAt.size === 0) this.result.livenessFailures.push('nothing committed');
@@ -598,7 +659,7 @@ class Simulation {
     const reached = this.nodes.filter((x) => x.honest && x.core).map((x) => (x.core as PbftCore<SimState>).currentEpoch);
     this.result.epoch = Number(reached.reduce((a, b) => (a < b ? a : b), finalEpoch));
     for (const node of this.nodes) {
-      if (node.honest && node.core && node.core.currentEpoch !== finalEpoch) this.result.livenessFailures.push(`${node.id} in epoch ${node.core.currentEpoch}, expected ${finalEpoch}`);
+      if (node.honest && !node.exited && node.core && node.core.currentEpoch !== finalEpoch) this.result.livenessFailures.push(`${node.id} in epoch ${node.core.currentEpoch}, expected ${finalEpoch}`);
     }
   }
 }

@@ -110,7 +110,7 @@ describe('replica node', () => {
     expect(calls).toEqual([1n]);
     expect(store.removedAtEpoch()).toBe(1n);
     expect(lines.filter((l) => l.event === 'removed')).toHaveLength(1);
-    expect(node.metrics.render({ replica: 'r1', view: 0, height: 1 })).toContain('vcr_replica_removed{replica="r1"} 1');
+    expect(await node.metrics.render({ replica: 'r1', view: 0, height: 1 })).toContain('vcr_replica_removed{replica="r1"} 1');
     const guard = createGuardedSigner(key, store, { chainId: membership.chainId });
     expect(() => guard.sign(signingBytes({ kind: 'prepare', chainId: membership.chainId, epoch: 1n }, { view: 0n, seq: 2n, headerHash: new Uint8Array(32) }))).toThrow(SignerRefusal);
     node.stop();

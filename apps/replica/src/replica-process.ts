@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, loadTlsMaterial } from './config';
 import { loadGenesis, loadGenesisRegistry } from './genesis';
-import { createListener, createServer } from './http/server';
+import { createListener } from './http/server';
 import { type KeyHandle, openConfiguredKey } from './keystore';
 import { ReplicaNode, type ReplicaNodeOptions } from './replica-node';
 import type { Membership } from '@vcr/proofs';
@@ -56,7 +56,7 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
     peerTls: tls?.ca === undefined ? {} : { ca: tls.ca },
     ...extend?.({ replicaId: config.replicaId, membership, key }),
   });
-  const server = createListener(createServer(node), tls).listen(config.port, config.host, () => {
+  const server = createListener(node, tls).listen(config.port, config.host, () => {
     log({ replica: config.replicaId, event: 'listening', url: `${scheme}://${config.host}:${config.port}`, height: String(node.status.committed) });
     node.start();
   });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RegistryClient } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { utf8 } from '@vcr/proofs';
@@ -127,5 +127,27 @@ describe('the fast read path', () => {
     const refused = await answer(`${fastUrl}/v1/keys/has%20space`);
     expect(refused.status).toBe(400);
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'malformed', message: expect.stringMatching(/^key refused: /) } });
+  });
+});
+
+describe('change and history pages', () => {
+  it('are joined from entry texts kept across requests: the same bytes as made fresh, without loading blocks again', async () => {
+    const spy = vi.spyOn(replica.node, 'loadCommittedBlock');
+    for (const path of ['/v1/changes?prefix=app%2F', '/v1/keys/app%2Fa/history', '/v1/changes?prefix=app%2F&from=2&limit=1']) {
+      spy.mockClear();
+      const first = await answer(fastUrl + path);
+      expect(first.status, path).toBe(200);
+      // The first page loads its blocks; later pages find entries the earlier ones made (history shares them with changes).
+      if (path.startsWith('/v1/changes?prefix=app%2F&from')) expect(spy.mock.calls.length, path).toBe(0);
+      else if (path === '/v1/changes?prefix=app%2F') expect(spy.mock.calls.length, path).toBeGreaterThan(0);
+      spy.mockClear();
+      const again = await answer(fastUrl + path);
+      expect(spy.mock.calls.length, path).toBe(0);
+      expect(again, path).toEqual(first);
+      // The other server made its page fresh: the same bytes, in res.json's form (JSON.stringify of the page).
+      expect(await answer(expressUrl + path), path).toEqual(first);
+      expect(first.body).toBe(JSON.stringify(JSON.parse(first.body)));
+    }
+    spy.mockRestore();
   });
 });

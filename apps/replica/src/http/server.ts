@@ -19,7 +19,7 @@ import { fastKeyRead } from './fast-read';
 import { httpLimits } from './http-limits';
 import { type ConsistencyJson, consistencyFor, keyReadAnswer } from './key-read';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
-import { registryRoutes } from './registry-routes';
+import { changeEntryTexts, registryRoutes } from './registry-routes';
 import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
@@ -169,7 +169,7 @@ export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLi
     res.type('application/json').send(`{"blocks":[${blocks.join(',')}],"latest":"${node.latestBlock()?.header.height ?? 0n}"}`);
   });
 
-  registryRoutes(app, node);
+  registryRoutes(app, node, changeEntryTexts(httpLimits.changeEntryCacheBytesMax));
   auditRoutes(app, node);
   witnessRoutes(app, node);
 

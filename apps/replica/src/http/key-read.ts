@@ -3,7 +3,7 @@
 // the pre-router in front of express (fast-read.ts). The body without the
 // consistency proof depends only on the latest block, the committed state and
 // the key, so it is serialized once per (state, key) and kept in an
-// AnswerCache; the certificate's JSON inside it is made once per block
+// AnswerCache; the certificate's JSON text inside it is made once per block
 // (certificate-json.ts); the entry and its proof come from one walk of the
 // map (MerkleMapSnapshot.read). A `?proveFrom=N` proof is added per request:
 // it depends on the client's log size.
@@ -13,7 +13,7 @@ import type { ReplicaNode } from '../replica-node';
 import { readEntry } from '../registry';
 import { type AnswerCache, type CachedAnswer } from './answer-cache';
 import { weakEtagOf } from './answer-etag';
-import { certificateJsonOf } from './certificate-json';
+import { certificateTextOf } from './certificate-json';
 import type { ErrorCode } from './query-params';
 
 export type ConsistencyJson = { from: string; to: string; proof: string[] };
@@ -35,14 +35,13 @@ export function keyReadAnswer(node: ReplicaNode, cache: AnswerCache, key: string
   if (answer === undefined) {
     const read = readEntry(state, key);
     if (!read.ok) return { ok: false, status: 400, code: 'malformed', message: `key refused: ${read.reason}` };
-    const body = Buffer.from(
-      JSON.stringify({
-        key,
-        entry: read.entry ? { value: bytesToHex(read.entry.value), revision: read.entry.revision.toString() } : null,
-        proof: mapProofToJson(read.proof),
-        certificate: certificateJsonOf(block),
-      }),
-    );
+    // JSON.stringify of { key, entry, proof, certificate } in that order, with the certificate's text made once per block.
+    const head = JSON.stringify({
+      key,
+      entry: read.entry ? { value: bytesToHex(read.entry.value), revision: read.entry.revision.toString() } : null,
+      proof: mapProofToJson(read.proof),
+    });
+    const body = Buffer.from(`${head.slice(0, -1)},"certificate":${certificateTextOf(block)}}`);
     answer = { body, etag: weakEtagOf(body) };
     cache.set(block, state, key, answer);
   }

@@ -94,7 +94,7 @@ function readRatio(set: RunSet, pick: 'one' | 'all'): number {
 
 function verifyCostSection(r: BenchResults): string[] {
   const out = ['## SDK verification cost per read', ''];
-  out.push('One real answer verified repeatedly in process (no network). Cold: map proof plus the certificate\'s signatures. Cached: map proof plus the certificate found in the cache. get(): the whole `RegistryClient.get` from the answer\'s bytes (JSON, schema, proof, cached certificate, freshness).', '');
+  out.push('One real answer verified repeatedly in process (no network), in CPU time of this process per call (the wall time on a quiet machine; on a shared one, waiting for a CPU is not counted). Cold: map proof plus the certificate\'s signatures. Cached: map proof plus the certificate recognized from its text by the trust state. get(): the whole `RegistryClient.get` from the answer\'s bytes (JSON, schema, proof, cached certificate, freshness).', '');
   out.push('| backend | cold | cached certificate | get() from bytes, cached | map proof siblings |', '|---|---|---|---|---|');
   for (const v of r.verifyCost) out.push(`| ${v.backend} | ${us(v.coldMs)} | ${us(v.cachedMs)} | ${us(v.getMs)} | ${fmt(v.proofSiblings, 0)} |`);
   out.push('');

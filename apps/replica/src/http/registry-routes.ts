@@ -106,12 +106,12 @@ export function registryRoutes(app: Express, node: ReplicaNode, texts: ChangeEnt
     res.json({
       prefix: q.data.prefix ?? '',
       keys: live.map((k) => {
-        const entry = state.map.get(k.key);
+        const { entry, proof } = state.map.read(k.key);
         return {
           key: k.key,
           value: entry ? bytesToHex(entry.value) : null,
           revision: (entry?.revision ?? 0n).toString(),
-          proof: mapProofToJson(state.map.prove(k.key)),
+          proof: mapProofToJson(proof),
         };
       }),
       certificate: certificateJsonOf(block),

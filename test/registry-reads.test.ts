@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Membership, utf8 } from '@vcr/proofs';
-import { createServer } from '../apps/replica/src/http/server';
+import { createListener } from '../apps/replica/src/http/server';
 import { MemoryKeyStore } from '../apps/replica/src/keystore';
 import { ReplicaNode } from '../apps/replica/src/replica-node';
 import { ReplicaStore } from '../apps/replica/src/storage/replica-store';
@@ -43,7 +43,7 @@ async function single() {
   let server: Server | undefined;
   const boot = async () => {
     node = new ReplicaNode({ membership, replicaId: 'r1', key, store: new ReplicaStore(path), tickMs: 5 });
-    const s = createServer(node).listen(0, '127.0.0.1');
+    const s = createListener(node).listen(0, '127.0.0.1');
     await new Promise((resolve) => s.once('listening', resolve));
     server = s;
     node.start();

@@ -18,6 +18,7 @@
 //   npm run bench -- --runs 3
 //   npm run bench -- --only writes --seconds 2 --warmup 1 --levels 1,8 --runs 2
 //   npm run bench -- --only mirrors
+//   npm run bench -- --only reads --runs 3
 
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
@@ -30,7 +31,7 @@ import { pickMainThreadProfile, summarizeProfile, summarizeProfiles } from './cp
 import { type EtcdCluster, findEtcd, startEtcdCluster, stopEtcdCluster } from './etcd-cluster';
 import { killAll, rssMiB } from './processes';
 import { etcdReader, rawReader, vcrReader } from './read-load';
-import { type BenchResults, type Machine, type RunSet, renderMirrorsOnlyReport, renderReport, renderWritesOnlyReport } from './report';
+import { type BenchResults, type Machine, type RunSet, renderMirrorsOnlyReport, renderReadsOnlyReport, renderReport, renderWritesOnlyReport } from './report';
 import { measureMirrorReads } from './mirror-reads';
 import { medianOfRuns } from './runs';
 import { measureSdkVerifyCost } from './sdk-verify-cost';
@@ -63,6 +64,10 @@ const usage = `npm run bench -- [options]
   --only mirrors         run only the read scale-out phase: one write level of
                          --read-clients clients for keys, reads from r1, reads
                          across two mirrors (no etcd, no profile)
+  --only reads           run only the reads, ours and etcd: one write level of
+                         --read-clients clients for keys on each system, then
+                         the read rows and the SDK's verification cost (no
+                         mirrors, profile or state transfer)
   --no-profile           do not profile r1
   --out DIR              results folder (default bench-results)`;
 
@@ -117,11 +122,11 @@ function options() {
   };
 }
 
-/** `--only <section>`: `writes` or `mirrors`. */
-function onlyOption(text: string | undefined): 'mirrors' | 'writes' | undefined {
+/** `--only <section>`: `writes`, `reads` or `mirrors`. */
+function onlyOption(text: string | undefined): 'mirrors' | 'reads' | 'writes' | undefined {
   if (text === undefined) return undefined;
-  if (text === 'mirrors' || text === 'writes') return text;
-  throw new Error(`--only takes "writes" or "mirrors", not ${JSON.stringify(text)}\n${usage}`);
+  if (text === 'mirrors' || text === 'reads' || text === 'writes') return text;
+  throw new Error(`--only takes "writes", "reads" or "mirrors", not ${JSON.stringify(text)}\n${usage}`);
 }
 
 function machine(): Machine {
@@ -144,6 +149,11 @@ const levelLine = (what: string, r: LoadResult) =>
   `${what}: ${r.perSecond.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, failed ${r.failed}; CPU % servers ${r.serverCpuPct.toFixed(0)}, generator ${r.generatorCpuPct.toFixed(0)}, other ${r.otherCpuPct.toFixed(0)}; CPU ms/op servers ${r.serverCpuMsPerOp.toFixed(2)}, generator ${r.generatorCpuMsPerOp.toFixed(2)}`;
 
 type Options = ReturnType<typeof options>;
+
+/** `--only reads` writes its keys in one level of --read-clients clients, without the warm-up level; otherwise the options as given. */
+function keyLevelOptions(o: Options): Options {
+  return o.only === 'reads' ? { ...o, warmupClients: 0, levels: [o.readClients] } : o;
+}
 type Window = { start: bigint; end: bigint };
 
 interface WriteSystem {
@@ -192,7 +202,7 @@ async function runEtcd(binary: string, o: Options, results: BenchResults): Promi
     results.etcdNote = `etcd ${etcd.version} (${binary}), 3 members on this machine, driven over its v3 JSON gateway`;
     const keys: string[] = [];
     // The members' own pids: the server CPU columns are theirs, measured as our replicas' are.
-    const writes = await writeLevels(o, { name: 'etcd', writer: (tag, k) => etcdWriter(etcd.clientUrls, tag, k), pids: () => etcd.pids() }, keys);
+    const writes = await writeLevels(keyLevelOptions(o), { name: 'etcd', writer: (tag, k) => etcdWriter(etcd.clientUrls, tag, k), pids: () => etcd.pids() }, keys);
     results.etcdWarmupLevel = writes.warmup;
     results.etcdWrites = writes.levels;
     if (o.only !== 'writes') await etcdReads(etcd, o, results, keys);
@@ -216,7 +226,7 @@ async function vcrAfterWrites(vcr: VcrCluster, o: Options, results: BenchResults
   const all = await runClosedLoop({ clients: o.readClients, durationMs, warmupMs, makeWorker: vcrReader(vcr.membership, vcr.urls, written), watchPids: vcr.pids() });
   progress(levelLine('ours, reads from all', all));
   results.vcrReads = { one, all, oneRaw };
-  if (o.mirrors) {
+  if (o.mirrors && o.only !== 'reads') {
     const m = await measureMirrorReads(vcr, written, { clients: o.readClients, durationMs, warmupMs });
     results.mirrorReads = { oneReplica: one, oneReplicaRaw: oneRaw, mirrors: m };
     progress(levelLine(`ours, reads across ${m.mirrors} mirrors`, m.result));
@@ -225,7 +235,7 @@ async function vcrAfterWrites(vcr: VcrCluster, o: Options, results: BenchResults
   results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, firstKey, 500);
   progress('SDK verification cost measured');
 
-  if (o.transfer) {
+  if (o.transfer && o.only !== 'reads') {
     progress(`state transfer: r4 wiped, topping the log up to ${o.transferEntries} entries`);
     const t = await measureStateTransfer(vcr, { entries: o.transferEntries, clients: 256 });
     results.transfer = t;
@@ -242,9 +252,10 @@ interface RunProfile {
 /** Our half: writes (after the warm-up level), then unless --only writes reads, SDK cost, state transfer; memory; the profile. */
 async function runVcr(o: Options, results: BenchResults): Promise<RunProfile | undefined> {
   progress('starting the 4-replica cluster');
-  const vcr = await startVcrCluster({ profile: o.profile });
+  const profile = o.profile && o.only !== 'reads';
+  const vcr = await startVcrCluster({ profile });
   const written: string[] = [];
-  const writes = await writeLevels(o, { name: 'ours', writer: (tag, keys) => vcrWriter(vcr.membership, vcr.urls, tag, keys), pids: () => vcr.pids() }, written);
+  const writes = await writeLevels(keyLevelOptions(o), { name: 'ours', writer: (tag, keys) => vcrWriter(vcr.membership, vcr.urls, tag, keys), pids: () => vcr.pids() }, written);
   results.vcrWarmupLevel = writes.warmup;
   results.vcrWrites = writes.levels;
   const viewAfterWrites = await currentView(vcr.urls[0] as string);
@@ -253,8 +264,8 @@ async function runVcr(o: Options, results: BenchResults): Promise<RunProfile | u
   vcr.replicas.forEach((r) => results.memory.push({ name: `replica ${r.id} (ours)${results.transfer !== undefined && r.id === 'r4' ? ', restarted empty for the state transfer' : ''}`, rssMiB: rssMiB(r.process.pid) }));
   const stopped = await stopVcrCluster(vcr);
   if (stopped.uncleanExits.length > 0) progress(`replicas that did not exit cleanly: ${stopped.uncleanExits.join('; ')}`);
-  if (!o.profile) {
-    results.profileNote = 'Not profiled (--no-profile).';
+  if (!profile) {
+    results.profileNote = o.profile ? 'Not profiled (--only reads: the profile covers writes).' : 'Not profiled (--no-profile).';
     return undefined;
   }
   const main = pickMainThreadProfile(stopped.profiles);
@@ -376,7 +387,7 @@ function save(o: Options, set: RunSet, report: string, profiles: RunProfile[]): 
     copyFileSync(p.file, join(dir, name));
     files.push(name);
   });
-  if (o.only === 'mirrors') return { dir, files };
+  if (o.only === 'mirrors' || o.only === 'reads') return { dir, files };
   const series = [
     { label: 'ours p50', color: '#1f5fbf', dashed: false, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
     { label: 'ours p99', color: '#1f5fbf', dashed: true, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
@@ -404,7 +415,8 @@ async function main(): Promise<void> {
     if (run.profile !== undefined) profiles.push(run.profile);
   }
   const set = combine(runs, profiles);
-  const report = o.only === 'mirrors' ? renderMirrorsOnlyReport(set) : o.only === 'writes' ? renderWritesOnlyReport(set) : renderReport(set);
+  const renderers = { mirrors: renderMirrorsOnlyReport, writes: renderWritesOnlyReport, reads: renderReadsOnlyReport };
+  const report = o.only === undefined ? renderReport(set) : renderers[o.only](set);
   const saved = save(o, set, report, profiles);
   console.log(report);
   console.log(`\nSaved in ${saved.dir}: ${saved.files.join(', ')}`);

@@ -1,5 +1,6 @@
 // The read workload: each client reads random keys written earlier in the
-// run. Ours: RegistryClient.get, which checks the map proof against the
+// run. Ours: RegistryClient.get (one RegistryClient per starting replica,
+// shared by the workers that start there), which checks the map proof against the
 // certified state root and the certificate (cached by header hash after the
 // first) before it counts. etcd: `POST /v3/kv/range` with serializable
 // true, answered by the member alone like ours (a linearizable etcd read
@@ -25,8 +26,18 @@ function pick(keys: readonly string[]): string {
  * (as a service reading one replica does); otherwise every verified read from one replica fails.
  */
 export function vcrReader(membership: Membership, urls: readonly string[], keys: readonly string[], epochReplicas: readonly string[] = urls): (worker: number) => Promise<Operation> {
+  // One client per starting replica, shared by every worker that starts there: a service reads through one
+  // client, whose trust state (certificates verified, the newest epoch learned, the trusted head) serves all
+  // of its concurrent reads, so a block's certificate is verified once, not once per worker.
+  const clients = new Map<number, Promise<RegistryClient>>();
   return async (worker) => {
-    const client = await RegistryClient.create({ membership, replicas: rotated(urls, worker), epochReplicas, backend: nodeBackend, fetch: benchFetch });
+    const first = worker % urls.length;
+    let shared = clients.get(first);
+    if (shared === undefined) {
+      shared = RegistryClient.create({ membership, replicas: rotated(urls, first), epochReplicas, backend: nodeBackend, fetch: benchFetch });
+      clients.set(first, shared);
+    }
+    const client = await shared;
     return async () => {
       const read = await client.get(pick(keys));
       return read.entry !== undefined;

@@ -69,6 +69,62 @@ export function renderWritesOnlyReport(set: RunSet): string {
   return out.join('\n');
 }
 
+/** Our read rows beside etcd's, and the ratios. */
+function readsSection(set: RunSet): string[] {
+  const r = set.median;
+  const out: string[] = ['## Reads', ''];
+  out.push(`${r.settings.readClients} clients reading random keys written above. Ours: \`RegistryClient.get\`, every answer's map proof and certificate verified (the certificate from the SDK cache after the first per block). etcd: \`POST /v3/kv/range\`, serializable (answered by the member alone, as ours are). "Unverified" is the same GET with the answer thrown away unchecked: what the replica serves when the client's checks cost nothing. Server CPU is the replicas (members) asked: r1 (m1) alone in the one-replica rows.`, '');
+  out.push(...loadHeader('reads', 'reads/s', 'read'));
+  if (r.vcrReads) {
+    out.push(loadRow('one replica', 'ours', r.vcrReads.one));
+    if (r.etcdReads) out.push(loadRow('one member', 'etcd', r.etcdReads.one));
+    out.push(loadRow('one replica, unverified', 'ours', r.vcrReads.oneRaw));
+    out.push(loadRow('all replicas', 'ours', r.vcrReads.all));
+    if (r.etcdReads) out.push(loadRow('all members', 'etcd', r.etcdReads.all));
+    if (r.etcdReads) out.push('', `Ratios ours / etcd, reads/s: one ${formatRatio(readRatio(set, 'one'))}, all ${formatRatio(readRatio(set, 'all'))}.`);
+  }
+  out.push('');
+  return out;
+}
+
+/** The median over runs of our reads/s over etcd's, one replica (member) or all. */
+function readRatio(set: RunSet, pick: 'one' | 'all'): number {
+  return medianOver(set.runs, (run) => (run.vcrReads && run.etcdReads ? ratioValue(run.vcrReads[pick].perSecond, run.etcdReads[pick].perSecond) : undefined));
+}
+
+function verifyCostSection(r: BenchResults): string[] {
+  const out = ['## SDK verification cost per read', ''];
+  out.push('One real answer verified repeatedly in process (no network), in CPU time of this process per call (the wall time on a quiet machine; on a shared one, waiting for a CPU is not counted). Cold: map proof plus the certificate\'s signatures. Cached: map proof plus the certificate recognized from its text by the trust state. get(): the whole `RegistryClient.get` from the answer\'s bytes (JSON, schema, proof, cached certificate, freshness).', '');
+  out.push('| backend | cold | cached certificate | get() from bytes, cached | map proof siblings |', '|---|---|---|---|---|');
+  for (const v of r.verifyCost) out.push(`| ${v.backend} | ${us(v.coldMs)} | ${us(v.cachedMs)} | ${us(v.getMs)} | ${fmt(v.proofSiblings, 0)} |`);
+  out.push('');
+  return out;
+}
+
+/** `--only reads`: the read rows of both systems, the SDK's cost per read and issue 19's read targets. */
+export function renderReadsOnlyReport(set: RunSet): string {
+  const r = set.median;
+  const s = r.settings;
+  const out: string[] = [];
+  out.push(`# Read benchmark (--only reads), ${r.startedAt}`, '');
+  out.push(machineLine(set, '4 replicas or 3 etcd members, and the load generator'), '');
+  out.push(`Closed loop: ${s.seconds} s measured per row after ${s.warmupSeconds} s of warm-up, ${s.readClients} clients. ${runsLine(set)}`, '');
+  const w = r.vcrWrites[0];
+  const e = r.etcdWrites?.[0];
+  if (w !== undefined) out.push(`Keys to read: ${fmt(w.ops, 0)} writes from ${w.clients} clients on ours${e === undefined ? '' : `, ${fmt(e.ops, 0)} on etcd`} (not a measurement: the writes only make keys).`, '');
+  out.push(...readsSection(set), ...verifyCostSection(r));
+  out.push('## Targets (issue 19, reads)', '');
+  out.push('| target | measured | |', '|---|---|---|');
+  const one = readRatio(set, 'one');
+  const native = r.verifyCost.find((v) => v.backend.startsWith('node:'));
+  const measured = Number.isFinite(one);
+  out.push(target('verified reads from one replica >= 1.0x etcd serializable reads from one member', measured ? formatRatio(one) : 'etcd not run (see above)', measured ? one >= 1 : undefined));
+  out.push(target('get() from bytes <= 80 µs (native)', native ? us(native.getMs) : 'not run', native ? native.getMs <= 0.08 : undefined));
+  out.push(target('cached-certificate verification <= 50 µs (native)', native ? us(native.cachedMs) : 'not run', native ? native.cachedMs <= 0.05 : undefined));
+  out.push('');
+  return out.join('\n');
+}
+
 function transferSection(r: BenchResults): string[] {
   const out = ['## State transfer', ''];
   const t = r.transfer;
@@ -87,7 +143,6 @@ function transferSection(r: BenchResults): string[] {
 
 export function renderReport(set: RunSet): string {
   const r = set.median;
-  const s = r.settings;
   const out: string[] = [];
   out.push(`# Cluster benchmark, ${r.startedAt}`, '');
   out.push(machineLine(set, '4 replicas or 3 etcd members, and the load generator'), '');
@@ -95,29 +150,7 @@ export function renderReport(set: RunSet): string {
 
   out.push(...writesSection(set));
 
-  out.push('## Reads', '');
-  out.push(`${s.readClients} clients reading random keys written above. Ours: \`RegistryClient.get\`, every answer's map proof and certificate verified (the certificate from the SDK cache after the first per block). etcd: \`POST /v3/kv/range\`, serializable (answered by the member alone, as ours are). "Unverified" is the same GET with the answer thrown away unchecked: what the replica serves when the client's checks cost nothing. Server CPU is the replicas (members) asked: r1 (m1) alone in the one-replica rows.`, '');
-  out.push(...loadHeader('reads', 'reads/s', 'read'));
-  if (r.vcrReads) {
-    out.push(loadRow('one replica', 'ours', r.vcrReads.one));
-    if (r.etcdReads) out.push(loadRow('one member', 'etcd', r.etcdReads.one));
-    out.push(loadRow('one replica, unverified', 'ours', r.vcrReads.oneRaw));
-    out.push(loadRow('all replicas', 'ours', r.vcrReads.all));
-    if (r.etcdReads) out.push(loadRow('all members', 'etcd', r.etcdReads.all));
-    if (r.etcdReads) {
-      const readRatio = (pick: 'one' | 'all') => formatRatio(medianOver(set.runs, (run) => (run.vcrReads && run.etcdReads ? ratioValue(run.vcrReads[pick].perSecond, run.etcdReads[pick].perSecond) : undefined)));
-      out.push('', `Ratios ours / etcd, reads/s: one ${readRatio('one')}, all ${readRatio('all')}.`);
-    }
-  }
-  out.push('');
-
-  out.push(...mirrorSection(set));
-
-  out.push('## SDK verification cost per read', '');
-  out.push('One real answer verified repeatedly in process (no network). Cold: map proof plus the certificate\'s signatures. Cached: map proof plus the certificate found in the cache. get(): the whole `RegistryClient.get` from the answer\'s bytes (JSON, schema, proof, cached certificate, freshness).', '');
-  out.push('| backend | cold | cached certificate | get() from bytes, cached | map proof siblings |', '|---|---|---|---|---|');
-  for (const v of r.verifyCost) out.push(`| ${v.backend} | ${us(v.coldMs)} | ${us(v.cachedMs)} | ${us(v.getMs)} | ${fmt(v.proofSiblings, 0)} |`);
-  out.push('');
+  out.push(...readsSection(set), ...mirrorSection(set), ...verifyCostSection(r));
 
   out.push(...transferSection(r));
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Membership } from '@vcr/proofs';
 import type { RegistryPolicy } from '@vcr/registry';
-import { createServer } from '../../apps/replica/src/http/server';
+import { createListener } from '../../apps/replica/src/http/server';
 import { MemoryKeyStore } from '../../apps/replica/src/keystore';
 import { ReplicaNode } from '../../apps/replica/src/replica-node';
 import { ReplicaStore } from '../../apps/replica/src/storage/replica-store';
@@ -32,7 +32,7 @@ export async function startOneReplica(opts: { chainId: string; registryPolicy: R
     governance: { threshold: 1, admins: [{ organization: 'org1', publicKey: key.publicKey }] },
   };
   const node = new ReplicaNode({ membership, replicaId: 'r1', key, store: new ReplicaStore(join(dir, 'replica.sqlite')), tickMs: 5, registryPolicy: opts.registryPolicy });
-  const server = createServer(node).listen(0, '127.0.0.1');
+  const server = createListener(node).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   node.start();
   const stop = () => {

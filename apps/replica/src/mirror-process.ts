@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { checkMirrorId, ConfigError, loadCaBundle, loadNodeConfig, loadTlsMaterial } from './config';
 import { loadGenesis, loadGenesisRegistry } from './genesis';
 import { refusePeerUpgrades } from './http/mirror-routes';
-import { createListener, createServer } from './http/server';
+import { createListener } from './http/server';
 import { ReplicaNode } from './replica-node';
 import { log, startOrExit, stopOnSignals } from './process-lifecycle';
 import { ReplicaStore } from './storage/replica-store';
@@ -64,7 +64,7 @@ export function runMirrorProcess(argv: readonly string[]): void {
   });
   // One node per process: the process and Node.js metrics (CPU, memory, event loop, GC) describe it.
   node.metrics.collectProcessMetrics();
-  const server = createListener(createServer(node), tls);
+  const server = createListener(node, tls);
   // No node.attach(server): a mirror takes no peer connections, and says so to anyone who tries.
   refusePeerUpgrades(server, upstream);
   server.listen(config.port, config.host, () => {

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, loadTlsMaterial } from './config';
 import { loadGenesis, loadGenesisRegistry } from './genesis';
-import { createListener, createServer } from './http/server';
+import { createListener } from './http/server';
 import { type KeyHandle, openConfiguredKey } from './keystore';
 import { ReplicaNode, type ReplicaNodeOptions } from './replica-node';
 import type { Membership } from '@vcr/proofs';
@@ -61,7 +61,7 @@ export function runReplicaProcess(argv: readonly string[], extend?: ReplicaExten
   });
   // One node per process: the process and Node.js metrics (CPU, memory, event loop, GC) describe it.
   node.metrics.collectProcessMetrics();
-  const server = createListener(createServer(node), tls).listen(config.port, config.host, () => {
+  const server = createListener(node, tls).listen(config.port, config.host, () => {
     log({ replica: config.replicaId, event: 'listening', url: `${scheme}://${config.host}:${config.port}`, height: String(node.status.committed) });
     node.start();
   });

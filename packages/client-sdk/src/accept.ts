@@ -12,7 +12,7 @@
 // in the answer when the client asked with ?proveFrom=, else fetched); then
 // the new head is persisted.
 
-import { bytesToHex, type Certificate, type CryptoBackend, equalBytes, verifyConsistency } from '@vcr/proofs';
+import { type Certificate, type CryptoBackend, equalBytes, verifyConsistency } from '@vcr/proofs';
 import { describeWalk, type WalkResult } from './epochs';
 import { type Attempt, unknownEpochDetail } from './errors';
 import { boundsOf, type FetchLike, errorSummary, requestJson } from './http';
@@ -33,7 +33,7 @@ export interface AcceptContext {
   confirmNewestEpoch(replica: string): Promise<WalkResult>;
 }
 
-export type Accepted = { ok: true; headerHash: Uint8Array } | { ok: false; attempt: Attempt };
+export type Accepted = { ok: true; headerHash: Uint8Array; headerHashHex: string } | { ok: false; attempt: Attempt };
 
 /** `current`: the answer claims to be the replica's latest state (reads, listings), so it must not roll back. `historic`: an old block (a change, a receipt). */
 export type AcceptMode = 'current' | 'historic';
@@ -64,7 +64,7 @@ export async function acceptCertificate(ctx: AcceptContext, replica: string, cer
   const below = mode === 'current' && height < floorHeight;
   if (below) {
     const known = trust.knownAt(height);
-    if (known === undefined || known.hashHex === bytesToHex(trust.headerHashOf(cert))) {
+    if (known === undefined || known.hashHex === trust.headerHashHexOf(cert)) {
       return fail(replica, 'rollback', `certified height ${height} is below the trusted height ${floorHeight}`);
     }
   }
@@ -93,8 +93,8 @@ export async function acceptCertificate(ctx: AcceptContext, replica: string, cer
     await ctx.persist();
     break;
   }
-  trust.remember(cert, verdict.headerHash);
-  return { ok: true, headerHash: verdict.headerHash };
+  trust.remember(cert, verdict.headerHash, verdict.headerHashHex);
+  return { ok: true, headerHash: verdict.headerHash, headerHashHex: verdict.headerHashHex };
 }
 
 /** Undefined when the new header's log extends the trusted head's log, else why not. */

@@ -22,6 +22,12 @@ export const sdkLimits = {
   linearizableWaitMs: 10_000,
   /** Certificates remembered as verified, by header hash. */
   certificateCacheSize: 1_024,
+  /**
+   * Verified certificates recognized by their JSON text (trust-state.ts,
+   * certificateOfJson): at most ~16 KiB each (64 signatures), ~1.5 KiB for
+   * four replicas, so at most 4 MiB.
+   */
+  certificateTextCacheSize: 256,
   /** Verified headers remembered by height to detect forks. */
   forkWindowSize: 4_096,
   /** Typed reader: the last verified flag remembered per key (served, flagged stale, when every replica fails). */

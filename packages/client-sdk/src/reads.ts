@@ -5,14 +5,14 @@
 // freshness. The first fresh verified answer wins; with `allowStale`, the
 // freshest verified stale answer is returned, flagged, when no fresh one came.
 
-import { bytesToHex, type Certificate, compareBytes, utf8 } from '@vcr/proofs';
+import { type Certificate, compareBytes, utf8 } from '@vcr/proofs';
 import { checkUserKey } from '@vcr/registry';
 import { acceptCertificate, type CarriedConsistency, proveFromQuery } from './accept';
 import type { ClientCore } from './core';
 import { type Attempt, RegistryError, ReplicasFailedError } from './errors';
 import { sdkLimits } from './limits';
 import { verifyEntry } from './verify';
-import { listAnswerSchema, parseAnswer, readAnswerSchema } from './wire';
+import { listAnswerSchema, parseAnswer, readAnswerOutsideCertificateSchema } from './wire';
 
 export interface ReadOptions {
   /** Largest accepted age of the certified timestamp, by the local clock (default 30 s). */
@@ -33,6 +33,7 @@ export interface Certified {
   stale: boolean;
   replica: string;
   headerHash: string;
+  /** Shared with the client's certificate cache (frozen when it came from a read's text): read it, never change it. */
   certificate: Certificate;
 }
 
@@ -54,16 +55,21 @@ async function certify(core: ClientCore, url: string, cert: Certificate, maxStal
   const accepted = await acceptCertificate(core, url, cert, 'current', floorHeight, carried);
   if (!accepted.ok) return accepted;
   const h = cert.header;
-  return { ok: true, value: { height: h.height, epoch: h.epoch, timestampMs: h.timestampMs, ...freshness(core, cert, maxStalenessMs), replica: url, headerHash: bytesToHex(accepted.headerHash), certificate: cert } };
+  return { ok: true, value: { height: h.height, epoch: h.epoch, timestampMs: h.timestampMs, ...freshness(core, cert, maxStalenessMs), replica: url, headerHash: accepted.headerHashHex, certificate: cert } };
 }
 
 async function readFrom(core: ClientCore, url: string, key: string, maxStalenessMs: number, minHeight: bigint): Promise<Outcome<VerifiedRead>> {
   const floorHeight = core.trust.head?.height ?? 0n;
   const answer = await core.getOk(url, `/v1/keys/${encodeURIComponent(key)}${proveFromQuery(core.trust, '?')}`);
   if (!answer.ok) return answer;
-  const parsed = parseAnswer(readAnswerSchema, answer.body);
+  // Parsed once, cheap checks first: the shape, the key, the height; then the map proof (hashes); the certificate
+  // (a text verified before is recognized without parsing, hashing or signatures) goes through the trust state last.
+  const parsed = parseAnswer(readAnswerOutsideCertificateSchema, answer.body);
   if (!parsed.ok) return { ok: false, attempt: { replica: url, code: 'malformed', detail: parsed.detail } };
-  const { certificate, entry, proof } = parsed.value;
+  const read = core.trust.certificateOfJson(parsed.value.certificate);
+  if (!read.ok) return { ok: false, attempt: { replica: url, code: 'malformed', detail: read.detail } };
+  const { certificate } = read;
+  const { entry, proof } = parsed.value;
   if (parsed.value.key !== key) return { ok: false, attempt: { replica: url, code: 'verification-failed', detail: 'answer is for another key' } };
   if (certificate.header.height < minHeight) return { ok: false, attempt: { replica: url, code: 'behind', detail: `certified height ${certificate.header.height}, the read is ordered at ${minHeight}` } };
   const proven = verifyEntry(core.backend, certificate.header, key, entry, proof);

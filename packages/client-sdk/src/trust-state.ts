@@ -9,8 +9,10 @@
 import {
   bytesToHex,
   type Certificate,
+  certificateSchema,
   certificateToJson,
   type CryptoBackend,
+  equalBytes,
   type EpochChainRejection,
   type EpochLink,
   epochLinkToJson,
@@ -38,14 +40,19 @@ export interface TrustedHead {
 }
 
 export type CertificateVerdict =
-  | { ok: true; headerHash: Uint8Array }
+  | { ok: true; headerHash: Uint8Array; headerHashHex: string }
   | { ok: false; code: 'unknown-epoch' | 'verification-failed'; detail: string };
 
 export interface TrustSizes {
   certificateCacheSize: number;
   forkWindowSize: number;
   consistencyCacheSize: number;
+  /** Certificates recognized by their JSON text (certificateOfJson); default sdkLimits.certificateTextCacheSize. */
+  certificateTextCacheSize?: number;
 }
+
+/** A certificate read from an answer's JSON: parsed, or recognized as one this trust state already verified. */
+export type CertificateOfJson = { ok: true; certificate: Certificate } | { ok: false; detail: string };
 
 /** Why an epoch link was not trusted: a rule of the proofs' verifyEpochChain, or one of the trust state's own. */
 export type EpochLinkRejection = EpochChainRejection | 'too-many-trusted-links' | 'ends-below-trusted-head';
@@ -74,8 +81,21 @@ export class TrustState {
   /** Verified headers by height, with the certificate that proved each: the evidence a fork error carries. */
   private readonly byHeight: LruMap<bigint, { hashHex: string; certificate: Certificate }>;
   private readonly consistent: LruMap<string, true>;
+  /**
+   * Certificates this state verified, by their JSON text (JSON.stringify of
+   * the parsed answer member, a canonical form of the JSON value): an answer
+   * whose certificate has exactly this text gets the verified object back
+   * without schema parsing, header hashing or signature work. Bounded.
+   */
+  private readonly byText: LruMap<string, Certificate>;
+  /** The text each parsed, not yet verified certificate came from, to remember it by once it verifies. */
+  private readonly pendingText = new WeakMap<Certificate, string>();
+  /** Header hashes of the frozen certificate objects that verified here (byText's): the same object is never hashed twice. */
+  private readonly verifiedObjects = new WeakMap<Certificate, { hash: Uint8Array; hex: string }>();
   /** Counts certificate checks that did signature work (the cache's effect is observable). */
   certificateChecks = 0;
+  /** Counts certificates that were recognized by their JSON text (no parsing, hashing or signature work). */
+  certificatesRecognized = 0;
   /** The last time f+1 replicas confirmed the newest epoch (local clock), and the newest trusted epoch then. Not persisted: every process learns again. */
   private newestEpochConfirmed: { epoch: bigint; atMs: number } | undefined;
 
@@ -87,6 +107,36 @@ export class TrustState {
     this.verified = new LruMap(sizes.certificateCacheSize);
     this.byHeight = new LruMap(sizes.forkWindowSize);
     this.consistent = new LruMap(sizes.consistencyCacheSize);
+    this.byText = new LruMap(sizes.certificateTextCacheSize ?? sdkLimits.certificateTextCacheSize);
+  }
+
+  /**
+   * The certificate of an answer from its untrusted JSON value. A text equal
+   * to that of a certificate verified before under this trust state gives
+   * that verified object (frozen; callers never change it); any other is
+   * parsed with the schema, and remembered by its text once
+   * verifyCertificate accepts it. Recognition skips only work whose result
+   * is already known: verifyCertificate still runs its cheap checks (chain,
+   * trusted epoch, the epoch's height range) on every certificate.
+   */
+  certificateOfJson(untrusted: unknown): CertificateOfJson {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(untrusted);
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      const known = this.byText.get(text);
+      if (known !== undefined) {
+        this.certificatesRecognized++;
+        return { ok: true, certificate: known };
+      }
+    }
+    const parsed = certificateSchema.safeParse(untrusted);
+    if (!parsed.success) return { ok: false, detail: parsed.error.issues.slice(0, 3).map((i) => `certificate.${i.path.join('.')}: ${i.message}`).join('; ') };
+    if (text !== undefined) this.pendingText.set(parsed.data, text);
+    return { ok: true, certificate: parsed.data };
   }
 
   get chainId(): string {
@@ -189,10 +239,21 @@ export class TrustState {
     return headerHash(this.backend, cert.header);
   }
 
+  /** The header hash in hex: known without hashing for a certificate recognized by its text. */
+  headerHashHexOf(cert: Certificate): string {
+    return this.verifiedObjects.get(cert)?.hex ?? bytesToHex(this.headerHashOf(cert));
+  }
+
   /** A verified header at this height, if remembered. */
   knownAt(height: bigint): { hashHex: string; certificate: Certificate } | undefined {
-    if (this.headValue?.height === height) return { hashHex: bytesToHex(this.headValue.headerHash), certificate: this.headValue.certificate };
+    if (this.headValue?.height === height) return { hashHex: this.headHashHex(), certificate: this.headValue.certificate };
     return this.byHeight.get(height);
+  }
+
+  /** The head's header hash in hex, made once per head (every current read compares against it). */
+  private headHashHex(): string {
+    const head = this.headValue as TrustedHead;
+    return this.verifiedObjects.get(head.certificate)?.hex ?? bytesToHex(head.headerHash);
   }
 
   /** Checks a certificate against the membership of its epoch; signature work only for a header not verified before. */
@@ -203,25 +264,55 @@ export class TrustState {
     // A rotated-out membership's keys cannot certify past the end of their epoch (DESIGN section 6).
     const outside = this.outsideEpoch(cert.header.epoch, cert.header.height);
     if (outside !== undefined) return { ok: false, code: 'verification-failed', detail: `certificate: height ${cert.header.height} outside its epoch (${outside})` };
+    // The same object verified before (recognized by its text, or the head): its hash is known.
+    const seen = this.verifiedObjects.get(cert);
+    if (seen !== undefined) return { ok: true, headerHash: seen.hash, headerHashHex: seen.hex };
     const hash = this.headerHashOf(cert);
     const hex = bytesToHex(hash);
-    if (this.verified.get(hex)) return { ok: true, headerHash: hash };
-    this.certificateChecks++;
-    const verdict = verifyCertificate(this.backend, membership, cert);
-    if (!verdict.ok) return { ok: false, code: 'verification-failed', detail: `certificate: ${verdict.reason}${verdict.detail ? ` (${verdict.detail.slice(0, 80)})` : ''}` };
-    this.verified.set(hex, true);
-    return { ok: true, headerHash: hash };
+    if (!this.verified.get(hex)) {
+      this.certificateChecks++;
+      const verdict = verifyCertificate(this.backend, membership, cert);
+      if (!verdict.ok) return { ok: false, code: 'verification-failed', detail: `certificate: ${verdict.reason}${verdict.detail ? ` (${verdict.detail.slice(0, 80)})` : ''}` };
+      this.verified.set(hex, true);
+    }
+    this.rememberVerified(cert, hash, hex);
+    return { ok: true, headerHash: hash, headerHashHex: hex };
+  }
+
+  /**
+   * A certificate that verified: when it was parsed from an answer's text, the
+   * object is frozen, keeps its hash, and the text now names it. (Objects
+   * from elsewhere are not remembered: a caller could still change them.)
+   */
+  private rememberVerified(cert: Certificate, hash: Uint8Array, hex: string): void {
+    const text = this.pendingText.get(cert);
+    if (text === undefined) return;
+    this.pendingText.delete(cert);
+    // Frozen: the object is handed to every later answer with this text, so no caller may change it.
+    Object.freeze(cert.header);
+    cert.signatures.forEach((s) => Object.freeze(s));
+    Object.freeze(cert.signatures);
+    Object.freeze(cert);
+    this.verifiedObjects.set(cert, { hash, hex });
+    this.byText.set(text, cert);
   }
 
   /** Throws ForkError when another verified header is known at this height. Call with a verified certificate only. */
   checkFork(cert: Certificate, hash: Uint8Array, replica: string): void {
-    const known = this.knownAt(cert.header.height);
-    if (known !== undefined && known.hashHex !== bytesToHex(hash)) throw new ForkError(cert.header.height, known.certificate, cert, replica);
+    const height = cert.header.height;
+    // The common case, a read under the trusted head: compare the bytes, no hex.
+    const head = this.headValue;
+    if (head !== undefined && head.height === height) {
+      if (!equalBytes(head.headerHash, hash)) throw new ForkError(height, head.certificate, cert, replica);
+      return;
+    }
+    const known = this.byHeight.get(height);
+    if (known !== undefined && known.hashHex !== bytesToHex(hash)) throw new ForkError(height, known.certificate, cert, replica);
   }
 
   /** Remembers a verified header for fork detection. */
-  remember(cert: Certificate, hash: Uint8Array): void {
-    if (!this.byHeight.has(cert.header.height)) this.byHeight.set(cert.header.height, { hashHex: bytesToHex(hash), certificate: cert });
+  remember(cert: Certificate, hash: Uint8Array, hashHex?: string): void {
+    if (!this.byHeight.has(cert.header.height)) this.byHeight.set(cert.header.height, { hashHex: hashHex ?? bytesToHex(hash), certificate: cert });
   }
 
   consistencyKey(fromSize: bigint, fromRoot: Uint8Array, toSize: bigint, toRoot: Uint8Array): string {

@@ -18,15 +18,23 @@ const keyText = z.string().min(1).max(4 * registryLimits.keyBytesMax);
 
 export const consistencyAnswerSchema = z.object({ from: u63String, to: u63String, proof: logProofSchema });
 
-export const readAnswerSchema = z.object({
+const readAnswerFields = {
   key: keyText,
   entry: z.object({ value: hexBytes(registryLimits.valueBytesMax), revision: u63String }).nullable(),
   proof: mapProofSchema,
-  certificate: certificateSchema,
   /** Asked for with ?proveFrom=N: the consistency proof from log size N to the certificate's (accept.ts). */
   consistency: consistencyAnswerSchema.optional(),
-});
+};
+
+export const readAnswerSchema = z.object({ ...readAnswerFields, certificate: certificateSchema });
 export type UntrustedRead = z.infer<typeof readAnswerSchema>;
+
+/**
+ * The same answer with the certificate left as JSON: the trust state reads it
+ * (TrustState.certificateOfJson), recognizing a certificate it verified
+ * before by its text instead of parsing it again.
+ */
+export const readAnswerOutsideCertificateSchema = z.object({ ...readAnswerFields, certificate: z.unknown() });
 
 export const receiptSchema = z.object({
   certificate: certificateSchema,

@@ -84,6 +84,15 @@ describe('sha256', () => {
       { numRuns: 300 },
     );
   });
+
+  it('a digest owns its memory: later calls, which reuse the backend\'s scratch space, leave it unchanged', () => {
+    const first = nodeBackend.sha256(utf8('a'), utf8('bc'));
+    const copy = first.slice();
+    nodeBackend.sha256(new Uint8Array(500).fill(7), new Uint8Array(500).fill(9));
+    nodeBackend.sha256(new Uint8Array(800), new Uint8Array(800));
+    expect(first).toEqual(copy);
+    expect(bytesToHex(first)).toBe(known[1]?.[1]);
+  });
 });
 
 describe('docs/vectors/ed25519.json under the project rule', () => {

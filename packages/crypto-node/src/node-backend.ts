@@ -57,12 +57,32 @@ export function nodePublicKeyCacheSize(): number {
   return publicKeyCache.size;
 }
 
+/**
+ * Where the parts of a short multi-part input (a Merkle node: prefix, left,
+ * right) are laid side by side for one hash call, instead of a new array per
+ * call. hash() is synchronous and copies nothing out of it, so one buffer
+ * serves every call.
+ */
+const scratch = Buffer.allocUnsafe(1024);
+
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  if (length > scratch.length) return concatBytes(...parts);
+  let offset = 0;
+  for (const part of parts) {
+    scratch.set(part, offset);
+    offset += part.length;
+  }
+  return scratch.subarray(0, length);
+}
+
 export const nodeBackend: CryptoBackend = {
   name: 'node',
   sha256(...parts) {
     // One-shot crypto.hash (Node 20.12+): no Hash object per call, which costs more than the
     // hashing itself for the short inputs of Merkle nodes and leaves.
-    const input = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
+    const input = parts.length === 1 ? (parts[0] as Uint8Array) : joined(parts);
     // Copy out of the Buffer so callers get a plain Uint8Array that owns its memory.
     return new Uint8Array(hash('sha256', input, 'buffer'));
   },

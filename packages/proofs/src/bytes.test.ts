@@ -1,40 +1,44 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bytesToHex, tryHexToBytes, tryLowerHexToBytes } from './bytes';
+import { bytesToHex, tryHexToBytes, tryLowercaseHexToBytes } from './bytes';
+import { hash32 } from './wire';
 
-/** The rule written the slow, obvious way: the oracle for the table-driven decoders. */
-function reference(hex: string, lowerOnly: boolean): string | undefined {
-  const digits = lowerOnly ? /^[0-9a-f]*$/ : /^[0-9a-fA-F]*$/;
-  if (hex.length % 2 !== 0 || !digits.test(hex)) return undefined;
-  let out = '';
-  for (let i = 0; i < hex.length; i += 2) out += parseInt(hex.slice(i, i + 2), 16).toString(16).padStart(2, '0');
-  return out;
+/** The rule written the slow, obvious way: even length, only 0-9 a-f A-F, two digits a byte. */
+function referenceHexToBytes(hex: string): Uint8Array | undefined {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
+  return Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 }
 
-const hexish = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFgG \u0660\u00e0\uff10\u0130'.split('')), maxLength: 40 });
-
-describe('hex decoding', () => {
-  it('accepts and decodes exactly what the obvious rule does, in either case or lowercase only', () => {
+describe('hex', () => {
+  it('tryHexToBytes decodes exactly what the obvious rule decodes, and refuses what it refuses', () => {
+    const hexChars = fc.constantFrom(...'0123456789abcdefABCDEF');
+    const anyChars = fc.constantFrom(...'0123456789abcdefABCDEFgG /\u0000\u00e9\u0660\uff10x');
     fc.assert(
-      fc.property(fc.oneof(hexish, fc.string({ maxLength: 12 })), (hex) => {
-        const any = tryHexToBytes(hex);
-        const lower = tryLowerHexToBytes(hex);
-        expect(any === undefined ? undefined : bytesToHex(any)).toBe(reference(hex, false));
-        expect(lower === undefined ? undefined : bytesToHex(lower)).toBe(reference(hex, true));
+      fc.property(fc.oneof(fc.string({ unit: hexChars, maxLength: 80 }), fc.string({ unit: anyChars, maxLength: 80 }), fc.string({ maxLength: 40 })), (hex) => {
+        expect(tryHexToBytes(hex)).toEqual(referenceHexToBytes(hex));
       }),
-      { numRuns: 5_000 },
+      { numRuns: 3000 },
     );
+  });
+
+  it('the wire form (hash32) takes exactly 32 bytes of lowercase hex, as the regex it replaced did', () => {
+    const chars = fc.constantFrom(...'0123456789abcdefABCDEFx');
+    fc.assert(
+      fc.property(fc.string({ unit: chars, minLength: 60, maxLength: 68 }), (hex) => {
+        const parsed = hash32.safeParse(hex);
+        const wanted = /^(?:[0-9a-f]{2})*$/.test(hex) && hex.length === 64;
+        expect(parsed.success).toBe(wanted);
+        if (parsed.success) expect(parsed.data).toEqual(tryHexToBytes(hex));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(tryLowercaseHexToBytes('aB')).toBeUndefined();
+    expect(hash32.safeParse(7).success).toBe(false);
   });
 
   it('round-trips every byte value', () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
-    expect(tryLowerHexToBytes(bytesToHex(all))).toEqual(all);
+    expect(tryHexToBytes(bytesToHex(all))).toEqual(all);
     expect(tryHexToBytes(bytesToHex(all).toUpperCase())).toEqual(all);
-    expect(tryLowerHexToBytes(bytesToHex(all).toUpperCase())).toBeUndefined();
-  });
-
-  it('refuses what is not a string', () => {
-    expect(tryHexToBytes(12 as unknown as string)).toBeUndefined();
-    expect(tryLowerHexToBytes(null as unknown as string)).toBeUndefined();
   });
 });

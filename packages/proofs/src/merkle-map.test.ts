@@ -258,6 +258,21 @@ describe('merkle-map proofs', () => {
     expect(seen.leaf).toBeGreaterThan(0);
   });
 
+  it('read gives get and prove of the key together, from one hash of the key and no node hashing', () => {
+    const map = mapOf(60);
+    for (let i = 0; i < 80; i++) {
+      const read = map.read(keyOf(i));
+      expect(read.entry).toEqual(map.get(keyOf(i)));
+      expect(read.proof).toEqual(map.prove(keyOf(i)));
+    }
+    const counted = countingBackend();
+    const snapshot = MerkleMapSnapshot.fromEntries(counted.backend, [[keyOf(1), entryOf(1)], [keyOf(2), entryOf(2)], [keyOf(3), entryOf(3)]]);
+    const before = counted.calls();
+    const read = snapshot.read(keyOf(2));
+    expect(counted.calls() - before).toBe(1);
+    expect(verifyMembership(backend, { root: snapshot.root, key: keyOf(2), entry: read.entry as MapEntry, proof: read.proof })).toEqual({ ok: true });
+  });
+
   it('a membership proof never passes as non-membership, nor the reverse', () => {
     const map = mapOf(50);
     for (let i = 0; i < 50; i++) {

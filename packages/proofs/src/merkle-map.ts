@@ -167,7 +167,8 @@ function findLeaf(root: TreeNode, path: Uint8Array): LeafNode | undefined {
   return node.kind === 'leaf' && equalBytes(node.path, path) ? node : undefined;
 }
 
-function proveIn(root: TreeNode, path: Uint8Array): MapProof {
+/** The walk from the root toward a path: the siblings passed and the node where it stopped (a leaf, possibly another key's, or empty). */
+function descend(root: TreeNode, path: Uint8Array): { siblings: Uint8Array[]; stop: LeafNode | EmptyNode } {
   const siblings: Uint8Array[] = [];
   let node = root;
   for (let depth = 0; node.kind === 'internal'; depth++) {
@@ -175,9 +176,24 @@ function proveIn(root: TreeNode, path: Uint8Array): MapProof {
     siblings.push((goLeft ? node.right : node.left).hash.slice());
     node = goLeft ? node.left : node.right;
   }
-  const terminal: MapProofTerminal =
-    node.kind === 'leaf' ? { kind: 'leaf', path: node.path.slice(), entryHash: node.entryHash.slice() } : { kind: 'empty' };
+  return { siblings, stop: node };
+}
+
+function proofOf(siblings: Uint8Array[], stop: LeafNode | EmptyNode): MapProof {
+  const terminal: MapProofTerminal = stop.kind === 'leaf' ? { kind: 'leaf', path: stop.path.slice(), entryHash: stop.entryHash.slice() } : { kind: 'empty' };
   return { siblings, terminal };
+}
+
+function proveIn(root: TreeNode, path: Uint8Array): MapProof {
+  const { siblings, stop } = descend(root, path);
+  return proofOf(siblings, stop);
+}
+
+/** The key's entry (undefined when absent) and its proof, from one walk: what a read answer carries. */
+function readIn(root: TreeNode, path: Uint8Array): { entry: MapEntry | undefined; proof: MapProof } {
+  const { siblings, stop } = descend(root, path);
+  const entry = stop.kind === 'leaf' && equalBytes(stop.path, path) ? copyEntry(stop.entry) : undefined;
+  return { entry, proof: proofOf(siblings, stop) };
 }
 
 function* walkLeaves(node: TreeNode): Generator<LeafNode> {
@@ -241,6 +257,11 @@ export class MerkleMapSnapshot {
     return proveIn(this.rootNode, this.backend.sha256(requireKey(key)));
   }
 
+  /** The entry (undefined when absent) and its membership or non-membership proof, from one walk of the tree. */
+  read(key: string): { entry: MapEntry | undefined; proof: MapProof } {
+    return readIn(this.rootNode, this.backend.sha256(requireKey(key)));
+  }
+
   /** Entries in path order (the order of leaves in the tree), not key order. */
   *entries(): Generator<[string, MapEntry]> {
     for (const leaf of walkLeaves(this.rootNode)) yield [leaf.key, copyEntry(leaf.entry)];
@@ -285,6 +306,7 @@ export class MerkleMap {
   get(key: string): MapEntry | undefined { return this.current.get(key); }
   has(key: string): boolean { return this.current.has(key); }
   prove(key: string): MapProof { return this.current.prove(key); }
+  read(key: string): { entry: MapEntry | undefined; proof: MapProof } { return this.current.read(key); }
   entries(): Generator<[string, MapEntry]> { return this.current.entries(); }
 
   /** The current version; it never changes, however the map changes later. */

@@ -9,7 +9,7 @@
 // client request (regexes, refinements, issue bookkeeping), nearly a
 // signature check, and a PRE-PREPARE carries up to 128 of them.
 
-import { tryLowerHexToBytes } from './bytes';
+import { tryLowercaseHexToBytes } from './bytes';
 import { isWellFormedText } from './canonical';
 import type { ClientRequest } from './client-request';
 import { clientRequestLimits } from './client-request';
@@ -46,7 +46,7 @@ export function fastU63(s: unknown): bigint | undefined {
 /** Lowercase hex of exactly `bytes` bytes. */
 export function fastHexOf(s: unknown, bytes: number): Uint8Array | undefined {
   if (typeof s !== 'string' || s.length !== 2 * bytes) return undefined;
-  return tryLowerHexToBytes(s);
+  return tryLowercaseHexToBytes(s);
 }
 
 /** Printable ASCII up to `max` characters: text the schemas accept without a second look (one byte per character, well-formed). */
@@ -66,7 +66,7 @@ export function fastClientRequest(o: unknown): ClientRequest | undefined {
   const requestId = fastU63(o.requestId);
   if (requestId === undefined) return undefined;
   if (typeof payload !== 'string' || payload.length > 2 * clientRequestLimits.payloadBytesMax) return undefined;
-  const payloadBytes = tryLowerHexToBytes(payload);
+  const payloadBytes = tryLowercaseHexToBytes(payload);
   const signature = fastHexOf(o.signature, 64);
   if (payloadBytes === undefined || signature === undefined) return undefined;
   return { clientId, requestId, payload: payloadBytes, signature };

@@ -16,3 +16,15 @@ export function certificateJsonOf(block: CommittedBlock): ReturnType<typeof cert
   }
   return json;
 }
+
+const certificateTextOfBlock = new WeakMap<CommittedBlock, string>();
+
+/** The same JSON as text, made once per block: read answers splice it in instead of serializing it per key. */
+export function certificateTextOf(block: CommittedBlock): string {
+  let text = certificateTextOfBlock.get(block);
+  if (text === undefined) {
+    text = JSON.stringify(certificateJsonOf(block));
+    certificateTextOfBlock.set(block, text);
+  }
+  return text;
+}

@@ -8,7 +8,7 @@
 // What cannot be proven is said in docs/replica.md: a listing's completeness
 // (a replica can leave keys out of a listing, never forge one in).
 
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import { z } from 'zod';
 import { bytesToHex, logProofToJson, mapProofToJson } from '@vcr/proofs';
 import type { CommittedBlock } from '@vcr/consensus';
@@ -16,6 +16,7 @@ import type { ReplicaNode } from '../replica-node';
 import { decodeLeaf, type KeyChange } from '../registry';
 import { clientRequestToJson } from '../wire';
 import { fail, keyTextParam, limitParam, sizeParam, waitParam } from './query-params';
+import { ByteBoundedMap } from './byte-bounded-map';
 import { certificateJsonOf } from './certificate-json';
 
 const LIST_PAGE_MAX = 200;
@@ -31,10 +32,29 @@ const changesQuery = z.strictObject({
   waitMs: waitParam.optional(),
 });
 
-/** A change with its proof material; blocks are parsed once per page. */
-function changeEntries(node: ReplicaNode, changes: readonly KeyChange[]) {
+/**
+ * Serialized change entries (a change with its proof material), kept across
+ * blocks: an entry never changes once committed (its request, leaf, inclusion
+ * proof and certificate are those of its own block), so a watch or history
+ * page asked again, by the same client or by many, is joined from the texts
+ * made the first time instead of loading blocks and leaves again.
+ */
+export type ChangeEntryTexts = ByteBoundedMap<string>;
+
+export function changeEntryTexts(bytesMax: number): ChangeEntryTexts {
+  return new ByteBoundedMap<string>(bytesMax, (text) => text.length);
+}
+
+/** Every field of a change: two changes with equal names serialize to equal entries. */
+const changeName = (c: KeyChange) => `${c.logIndex} ${c.height} ${c.revision} ${c.op} ${c.key}`;
+
+/** Each change's entry as JSON text; blocks are loaded once per page, and only for entries not kept. */
+function changeEntries(node: ReplicaNode, texts: ChangeEntryTexts, changes: readonly KeyChange[]): string[] {
   const blocks = new Map<bigint, CommittedBlock>();
   return changes.map((c) => {
+    const name = changeName(c);
+    const kept = texts.get(name);
+    if (kept !== undefined) return kept;
     let block = blocks.get(c.height);
     if (block === undefined) {
       block = node.loadCommittedBlock(c.height);
@@ -44,7 +64,7 @@ function changeEntries(node: ReplicaNode, changes: readonly KeyChange[]) {
     if (leaf === undefined) throw new Error(`log leaf ${c.logIndex} missing`);
     const names = decodeLeaf(leaf);
     const request = names && block.batch.find((r) => r.clientId === names.clientId && r.requestId === names.requestId);
-    return {
+    const text = JSON.stringify({
       key: c.key,
       op: c.op,
       revision: c.revision.toString(),
@@ -54,8 +74,19 @@ function changeEntries(node: ReplicaNode, changes: readonly KeyChange[]) {
       leafData: bytesToHex(leaf),
       inclusionProof: logProofToJson(node.inclusionProof(c.logIndex, block.header.logSize)),
       certificate: certificateJsonOf(block),
-    };
+    });
+    texts.set(name, text);
+    return text;
   });
+}
+
+/**
+ * A page as express's res.json would write it (JSON.stringify of the fields in
+ * this order), with the entries joined from their texts.
+ */
+function sendPage(res: Response, fields: readonly [string, unknown][], entries: readonly string[], after: readonly [string, unknown][]): void {
+  const members = [...fields.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`), `"entries":[${entries.join(',')}]`, ...after.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)];
+  res.type('application/json').send(`{${members.join(',')}}`);
 }
 
 /** The log index to ask `from` next: one past the last entry. */
@@ -63,7 +94,7 @@ function after(changes: readonly KeyChange[], from: bigint): bigint {
   return changes.length > 0 ? (changes.at(-1) as KeyChange).logIndex + 1n : from;
 }
 
-export function registryRoutes(app: Express, node: ReplicaNode): void {
+export function registryRoutes(app: Express, node: ReplicaNode, texts: ChangeEntryTexts): void {
   app.get('/v1/keys', (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return fail(res, 400, 'malformed', `prefix and after must be key text; limit 1..${LIST_PAGE_MAX}`, { issues: q.error.issues.map((i) => i.message) });
@@ -75,12 +106,12 @@ export function registryRoutes(app: Express, node: ReplicaNode): void {
     res.json({
       prefix: q.data.prefix ?? '',
       keys: live.map((k) => {
-        const entry = state.map.get(k.key);
+        const { entry, proof } = state.map.read(k.key);
         return {
           key: k.key,
           value: entry ? bytesToHex(entry.value) : null,
           revision: (entry?.revision ?? 0n).toString(),
-          proof: mapProofToJson(state.map.prove(k.key)),
+          proof: mapProofToJson(proof),
         };
       }),
       certificate: certificateJsonOf(block),
@@ -96,7 +127,7 @@ export function registryRoutes(app: Express, node: ReplicaNode): void {
     const limit = q.data.limit ?? PAGE_DEFAULT;
     const from = q.data.from ?? 0n;
     const changes = node.store.keys.history(key.data, from, limit);
-    res.json({ key: key.data, entries: changeEntries(node, changes), next: changes.length === limit ? after(changes, from).toString() : null });
+    sendPage(res, [['key', key.data]], changeEntries(node, texts, changes), [['next', changes.length === limit ? after(changes, from).toString() : null]]);
   });
 
   app.get('/v1/changes', async (req, res) => {
@@ -119,6 +150,6 @@ export function registryRoutes(app: Express, node: ReplicaNode): void {
       if (node.latestBlock()?.header.height === height) break;
     }
     // A watch never ends: `next` is always where to continue from.
-    res.json({ prefix: q.data.prefix ?? '', entries: changeEntries(node, changes), next: after(changes, from).toString(), more: changes.length === limit });
+    sendPage(res, [['prefix', q.data.prefix ?? '']], changeEntries(node, texts, changes), [['next', after(changes, from).toString()], ['more', changes.length === limit]]);
   });
 }

@@ -4,21 +4,24 @@
 // Contract: apps/replica/openapi.yaml.
 
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { bytesToHex, logProofToJson, mapProofToJson } from '@vcr/proofs';
+import { bytesToHex, logProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
 import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
-import { readEntry } from '../registry';
 import { OPENAPI_FILE } from '../openapi-file';
 import { RequestIdRefused } from '../request-intake';
+import { AnswerCache } from './answer-cache';
 import { auditRoutes } from './audit-routes';
 import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
+import { fastKeyRead } from './fast-read';
+import { httpLimits } from './http-limits';
+import { type ConsistencyJson, consistencyFor, keyReadAnswer } from './key-read';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { readinessOf } from './readiness';
-import { registryRoutes } from './registry-routes';
+import { changeEntryTexts, registryRoutes } from './registry-routes';
 import { requestMetrics } from './request-metrics';
 import { removalHealth } from '../removal';
 import { witnessRoutes } from './witness-routes';
@@ -39,27 +42,29 @@ export function receiptToJson(r: Receipt, consistency?: ConsistencyJson) {
   };
 }
 
-type ConsistencyJson = { from: string; to: string; proof: string[] };
-
 /** `?proveFrom=N` on a write or a read: the client trusts log size N; an answer certified at size `to` carries the proof from N (saves it a GET /v1/log/consistency). */
 const proveFromQuery = z.strictObject({ proveFrom: sizeParam.optional() });
 
-function consistencyFor(node: ReplicaNode, from: bigint | undefined, to: bigint): ConsistencyJson | undefined {
-  if (from === undefined || from < 1n || from >= to || to > node.logSize) return undefined;
-  return { from: from.toString(), to: to.toString(), proof: logProofToJson(node.consistencyProof(from, to)) };
-}
-
 /**
- * The listening socket for the app: plain HTTP, or HTTPS with the replica's
- * certificate chain and key (config `tls`). Peers upgrade to WebSocket on the
- * same server, so the peer links get the same TLS as the client API.
+ * The listening socket for the node's API: plain HTTP, or HTTPS with the
+ * replica's certificate chain and key (config `tls`). Peers upgrade to
+ * WebSocket on the same server, so the peer links get the same TLS as the
+ * client API. Key reads in their plain form are answered before express
+ * (fast-read.ts), from the answers the express route caches too.
  */
-export function createListener(app: express.Express, tls?: { cert: Buffer; key: Buffer }): Server {
-  if (tls === undefined) return createHttpServer(app);
-  return createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
+export function createListener(node: ReplicaNode, tls?: { cert: Buffer; key: Buffer }): Server {
+  const answers = new AnswerCache(httpLimits.readAnswerCacheBytesMax);
+  const app = createServer(node, answers);
+  const fast = fastKeyRead(node, answers);
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (!fast(req, res)) app(req, res);
+  };
+  if (tls === undefined) return createHttpServer(listener);
+  return createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, listener);
 }
 
-export function createServer(node: ReplicaNode): express.Express {
+/** The express app; `answers` holds the serialized key reads (shared with the fast path when createListener made it). */
+export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLimits.readAnswerCacheBytesMax)): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestMetrics(node.metrics));
@@ -141,18 +146,10 @@ export function createServer(node: ReplicaNode): express.Express {
     if (!key.success) return fail(res, 400, 'malformed', 'key must be 1 to 256 characters');
     const q = proveFromQuery.safeParse(req.query);
     if (!q.success) return fail(res, 400, 'malformed', 'the only query parameter is proveFrom, a decimal log size');
-    const block = node.latestBlock();
-    if (!block) return fail(res, 503, 'no-certified-state', 'no block committed yet');
-    const read = readEntry(node.committedState(), key.data);
-    if (!read.ok) return fail(res, 400, 'malformed', `key refused: ${read.reason}`);
-    const consistency = consistencyFor(node, q.data.proveFrom, block.header.logSize);
-    res.json({
-      key: key.data,
-      entry: read.entry ? { value: bytesToHex(read.entry.value), revision: read.entry.revision.toString() } : null,
-      proof: mapProofToJson(read.proof),
-      certificate: certificateJsonOf(block),
-      ...(consistency === undefined ? {} : { consistency }),
-    });
+    const made = keyReadAnswer(node, answers, key.data, q.data.proveFrom);
+    if (!made.ok) return fail(res, made.status, made.code, made.message);
+    // A Buffer with its type and ETag set: express sends it as it sent the JSON it made before (same headers, 304 on If-None-Match).
+    res.set('ETag', made.answer.etag).type('application/json; charset=utf-8').send(made.answer.body);
   });
 
   // The epoch chain (docs/certificates.md, "Epoch chain"): links into epochs after+1, after+2, ... in order.
@@ -203,7 +200,7 @@ export function createServer(node: ReplicaNode): express.Express {
     res.type('application/json').send(`{"blocks":[${blocks.join(',')}],"latest":"${node.latestBlock()?.header.height ?? 0n}"}`);
   });
 
-  registryRoutes(app, node);
+  registryRoutes(app, node, changeEntryTexts(httpLimits.changeEntryCacheBytesMax));
   auditRoutes(app, node);
   witnessRoutes(app, node);
 

@@ -306,5 +306,5 @@ export type ReadEntryResult = { ok: true; entry: MapEntry | undefined; proof: Ma
 export function readEntry(state: RegistryState, untrustedKey: string): ReadEntryResult {
   const rejection = checkUserKey(untrustedKey);
   if (rejection !== undefined) return { ok: false, reason: rejection };
-  return { ok: true, entry: state.map.get(untrustedKey), proof: state.map.prove(untrustedKey) };
+  return { ok: true, ...state.map.read(untrustedKey) };
 }

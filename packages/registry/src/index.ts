@@ -3,4 +3,5 @@ export * from './governance';
 export * from './leaf';
 export * from './membership-change';
 export * from './ops';
+export * from './prefix-index';
 export * from './values';

@@ -32,7 +32,7 @@ const changesQuery = z.strictObject({
 });
 
 /** A change with its proof material; blocks are parsed once per page. */
-function changeEntries(node: ReplicaNode, changes: readonly KeyChange[]) {
+export function changeEntries(node: ReplicaNode, changes: readonly KeyChange[]) {
   const blocks = new Map<bigint, CommittedBlock>();
   return changes.map((c) => {
     let block = blocks.get(c.height);

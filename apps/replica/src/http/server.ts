@@ -17,6 +17,7 @@ import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { registryRoutes } from './registry-routes';
+import { viewRoutes } from './view-routes';
 import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
@@ -173,6 +174,7 @@ export function createServer(node: ReplicaNode): express.Express {
   });
 
   registryRoutes(app, node);
+  viewRoutes(app, node);
   auditRoutes(app, node);
   witnessRoutes(app, node);
 

@@ -20,6 +20,7 @@ export {
 export type { VerifiedReceipt } from './writes';
 export type { VerifiedChange } from './verify';
 export type { WatchOptions } from './changes';
+export { RegistryView, type ViewEvent, type ViewOptions, type ViewStatus } from './view';
 export { type Attempt, type AttemptCode, ForkError, RegistryError, type RegistryErrorCode, ReplicasFailedError } from './errors';
 export { MemoryStorage, type TrustStorage } from './storage';
 export { TRUST_FORMAT, type TrustedHead } from './trust-state';

@@ -8,7 +8,9 @@
 //   delete <key>                signed delete
 //   list [prefix]               live keys under a prefix, each verified by its map proof (stale: as get)
 //   history <key>               every change to a key, each verified (certificate, signed request, inclusion)
-//   watch [prefix]              follows changes under a prefix, printing each verified change as it commits
+//   watch [prefix]              follows changes under a prefix from now on, printing each verified change as it commits;
+//                               --from <log index> replays from that log index, --from-revision <r> (prefix = one key)
+//                               from the change that made that revision of the key
 //   verify                      re-verifies the whole chain from genesis and that the log extends the head verified last time
 //   status                      each replica's health and latest verified certificate
 //   epochs                      the epoch chain from genesis, each link verified, with its change and approvals (= membership list)
@@ -29,6 +31,33 @@ import { openOrgAdminKey, prepareLocalCluster } from './local-cluster';
 import { runEpochListing } from './membership';
 import { type LogHead, verifyChain } from './verify-chain';
 import { runWitness } from './witness/cli';
+
+const DECIMAL = /^(?:0|[1-9][0-9]{0,18})$/;
+
+/**
+ * Where a watch starts: now (the log size of the newest verified header) by
+ * default; `--from N` replays from log index N; `--from-revision R` (the
+ * prefix names one key) from the verified change that made revision R of it.
+ * Undefined for a malformed flag.
+ */
+async function watchStart(client: RegistryClient, prefix: string, args: readonly string[]): Promise<{ from: bigint; why: string } | undefined> {
+  const fi = args.indexOf('--from');
+  const ri = args.indexOf('--from-revision');
+  if (fi >= 0 && ri >= 0) return undefined;
+  if (fi >= 0) {
+    const n = args[fi + 1] ?? '';
+    return DECIMAL.test(n) ? { from: BigInt(n), why: ' (--from)' } : undefined;
+  }
+  if (ri >= 0) {
+    const r = args[ri + 1] ?? '';
+    if (!DECIMAL.test(r) || prefix === '' || prefix.endsWith('/')) return undefined;
+    const made = (await client.history(prefix)).find((c) => c.revision === BigInt(r) && c.op === 'put');
+    if (made === undefined) throw new RegistryError('absent', `no verified change made revision ${r} of ${JSON.stringify(prefix)}`);
+    return { from: made.logIndex, why: ` (revision ${r} of ${prefix}, height ${made.height})` };
+  }
+  const latest = await client.latest();
+  return { from: latest.certificate.header.logSize, why: ` (now: height ${latest.height})` };
+}
 
 async function main(): Promise<number> {
   const localCluster = () => prepareLocalCluster({ dataDir: process.env.VCR_DATA_DIR ?? 'data', basePort: Number(process.env.VCR_BASE_PORT ?? 7001) });
@@ -98,9 +127,11 @@ async function main(): Promise<number> {
     }
     case 'watch': {
       const prefix = args[0]?.startsWith('--') ? '' : (args[0] ?? '');
-      console.log(`watching ${JSON.stringify(prefix)} from log index 0 (Ctrl-C to stop)`);
+      const start = await watchStart(client, prefix, args);
+      if (start === undefined) return usage();
+      console.log(`watching ${JSON.stringify(prefix)} from log index ${start.from}${start.why} (Ctrl-C to stop)`);
       const onFailure = (a: { replica: string; code: string; detail: string }) => console.error(`NOT USED: ${a.replica}: ${a.code}: ${a.detail}`);
-      for await (const c of client.watch(prefix, { onFailure })) console.log(describeChange(c));
+      for await (const c of client.watch(prefix, { onFailure, fromLogIndex: start.from })) console.log(describeChange(c));
       return 0;
     }
     case 'verify': {
@@ -147,7 +178,7 @@ function readHead(file: string): LogHead | undefined {
 }
 
 function usage(): number {
-  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] | verify | status | epochs | witness ...   [--replica N] [--as orgN] [--allow-stale] [--max-staleness-ms MS]');
+  console.error('usage: npm run cli -- get <key> | put <key> <value> | delete <key> | list [prefix] | history <key> | watch [prefix] [--from N | --from-revision R] | verify | status | epochs | witness ...   [--replica N] [--as orgN] [--allow-stale] [--max-staleness-ms MS]');
   return 2;
 }
 

@@ -30,13 +30,14 @@ import { pickMainThreadProfile, summarizeProfile, summarizeProfiles } from './cp
 import { type EtcdCluster, findEtcd, startEtcdCluster, stopEtcdCluster } from './etcd-cluster';
 import { killAll, rssMiB } from './processes';
 import { etcdReader, rawReader, vcrReader } from './read-load';
-import { type BenchResults, type Machine, type RunSet, renderMirrorsOnlyReport, renderReport, renderWritesOnlyReport } from './report';
+import { type BenchResults, type Machine, type RunSet, renderMirrorsOnlyReport, renderReport, renderViewsOnlyReport, renderWritesOnlyReport } from './report';
 import { measureMirrorReads } from './mirror-reads';
 import { medianOfRuns } from './runs';
 import { measureSdkVerifyCost } from './sdk-verify-cost';
 import { measureStateTransfer } from './state-transfer';
 import { currentView, startVcrCluster, stopVcrCluster, type VcrCluster } from './vcr-cluster';
 import { etcdWriter, vcrWriter } from './write-load';
+import { measureViewFigures } from './view-figures';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -63,6 +64,8 @@ const usage = `npm run bench -- [options]
   --only mirrors         run only the read scale-out phase: one write level of
                          --read-clients clients for keys, reads from r1, reads
                          across two mirrors (no etcd, no profile)
+  --only views           run only the local-view figures (issue 19): evaluateFlag
+                         from a verified view, and 100 changes reaching a view
   --no-profile           do not profile r1
   --out DIR              results folder (default bench-results)`;
 
@@ -117,11 +120,11 @@ function options() {
   };
 }
 
-/** `--only <section>`: `writes` or `mirrors`. */
-function onlyOption(text: string | undefined): 'mirrors' | 'writes' | undefined {
+/** `--only <section>`: `writes`, `mirrors` or `views`. */
+function onlyOption(text: string | undefined): 'mirrors' | 'writes' | 'views' | undefined {
   if (text === undefined) return undefined;
-  if (text === 'mirrors' || text === 'writes') return text;
-  throw new Error(`--only takes "writes" or "mirrors", not ${JSON.stringify(text)}\n${usage}`);
+  if (text === 'mirrors' || text === 'writes' || text === 'views') return text;
+  throw new Error(`--only takes "writes", "mirrors" or "views", not ${JSON.stringify(text)}\n${usage}`);
 }
 
 function machine(): Machine {
@@ -224,6 +227,7 @@ async function vcrAfterWrites(vcr: VcrCluster, o: Options, results: BenchResults
   } else results.mirrorNote = 'Skipped (--no-mirrors).';
   results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, firstKey, 500);
   progress('SDK verification cost measured');
+  await viewFigures(vcr, results);
 
   if (o.transfer) {
     progress(`state transfer: r4 wiped, topping the log up to ${o.transferEntries} entries`);
@@ -291,6 +295,25 @@ async function runMirrorsOnly(o: Options, results: BenchResults): Promise<void> 
   await stopVcrCluster(vcr);
 }
 
+/** Local views: evaluateFlag from a view, and changes reaching a subscribed view (view-figures.ts). */
+async function viewFigures(vcr: VcrCluster, results: BenchResults): Promise<void> {
+  const v = await measureViewFigures(vcr.membership, vcr.urls, { flags: 100, evalMs: 2_000, changes: 100 });
+  results.localEval = v.localEval;
+  results.viewPropagation = v.viewPropagation;
+  progress(`local view: evaluateFlag p50 ${v.localEval.p50Us.toFixed(2)} µs; a change reaches the view in p50 ${v.viewPropagation.p50Ms.toFixed(1)} ms, p99 ${v.viewPropagation.p99Ms.toFixed(1)} ms`);
+}
+
+/** `--only views`: a cluster, then the local-view figures. */
+async function runViewsOnly(results: BenchResults): Promise<void> {
+  progress('starting the 4-replica cluster');
+  const vcr = await startVcrCluster({ profile: false });
+  try {
+    await viewFigures(vcr, results);
+  } finally {
+    await stopVcrCluster(vcr);
+  }
+}
+
 /** The comparison half, when etcd is installed; a failure leaves our half standing, with the reason. */
 async function compareWithEtcd(o: Options, results: BenchResults): Promise<void> {
   const etcdBinary = o.etcd ? findEtcd(o.etcdPath) : undefined;
@@ -335,6 +358,8 @@ function newResults(o: Options): BenchResults {
     profileNote: '',
     mirrorReads: undefined,
     mirrorNote: '',
+    localEval: undefined,
+    viewPropagation: undefined,
   };
 }
 
@@ -343,6 +368,7 @@ async function runOnce(o: Options): Promise<{ results: BenchResults; profile: Ru
   const results = newResults(o);
   let profile: RunProfile | undefined;
   if (o.only === 'mirrors') await runMirrorsOnly(o, results);
+  else if (o.only === 'views') await runViewsOnly(results);
   else {
     profile = await runVcr(o, results);
     await compareWithEtcd(o, results);
@@ -376,7 +402,7 @@ function save(o: Options, set: RunSet, report: string, profiles: RunProfile[]): 
     copyFileSync(p.file, join(dir, name));
     files.push(name);
   });
-  if (o.only === 'mirrors') return { dir, files };
+  if (o.only === 'mirrors' || o.only === 'views') return { dir, files };
   const series = [
     { label: 'ours p50', color: '#1f5fbf', dashed: false, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
     { label: 'ours p99', color: '#1f5fbf', dashed: true, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
@@ -404,7 +430,7 @@ async function main(): Promise<void> {
     if (run.profile !== undefined) profiles.push(run.profile);
   }
   const set = combine(runs, profiles);
-  const report = o.only === 'mirrors' ? renderMirrorsOnlyReport(set) : o.only === 'writes' ? renderWritesOnlyReport(set) : renderReport(set);
+  const report = o.only === 'mirrors' ? renderMirrorsOnlyReport(set) : o.only === 'writes' ? renderWritesOnlyReport(set) : o.only === 'views' ? renderViewsOnlyReport(set) : renderReport(set);
   const saved = save(o, set, report, profiles);
   console.log(report);
   console.log(`\nSaved in ${saved.dir}: ${saved.files.join(', ')}`);

@@ -134,25 +134,30 @@ export class RegistryView {
 
   /** The flag at `key`; served stale (and flagged) unless `allowStale: false`. */
   getFlag(key: string, options: { allowStale?: boolean } = {}): VerifiedFlag {
-    const provenance = this.provenance(key, 0n);
-    if (provenance.stale && options.allowStale === false) throw new RegistryError('stale', `view ${JSON.stringify(this.prefix)} is stale (${provenance.ageMs} ms)`);
     const { value, revision } = this.typed(key, 'flag');
-    return { flag: value, ...provenance, revision };
+    const provenance = this.provenance(key, revision);
+    if (provenance.stale && options.allowStale === false) throw new RegistryError('stale', `view ${JSON.stringify(this.prefix)} is stale (${provenance.ageMs} ms)`);
+    return { flag: value, ...provenance };
   }
 
-  /** Evaluates the flag at `key` for a context, in memory. */
+  /** Evaluates the flag at `key` for a context, in memory: one map lookup, the flag's rules, one object. */
   evaluateFlag(key: string, context: FlagContext, options: { allowStale?: boolean } = {}): FlagEvaluationResult {
-    const { flag, ...provenance } = this.getFlag(key, options);
-    const evaluation = evaluateFlagValue(key, flag as FlagValue, context, this.core.backend);
-    return { ...provenance, variant: evaluation.variant, value: evaluation.value, reason: evaluation.reason };
+    const { value, revision } = this.typed(key, 'flag');
+    const provenance = this.provenance(key, revision) as FlagEvaluationResult;
+    if (provenance.stale && options.allowStale === false) throw new RegistryError('stale', `view ${JSON.stringify(this.prefix)} is stale (${provenance.ageMs} ms)`);
+    const evaluation = evaluateFlagValue(key, value as FlagValue, context, this.core.backend);
+    provenance.variant = evaluation.variant;
+    provenance.value = evaluation.value;
+    provenance.reason = evaluation.reason;
+    return provenance;
   }
 
   /** The pin set at `key`; fails closed (throws 'stale') once the head is older than the bound. */
   getPinSet(key: string): VerifiedPinSet {
-    const provenance = this.provenance(key, 0n);
-    if (this.ageMs > this.maxStalenessMs) throw new RegistryError('stale', `pin set ${JSON.stringify(key)}: view certified ${provenance.ageMs} ms ago, bound ${this.maxStalenessMs} ms`);
+    const ageMs = this.ageMs;
+    if (ageMs > this.maxStalenessMs) throw new RegistryError('stale', `pin set ${JSON.stringify(key)}: view certified ${ageMs} ms ago, bound ${this.maxStalenessMs} ms`);
     const { value, revision } = this.typed(key, 'pins');
-    return { pinSet: value, ...provenance, revision };
+    return { pinSet: value, ...this.provenance(key, revision) };
   }
 
   /** Checks a presented key (SPKI DER or its SHA-256) against the pin set at `key`; throws when stale (fail closed). */
@@ -163,10 +168,9 @@ export class RegistryView {
 
   /** The endpoint at `key`; stale is an error unless `allowStale`. */
   getEndpoint(key: string, options: { allowStale?: boolean } = {}): VerifiedEndpoint {
-    const provenance = this.provenance(key, 0n);
-    if (provenance.stale && !options.allowStale) throw new RegistryError('stale', `endpoint ${JSON.stringify(key)}: view ${JSON.stringify(this.prefix)} is stale`);
+    if (this.stale && !options.allowStale) throw new RegistryError('stale', `endpoint ${JSON.stringify(key)}: view ${JSON.stringify(this.prefix)} is stale`);
     const { value, revision } = this.typed(key, 'endpoint');
-    return { endpoint: value as EndpointValue, ...provenance, revision };
+    return { endpoint: value as EndpointValue, ...this.provenance(key, revision) };
   }
 
   private entryOf(key: string): ViewEntry | undefined {
@@ -174,12 +178,12 @@ export class RegistryView {
     return this.entries.get(key);
   }
 
+  /** The typed value at `key`; the provenance is built only for an error (the hot path of evaluateFlag). */
   private typed<T extends TypedValueType>(key: string, type: T): { value: TypedValueOf<T>; revision: bigint } {
     const entry = this.entryOf(key);
-    const provenance = this.provenance(key, entry?.revision ?? 0n);
-    if (entry === undefined) throw new TypedValueError(key, type, 'absent', [], { ...provenance, revision: undefined });
+    if (entry === undefined) throw new TypedValueError(key, type, 'absent', [], { ...this.provenance(key, 0n), revision: undefined });
     const parsed = typedValueOf(entry.parsed, type);
-    if (!parsed.ok) throw new TypedValueError(key, type, parsed.reason, parsed.reason === 'invalid' ? parsed.issues : [], provenance);
+    if (!parsed.ok) throw new TypedValueError(key, type, parsed.reason, parsed.reason === 'invalid' ? parsed.issues : [], this.provenance(key, entry.revision));
     return { value: parsed.value, revision: entry.revision };
   }
 

@@ -134,6 +134,20 @@ describe('a local view of a prefix', () => {
     expect(() => view.evaluateFlag('other/x', {})).toThrow(/not under the view's prefix/);
   }, 60_000);
 
+  it('the view routes refuse bad input with a machine-readable error and a prefix deeper than the index with not-indexed', async () => {
+    const r1 = urls[0] as string;
+    const code = async (path: string) => {
+      const res = await fetch(r1 + path);
+      return { status: res.status, code: ((await res.json()) as { error?: { code?: string } }).error?.code };
+    };
+    expect(await code('/v1/views/keys?prefix=a/b/c/d/e/')).toEqual({ status: 400, code: 'not-indexed' });
+    expect(await code('/v1/views/changes?prefix=a/b/c/d/e/&from=0')).toEqual({ status: 400, code: 'not-indexed' });
+    expect(await code('/v1/views/keys?prefix=no-slash')).toEqual({ status: 400, code: 'malformed' });
+    expect(await code('/v1/views/changes?prefix=app/')).toEqual({ status: 400, code: 'malformed' });
+    expect(await code('/v1/views/keys?prefix=app/&limit=501')).toEqual({ status: 400, code: 'malformed' });
+    await expect((await client(urls)).view('a/b/c/d/e/')).rejects.toThrow(/not-indexed/);
+  }, 30_000);
+
   it('refuses a replica that leaves a key out of the load, and loads complete from an honest one', async () => {
     const dropOne = (b: Body) => ({ ...b, keys: (b.keys as Body[]).filter((k) => k.key !== 'app/pins/api') });
     const proxy = await liar(urls[0] as string, '/v1/views/keys', dropOne);
@@ -182,6 +196,15 @@ describe('a local view of a prefix', () => {
     await until('the liar caught', () => lonely.length > 0);
     expect(lonely[0]?.detail).toMatch(/order/);
     expect(alone.keys()).not.toContain('app/flags/r1');
+  }, 60_000);
+
+  it('leaves a replica that keeps serving an old (validly certified) head for one whose head is fresh', async () => {
+    let captured: Body | undefined;
+    const proxy = await liar(urls[0] as string, '/v1/views/changes', (b) => (captured ??= b));
+    const failures: Attempt[] = [];
+    const view = await openView([proxy.url, urls[3] as string], { maxStalenessMs: 3_000, onFailure: (a) => failures.push(a) });
+    await until('an old head refused as stale', () => failures.some((a) => a.replica === proxy.url && a.code === 'stale'), 20_000);
+    await until('a fresh head from the honest replica', () => !view.stale && view.ageMs < 3_000, 20_000);
   }, 60_000);
 
   it('serves STALE flags and fails pins closed while every replica is stopped, and recovers when they return', async () => {

@@ -239,18 +239,30 @@ export class RegistryView {
         }
         continue;
       }
+      // The step verified: its changes are applied, so its head is the view's head whatever comes next.
+      this.head = step.value.head;
+      if (step.value.changedKeys.length > 0) this.emit({ type: 'changed', keys: step.value.changedKeys, height: this.head.header.height });
+      if (this.ageMs > this.maxStalenessMs) {
+        // True but old: a replica that keeps serving an old head must not hold the view; ask the next one.
+        const attempt: Attempt = { replica: url, code: 'stale', detail: `newest head certified ${this.ageMs} ms ago, bound ${this.maxStalenessMs} ms` };
+        this.options.onFailure?.(attempt);
+        this.markStale([attempt]);
+        index++;
+        if (++failedInRow >= order.length) {
+          failedInRow = 0;
+          await this.core.sleep(sdkLimits.watchRetryMs);
+        } else if (this.core.now() - sentAtMs < this.waitMs / 2) await this.core.sleep(earlyBackoffMs(++earlyInRow));
+        continue;
+      }
       this.core.markGood(url);
       index = 0;
       failedInRow = 0;
       attempts = [];
-      this.head = step.value.head;
-      if (step.value.changedKeys.length > 0) this.emit({ type: 'changed', keys: step.value.changedKeys, height: this.head.header.height });
       if (this.failing || this.status_ !== 'ready') {
         this.failing = false;
         this.status_ = 'ready';
         this.emit({ type: 'recovered', height: this.head.header.height });
       }
-      if (this.ageMs > this.maxStalenessMs) this.markStale([{ replica: url, code: 'stale', detail: `newest head certified ${this.ageMs} ms ago` }]);
       // An empty answer long before the wait ended: back off, so a replica that never waits cannot make the view spin.
       if (step.value.changedKeys.length === 0 && this.core.now() - sentAtMs < this.waitMs / 2) await this.core.sleep(earlyBackoffMs(++earlyInRow));
       else earlyInRow = 0;

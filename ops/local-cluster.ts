@@ -33,6 +33,8 @@ export interface LocalClusterOptions {
    * write keys outside any namespace say 'open'.
    */
   rootWrite?: 'open' | 'closed';
+  /** The genesis policy's prefix index depth (docs/merkle-map.md section 8); local views need it. Default 4. */
+  prefixIndexDepth?: number;
 }
 
 /** Creates keys, genesis and configs if the data folder has none yet; returns the layout either way. */
@@ -61,7 +63,7 @@ export function prepareLocalCluster(opts: LocalClusterOptions): LocalClusterLayo
   const membership: Membership = { chainId: opts.chainId ?? 'vcr-local', epoch: 0n, f: Math.floor((n - 1) / 3), replicas: members, governance: { threshold: Math.min(3, n), admins } };
   // The registry policy (docs/registry.md): the organizations' admin keys may create organizations and
   // namespaces; keys outside any namespace are refused unless the caller opens the root.
-  const registry = { rootWrite: opts.rootWrite ?? 'closed', admins: admins.map((a) => bytesToHex(a.publicKey)) };
+  const registry = { rootWrite: opts.rootWrite ?? 'closed', admins: admins.map((a) => bytesToHex(a.publicKey)), prefixIndexDepth: opts.prefixIndexDepth ?? 4 };
   writeFileSync(genesisFile, JSON.stringify({ membership: membershipToJson(membership), registry }, null, 2) + '\n');
   return layout;
 }

@@ -31,6 +31,12 @@ describe('the local cluster genesis', () => {
     expect(policy.admins).toHaveLength(4);
   });
 
+  it('keeps a prefix index 4 segments deep (local views need it), and a policy refuses a depth past 8', () => {
+    expect(genesisPolicy({}).prefixIndexDepth).toBe(4);
+    expect(parseRegistryPolicy({ rootWrite: 'open', admins: [], prefixIndexDepth: 9 })).toMatchObject({ ok: false });
+    expect(parseRegistryPolicy({ rootWrite: 'open', admins: [] })).toMatchObject({ ok: true, policy: { prefixIndexDepth: 0 } });
+  });
+
   it('opens the root only when asked', () => {
     expect(genesisPolicy({ rootWrite: 'open' }).rootWrite).toBe('open');
   });

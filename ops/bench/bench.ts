@@ -31,13 +31,14 @@ import { pickMainThreadProfile, summarizeProfile, summarizeProfiles } from './cp
 import { type EtcdCluster, findEtcd, startEtcdCluster, stopEtcdCluster } from './etcd-cluster';
 import { killAll, rssMiB } from './processes';
 import { etcdReader, rawReader, vcrReader } from './read-load';
-import { type BenchResults, type Machine, type RunSet, renderMirrorsOnlyReport, renderReadsOnlyReport, renderReport, renderWritesOnlyReport } from './report';
+import { type BenchResults, type Machine, type RunSet, renderMirrorsOnlyReport, renderReadsOnlyReport, renderReport, renderViewsOnlyReport, renderWritesOnlyReport } from './report';
 import { measureMirrorReads } from './mirror-reads';
 import { medianOfRuns } from './runs';
 import { measureSdkVerifyCost } from './sdk-verify-cost';
 import { measureStateTransfer } from './state-transfer';
 import { currentView, startVcrCluster, stopVcrCluster, type VcrCluster } from './vcr-cluster';
 import { etcdWriter, vcrWriter } from './write-load';
+import { measureViewFigures } from './view-figures';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -68,6 +69,8 @@ const usage = `npm run bench -- [options]
                          --read-clients clients for keys on each system, then
                          the read rows and the SDK's verification cost (no
                          mirrors, profile or state transfer)
+  --only views           run only the local-view figures (issue 19): evaluateFlag
+                         from a verified view, and 100 changes reaching a view
   --no-profile           do not profile r1
   --out DIR              results folder (default bench-results)`;
 
@@ -122,11 +125,11 @@ function options() {
   };
 }
 
-/** `--only <section>`: `writes`, `reads` or `mirrors`. */
-function onlyOption(text: string | undefined): 'mirrors' | 'reads' | 'writes' | undefined {
+/** `--only <section>`: `writes`, `reads`, `mirrors` or `views`. */
+function onlyOption(text: string | undefined): 'mirrors' | 'reads' | 'writes' | 'views' | undefined {
   if (text === undefined) return undefined;
-  if (text === 'mirrors' || text === 'reads' || text === 'writes') return text;
-  throw new Error(`--only takes "writes", "reads" or "mirrors", not ${JSON.stringify(text)}\n${usage}`);
+  if (text === 'mirrors' || text === 'reads' || text === 'writes' || text === 'views') return text;
+  throw new Error(`--only takes "writes", "reads", "mirrors" or "views", not ${JSON.stringify(text)}\n${usage}`);
 }
 
 function machine(): Machine {
@@ -234,6 +237,7 @@ async function vcrAfterWrites(vcr: VcrCluster, o: Options, results: BenchResults
   } else results.mirrorNote = 'Skipped (--no-mirrors).';
   results.verifyCost = await measureSdkVerifyCost(vcr.membership, vcr.urls[1] as string, firstKey, 500);
   progress('SDK verification cost measured');
+  await viewFigures(vcr, results);
 
   if (o.transfer && o.only !== 'reads') {
     progress(`state transfer: r4 wiped, topping the log up to ${o.transferEntries} entries`);
@@ -302,6 +306,25 @@ async function runMirrorsOnly(o: Options, results: BenchResults): Promise<void> 
   await stopVcrCluster(vcr);
 }
 
+/** Local views: evaluateFlag from a view, and changes reaching a subscribed view (view-figures.ts). */
+async function viewFigures(vcr: VcrCluster, results: BenchResults): Promise<void> {
+  const v = await measureViewFigures(vcr.membership, vcr.urls, { flags: 100, evalMs: 2_000, changes: 100 });
+  results.localEval = v.localEval;
+  results.viewPropagation = v.viewPropagation;
+  progress(`local view: evaluateFlag p50 ${v.localEval.p50Us.toFixed(2)} µs; a change reaches the view in p50 ${v.viewPropagation.p50Ms.toFixed(1)} ms, p99 ${v.viewPropagation.p99Ms.toFixed(1)} ms`);
+}
+
+/** `--only views`: a cluster, then the local-view figures. */
+async function runViewsOnly(results: BenchResults): Promise<void> {
+  progress('starting the 4-replica cluster');
+  const vcr = await startVcrCluster({ profile: false });
+  try {
+    await viewFigures(vcr, results);
+  } finally {
+    await stopVcrCluster(vcr);
+  }
+}
+
 /** The comparison half, when etcd is installed; a failure leaves our half standing, with the reason. */
 async function compareWithEtcd(o: Options, results: BenchResults): Promise<void> {
   const etcdBinary = o.etcd ? findEtcd(o.etcdPath) : undefined;
@@ -346,6 +369,8 @@ function newResults(o: Options): BenchResults {
     profileNote: '',
     mirrorReads: undefined,
     mirrorNote: '',
+    localEval: undefined,
+    viewPropagation: undefined,
   };
 }
 
@@ -354,6 +379,7 @@ async function runOnce(o: Options): Promise<{ results: BenchResults; profile: Ru
   const results = newResults(o);
   let profile: RunProfile | undefined;
   if (o.only === 'mirrors') await runMirrorsOnly(o, results);
+  else if (o.only === 'views') await runViewsOnly(results);
   else {
     profile = await runVcr(o, results);
     await compareWithEtcd(o, results);
@@ -387,7 +413,7 @@ function save(o: Options, set: RunSet, report: string, profiles: RunProfile[]): 
     copyFileSync(p.file, join(dir, name));
     files.push(name);
   });
-  if (o.only === 'mirrors' || o.only === 'reads') return { dir, files };
+  if (o.only === 'mirrors' || o.only === 'reads' || o.only === 'views') return { dir, files };
   const series = [
     { label: 'ours p50', color: '#1f5fbf', dashed: false, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
     { label: 'ours p99', color: '#1f5fbf', dashed: true, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
@@ -415,7 +441,7 @@ async function main(): Promise<void> {
     if (run.profile !== undefined) profiles.push(run.profile);
   }
   const set = combine(runs, profiles);
-  const renderers = { mirrors: renderMirrorsOnlyReport, writes: renderWritesOnlyReport, reads: renderReadsOnlyReport };
+  const renderers = { mirrors: renderMirrorsOnlyReport, writes: renderWritesOnlyReport, reads: renderReadsOnlyReport, views: renderViewsOnlyReport };
   const report = o.only === undefined ? renderReport(set) : renderers[o.only](set);
   const saved = save(o, set, report, profiles);
   console.log(report);

@@ -1,6 +1,7 @@
 // What one run of the benchmark measured (results.json keeps one per run),
 // and the set of runs a report is rendered from.
 
+import type { LocalEvalResult, ViewPropagationResult } from './view-figures';
 import type { LoadResult } from './closed-loop';
 import type { MirrorReads } from './mirror-reads';
 import type { ProfileSummary } from './cpu-profile';
@@ -54,6 +55,9 @@ export interface BenchResults {
   mirrorReads: { oneReplica: LoadResult; oneReplicaRaw: LoadResult; mirrors: MirrorReads } | undefined;
   /** Why the mirror section is missing, when it is. */
   mirrorNote: string;
+  /** Local views (issue 19): evaluateFlag from a verified view, and a change reaching a subscribed view. */
+  localEval: LocalEvalResult | undefined;
+  viewPropagation: ViewPropagationResult | undefined;
 }
 
 /** Every run's results, and their figure-by-figure median (with the profiles pooled) that the report shows. */

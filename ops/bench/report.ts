@@ -141,6 +141,25 @@ function transferSection(r: BenchResults): string[] {
   return out;
 }
 
+/** Local views (issue 19): the figures and their targets. */
+function viewSection(r: BenchResults): string[] {
+  const out = ['## Local views', ''];
+  if (r.localEval === undefined || r.viewPropagation === undefined) return [...out, 'Not run.', ''];
+  const e = r.localEval;
+  const p = r.viewPropagation;
+  out.push(`A verified view of ${fmt(e.viewKeys, 0)} flags (\`client.view\`). evaluateFlag: ${fmt(e.calls, 0)} calls in batches of 100 on a flag with a rule and a rollout. Propagation: ${fmt(p.changes, 0)} changes, one at a time, each a signed \`put\` with a verified receipt, timed to the view's \`changed\` event (the change proven and the view's counts checked against the prefix index).`, '');
+  out.push('| target | measured | |', '|---|---|---|');
+  out.push(target('local evaluateFlag p50 <= 5 µs (localEval.p50Us)', `${e.p50Us.toFixed(2)} µs (p99 ${e.p99Us.toFixed(2)} µs; CPU ${e.cpuUsPerCall.toFixed(2)} µs per call)`, e.p50Us <= 5));
+  out.push(target('a change reaches a subscribed view, p99 <= 1 s (viewPropagation.p99Ms)', `${fmt(p.p99Ms, 1)} ms (p50 ${fmt(p.p50Ms, 1)} ms, max ${fmt(p.maxMs, 1)} ms)`, p.p99Ms <= 1_000));
+  out.push('');
+  return out;
+}
+
+export function renderViewsOnlyReport(set: RunSet): string {
+  const r = set.median;
+  return [`# Local-view benchmark (--only views), ${r.startedAt}`, '', machineLine(set, '4 replicas and the view'), '', runsLine(set), '', ...viewSection(r)].join('\n');
+}
+
 export function renderReport(set: RunSet): string {
   const r = set.median;
   const out: string[] = [];
@@ -152,6 +171,7 @@ export function renderReport(set: RunSet): string {
 
   out.push(...readsSection(set), ...mirrorSection(set), ...verifyCostSection(r));
 
+  out.push(...viewSection(r));
   out.push(...transferSection(r));
 
   out.push('## Memory after the run (RSS)', '');

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 export const outputFormats = ['text', 'json', 'table'] as const;
 export type OutputFormat = (typeof outputFormats)[number];
 
-type OptionName = 'replica' | 'as' | 'allow-stale' | 'max-staleness-ms';
+type OptionName = 'replica' | 'as' | 'allow-stale' | 'max-staleness-ms' | 'from' | 'from-revision';
 
 interface OptionSpec {
   type: 'string' | 'boolean';
@@ -21,6 +21,8 @@ const commandOptions: Record<OptionName, OptionSpec> = {
   as: { type: 'string', value: 'orgN', help: "sign as organization N's admin (the local cluster's keys), e.g. to approve a change" },
   'allow-stale': { type: 'boolean', help: 'print an answer certified longer ago than the bound, marked STALE, and exit 0' },
   'max-staleness-ms': { type: 'string', value: 'MS', help: 'how old a certified answer may be (default 30000)' },
+  from: { type: 'string', value: 'INDEX', help: 'replay from this log index (default: from now, the newest verified head)' },
+  'from-revision': { type: 'string', value: 'R', help: 'the prefix names one key: replay from the verified change that made its revision R' },
 };
 
 const globalOptions = {
@@ -47,7 +49,7 @@ export const commands: Record<CommandName, CommandSpec> = {
   delete: { summary: 'signed delete; prints what the registry decided, from a verified receipt', positionals: ['key'], options: ['replica', 'as'], outputs: ['text', 'json', 'table'] },
   list: { summary: 'live keys under a prefix, each verified by its map proof', positionals: ['prefix?'], options: ['replica', 'allow-stale', 'max-staleness-ms'], outputs: ['text', 'json', 'table'] },
   history: { summary: 'every change to a key, each verified (certificate, signed request, inclusion)', positionals: ['key'], options: ['replica'], outputs: ['text', 'json', 'table'] },
-  watch: { summary: 'follows changes under a prefix, printing each verified change as it commits (json: one object per line)', positionals: ['prefix?'], options: ['replica'], outputs: ['text', 'json'] },
+  watch: { summary: 'follows changes under a prefix from now on, printing each verified change as it commits (json: one object per line)', positionals: ['prefix?'], options: ['replica', 'from', 'from-revision'], outputs: ['text', 'json'] },
   verify: { summary: 're-verifies the whole chain from genesis, and that the log extends the head verified last time', positionals: [], options: ['replica'], outputs: ['text', 'json'] },
   status: { summary: "each replica's view, primary, height, lag, epoch and verified certificate age", positionals: [], options: [], outputs: ['table', 'json'] },
   epochs: { summary: 'the epoch chain from genesis, each link verified, with its change and approvals', positionals: [], options: ['replica'], outputs: ['text'] },
@@ -62,6 +64,8 @@ export interface ParsedCommand {
   as?: string;
   allowStale: boolean;
   maxStalenessMs?: string;
+  from?: string;
+  fromRevision?: string;
   dataDir?: string;
   basePort?: string;
 }
@@ -147,6 +151,8 @@ export function parseCommandLine(argv: readonly string[]): ParseOutcome {
       ...(str('replica') === undefined ? {} : { replica: str('replica') }),
       ...(str('as') === undefined ? {} : { as: str('as') }),
       ...(str('max-staleness-ms') === undefined ? {} : { maxStalenessMs: str('max-staleness-ms') }),
+      ...(str('from') === undefined ? {} : { from: str('from') }),
+      ...(str('from-revision') === undefined ? {} : { fromRevision: str('from-revision') }),
       ...(str('data-dir') === undefined ? {} : { dataDir: str('data-dir') }),
       ...(str('base-port') === undefined ? {} : { basePort: str('base-port') }),
     },

@@ -68,11 +68,37 @@ export async function runHistory(client: RegistryClient, cmd: ParsedCommand, pri
   return exitCodes.ok;
 }
 
+const DECIMAL = /^(?:0|[1-9][0-9]{0,18})$/;
+
+/**
+ * Where a watch starts: now (the log size of the newest verified header) by default; `--from N`
+ * replays from log index N; `--from-revision R` (the prefix names one key) from the verified change
+ * that made revision R of it.
+ */
+async function watchStart(client: RegistryClient, prefix: string, cmd: ParsedCommand): Promise<{ from: bigint; why: string }> {
+  if (cmd.from !== undefined && cmd.fromRevision !== undefined) throw new CliError('usage', '--from and --from-revision: give one of them');
+  if (cmd.from !== undefined) {
+    if (!DECIMAL.test(cmd.from)) throw new CliError('usage', `--from ${JSON.stringify(cmd.from)}: a log index (a whole number)`);
+    return { from: BigInt(cmd.from), why: '(--from)' };
+  }
+  if (cmd.fromRevision !== undefined) {
+    const r = cmd.fromRevision;
+    if (!DECIMAL.test(r)) throw new CliError('usage', `--from-revision ${JSON.stringify(r)}: a revision (a whole number)`);
+    if (prefix === '' || prefix.endsWith('/')) throw new CliError('usage', '--from-revision: the prefix must name one key');
+    const made = (await client.history(prefix)).find((c) => c.revision === BigInt(r) && c.op === 'put');
+    if (made === undefined) throw new CliError('usage', `no verified change made revision ${r} of ${JSON.stringify(prefix)}`);
+    return { from: made.logIndex, why: `(revision ${r} of ${prefix}, height ${made.height})` };
+  }
+  const latest = await client.latest();
+  return { from: latest.certificate.header.logSize, why: `(now: height ${latest.height})` };
+}
+
 export async function runWatch(client: RegistryClient, cmd: ParsedCommand, print: Print): Promise<number> {
   const output = cmd.output;
   const prefix = cmd.args.prefix ?? '';
-  if (output === 'text') print(`watching ${JSON.stringify(prefix)} from log index 0 (Ctrl-C to stop)`);
+  const start = await watchStart(client, prefix, cmd);
+  if (output === 'text') print(`watching ${JSON.stringify(prefix)} from log index ${start.from} ${start.why} (Ctrl-C to stop)`);
   const onFailure = (a: { replica: string; code: string; detail: string }) => console.error(`NOT USED: ${a.replica}: ${a.code}: ${a.detail}`);
-  for await (const c of client.watch(prefix, { onFailure })) print(output === 'json' ? toJson(changeJson(c)) : describeChange(c));
+  for await (const c of client.watch(prefix, { onFailure, fromLogIndex: start.from })) print(output === 'json' ? toJson(changeJson(c)) : describeChange(c));
   return exitCodes.ok;
 }

@@ -432,6 +432,11 @@ export class ReplicaNode {
     return { ...d, replicaId: this.opts.replicaId, status: String(d.status), view: Number(d.view), committed: Number(d.committed) };
   }
 
+  /** Segments of the prefix index the genesis policy keeps (docs/merkle-map.md section 8). */
+  get prefixIndexDepth(): number {
+    return this.opts.registryPolicy?.prefixIndexDepth ?? 0;
+  }
+
   latestBlock(): CommittedBlock | undefined {
     return this.latest;
   }

@@ -16,7 +16,7 @@ import { changesAnswerSchema, historyAnswerSchema, parseAnswer, type UntrustedCh
 
 type Page = { ok: true; changes: VerifiedChange[]; next: bigint | null } | { ok: false; attempt: Attempt };
 
-async function verifyEntries(core: ClientCore, url: string, entries: readonly UntrustedChange[], from: bigint, belongs: (key: string) => boolean, oneKey: boolean): Promise<{ ok: true; changes: VerifiedChange[] } | { ok: false; attempt: Attempt }> {
+export async function verifyEntries(core: ClientCore, url: string, entries: readonly UntrustedChange[], from: bigint, belongs: (key: string) => boolean, oneKey: boolean): Promise<{ ok: true; changes: VerifiedChange[] } | { ok: false; attempt: Attempt }> {
   const bad = (detail: string) => ({ ok: false as const, attempt: { replica: url, code: 'verification-failed' as const, detail } });
   const changes: VerifiedChange[] = [];
   let floor = from;

@@ -19,6 +19,7 @@ import { type VerifiedReceipt, Writer } from './writes';
 import type { FlagContext } from '@vcr/registry';
 import { type FlagEvaluationResult, type FlagReadOptions, type PinCheck, type PinReadOptions, TypedReader, type VerifiedEndpoints, type VerifiedFlag, type VerifiedPinSet } from './typed';
 import { certificateSchema } from '@vcr/proofs';
+import { RegistryView, type ViewOptions } from './view';
 
 export interface RegistryClientOptions extends Partial<CoreSettings> {
   /** The pinned membership: parseMembershipJson of the genesis file's `membership`. */
@@ -159,6 +160,15 @@ export class RegistryClient {
   /** Verified changes under a prefix in log order, long-polled, resuming across failures and replicas. */
   watch(prefix: string, options: WatchOptions = {}): AsyncGenerator<VerifiedChange, void, undefined> {
     return watchChanges(this.core, prefix, options);
+  }
+
+  /**
+   * A verified local view of a prefix ending in "/" (docs/client-sdk.md, "Local views"): loaded
+   * complete, kept current by the verified change stream, read in memory. Needs the genesis
+   * registry.prefixIndexDepth to cover the prefix.
+   */
+  view(prefix: string, options: ViewOptions = {}): Promise<RegistryView> {
+    return RegistryView.open(this.core, prefix, options);
   }
 
   /** A verified flag (the shared schema); stale allowed and flagged by default, with the last verified flag when every replica fails. */

@@ -116,6 +116,10 @@ export function answerKindOf(path: string): AnswerKind | undefined {
   switch (route) {
     case '/v1/changes':
       return 'changes';
+    case '/v1/views/keys':
+      return 'view-keys';
+    case '/v1/views/changes':
+      return 'view-changes';
     case '/v1/requests':
       return 'receipt';
     case '/v1/headers/latest':

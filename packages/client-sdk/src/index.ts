@@ -21,6 +21,7 @@ export type { VerifiedReceipt } from './writes';
 export { describeReceipt, type ReceiptOutcome, receiptOutcome } from './receipt';
 export type { VerifiedChange } from './verify';
 export type { WatchOptions } from './changes';
+export { RegistryView, type ViewEvent, type ViewOptions, type ViewStatus } from './view';
 export { type Attempt, type AttemptClass, type AttemptCode, attemptClass, ForkError, RegistryError, type RegistryErrorCode, ReplicasFailedError } from './errors';
 export { MemoryStorage, type TrustStorage } from './storage';
 export { TRUST_FORMAT, type TrustedHead } from './trust-state';

@@ -68,10 +68,19 @@ export const sdkLimits = {
   newestEpochMaxAgeMs: 60_000,
   /** Epoch links the trust state holds (and persists) at most; past it, pin a later membership. */
   epochLinksTrustedMax: 4_096,
+  /** Local views (view.ts): keys per load page asked of the replica, and changes per follow page. */
+  viewKeysPageSize: 100,
+  viewChangesPageSize: 100,
+  /** Keys a view holds at most: a larger prefix is refused (load one under it). */
+  viewKeysMax: 100_000,
+  /** Changes a view buffers at most before the page that ends at a head (checked against the prefix index). */
+  viewPendingChangesMax: 10_000,
+  /** Long-poll wait of a view's follow loop: an empty answer brings the newest head, so the view's age stays below this plus a block interval. */
+  viewWaitMs: 5_000,
 } as const;
 
 /** The kinds of answer the SDK asks replicas for, each with its own bounds. */
-export type AnswerKind = 'read' | 'list' | 'history' | 'changes' | 'receipt' | 'header' | 'consistency' | 'epochs';
+export type AnswerKind = 'read' | 'list' | 'history' | 'changes' | 'view-keys' | 'view-changes' | 'receipt' | 'header' | 'consistency' | 'epochs';
 
 /**
  * Bounds per kind of answer, from the wire limits of what an honest answer
@@ -91,6 +100,10 @@ export const answerBounds: Record<AnswerKind, { bytesMax: number; elementsMax: n
   /** changesPageSize changes, each a signed request, an inclusion proof and a certificate (~300 elements). */
   history: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 32_768 },
   changes: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 32_768 },
+  /** A listing page plus the prefix index entry and its proof. */
+  'view-keys': { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
+  /** viewChangesPageSize changes (~300 elements each), the index entry and the head's certificate. */
+  'view-changes': { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
   /** A certificate, the reply (result 8 KiB hex), the leaf (16 KiB hex), inclusion and consistency proofs: ~50 KiB, ~350 elements. */
   receipt: { bytesMax: 64 * 1024, elementsMax: 2_048 },
   /** One certificate: ~16 KiB, ~200 elements. */

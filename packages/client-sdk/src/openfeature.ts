@@ -11,26 +11,13 @@
 // Runtime values come from @openfeature/core (no node: imports); only the
 // Provider type comes from the server SDK.
 
-import {
-  ErrorCode,
-  type EvaluationContext,
-  type FlagMetadata,
-  FlagNotFoundError,
-  GeneralError,
-  type JsonValue,
-  type Logger,
-  ParseError,
-  ProviderFatalError,
-  type ResolutionDetails,
-  type ResolutionReason,
-  StandardResolutionReasons,
-  TypeMismatchError,
-} from '@openfeature/core';
+import { ErrorCode, type EvaluationContext, type JsonValue, type Logger, type ResolutionDetails, StandardResolutionReasons } from '@openfeature/core';
 import type { Provider } from '@openfeature/server-sdk';
-import type { FlagContext, FlagReason } from '@vcr/registry';
-import { ForkError, RegistryError } from './errors';
+import type { FlagContext } from '@vcr/registry';
+import { detailsOf, flagContextOf, type Kind, toOpenFeatureError } from './openfeature-shared';
 import type { FlagEvaluationResult, FlagReadOptions } from './typed';
-import { TypedValueError } from './typed';
+
+export { openFeatureReason, toOpenFeatureError } from './openfeature-shared';
 
 export interface RegistryProviderOptions {
   /** Registry key = keyPrefix + flag key (e.g. "payments/flags/"). Default "". */
@@ -44,40 +31,6 @@ export interface RegistryProviderOptions {
 /** What the provider needs of the client (a RegistryClient). */
 export interface FlagEvaluator {
   evaluateFlag(key: string, context: FlagContext, options?: FlagReadOptions): Promise<FlagEvaluationResult>;
-}
-
-type Kind = 'boolean' | 'string' | 'number' | 'object';
-
-/** docs/values.md section 3.1: the evaluation reason in OpenFeature terms. */
-export function openFeatureReason(reason: FlagReason): ResolutionReason {
-  switch (reason.kind) {
-    case 'disabled':
-      return StandardResolutionReasons.DISABLED;
-    case 'rule':
-      return StandardResolutionReasons.TARGETING_MATCH;
-    case 'rule-rollout':
-    case 'rollout':
-      return StandardResolutionReasons.SPLIT;
-    case 'default':
-      return StandardResolutionReasons.DEFAULT;
-    default:
-      return reason satisfies never;
-  }
-}
-
-/** The OpenFeature context as flag attributes: strings, numbers, booleans and null pass; dates and structures do not (flag conditions compare strings). */
-function flagContextOf(context: EvaluationContext, targetingKeyAttribute: string | undefined): FlagContext {
-  const out: Record<string, string | number | boolean | null> = {};
-  for (const [name, value] of Object.entries(context)) {
-    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[name] = value;
-  }
-  if (targetingKeyAttribute !== undefined && context.targetingKey !== undefined && out[targetingKeyAttribute] === undefined) out[targetingKeyAttribute] = context.targetingKey;
-  return out;
-}
-
-function fitsKind(value: JsonValue, kind: Kind): boolean {
-  if (kind === 'object') return typeof value === 'object' && value !== null;
-  return typeof value === kind;
 }
 
 export class RegistryFlagProvider implements Provider {
@@ -116,42 +69,9 @@ export class RegistryFlagProvider implements Provider {
     } catch (error) {
       throw toOpenFeatureError(registryKey, error);
     }
-    if (!fitsKind(result.value as JsonValue, kind)) {
-      throw new TypeMismatchError(`flag ${JSON.stringify(registryKey)} variant ${JSON.stringify(result.variant)} is ${Array.isArray(result.value) ? 'an array' : result.value === null ? 'null' : typeof result.value}, not ${kind}`);
-    }
-    const reason = openFeatureReason(result.reason);
-    return { value: result.value as T, variant: result.variant, reason: result.stale ? StandardResolutionReasons.STALE : reason, flagMetadata: metadataOf(registryKey, result, reason) };
+    return detailsOf<T>(registryKey, result, kind);
   }
-}
-
-function metadataOf(registryKey: string, r: FlagEvaluationResult, reason: ResolutionReason): FlagMetadata {
-  // Decimal strings: revisions, heights and epochs are 63-bit, more than a JSON number holds exactly.
-  return {
-    registryKey,
-    revision: r.revision.toString(),
-    height: r.height.toString(),
-    epoch: r.epoch.toString(),
-    timestampMs: r.timestampMs.toString(),
-    ageMs: r.ageMs,
-    stale: r.stale,
-    source: r.source,
-    replica: r.replica,
-    headerHash: r.headerHash,
-    evaluationReason: reason,
-  };
-}
-
-/** A registry failure as the OpenFeature error the API reports (reason ERROR, with its code). */
-export function toOpenFeatureError(registryKey: string, error: unknown): Error {
-  const options = { cause: error };
-  if (error instanceof TypedValueError) {
-    if (error.reason === 'absent') return new FlagNotFoundError(`flag ${JSON.stringify(registryKey)} is absent (verified proof of absence)`, options);
-    return new ParseError(error.message, options);
-  }
-  // Two valid certificates for one height: the registry itself cannot be trusted any more.
-  if (error instanceof ForkError) return new ProviderFatalError(error.message, options);
-  if (error instanceof RegistryError) return new GeneralError(`flag ${JSON.stringify(registryKey)} could not be read verified (${error.code}): ${error.message}`.slice(0, 2_000), options);
-  return new GeneralError(error instanceof Error ? error.message : String(error), options);
 }
 
 export { ErrorCode, StandardResolutionReasons };
+export * from './openfeature-in-process';

@@ -45,7 +45,7 @@ export interface Provenance {
   ageMs: number;
   stale: boolean;
   /** 'replica': verified in this call. 'last-verified': every replica failed; this client's last verified value. */
-  source: 'replica' | 'last-verified';
+  source: 'replica' | 'last-verified' | 'view';
   replica: string;
   headerHash: string;
   /** With source 'last-verified': why no replica could answer. */

@@ -70,6 +70,25 @@ export type UntrustedChange = z.infer<typeof changeSchema>;
 export const historyAnswerSchema = z.object({ key: keyText, entries: z.array(changeSchema).max(1_000), next: u63String.nullable() });
 export const changesAnswerSchema = z.object({ prefix: z.string().max(4 * registryLimits.keyBytesMax), entries: z.array(changeSchema).max(1_000), next: u63String, more: z.boolean() });
 
+/** The prefix index entry of a view page (docs/merkle-map.md section 8), unverified. */
+const prefixIndexSchema = z.object({ entry: z.object({ value: hexBytes(256), revision: u63String }).nullable(), proof: mapProofSchema });
+export type UntrustedPrefixIndex = z.infer<typeof prefixIndexSchema>;
+
+export const viewKeysAnswerSchema = z.object({
+  prefix: z.string().max(4 * registryLimits.keyBytesMax),
+  keys: z.array(z.object({ key: keyText, value: hexBytes(registryLimits.valueBytesMax), revision: u63String, proof: mapProofSchema })).max(1_000),
+  index: prefixIndexSchema,
+  certificate: certificateSchema,
+  next: keyText.nullable(),
+});
+export const viewChangesAnswerSchema = z.object({
+  prefix: z.string().max(4 * registryLimits.keyBytesMax),
+  entries: z.array(changeSchema).max(1_000),
+  more: z.boolean(),
+  index: prefixIndexSchema,
+  certificate: certificateSchema,
+});
+
 /**
  * `GET /v1/epochs?after=&limit=`: the replica's current epoch and the links
  * into epochs after+1, after+2, ... The links are counted here and parsed one

@@ -10,6 +10,7 @@
 
 import { type CanonicalValue, decodeCanonical, encodeCanonical, isWellFormedText } from '@vcr/proofs';
 import { RESERVED_KEY_PREFIX, checkUserKey } from './keys';
+import { prefixIndexLimits } from './prefix-index';
 import { TYPED_VALUE_TYPES } from './values';
 
 export const governanceLimits = {
@@ -74,9 +75,15 @@ export interface RegistryPolicy {
   rootWrite: 'open' | 'closed';
   /** Client ids (hex Ed25519 public keys) allowed to create and change any organization or namespace. */
   admins: string[];
+  /**
+   * Segments of the prefix index (prefix-index.ts, docs/merkle-map.md section 8): 0 keeps no index
+   * (what a genesis without the field means, so an existing chain keeps its state roots); views
+   * need it at least as deep as their prefix.
+   */
+  prefixIndexDepth?: number;
 }
 
-export const defaultRegistryPolicy: RegistryPolicy = { rootWrite: 'open', admins: [] };
+export const defaultRegistryPolicy: RegistryPolicy = { rootWrite: 'open', admins: [], prefixIndexDepth: 0 };
 
 // ---- reserved keys ----
 
@@ -219,11 +226,15 @@ export function decodePendingRecord(bytes: Uint8Array): PendingRecord | undefine
 export function parseRegistryPolicy(untrusted: unknown): { ok: true; policy: RegistryPolicy } | { ok: false; reason: string } {
   if (untrusted === undefined) return { ok: true, policy: defaultRegistryPolicy };
   if (typeof untrusted !== 'object' || untrusted === null || Array.isArray(untrusted)) return { ok: false, reason: 'registry must be an object' };
-  const { rootWrite, admins, ...rest } = untrusted as Record<string, unknown>;
+  const { rootWrite, admins, prefixIndexDepth, ...rest } = untrusted as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return { ok: false, reason: `unknown registry fields: ${Object.keys(rest).join(', ')}` };
   if (rootWrite !== 'open' && rootWrite !== 'closed') return { ok: false, reason: 'registry.rootWrite must be "open" or "closed"' };
   if (!Array.isArray(admins) || admins.length > governanceLimits.adminsMax || !admins.every((a) => typeof a === 'string' && CLIENT_ID.test(a) && isWellFormedText(a))) {
     return { ok: false, reason: 'registry.admins must be a list of client ids (64 lowercase hex characters)' };
   }
-  return { ok: true, policy: { rootWrite, admins: [...new Set(admins as string[])] } };
+  const depth = prefixIndexDepth ?? 0;
+  if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 0 || depth > prefixIndexLimits.depthMax) {
+    return { ok: false, reason: `registry.prefixIndexDepth must be an integer 0..${prefixIndexLimits.depthMax}` };
+  }
+  return { ok: true, policy: { rootWrite, admins: [...new Set(admins as string[])], prefixIndexDepth: depth } };
 }

@@ -4,4 +4,5 @@ export * from './leaf';
 export * from './membership-change';
 export * from './ops';
 export * from './refusal';
+export * from './prefix-index';
 export * from './values';

@@ -307,6 +307,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/views/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The keys under a prefix with their map proofs and the prefix's index entry (what a local view loads)
+         * @description Live keys under `prefix` in UTF-8 byte order strictly after `after`,
+         *     at most `limit`, each with its map proof against the certificate's
+         *     state root, and the prefix index entry (`\0dir/<prefix>`:
+         *     `{ keys, changes }`, docs/merkle-map.md section 8) with its membership
+         *     proof, or `null` and a proof of absence. The SDK's view proves with
+         *     it that it holds every key. `prefix` must end in `/` and have at most
+         *     the genesis policy's `prefixIndexDepth` segments (else 400
+         *     `not-indexed`).
+         */
+        get: operations["viewKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/views/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes under a prefix from a log index up to the newest head, with the prefix's index entry at that head (long-polled)
+         * @description The changes under `prefix` with log index at least `from` and below
+         *     the certificate's `logSize`, in log order, at most `limit` (`more`
+         *     says a full page was returned: ask again from one past its last
+         *     entry), each with the proof material of a history entry; and the
+         *     prefix index entry at the certificate's state root. With `waitMs`
+         *     and no change yet, the answer waits until one comes or the wait
+         *     ends, and then carries the newest head (a view's freshness).
+         */
+        get: operations["viewChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/messages": {
         parameters: {
             query?: never;
@@ -771,6 +824,26 @@ export interface components {
             next: components["schemas"]["U63"];
             more: boolean;
         };
+        /** @description The prefix index entry `{ keys, changes }` (canonical CBOR, hex) of a prefix, or `null` with a proof of absence (no key was ever under it). */
+        PrefixIndex: {
+            entry: components["schemas"]["Entry"] | null;
+            proof: components["schemas"]["MapProof"];
+        };
+        ViewKeyPage: {
+            prefix: string;
+            keys: components["schemas"]["ListedKey"][];
+            index: components["schemas"]["PrefixIndex"];
+            certificate: components["schemas"]["Certificate"];
+            /** @description The `after` of the next page; `null` at the end. */
+            next: string | null;
+        };
+        ViewChangePage: {
+            prefix: string;
+            entries: components["schemas"]["Change"][];
+            more: boolean;
+            index: components["schemas"]["PrefixIndex"];
+            certificate: components["schemas"]["Certificate"];
+        };
         AuditMessage: {
             id: components["schemas"]["U63"];
             /** @description When this replica recorded it (its own clock, milliseconds since the epoch). */
@@ -798,7 +871,7 @@ export interface components {
             next: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "not-a-member" | "read-only-mirror" | "request-id-ahead" | "request-id-superseded" | "request-id-conflict" | "internal";
+        ErrorCode: "malformed" | "too-large" | "bad-signature" | "not-found" | "no-certified-state" | "timeout" | "overloaded" | "not-a-member" | "read-only-mirror" | "request-id-ahead" | "request-id-superseded" | "request-id-conflict" | "not-indexed" | "internal";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -1512,6 +1585,62 @@ export interface operations {
                 };
             };
             400: components["responses"]["Malformed"];
+        };
+    };
+    viewKeys: {
+        parameters: {
+            query: {
+                prefix: string;
+                after?: string;
+                /** @description 1 to 500. */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewKeyPage"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+            503: components["responses"]["NoCertifiedState"];
+        };
+    };
+    viewChanges: {
+        parameters: {
+            query: {
+                prefix: string;
+                from: components["schemas"]["U63"];
+                /** @description 1 to 200. */
+                limit?: string;
+                /** @description 0 to 30000. */
+                waitMs?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes up to the head, possibly none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewChangePage"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+            503: components["responses"]["NoCertifiedState"];
         };
     };
     auditMessages: {

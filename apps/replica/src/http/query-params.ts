@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'request-id-ahead'
   | 'request-id-superseded'
   | 'request-id-conflict'
+  | 'not-indexed'
   | 'internal';
 
 export function fail(res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {

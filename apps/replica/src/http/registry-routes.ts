@@ -49,7 +49,7 @@ export function changeEntryTexts(bytesMax: number): ChangeEntryTexts {
 const changeName = (c: KeyChange) => `${c.logIndex} ${c.height} ${c.revision} ${c.op} ${c.key}`;
 
 /** Each change's entry as JSON text; blocks are loaded once per page, and only for entries not kept. */
-function changeEntries(node: ReplicaNode, texts: ChangeEntryTexts, changes: readonly KeyChange[]): string[] {
+export function changeEntries(node: ReplicaNode, texts: ChangeEntryTexts, changes: readonly KeyChange[]): string[] {
   const blocks = new Map<bigint, CommittedBlock>();
   return changes.map((c) => {
     const name = changeName(c);

@@ -24,6 +24,7 @@ import { readinessOf } from './readiness';
 import { changeEntryTexts, registryRoutes } from './registry-routes';
 import { requestMetrics } from './request-metrics';
 import { removalHealth } from '../removal';
+import { viewRoutes } from './view-routes';
 import { witnessRoutes } from './witness-routes';
 import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
 
@@ -200,7 +201,9 @@ export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLi
     res.type('application/json').send(`{"blocks":[${blocks.join(',')}],"latest":"${node.latestBlock()?.header.height ?? 0n}"}`);
   });
 
-  registryRoutes(app, node, changeEntryTexts(httpLimits.changeEntryCacheBytesMax));
+  const entryTexts = changeEntryTexts(httpLimits.changeEntryCacheBytesMax);
+  registryRoutes(app, node, entryTexts);
+  viewRoutes(app, node, entryTexts);
   auditRoutes(app, node);
   witnessRoutes(app, node);
 

@@ -26,6 +26,9 @@ import {
   registryLimits,
   leafForRequest,
   singleOps,
+  decodePrefixCounts,
+  indexedPrefixesOf,
+  prefixIndexKey,
 } from '@vcr/registry';
 import { type RegistryState, genesisRegistryState, readEntry, registryExecutor, registryRoots, replyCacheKey } from './state';
 
@@ -569,5 +572,62 @@ describe('registry determinism', () => {
     expect(seen.succeeded).toBeGreaterThan(400);
     expect(seen.failed).toBeGreaterThan(200);
     expect(seen.invalidValue).toBeGreaterThan(30);
+  });
+});
+
+describe('the prefix index (docs/merkle-map.md section 8)', () => {
+  const indexed = registryExecutor(backend, { rootWrite: 'open', admins: [], prefixIndexDepth: 2 });
+  const counts = (state: RegistryState, prefix: string) => {
+    const entry = state.map.get(prefixIndexKey(prefix));
+    return entry === undefined ? undefined : { ...decodePrefixCounts(entry.value), revision: entry.revision };
+  };
+
+  it('counts live keys and changes under each prefix up to the policy depth, one leaf update per prefix per batch', () => {
+    let state = genesisRegistryState(backend, GENESIS);
+    state = run(state, [request('c1', 1n, put('a/b/c', '1')), request('c2', 1n, put('a/x', '2')), request('c3', 1n, put('top', '3'))], 1n, indexed).state;
+    expect(counts(state, 'a/')).toEqual({ keys: 2n, changes: 2n, revision: 1n });
+    expect(counts(state, 'a/b/')).toEqual({ keys: 1n, changes: 1n, revision: 1n });
+    state = run(state, [request('c1', 2n, { op: 'txn', ops: [put('a/b/d', '4'), put('a/b/c', '5'), del('a/b/c')] })], 2n, indexed).state;
+    // The transaction changed two keys (a/b/c's last op is its delete): two changes, net keys unchanged.
+    expect(counts(state, 'a/')).toEqual({ keys: 2n, changes: 4n, revision: 2n });
+    expect(counts(state, 'a/b/')).toEqual({ keys: 1n, changes: 3n, revision: 2n });
+    // A refused write changes nothing.
+    state = run(state, [request('c1', 3n, del('a/nothing'))], 3n, indexed).state;
+    expect(counts(state, 'a/')).toEqual({ keys: 2n, changes: 4n, revision: 2n });
+    // Depth 2: a/b/e/ is not indexed; keys without '/' add to no prefix.
+    state = run(state, [request('c1', 4n, put('a/b/e/f', '6'))], 4n, indexed).state;
+    expect(counts(state, 'a/b/e/')).toBeUndefined();
+    expect(counts(state, 'a/b/')).toEqual({ keys: 2n, changes: 4n, revision: 3n });
+  });
+
+  it('keeps no index when the policy asks for none (a genesis without the field keeps its roots)', () => {
+    const state = run(genesisRegistryState(backend, GENESIS), [request('c1', 1n, put('a/b', '1'))]).state;
+    expect([...state.map.entries()].filter(([k]) => k.startsWith('\u0000dir/'))).toEqual([]);
+  });
+
+  it('the counts equal the keys under each prefix after any sequence of batches', () => {
+    const keyArb = fc.constantFrom('p/a', 'p/b', 'p/q/c', 'p/q/d', 'r/e', 'f');
+    const opArb = fc.oneof(keyArb.map((k) => put(k, 'v')), keyArb.map((k) => del(k)));
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.array(opArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }), { maxLength: 6 }), (batches) => {
+        let state = genesisRegistryState(backend, GENESIS);
+        const changes = new Map<string, bigint>();
+        let id = 0n;
+        batches.forEach((batch, b) => {
+          const result = run(state, batch.map((ops) => request(`c${++id}`, 1n, { op: 'txn', ops })), BigInt(b + 1), indexed);
+          result.replies.forEach((reply, i) => {
+            if (!resultOf(reply).ok) return;
+            for (const key of new Set((batch[i] ?? []).map((o) => o.key))) for (const p of indexedPrefixesOf(key, 2)) changes.set(p, (changes.get(p) ?? 0n) + 1n);
+          });
+          state = result.state;
+        });
+        for (const prefix of ['p/', 'p/q/', 'r/']) {
+          const live = BigInt(userEntries(state).filter(([k]) => k.startsWith(prefix)).length);
+          const c = counts(state, prefix);
+          expect(c === undefined ? { keys: 0n, changes: 0n } : { keys: c.keys, changes: c.changes }).toEqual({ keys: live, changes: changes.get(prefix) ?? 0n });
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -53,6 +53,10 @@ import {
   type RegistryPolicy,
   defaultRegistryPolicy,
   nextMembershipFor,
+  PrefixIndexDelta,
+  decodePrefixCounts,
+  encodePrefixCounts,
+  prefixIndexKey,
 } from '@vcr/registry';
 import { applyGovernanceOp, decideWrite, type GovernanceContext, pendingDetail, recordApproval } from './governance';
 
@@ -133,7 +137,10 @@ export function lastExecutedRequestId(state: RegistryState, clientId: string): b
 // ---- Operations ----
 
 type Refused = Extract<RegistryResult, { ok: false }>;
-type OpsOutcome = { ok: true; map: MerkleMapSnapshot; revisions: bigint[] } | Refused;
+/** A key an applied request changed, with its presence before and after (the prefix index counts them). */
+type TouchedKey = { key: string; wasPresent: boolean; isPresent: boolean };
+
+type OpsOutcome = { ok: true; map: MerkleMapSnapshot; revisions: bigint[]; touched: TouchedKey[] } | Refused;
 
 function nextRevision(current: bigint): bigint {
   // 2^63 - 1 writes to one key cannot happen; reaching it means the state is corrupt.
@@ -176,7 +183,9 @@ function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome 
         assertNever(op, 'registry op');
     }
   }
-  return { ok: true, map: working, revisions };
+  // One change per distinct key, as the key index and the change stream count them (key-index.ts).
+  const touched = [...new Set(ops.map((o) => o.key))].map((key) => ({ key, wasPresent: map.has(key), isPresent: working.has(key) }));
+  return { ok: true, map: working, revisions, touched };
 }
 
 /** The epoch a request executes in: its membership, and the next one if a change earlier in the block already ended it. */
@@ -185,7 +194,7 @@ interface EpochContext {
   next: Membership | undefined;
 }
 
-type PayloadOutcome = { map: MerkleMapSnapshot; result: RegistryResult; nextMembership?: Membership };
+type PayloadOutcome = { map: MerkleMapSnapshot; result: RegistryResult; nextMembership?: Membership; touched?: TouchedKey[] };
 
 /**
  * Executes one payload: the new map (unchanged on any error, except a
@@ -220,11 +229,29 @@ function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: Govern
     if (!approval.met) return { map: approval.map, result: refusal('pending-approval', pendingDetail(decision.namespaces, decision.prefixes, approval.approvals)) };
     const outcome = applyOps(approval.map, ops);
     if (!outcome.ok) return { map, result: outcome };
-    return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };
+    return { map: outcome.map, result: { ok: true, revisions: outcome.revisions }, touched: outcome.touched };
   }
   const outcome = applyOps(map, ops);
   if (!outcome.ok) return { map, result: outcome };
-  return { map: outcome.map, result: { ok: true, revisions: outcome.revisions } };
+  return { map: outcome.map, result: { ok: true, revisions: outcome.revisions }, touched: outcome.touched };
+}
+
+/**
+ * Adds a batch's prefix index deltas to the index leaves (docs/merkle-map.md
+ * section 8): one map update per prefix the batch touched.
+ */
+function applyIndexDelta(map: MerkleMapSnapshot, delta: PrefixIndexDelta): MerkleMapSnapshot {
+  let working = map;
+  for (const [prefix, d] of delta.entries()) {
+    const key = prefixIndexKey(prefix);
+    const entry = working.get(key);
+    const before = entry === undefined ? { keys: 0n, changes: 0n } : decodePrefixCounts(entry.value);
+    assert(before !== undefined, 'registry: a prefix index leaf does not decode');
+    const after = { keys: before.keys + d.keys, changes: before.changes + d.changes };
+    assert(after.keys >= 0n, 'registry: a prefix index would count fewer than zero keys');
+    working = working.with(key, { value: encodePrefixCounts(after), revision: nextRevision(entry?.revision ?? 0n) });
+  }
+  return working;
 }
 
 // ---- The executor ----
@@ -256,6 +283,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
       const replies: ClientReply[] = [];
       const leaves: ExecutedLeaf[] = [];
       const memberOrgs = memberOrgsOf(state.membership);
+      const indexDelta = new PrefixIndexDelta(policy.prefixIndexDepth ?? 0);
       for (const request of batch) {
         assert(typeof request.requestId === 'bigint' && request.requestId >= 0n, 'registry: request id must be a non-negative bigint');
         const previous = cachedReplyOf(map, request.clientId);
@@ -268,6 +296,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
           { current: state.membership, next: nextMembership },
         );
         if (executed.nextMembership !== undefined) nextMembership = executed.nextMembership;
+        for (const t of executed.touched ?? []) indexDelta.add(t.key, t.wasPresent, t.isPresent);
         const result = encodeResult(executed.result);
         map = executed.map.with(replyCacheKey(request.clientId), {
           value: encodeCachedReply({ requestId: request.requestId, result }),
@@ -279,6 +308,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
         leaves.push({ data, hash });
         replies.push({ clientId: request.clientId, requestId: request.requestId, result });
       }
+      if (indexDelta.size > 0) map = applyIndexDelta(map, indexDelta);
       // The block ends the epoch: the state after it is in the next one.
       const next: RegistryState = { map, log, membership: nextMembership ?? state.membership };
       const result: ExecutionResult<RegistryState> = { state: next, ...registryRoots(next), replies, leaves };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, nobleBackend, utf8 } from '@vcr/proofs';
+import fc from 'fast-check';
+import { concatBytes, encodeCanonical, nobleBackend, utf8 } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { evaluateFlag, flagBucket, variantForBucket } from './flag';
 import { type FlagValue, flagSchema } from './schemas';
@@ -120,5 +121,17 @@ describe('evaluateFlag', () => {
       const context = { userId: `u${i}`, plan: i % 3 === 0 ? 'pro' : 'free' };
       expect(evaluateFlag('k', CHECKOUT, context, nodeBackend)).toEqual(evaluateFlag('k', CHECKOUT, context, nobleBackend));
     }
+  });
+});
+
+describe('flagBucket fast path', () => {
+  it('equals SHA-256(encodeCanonical([...])) first 8 bytes mod 10000 for any strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 100 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 64 }), (flagKey, salt, unitId) => {
+        const digest = createHash('sha256').update(encodeCanonical(['vcr/v1/flag-bucket', flagKey, salt, unitId])).digest();
+        expect(flagBucket({ flagKey, salt, unitId })).toBe(Number(digest.readBigUInt64BE(0) % 10000n));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

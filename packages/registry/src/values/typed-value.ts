@@ -86,7 +86,11 @@ export type ParseTypedValueOfResult<T extends TypedValueType> =
 
 /** For a reader that expects one type at a key (a service reading a flag): anything else is a typed failure. */
 export function parseTypedValueOf<T extends TypedValueType>(untrustedBytes: Uint8Array, type: T): ParseTypedValueOfResult<T> {
-  const parsed = parseTypedValue(untrustedBytes);
+  return typedValueOf(parseTypedValue(untrustedBytes), type);
+}
+
+/** parseTypedValueOf for bytes already classified (a local view parses each value once, when it arrives). */
+export function typedValueOf<T extends TypedValueType>(parsed: ParsedValue, type: T): ParseTypedValueOfResult<T> {
   switch (parsed.kind) {
     case 'opaque':
       return { ok: false, reason: 'opaque' };

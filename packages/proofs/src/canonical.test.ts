@@ -202,6 +202,16 @@ describe('decodeCanonical agrees with @ipld/dag-cbor, the reference decoder', ()
     }
   });
 
+  it('keeps a leading U+FEFF in text, where the reference strips it: what encodeCanonical writes decodes back to the same value', () => {
+    // dag-cbor's decoder drops a leading byte-order mark, so it judged these bytes non-canonical
+    // although they are exactly the encoding of '\uFEFFa'. Ours round-trips; the differential
+    // tests above do not generate a leading BOM.
+    const bytes = encodeCanonical('\uFEFFa');
+    expect(bytesToHex(bytes)).toBe('64efbbbf61');
+    expect(dagCbor.decode(bytes)).toBe('a');
+    expect(decodeCanonical(bytes)).toEqual({ ok: true, value: '\uFEFFa' });
+  });
+
   it('refuses a length claim larger than the input without allocating it', () => {
     // An array, a map, bytes and text each claiming 2^32 - 1 items or bytes, in 5 bytes of input.
     for (const hex of ['9affffffff', 'baffffffff', '5affffffff', '7affffffff', '9bffffffffffffffff']) expect(decodeCanonical(hexToBytes(hex))).toEqual({ ok: false, reason: 'malformed' });

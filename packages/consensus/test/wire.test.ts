@@ -17,7 +17,7 @@ import {
   type ViewChange,
   verifyMessageSignature,
 } from '@vcr/consensus';
-import { headerHash, limits as proofLimits, nobleBackend, type ParseResult, signInDomain, utf8 } from '@vcr/proofs';
+import { headerHash, limits as proofLimits, nobleBackend, parseClientRequestJson as proofsParseClientRequestJson, type ParseResult, signInDomain, utf8 } from '@vcr/proofs';
 import { testCertificate, testCluster, testHeader, testSigner } from '@vcr/proofs/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -169,6 +169,10 @@ describe('peer messages round-trip through JSON', () => {
 });
 
 describe('client requests, replies and committed blocks', () => {
+  it('a client request is parsed by the one parser of @vcr/proofs (its zod-free fast path first), not a second copy', () => {
+    expect(parseClientRequestJson).toBe(proofsParseClientRequestJson);
+  });
+
   it('a client request round-trips with a decimal request id and hex bytes', () => {
     const request = batch[0] as ClientRequest;
     const json = clientRequestToJson(request);

@@ -122,6 +122,10 @@ export class OutboundLink {
       maxPayload: transportLimits.handshakeMessageBytesMax,
       perMessageDeflate: false,
       followRedirects: false,
+      // An all-zero mask, which ws then skips (RFC 6455 masking guards browsers' HTTP caches against
+      // script-chosen bytes; a replica's own frames to a peer need none). Masking every frame byte
+      // was 2.6 % of the primary's busy time at 256 clients.
+      generateMask: (mask: Buffer) => void mask.fill(0),
       handshakeTimeout: this.deps.timing.handshakeTimeoutMs,
       // wss: the peer's certificate is verified (rejectUnauthorized stays on) against the configured CA or the system roots.
       ...(ca === undefined ? {} : { ca }),

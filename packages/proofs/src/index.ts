@@ -18,6 +18,7 @@ export * from './wire';
 export { fastClientRequest, fastHeader, fastHexOf, fastU63, hasExactKeys, isShortAscii } from './wire-fast';
 export * from './merkle-log';
 export * from './merkle-map';
+export * from './merkle-map-draft';
 export * from './merkle-log-frontier';
 export * from './signed-note';
 export * from './tlog-checkpoint';

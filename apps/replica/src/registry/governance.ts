@@ -6,7 +6,10 @@
 // Pure and deterministic like the rest of the executor: no clock but the
 // certified block time, no iteration over unordered collections.
 
-import { type CryptoBackend, type MerkleMapSnapshot, assert, bytesToHex, encodeCanonical } from '@vcr/proofs';
+import { type CryptoBackend, type MerkleMapDraft, type MerkleMapSnapshot, assert, bytesToHex, encodeCanonical } from '@vcr/proofs';
+
+/** What the rules read: a committed snapshot or a block's draft. */
+export type MapReader = Pick<MerkleMapSnapshot, 'get' | 'has'>;
 import {
   type GovernanceOp,
   type NamespaceRecord,
@@ -44,7 +47,7 @@ export interface GovernanceContext {
 type Refused = Extract<RegistryResult, { ok: false }>;
 
 /** Records in the state were written by this executor: one that does not decode is a broken invariant. */
-function readOrg(map: MerkleMapSnapshot, org: string): OrgRecord | undefined {
+function readOrg(map: MapReader, org: string): OrgRecord | undefined {
   const entry = map.get(orgKey(org));
   if (entry === undefined) return undefined;
   const record = decodeOrgRecord(entry.value);
@@ -52,7 +55,7 @@ function readOrg(map: MerkleMapSnapshot, org: string): OrgRecord | undefined {
   return record;
 }
 
-function readNamespace(map: MerkleMapSnapshot, prefix: string): NamespaceRecord | undefined {
+function readNamespace(map: MapReader, prefix: string): NamespaceRecord | undefined {
   const entry = map.get(namespaceKey(prefix));
   if (entry === undefined) return undefined;
   const record = decodeNamespaceRecord(entry.value);
@@ -61,7 +64,7 @@ function readNamespace(map: MerkleMapSnapshot, prefix: string): NamespaceRecord 
 }
 
 /** The namespace a key belongs to: its longest '/'-terminated prefix that is declared. */
-export function namespaceOf(map: MerkleMapSnapshot, key: string): { prefix: string; record: NamespaceRecord } | undefined {
+export function namespaceOf(map: MapReader, key: string): { prefix: string; record: NamespaceRecord } | undefined {
   let found: { prefix: string; record: NamespaceRecord } | undefined;
   for (const prefix of namespacePrefixesOf(key)) {
     const record = readNamespace(map, prefix);
@@ -71,7 +74,7 @@ export function namespaceOf(map: MerkleMapSnapshot, key: string): { prefix: stri
 }
 
 /** Organizations (of `orgs`, in order) that list the client among their client keys or admin keys. */
-function orgsOfClient(map: MerkleMapSnapshot, orgs: readonly string[], clientId: string): string[] {
+function orgsOfClient(map: MapReader, orgs: readonly string[], clientId: string): string[] {
   return orgs.filter((org) => {
     const record = readOrg(map, org);
     return record !== undefined && (record.clients.includes(clientId) || record.admins.includes(clientId));
@@ -88,14 +91,14 @@ function isRegistryAdmin(ctx: GovernanceContext): boolean {
  * organization, and these are the ones a reader knows), else its key's first
  * 16 hex digits. Deterministic: read from the state in a fixed order.
  */
-export function signerName(map: MerkleMapSnapshot, named: readonly string[], ctx: GovernanceContext): string {
+export function signerName(map: MapReader, named: readonly string[], ctx: GovernanceContext): string {
   const orgs = orgsOfClient(map, [...new Set([...named, ...ctx.memberOrgs])], ctx.clientId);
   return orgs.length > 0 ? orgs.join(' and ') : `client ${ctx.clientId.slice(0, 16)}`;
 }
 
 // ---- governance ops ----
 
-export function applyGovernanceOp(map: MerkleMapSnapshot, op: GovernanceOp, ctx: GovernanceContext): { ok: true; map: MerkleMapSnapshot } | Refused {
+export function applyGovernanceOp(map: MerkleMapDraft, op: GovernanceOp, ctx: GovernanceContext): { ok: true; map: MerkleMapDraft } | Refused {
   if (op.op === 'org') {
     const existing = readOrg(map, op.org);
     // Registry admins create and change any organization; an organization's own admins change it.
@@ -129,7 +132,7 @@ export type WriteDecision =
   | { kind: 'refuse'; refused: Refused };
 
 /** May this client make these changes, with these values? And do they need approvals? */
-export function decideWrite(map: MerkleMapSnapshot, ops: readonly SingleOp[], ctx: GovernanceContext): WriteDecision {
+export function decideWrite(map: MapReader, ops: readonly SingleOp[], ctx: GovernanceContext): WriteDecision {
   const needing = new Map<string, NamespaceRecord>();
   // In a transaction the detail says which key; a single op's key is the one the client sent.
   const at = (key: string) => (ops.length > 1 ? `${key}: ` : '');
@@ -168,11 +171,11 @@ export function changeKey(backend: CryptoBackend, ops: readonly SingleOp[]): str
  * threshold is now met. An expired pending change is replaced by a new proposal.
  */
 export function recordApproval(
-  map: MerkleMapSnapshot,
+  map: MerkleMapDraft,
   ops: readonly SingleOp[],
   namespaces: readonly NamespaceRecord[],
   ctx: GovernanceContext,
-): { map: MerkleMapSnapshot; met: boolean; key: string; approvals: string[] } {
+): { map: MerkleMapDraft; met: boolean; key: string; approvals: string[] } {
   const key = changeKey(ctx.backend, ops);
   const stored = map.get(key);
   let pending: PendingRecord | undefined = stored === undefined ? undefined : decodePendingRecord(stored.value);

@@ -27,6 +27,7 @@ import {
   type Membership,
   type MapProof,
   LogFrontier,
+  MerkleMapDraft,
   MerkleMapSnapshot,
   assert,
   assertNever,
@@ -58,7 +59,7 @@ import {
   encodePrefixCounts,
   prefixIndexKey,
 } from '@vcr/registry';
-import { applyGovernanceOp, decideWrite, type GovernanceContext, pendingDetail, recordApproval } from './governance';
+import { applyGovernanceOp, decideWrite, type GovernanceContext, type MapReader, pendingDetail, recordApproval } from './governance';
 
 export interface RegistryState {
   /** User keys and the reply cache (`replyCacheKey`); its root is the certified state root. */
@@ -124,7 +125,7 @@ function decodeCachedReply(bytes: Uint8Array): CachedReply {
   return cached;
 }
 
-function cachedReplyOf(map: MerkleMapSnapshot, clientId: string): { cached: CachedReply; revision: bigint } | undefined {
+function cachedReplyOf(map: MapReader, clientId: string): { cached: CachedReply; revision: bigint } | undefined {
   const entry = map.get(replyCacheKey(clientId));
   return entry === undefined ? undefined : { cached: decodeCachedReply(entry.value), revision: entry.revision };
 }
@@ -140,7 +141,7 @@ type Refused = Extract<RegistryResult, { ok: false }>;
 /** A key an applied request changed, with its presence before and after (the prefix index counts them). */
 type TouchedKey = { key: string; wasPresent: boolean; isPresent: boolean };
 
-type OpsOutcome = { ok: true; map: MerkleMapSnapshot; revisions: bigint[]; touched: TouchedKey[] } | Refused;
+type OpsOutcome = { ok: true; map: MerkleMapDraft; revisions: bigint[]; touched: TouchedKey[] } | Refused;
 
 function nextRevision(current: bigint): bigint {
   // 2^63 - 1 writes to one key cannot happen; reaching it means the state is corrupt.
@@ -153,7 +154,7 @@ function nextRevision(current: bigint): bigint {
  * A value that claims a typed value type must satisfy its schema (docs/values.md): the verdict depends
  * only on the bytes, so every replica agrees; it is checked before the op's state-dependent rules.
  */
-function applyOps(map: MerkleMapSnapshot, ops: readonly SingleOp[]): OpsOutcome {
+function applyOps(map: MerkleMapDraft, ops: readonly SingleOp[]): OpsOutcome {
   let working = map;
   const revisions: bigint[] = [];
   // In a transaction the detail says which key; a single op's key is the one the client sent.
@@ -194,14 +195,14 @@ interface EpochContext {
   next: Membership | undefined;
 }
 
-type PayloadOutcome = { map: MerkleMapSnapshot; result: RegistryResult; nextMembership?: Membership; touched?: TouchedKey[] };
+type PayloadOutcome = { map: MerkleMapDraft; result: RegistryResult; nextMembership?: Membership; touched?: TouchedKey[] };
 
 /**
  * Executes one payload: the new map (unchanged on any error, except a
  * recorded approval), the result, and the next membership when the payload
  * is the membership change that ends the epoch.
  */
-function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: GovernanceContext, epoch: EpochContext): PayloadOutcome {
+function executePayload(map: MerkleMapDraft, payload: Uint8Array, ctx: GovernanceContext, epoch: EpochContext): PayloadOutcome {
   const decoded = decodeOp(payload);
   if (!decoded.ok) {
     if (decoded.reason === 'txn-too-large') return { map, result: refusal('txn-too-large', `at most ${registryLimits.txnOpsMax} ops in a transaction`) };
@@ -240,7 +241,7 @@ function executePayload(map: MerkleMapSnapshot, payload: Uint8Array, ctx: Govern
  * Adds a batch's prefix index deltas to the index leaves (docs/merkle-map.md
  * section 8): one map update per prefix the batch touched.
  */
-function applyIndexDelta(map: MerkleMapSnapshot, delta: PrefixIndexDelta): MerkleMapSnapshot {
+function applyIndexDelta(map: MerkleMapDraft, delta: PrefixIndexDelta): MerkleMapDraft {
   let working = map;
   for (const [prefix, d] of delta.entries()) {
     const key = prefixIndexKey(prefix);
@@ -277,7 +278,8 @@ function memberOrgsOf(membership: Membership): string[] {
 export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy = defaultRegistryPolicy): Executor<RegistryState> {
   return {
     apply(state, { seq, batch, timestampMs }): ExecutionResult<RegistryState> {
-      let map = state.map;
+      // The block's writes go to a draft; its root is computed once, at the end (merkle-map-draft.ts).
+      let map = MerkleMapDraft.over(state.map);
       let log = state.log;
       let nextMembership: Membership | undefined;
       const replies: ClientReply[] = [];
@@ -310,7 +312,7 @@ export function registryExecutor(backend: CryptoBackend, policy: RegistryPolicy 
       }
       if (indexDelta.size > 0) map = applyIndexDelta(map, indexDelta);
       // The block ends the epoch: the state after it is in the next one.
-      const next: RegistryState = { map, log, membership: nextMembership ?? state.membership };
+      const next: RegistryState = { map: map.toSnapshot(), log, membership: nextMembership ?? state.membership };
       const result: ExecutionResult<RegistryState> = { state: next, ...registryRoots(next), replies, leaves };
       return nextMembership === undefined ? result : { ...result, nextMembership };
     },

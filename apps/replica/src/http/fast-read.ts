@@ -13,29 +13,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReplicaNode } from '../replica-node';
 import type { AnswerCache } from './answer-cache';
 import { keyReadAnswer } from './key-read';
+import { plainUrl } from './plain-query';
 
 const PREFIX = '/v1/keys/';
-const PROVE_FROM = /^proveFrom=(0|[1-9][0-9]{0,18})$/;
-const U63 = 1n << 63n;
 /** The route's key bound (server.ts keyParam), in UTF-16 code units like zod's max. */
 const KEY_LENGTH_MAX = 256;
 
 /** The key and proveFrom of a request the fast path takes; undefined for anything it leaves to express. */
 function plainKeyRead(req: IncomingMessage): { key: string; proveFrom: bigint | undefined } | undefined {
-  const url = req.url;
-  if (req.method !== 'GET' || url === undefined || !url.startsWith(PREFIX)) return undefined;
+  if (req.method !== 'GET' || req.url === undefined || !req.url.startsWith(PREFIX)) return undefined;
   // A conditional GET may be answered 304: express's freshness check does that.
   if (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) return undefined;
-  const q = url.indexOf('?', PREFIX.length);
-  const segment = q < 0 ? url.slice(PREFIX.length) : url.slice(PREFIX.length, q);
+  const plain = plainUrl(req.url);
+  if (plain === undefined) return undefined;
+  const segment = plain.path.slice(PREFIX.length);
   if (segment.length === 0 || segment.includes('/')) return undefined;
-  let proveFrom: bigint | undefined;
-  if (q >= 0) {
-    const m = PROVE_FROM.exec(url.slice(q + 1));
-    if (m === null) return undefined;
-    proveFrom = BigInt(m[1] as string);
-    if (proveFrom >= U63) return undefined;
-  }
   let key = segment;
   if (segment.includes('%')) {
     try {
@@ -45,12 +37,13 @@ function plainKeyRead(req: IncomingMessage): { key: string; proveFrom: bigint | 
     }
   }
   if (key.length === 0 || key.length > KEY_LENGTH_MAX) return undefined;
-  return { key, proveFrom };
+  return { key, proveFrom: plain.proveFrom };
 }
 
 /** A request listener step: true when it answered the request, false to hand it to express as it came. */
 export function fastKeyRead(node: ReplicaNode, cache: AnswerCache): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
+    const startMs = performance.now();
     let made: ReturnType<typeof keyReadAnswer>;
     try {
       const read = plainKeyRead(req);
@@ -62,6 +55,7 @@ export function fastKeyRead(node: ReplicaNode, cache: AnswerCache): (req: Incomi
     }
     if (!made.ok) return false;
     const { body, etag } = made.answer;
+    node.metrics.httpRequest('/v1/keys/:key', 'GET', 200, (performance.now() - startMs) / 1000);
     res.writeHead(200, {
       'Access-Control-Allow-Origin': '*',
       'Content-Type': 'application/json; charset=utf-8',

@@ -7,18 +7,18 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { bytesToHex, logProofToJson } from '@vcr/proofs';
+import { logProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
-import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
+import type { ReplicaNode } from '../replica-node';
 import { OPENAPI_FILE } from '../openapi-file';
-import { RequestIdRefused } from '../request-intake';
 import { AnswerCache } from './answer-cache';
 import { auditRoutes } from './audit-routes';
 import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
 import { fastKeyRead } from './fast-read';
+import { fastWrite } from './fast-write';
 import { httpLimits } from './http-limits';
-import { type ConsistencyJson, consistencyFor, keyReadAnswer } from './key-read';
+import { keyReadAnswer } from './key-read';
 import { fail, heightParam, limitParam, sizeParam } from './query-params';
 import { readinessOf } from './readiness';
 import { changeEntryTexts, registryRoutes } from './registry-routes';
@@ -26,22 +26,12 @@ import { requestMetrics } from './request-metrics';
 import { removalHealth } from '../removal';
 import { viewRoutes } from './view-routes';
 import { witnessRoutes } from './witness-routes';
-import { clientReplyToJson, MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES, parseClientRequestJson } from '../wire';
+import { MAX_CLIENT_BODY_BYTES, MAX_PEER_BODY_BYTES } from '../wire';
+import { submitAnswer, writeRequestOf } from './submit-answer';
 
 /** State-transfer answers stay well under the peer body limit however large the blocks are. */
 const TRANSFER_BYTES_MAX = MAX_PEER_BODY_BYTES / 2;
 const keyParam = z.string().min(1).max(256);
-
-export function receiptToJson(r: Receipt, consistency?: ConsistencyJson) {
-  return {
-    certificate: certificateJsonOf(r.block),
-    reply: clientReplyToJson(r.reply),
-    logIndex: r.logIndex.toString(),
-    leafData: bytesToHex(r.leafData),
-    inclusionProof: logProofToJson(r.inclusionProof),
-    ...(consistency === undefined ? {} : { consistency }),
-  };
-}
 
 /** `?proveFrom=N` on a write or a read: the client trusts log size N; an answer certified at size `to` carries the proof from N (saves it a GET /v1/log/consistency). */
 const proveFromQuery = z.strictObject({ proveFrom: sizeParam.optional() });
@@ -50,15 +40,16 @@ const proveFromQuery = z.strictObject({ proveFrom: sizeParam.optional() });
  * The listening socket for the node's API: plain HTTP, or HTTPS with the
  * replica's certificate chain and key (config `tls`). Peers upgrade to
  * WebSocket on the same server, so the peer links get the same TLS as the
- * client API. Key reads in their plain form are answered before express
- * (fast-read.ts), from the answers the express route caches too.
+ * client API. Key reads and writes in their plain form are answered before
+ * express (fast-read.ts, fast-write.ts), with the answers the express routes give.
  */
 export function createListener(node: ReplicaNode, tls?: { cert: Buffer; key: Buffer }): Server {
   const answers = new AnswerCache(httpLimits.readAnswerCacheBytesMax);
   const app = createServer(node, answers);
-  const fast = fastKeyRead(node, answers);
+  const fastRead = fastKeyRead(node, answers);
+  const fastWriteStep = fastWrite(node);
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    if (!fast(req, res)) app(req, res);
+    if (!fastRead(req, res) && !fastWriteStep(req, res)) app(req, res);
   };
   if (tls === undefined) return createHttpServer(listener);
   return createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, listener);
@@ -113,33 +104,12 @@ export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLi
       .then((text) => res.type(node.metrics.contentType).send(text), next);
   });
 
-  app.post('/v1/requests', clientJson, (req, res, next) => {
+  app.post('/v1/requests', clientJson, (req, res) => {
     const q = proveFromQuery.safeParse(req.query);
     if (!q.success) return fail(res, 400, 'malformed', 'the only query parameter is proveFrom, a decimal log size');
-    const receivedMs = performance.now();
-    const parsed = parseClientRequestJson(req.body);
-    if (!parsed.ok) return fail(res, 400, 'malformed', 'request does not match the schema', { issues: parsed.issues });
-    if (clientPublicKey(parsed.value.clientId) === undefined) return fail(res, 400, 'malformed', 'clientId must be the hex of the client Ed25519 public key');
-    node
-      .submit(parsed.value)
-      .then((receipt) => {
-        node.metrics.requestCommitted((performance.now() - receivedMs) / 1000);
-        res.json(receiptToJson(receipt, consistencyFor(node, q.data.proveFrom, receipt.block.header.logSize)));
-      })
-      .catch((error: unknown) => {
-        if (error instanceof RequestIdRefused) return fail(res, error.status, error.code, error.message, error.details);
-        if (error instanceof Error && error.message === 'bad-signature') return fail(res, 400, 'bad-signature', 'client signature does not verify (sign for the current epoch or the one before; GET /v1/epochs)');
-        if (error instanceof Error && error.message === 'not-a-member') return fail(res, 503, 'not-a-member', 'this replica has no vote in the current epoch; send the request to a member (GET /v1/epochs)');
-        if (error instanceof Error && error.message === 'overloaded') {
-          res.setHeader('Retry-After', '1');
-          return fail(res, 429, 'overloaded', 'too many requests waiting; retry with the same request id');
-        }
-        if (error instanceof Error && error.message === 'not committed in time') {
-          res.setHeader('Retry-After', '1');
-          return fail(res, 503, 'timeout', 'not committed in time; retry with the same request id');
-        }
-        next(error);
-      });
+    const checked = writeRequestOf(req.body);
+    const answered = checked.ok ? submitAnswer(node, checked.request, q.data.proveFrom) : Promise.resolve(checked.answer);
+    void answered.then((answer) => res.status(answer.status).set(answer.headers).json(answer.body));
   });
 
   app.get('/v1/keys/:key', (req, res) => {

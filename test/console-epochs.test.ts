@@ -129,20 +129,24 @@ beforeAll(async () => {
   for (const r of layout.replicas) await until(`${r.id} in epoch 1`, async () => (await health(r.id)).epoch === 1);
   await until('r2 votes in epoch 1', async () => (await health('r2')).member === 1);
 
-  // A write certified in epoch 1 with r2 (new key) among its signers; then its votes in r1's audit record.
+  // A height of epoch 1 whose votes in r1's audit record include r2's COMMIT (signed with its new key).
+  // r1 records only the votes it verified, and it does not verify a COMMIT that arrives after it
+  // already holds a quorum, so r2's is there for some heights and not others: write until one has it.
+  const r2CommitRecorded = async (height: bigint) => {
+    const body = (await (await fetch(`${urlOf('r1')}/v1/audit/messages?seq=${height}&limit=500`)).json()) as { messages: { message: { from: string; type: string; epoch: string } }[] };
+    return body.messages.some((m) => m.message.from === 'r2' && m.message.type === 'commit' && m.message.epoch === '1');
+  };
   for (let i = 0; ; i++) {
     const write = await writer.put(`demo/epochs/after-${i}`, 'epoch 1');
     expect(write.certificate.header.epoch).toBe(1n);
-    if (write.certificate.signatures.some((s) => s.replicaId === 'r2')) {
-      epochOneHeight = write.certificate.header.height;
+    const height = write.certificate.header.height;
+    const recorded = await until(`r2 commit of height ${height} in r1 audit record`, () => r2CommitRecorded(height), 3_000).then(() => true, () => false);
+    if (recorded) {
+      epochOneHeight = height;
       break;
     }
-    if (i >= 10) throw new Error('r2 never signed an epoch-1 certificate');
+    if (i >= 30) throw new Error('r1 never recorded a COMMIT of r2 in epoch 1');
   }
-  await until('r2 commit of epoch 1 in r1 audit record', async () => {
-    const body = (await (await fetch(`${urlOf('r1')}/v1/audit/messages?seq=${epochOneHeight}&limit=500`)).json()) as { messages: { message: { from: string; type: string; epoch: string } }[] };
-    return body.messages.some((m) => m.message.from === 'r2' && m.message.type === 'commit' && m.message.epoch === '1');
-  });
   await until('the epoch link at r1', async () => ((await (await fetch(`${urlOf('r1')}/v1/epochs?after=0`)).json()) as { links: unknown[] }).links.length === 1);
 
   liar = await startLiar(urlOf('r1'), epochOneHeight, oldR2, r1Key);

@@ -60,9 +60,14 @@ export function checkTransferredBlock<S>(s: CoreState<S>, block: CommittedBlock)
   if (typeof h !== 'object' || h === null || typeof h.height !== 'bigint' || h.height <= s.committed.seq) return { kind: 'skip' };
   if (h.height !== s.committed.seq + 1n) return { kind: 'stop' };
   const certified = verifyCertificate(s.deps.backend, s.membership, block.certificate);
-  if (!certified.ok || !equalBytes(certified.headerHash, headerHash(s.deps.backend, h))) return rejectBlock(s, 'bad-certificate');
+  const hash = headerHash(s.deps.backend, h);
+  if (!certified.ok || !equalBytes(certified.headerHash, hash)) return rejectBlock(s, 'bad-certificate');
   if (!equalBytes(h.prevHash, s.committed.hash) || !Array.isArray(block.batch) || !equalBytes(h.batchHash, batchHash(s.deps.backend, block.batch))) return rejectBlock(s, 'bad-block');
-  const exec = s.deps.executor.apply(s.committed.state, { seq: h.height, batch: block.batch, timestampMs: h.timestampMs });
+  // The block we accepted for this height, if it is this one, was executed on the same parent
+  // (its header names it): reuse that execution, as tryExecute does. A slow primary whose peers
+  // committed first took its own proposals by transfer and executed each batch twice.
+  const accepted = s.slots.get(h.height)?.accepted;
+  const exec = accepted !== undefined && equalBytes(accepted.hash, hash) ? accepted.exec : s.deps.executor.apply(s.committed.state, { seq: h.height, batch: block.batch, timestampMs: h.timestampMs });
   if (!matchesExecution(s, h, exec)) return rejectBlock(s, 'roots-mismatch');
   return { kind: 'commit', block: { header: h, batch: block.batch, certificate: block.certificate }, exec };
 }

@@ -54,6 +54,21 @@ describe('PBFT core, normal case', () => {
     expect(proposalsBefore).toBeGreaterThan(1);
   });
 
+  it('a block taken by transfer that is the one this replica accepted is not executed again', () => {
+    const c = new LocalCluster();
+    // The primary hears no COMMIT: the others commit, it stays behind with its own proposal accepted.
+    c.dropIf = (_from, to, m) => to === 'r1' && m.type === 'commit';
+    c.submitToAll(c.request(1n));
+    c.advance(50);
+    expect(c.commits.get('r1')).toEqual([]);
+    const ordered = c.commits.get('r2') ?? [];
+    expect(ordered.length).toBeGreaterThanOrEqual(1);
+    const executions = c.applied.filter((k) => k === 'c0/1').length;
+    const effects = c.handle('r1', { type: 'blocks', blocks: ordered.slice(0, 1) });
+    expect(effects.some((e) => e.type === 'commit')).toBe(true);
+    expect(c.applied.filter((k) => k === 'c0/1').length).toBe(executions);
+  });
+
   it('the idle primary proposes heartbeat blocks, so certified time stays fresh', () => {
     const c = new LocalCluster();
     c.advance(2_000);

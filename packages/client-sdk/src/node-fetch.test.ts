@@ -126,3 +126,13 @@ describe('BufferedAnswer (what nodeFetch gives)', () => {
     expect(await cancelled).toMatchObject({ ok: false, code: 'transport', detail: 'closed' });
   });
 });
+
+describe('nodeFetch request headers', () => {
+  it('sends a plain object\'s headers as Headers would: names in any case, one name in two cases joined', async () => {
+    const fetchFn = nodeFetch();
+    const plain = await requestJson(fetchFn, { url: `${base}/echo`, method: 'POST', body: '{}', timeoutMs: 2_000, maxBytes: 1_000 });
+    expect(plain).toMatchObject({ ok: true, body: { type: 'application/json' } });
+    const mixed = await fetchFn(`${base}/echo`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain', 'content-type': 'application/json' } });
+    expect(((await mixed.json()) as { type: string }).type).toBe('text/plain, application/json');
+  });
+});

@@ -27,8 +27,21 @@ export interface NodeFetchOptions {
 }
 
 function headersOf(init: RequestInit | undefined): Record<string, string> {
+  const headers = init?.headers;
   const out: Record<string, string> = {};
-  new Headers(init?.headers).forEach((value, name) => {
+  if (headers === undefined) return out;
+  // The SDK's own requests name their headers in a plain object: copied as they are (node:http checks
+  // names and values), without building a WHATWG Headers per request.
+  if (Object.getPrototypeOf(headers) === Object.prototype) {
+    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+      const lower = name.toLowerCase();
+      // Anything unusual (a value that is not a string, one name in two cases) is left to Headers' rules.
+      if (typeof value !== 'string' || Object.hasOwn(out, lower)) return headersOf({ headers: new Headers(headers) });
+      out[lower] = value;
+    }
+    return out;
+  }
+  new Headers(headers).forEach((value, name) => {
     out[name] = value;
   });
   return out;

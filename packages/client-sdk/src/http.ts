@@ -149,7 +149,8 @@ export function boundsOf(kind: AnswerKind, responseBytesMax: number): { maxBytes
 
 /** Which kind of answer a replica path gives (docs/replica.md section 1); undefined for a path the SDK never asks. */
 export function answerKindOf(path: string): AnswerKind | undefined {
-  const route = path.split('?', 1)[0] as string;
+  const q = path.indexOf('?');
+  const route = q < 0 ? path : path.slice(0, q);
   if (route === '/v1/keys') return 'list';
   if (route.startsWith('/v1/keys/')) return route.endsWith('/history') ? 'history' : 'read';
   switch (route) {

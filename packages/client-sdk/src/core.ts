@@ -101,9 +101,10 @@ export class ClientCore implements AcceptContext {
    * second caller finds it done.
    */
   confirmNewestEpoch(first?: string): Promise<WalkResult> {
+    // The common case (known recently) first, without the closures below: every read asks.
+    if (!this.trust.newestEpochCheckDue(this.now(), this.settings.newestEpochMaxAgeMs)) return Promise.resolve({ ok: true, epoch: this.trust.newestMembership.epoch });
     const due = () => this.trust.newestEpochCheckDue(this.now(), this.settings.newestEpochMaxAgeMs);
     const done = (): WalkResult => ({ ok: true, epoch: this.trust.newestMembership.epoch });
-    if (!due()) return Promise.resolve(done());
     const run = this.walking.then(() => (due() ? surveyNewestEpoch(this, first) : done()));
     this.walking = run.catch(() => undefined);
     return run;

@@ -46,7 +46,7 @@ export class BufferedAnswer implements FetchAnswer {
     });
   }
 
-  /** A copy in an ArrayBuffer of its own (a Buffer's slice() would share memory, possibly Node's pool). */
+  /** A copy in an ArrayBuffer of its own (the bytes may be a view into a larger shared pool, whose slice() would not copy). */
   async arrayBuffer(): Promise<ArrayBuffer> {
     return new Uint8Array(this.bodyBytes).buffer;
   }

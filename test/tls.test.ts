@@ -15,14 +15,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Membership } from '@vcr/proofs';
 import { nodeFetch } from '@vcr/client-sdk/node';
-import { RegistryClient } from '@vcr/client-sdk';
+import { type FetchLike, RegistryClient } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
 import { BlockFetcher } from '../apps/replica/src/block-fetcher';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { Metrics } from '../apps/replica/src/metrics';
 import { type LocalClusterLayout, prepareLocalCluster, prepareMirror, type RunningReplica, spawnReplica } from '../ops/local-cluster';
 
-type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 const basePort = 30_000 + Math.floor(Math.random() * 1_000) * 4;
 const urlOf = (i: number) => `https://127.0.0.1:${basePort + i}`;

@@ -6,10 +6,11 @@
 // - cached: the map proof, and the certificate recognized by the trust state
 //   from its JSON text (what every read after the first under one block costs);
 // - get(): RegistryClient.get end to end from the answer's bytes (JSON
-//   parse, schema, proof, cached certificate, freshness) over an in-memory
-//   fetch.
+//   scan and parse, shape checks, proof, cached certificate, freshness) over
+//   an in-memory fetch that hands the bytes over as nodeFetch does (a
+//   BufferedAnswer).
 
-import { RegistryClient } from '@vcr/client-sdk';
+import { BufferedAnswer, type FetchLike, RegistryClient } from '@vcr/client-sdk';
 import { nodeBackend } from '@vcr/crypto-node';
 import { type CryptoBackend, type Membership, nobleBackend } from '@vcr/proofs';
 import { sdkLimits } from '../../packages/client-sdk/src/limits';
@@ -53,20 +54,27 @@ function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`sdk-verify-cost: ${what} did not verify`);
 }
 
-export async function measureSdkVerifyCost(membership: Membership, replicaUrl: string, key: string, budgetMs: number): Promise<VerifyCost[]> {
+const bothBackends: [string, CryptoBackend][] = [
+  ['node:crypto (native)', nodeBackend],
+  ['noble (pure JS)', nobleBackend],
+];
+
+export function measureSdkVerifyCost(membership: Membership, replicaUrl: string, key: string, budgetMs: number): Promise<VerifyCost[]> {
+  return measureAnswerCost(membership, (input, init) => fetch(input, init), replicaUrl, key, budgetMs, bothBackends);
+}
+
+/** The rows above for one answer fetched with `fetchFn` (a real replica, or an in-process one: sdk-read-profile.ts). */
+export async function measureAnswerCost(membership: Membership, fetchFn: FetchLike, replicaUrl: string, key: string, budgetMs: number, backends: [string, CryptoBackend][], only?: 'get' | 'cached'): Promise<VerifyCost[]> {
   const path = `/v1/keys/${encodeURIComponent(key)}`;
-  const res = await fetch(replicaUrl + path);
+  const res = await fetchFn(replicaUrl + path);
   const text = await res.text();
+  const bytes = new TextEncoder().encode(text);
   if (!res.ok) throw new Error(`sdk-verify-cost: ${path} answered ${res.status}`);
   const json = JSON.parse(text) as { certificate: unknown };
   const parsed = parseAnswer(readAnswerSchema, json);
   if (!parsed.ok) throw new Error(`sdk-verify-cost: answer malformed: ${parsed.detail}`);
   const answer = parsed.value;
   const proofSiblings = countSiblings(answer.proof);
-  const backends: [string, CryptoBackend][] = [
-    ['node:crypto (native)', nodeBackend],
-    ['noble (pure JS)', nobleBackend],
-  ];
   const out: VerifyCost[] = [];
   for (const [name, backend] of backends) {
     // As a read does it (reads.ts): the certificate from the answer's JSON through the trust state, which
@@ -78,10 +86,10 @@ export async function measureSdkVerifyCost(membership: Membership, replicaUrl: s
       check(trust.verifyCertificate(cert.certificate).ok, 'the certificate');
       check(verifyEntry(backend, cert.certificate.header, key, answer.entry, answer.proof).ok, 'the map proof');
     };
-    const coldMs = await timePerCall(budgetMs, () => verifyWith(new TrustState(membership, backend, trustSizes)));
+    const coldMs = only !== undefined ? NaN : await timePerCall(budgetMs, () => verifyWith(new TrustState(membership, backend, trustSizes)));
     const warm = new TrustState(membership, backend, trustSizes);
     verifyWith(warm);
-    const cachedMs = await timePerCall(budgetMs, () => verifyWith(warm));
+    const cachedMs = only === 'get' ? NaN : await timePerCall(budgetMs, () => verifyWith(warm));
     check(warm.certificateChecks === 1, 'the cached certificate (it was checked again)');
     // The answer is served from memory as if fresh: the in-memory clock is the certificate's own time.
     const client = await RegistryClient.create({
@@ -93,12 +101,13 @@ export async function measureSdkVerifyCost(membership: Membership, replicaUrl: s
       backend,
       fetch: async (input) => {
         const epochs = /\/v1\/epochs\?.*$/.exec(input);
-        if (epochs !== null) return fetch(replicaUrl + epochs[0]);
-        return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+        if (epochs !== null) return fetchFn(replicaUrl + epochs[0]);
+        // The answer's bytes as nodeFetch hands them over (a BufferedAnswer: no Response, no stream).
+        return new BufferedAnswer(200, bytes, [['content-type', 'application/json']]);
       },
       now: () => Number(answer.certificate.header.timestampMs),
     });
-    const getMs = await timePerCall(budgetMs, async () => check((await client.get(key)).entry !== undefined, 'get()'));
+    const getMs = only === 'cached' ? NaN : await timePerCall(budgetMs, async () => check((await client.get(key)).entry !== undefined, 'get()'));
     out.push({ backend: name, coldMs, cachedMs, getMs, proofSiblings });
   }
   return out;

@@ -3,7 +3,7 @@
 // JSON text without parsing, hashing or signature work; any other text is
 // parsed and checked in full, and nothing unverified is ever recognized.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type Certificate, certificateToJson, type CryptoBackend, nobleBackend } from '@vcr/proofs';
 import { testCertificate, testCluster, testHeader } from '@vcr/proofs/testing';
 import { sdkLimits } from './limits';
@@ -100,5 +100,33 @@ describe('certificates recognized by their text', () => {
     // Height 1's text was pushed out: parsed again (its header hash is still in the verified cache, so no signatures).
     expect(readAndVerify(trust, wire(certAt(1n))).verdict?.ok).toBe(true);
     expect([trust.certificatesRecognized, trust.certificateChecks]).toEqual([1, 3]);
+  });
+
+  it('recognition compares JSON values: it serializes nothing, and an extra or changed member is parsed and refused', () => {
+    const trust = trustWith(nobleBackend);
+    expect(readAndVerify(trust, wire(certAt(8n))).verdict?.ok).toBe(true);
+    const again = wire(certAt(8n));
+    const reordered = wire(certAt(8n)) as { header: Record<string, unknown>; commitView: unknown; signatures: unknown };
+    const header = Object.fromEntries(Object.entries(reordered.header).reverse());
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      expect(readAndVerify(trust, again).verdict?.ok).toBe(true);
+      expect(readAndVerify(trust, { signatures: reordered.signatures, commitView: reordered.commitView, header }).verdict?.ok).toBe(true);
+      expect(trust.certificatesRecognized).toBe(2);
+      expect(stringify).not.toHaveBeenCalled();
+    } finally {
+      stringify.mockRestore();
+    }
+    const extra = { ...(wire(certAt(8n)) as object), note: 'x' };
+    expect(trust.certificateOfJson(extra)).toMatchObject({ ok: false });
+    const extraInHeader = wire(certAt(8n)) as { header: Record<string, unknown> };
+    extraInHeader.header.extra = '1';
+    expect(trust.certificateOfJson(extraInHeader)).toMatchObject({ ok: false });
+    const fewerSignatures = wire(certAt(8n)) as { signatures: unknown[] };
+    const signatureCount = fewerSignatures.signatures.length;
+    fewerSignatures.signatures.pop();
+    const read = trust.certificateOfJson(fewerSignatures);
+    expect(read.ok && read.certificate.signatures.length).toBe(signatureCount - 1);
+    expect(trust.certificatesRecognized).toBe(2);
   });
 });

@@ -32,6 +32,7 @@ export type JsonAnswer = { ok: true; status: number; body: unknown; retryAfterMs
 
 export class ClientCore implements AcceptContext {
   private preferred = 0;
+  private ordered: string[] | undefined;
   private saving: Promise<void> = Promise.resolve();
   private walking: Promise<unknown> = Promise.resolve();
 
@@ -54,16 +55,26 @@ export class ClientCore implements AcceptContext {
     return this.settings.responseBytesMax;
   }
 
-  /** Every replica once, starting with the one that answered well last. */
+  /**
+   * Every replica once, starting with the one that answered well last. Made
+   * when that changes, not per call, and shared: callers iterate it and never
+   * change it (markGood replaces it, so a loop over it is not disturbed).
+   */
   order(): string[] {
-    const n = this.urls.length;
-    return Array.from({ length: n }, (_, i) => this.urls[(this.preferred + i) % n] as string);
+    if (this.ordered === undefined) {
+      const n = this.urls.length;
+      this.ordered = Array.from({ length: n }, (_, i) => this.urls[(this.preferred + i) % n] as string);
+    }
+    return this.ordered;
   }
 
   /** Remembers a replica that gave a verified answer, so the next call starts there. */
   markGood(url: string): void {
     const i = this.urls.indexOf(url);
-    if (i >= 0) this.preferred = i;
+    if (i >= 0 && i !== this.preferred) {
+      this.preferred = i;
+      this.ordered = undefined;
+    }
   }
 
   /**
@@ -90,9 +101,10 @@ export class ClientCore implements AcceptContext {
    * second caller finds it done.
    */
   confirmNewestEpoch(first?: string): Promise<WalkResult> {
+    // The common case (known recently) first, without the closures below: every read asks.
+    if (!this.trust.newestEpochCheckDue(this.now(), this.settings.newestEpochMaxAgeMs)) return Promise.resolve({ ok: true, epoch: this.trust.newestMembership.epoch });
     const due = () => this.trust.newestEpochCheckDue(this.now(), this.settings.newestEpochMaxAgeMs);
     const done = (): WalkResult => ({ ok: true, epoch: this.trust.newestMembership.epoch });
-    if (!due()) return Promise.resolve(done());
     const run = this.walking.then(() => (due() ? surveyNewestEpoch(this, first) : done()));
     this.walking = run.catch(() => undefined);
     return run;

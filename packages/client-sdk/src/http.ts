@@ -9,7 +9,26 @@ import type { AttemptCode } from './errors';
 import { type JsonBounds, scanJson } from './json-scan';
 import { type AnswerKind, answerBounds, sdkLimits } from './limits';
 
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+/**
+ * What the SDK reads of an HTTP answer: a WHATWG Response has all of it. A
+ * transport that already holds the whole body (nodeFetch, an in-memory one:
+ * BufferedAnswer) gives it as `bodyBytes`, and the SDK reads it without a
+ * stream, under the same byte bound.
+ */
+export interface FetchAnswer {
+  readonly status: number;
+  readonly ok: boolean;
+  /** 'opaqueredirect' for a redirect a browser hides (redirect: 'manual'). */
+  readonly type?: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+  readonly bodyBytes?: Uint8Array;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<FetchAnswer>;
 
 export type HttpAnswer =
   | { ok: true; status: number; body: unknown; retryAfterMs: number | undefined }
@@ -27,18 +46,36 @@ export interface HttpRequest {
   signal?: AbortSignal;
 }
 
-function combine(timeoutMs: number, signal: AbortSignal | undefined): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
+/**
+ * The request's signal: aborted with a TimeoutError after `timeoutMs`, or
+ * when the caller's signal aborts. A timer the caller clears when the answer
+ * is in (AbortSignal.timeout cost about 12 us per read, a tenth of the
+ * SDK's whole read, and keeps its timer until it fires).
+ */
+function deadline(timeoutMs: number, signal: AbortSignal | undefined): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  if (signal === undefined) return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  const follow = () => controller.abort(signal.reason);
+  if (signal.aborted) follow();
+  else signal.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', follow);
+    },
+  };
 }
 
 /** Reads at most `maxBytes` of the body; undefined when it is larger (also for tools that fetch from replicas without the client). */
-export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+export async function readCapped(res: FetchAnswer, maxBytes: number): Promise<Uint8Array | undefined> {
   const declared = res.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
+    if (res.bodyBytes === undefined) await res.body?.cancel().catch(() => undefined);
     return undefined;
   }
+  if (res.bodyBytes !== undefined) return res.bodyBytes.length > maxBytes ? undefined : res.bodyBytes;
   if (res.body === null) return new Uint8Array();
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -62,7 +99,7 @@ export async function readCapped(res: Response, maxBytes: number): Promise<Uint8
   return out;
 }
 
-function retryAfterMs(res: Response): number | undefined {
+function retryAfterMs(res: FetchAnswer): number | undefined {
   const header = res.headers.get('retry-after');
   if (header === null || !/^[0-9]{1,6}$/.test(header.trim())) return undefined;
   return Number(header.trim()) * 1000;
@@ -71,7 +108,7 @@ function retryAfterMs(res: Response): number | undefined {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export async function requestJson(fetchFn: FetchLike, req: HttpRequest): Promise<HttpAnswer> {
-  const signal = combine(req.timeoutMs, req.signal);
+  const { signal, clear } = deadline(req.timeoutMs, req.signal);
   try {
     // 'manual': the 3xx answer itself comes back (an opaque one in browsers) and is refused below.
     const init: RequestInit = { method: req.method ?? 'GET', signal, redirect: 'manual', headers: { accept: 'application/json' } };
@@ -99,6 +136,8 @@ export async function requestJson(fetchFn: FetchLike, req: HttpRequest): Promise
       return { ok: false, code: 'timeout', detail: `no answer within ${req.timeoutMs} ms` };
     }
     return { ok: false, code: 'transport', detail: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clear();
   }
 }
 
@@ -110,7 +149,8 @@ export function boundsOf(kind: AnswerKind, responseBytesMax: number): { maxBytes
 
 /** Which kind of answer a replica path gives (docs/replica.md section 1); undefined for a path the SDK never asks. */
 export function answerKindOf(path: string): AnswerKind | undefined {
-  const route = path.split('?', 1)[0] as string;
+  const q = path.indexOf('?');
+  const route = q < 0 ? path : path.slice(0, q);
   if (route === '/v1/keys') return 'list';
   if (route.startsWith('/v1/keys/')) return route.endsWith('/history') ? 'history' : 'read';
   switch (route) {

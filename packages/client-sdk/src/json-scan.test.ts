@@ -2,6 +2,7 @@
 // anything is built; brackets and commas inside strings (escaped quotes
 // included) do not count; honest answers of the largest kinds pass their bounds.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { testSigner } from '@vcr/proofs/testing';
 import { scanJson } from './json-scan';
@@ -50,5 +51,39 @@ describe('scanJson', () => {
     expect(scanJson(receipt, receiptBounds.json)).toEqual({ ok: true });
     // Each kind stays within the client's own bound.
     for (const b of Object.values(answerBounds)) expect(b.bytesMax).toBeLessThanOrEqual(sdkLimits.responseBytesMax);
+  });
+
+  it('counts exactly as a byte-by-byte scan does, on any text (strings skipped by jumping to their closing quote)', () => {
+    const byteByByte = (input: Uint8Array, bounds: { depthMax: number; elementsMax: number }) => {
+      let depth = 0;
+      let elements = 0;
+      let inString = false;
+      for (let i = 0; i < input.length; i++) {
+        const b = input[i] as number;
+        if (inString) {
+          if (b === 0x5c) i++;
+          else if (b === 0x22) inString = false;
+          continue;
+        }
+        if (b === 0x22) inString = true;
+        else if (b === 0x5b || b === 0x7b) {
+          if (++depth > bounds.depthMax) return `json-too-deep ${i}`;
+          if (++elements > bounds.elementsMax) return `json-too-many-elements ${i}`;
+        } else if (b === 0x5d || b === 0x7d) depth--;
+        else if (b === 0x2c && ++elements > bounds.elementsMax) return `json-too-many-elements ${i}`;
+      }
+      return 'ok';
+    };
+    const pieces = fc.constantFrom('"', '\\', '\\"', '[', ']', '{', '}', ',', 'a', 'é', ':', '\\\\"', '"x"');
+    const texts = fc.oneof(fc.array(pieces, { maxLength: 60 }).map((p) => p.join('')), fc.json(), fc.string({ maxLength: 60 }));
+    fc.assert(
+      fc.property(texts, fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 12 }), (text, depthMax, elementsMax) => {
+        const input = bytes(text);
+        const got = scanJson(input, { depthMax, elementsMax });
+        const detail = got.ok ? 'ok' : `${got.reason} ${/at byte ([0-9]+)/.exec(got.detail)?.[1]}`;
+        expect(detail).toBe(byteByByte(input, { depthMax, elementsMax }));
+      }),
+      { numRuns: 3_000 },
+    );
   });
 });

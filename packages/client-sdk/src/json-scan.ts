@@ -25,22 +25,37 @@ const CLOSE_OBJECT = 0x7d;
 export function scanJson(bytes: Uint8Array, bounds: JsonBounds): JsonScan {
   let depth = 0;
   let elements = 0;
-  let inString = false;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i] as number;
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) inString = false;
+    if (b === QUOTE) {
+      // Jump to the quote that closes the string (indexOf is native; an answer is mostly hex strings).
+      i = closingQuote(bytes, i);
       continue;
     }
-    if (b === QUOTE) inString = true;
-    else if (b === OPEN_ARRAY || b === OPEN_OBJECT) {
+    if (b === OPEN_ARRAY || b === OPEN_OBJECT) {
       if (++depth > bounds.depthMax) return { ok: false, reason: 'json-too-deep', detail: `JSON nested deeper than ${bounds.depthMax} levels (at byte ${i})` };
       if (++elements > bounds.elementsMax) return tooMany(bounds, i);
     } else if (b === CLOSE_ARRAY || b === CLOSE_OBJECT) depth--;
     else if (b === COMMA && ++elements > bounds.elementsMax) return tooMany(bounds, i);
   }
   return { ok: true };
+}
+
+/**
+ * Where the string opened at `open` ends: the next quote after an even run
+ * of backslashes (an odd run escapes it), or the end of the bytes when it
+ * never closes (the parser refuses that). UTF-8 continuation bytes are never
+ * a quote or a backslash, so bytes compare like characters.
+ */
+function closingQuote(bytes: Uint8Array, open: number): number {
+  let q = bytes.indexOf(QUOTE, open + 1);
+  while (q !== -1) {
+    let backslashes = 0;
+    while (bytes[q - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return q;
+    q = bytes.indexOf(QUOTE, q + 1);
+  }
+  return bytes.length;
 }
 
 function tooMany(bounds: JsonBounds, at: number): JsonScan {

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCapped, requestJson } from './http';
+import { BufferedAnswer } from './buffered-answer';
 import { nodeFetch } from './node-fetch';
 
 let server: Server;
@@ -89,5 +90,49 @@ describe('nodeFetch', () => {
 
   it('refuses other protocols', async () => {
     await expect(nodeFetch()('file:///etc/passwd')).rejects.toThrow(/unsupported protocol/);
+  });
+});
+
+describe('BufferedAnswer (what nodeFetch gives)', () => {
+  it('is read by the SDK without a stream, under the same byte bound', async () => {
+    const body = new TextEncoder().encode('{"a":[1,2]}');
+    const answer = new BufferedAnswer(200, body, [['Content-Type', 'application/json'], ['Retry-After', '3']]);
+    expect(await readCapped(answer, 1_000)).toBe(body);
+    expect(await readCapped(answer, body.length - 1)).toBeUndefined();
+    expect([answer.headers.get('content-type'), answer.headers.get('RETRY-AFTER'), answer.headers.get('x'), answer.ok, answer.type]).toEqual(['application/json', '3', null, true, 'basic']);
+    const viaSdk = await requestJson(async () => answer, { url: 'http://in-memory/x', timeoutMs: 1_000, maxBytes: 1_000 });
+    expect(viaSdk).toEqual({ ok: true, status: 200, body: { a: [1, 2] }, retryAfterMs: 3_000 });
+  });
+
+  it('answers like a Response for other readers: text, json, arrayBuffer (a copy of its own) and a body stream', async () => {
+    const pooled = Buffer.concat([Buffer.from('{"b":'), Buffer.from('true}')]);
+    const answer = new BufferedAnswer(404, pooled, [['set-cookie', ['a=1', 'b=2']]]);
+    expect([answer.ok, answer.headers.get('set-cookie'), await answer.text(), await answer.json()]).toEqual([false, 'a=1, b=2', '{"b":true}', { b: true }]);
+    expect((await answer.arrayBuffer()).byteLength).toBe(pooled.length);
+    expect(new TextDecoder().decode(await new Response(answer.body).arrayBuffer())).toBe('{"b":true}');
+    expect(() => new BufferedAnswer(99, pooled)).toThrow(RangeError);
+  });
+
+  it('a request that answers in time leaves no timer behind, and one that does not is a timeout', async () => {
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const answer = await requestJson(async () => new BufferedAnswer(200, new TextEncoder().encode('{}')), { url: 'http://in-memory/x', timeoutMs: 60_000, maxBytes: 100 });
+    expect(answer.ok).toBe(true);
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before);
+    const never = (_input: string, init?: RequestInit) => new Promise<never>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    expect(await requestJson(never, { url: 'http://in-memory/x', timeoutMs: 30, maxBytes: 100 })).toMatchObject({ ok: false, code: 'timeout' });
+    const caller = new AbortController();
+    const cancelled = requestJson(never, { url: 'http://in-memory/x', timeoutMs: 60_000, maxBytes: 100, signal: caller.signal });
+    caller.abort(new Error('closed'));
+    expect(await cancelled).toMatchObject({ ok: false, code: 'transport', detail: 'closed' });
+  });
+});
+
+describe('nodeFetch request headers', () => {
+  it('sends a plain object\'s headers as Headers would: names in any case, one name in two cases joined', async () => {
+    const fetchFn = nodeFetch();
+    const plain = await requestJson(fetchFn, { url: `${base}/echo`, method: 'POST', body: '{}', timeoutMs: 2_000, maxBytes: 1_000 });
+    expect(plain).toMatchObject({ ok: true, body: { type: 'application/json' } });
+    const mixed = await fetchFn(`${base}/echo`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain', 'content-type': 'application/json' } });
+    expect(((await mixed.json()) as { type: string }).type).toBe('text/plain, application/json');
   });
 });

@@ -11,8 +11,9 @@
 // as fetch gives it with `redirect: 'manual'`, and with `redirect: 'error'`
 // it is an error, so a signed request is never re-sent elsewhere.
 
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { BufferedAnswer } from './buffered-answer';
 import type { FetchLike } from './http';
 import { sdkLimits } from './limits';
 
@@ -26,20 +27,24 @@ export interface NodeFetchOptions {
 }
 
 function headersOf(init: RequestInit | undefined): Record<string, string> {
+  const headers = init?.headers;
   const out: Record<string, string> = {};
-  new Headers(init?.headers).forEach((value, name) => {
+  if (headers === undefined) return out;
+  // The SDK's own requests name their headers in a plain object: copied as they are (node:http checks
+  // names and values), without building a WHATWG Headers per request.
+  if (Object.getPrototypeOf(headers) === Object.prototype) {
+    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+      const lower = name.toLowerCase();
+      // Anything unusual (a value that is not a string, one name in two cases) is left to Headers' rules.
+      if (typeof value !== 'string' || Object.hasOwn(out, lower)) return headersOf({ headers: new Headers(headers) });
+      out[lower] = value;
+    }
+    return out;
+  }
+  new Headers(headers).forEach((value, name) => {
     out[name] = value;
   });
   return out;
-}
-
-function responseHeaders(res: IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-  }
-  return headers;
 }
 
 /** A fetch over node:http(s) with keep-alive agents: GET and POST with a string body, the init's signal honoured. */
@@ -49,7 +54,7 @@ export function nodeFetch(options: NodeFetchOptions = {}): FetchLike {
   const http = new HttpAgent({ keepAlive: true, maxSockets });
   const https = new HttpsAgent({ keepAlive: true, maxSockets, ...(options.ca === undefined ? {} : { ca: options.ca }) });
   return (input, init) =>
-    new Promise<Response>((resolve, reject) => {
+    new Promise<BufferedAnswer>((resolve, reject) => {
       const url = new URL(input);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') return reject(new TypeError(`nodeFetch: unsupported protocol ${url.protocol}`));
       const signal = init?.signal ?? undefined;
@@ -70,15 +75,13 @@ export function nodeFetch(options: NodeFetchOptions = {}): FetchLike {
         };
         const onBodyAbort = () => fail(signal?.reason);
         signal?.addEventListener('abort', onBodyAbort, { once: true });
-        const answer = (body: Buffer | null, extra: Record<string, string> = {}) => {
+        const answer = (body: Buffer, extra: Record<string, string> = {}) => {
           signal?.removeEventListener('abort', onBodyAbort);
           try {
-            const headers = responseHeaders(res);
-            for (const [k, v] of Object.entries(extra)) headers.set(k, v);
-            // Buffer.concat allocates a plain ArrayBuffer (never a SharedArrayBuffer), which Response takes.
-            resolve(new Response(body as Uint8Array<ArrayBuffer> | null, { status: res.statusCode ?? 0, headers }));
+            // The body is in memory already: a BufferedAnswer, not a Response with a stream over it (buffered-answer.ts).
+            resolve(new BufferedAnswer(res.statusCode ?? 0, body, [...Object.entries(res.headers), ...Object.entries(extra)]));
           } catch (error) {
-            // A status Response refuses (outside 200..599) from a hostile server.
+            // A status outside 200..599 from a hostile server (as Response refuses it).
             fail(error);
           }
         };
@@ -89,7 +92,7 @@ export function nodeFetch(options: NodeFetchOptions = {}): FetchLike {
           if (total > bodyBytesMax) {
             // Too large: stop reading; the declared length makes the SDK's reader refuse it.
             res.destroy();
-            answer(null, { 'content-length': String(total) });
+            answer(Buffer.alloc(0), { 'content-length': String(total) });
             return;
           }
           chunks.push(chunk);

@@ -63,6 +63,25 @@ describe('verified reads', () => {
     });
   }
 
+  it('starts each read at the replica that answered well last, and moves on when it fails', async () => {
+    const reg = new FakeRegistry();
+    reg.set('flags/a', 'on');
+    const down = { r1: true, r2: false };
+    const calls: string[] = [];
+    const unless = (isDown: () => boolean): Handler => async (path, init) => (isDown() ? json({ error: { code: 'internal', message: 'down' } }, 500) : honest(reg)(path, init));
+    const replicas: Record<string, Handler> = { 'http://r1': unless(() => down.r1), 'http://r2': unless(() => down.r2) };
+    const c = await client(reg, replicas, { fetch: fakeFetch({ ...replicas, 'http://epochs-1': honest(reg), 'http://epochs-2': honest(reg) }, calls) });
+    const keyReads = () => calls.filter((u) => u.includes('/v1/keys/')).map((u) => new URL(u).origin);
+    expect((await c.get('flags/a')).replica).toBe('http://r2');
+    expect(keyReads()).toEqual(['http://r1', 'http://r2']);
+    expect((await c.get('flags/a')).replica).toBe('http://r2');
+    expect(keyReads().slice(2)).toEqual(['http://r2']);
+    [down.r1, down.r2] = [false, true];
+    expect((await c.get('flags/a')).replica).toBe('http://r1');
+    expect((await c.get('flags/a')).replica).toBe('http://r1');
+    expect(keyReads().slice(3)).toEqual(['http://r2', 'http://r1', 'http://r1']);
+  });
+
   it('refuses a certificate of another chain', async () => {
     const reg = new FakeRegistry();
     const other = new FakeRegistry(testCluster({ chainId: 'other-chain' }));

@@ -12,7 +12,7 @@ import type { ClientCore } from './core';
 import { type Attempt, RegistryError, ReplicasFailedError } from './errors';
 import { sdkLimits } from './limits';
 import { verifyEntry } from './verify';
-import { listAnswerSchema, parseAnswer, readAnswerOutsideCertificateSchema } from './wire';
+import { listAnswerSchema, parseAnswer, parseReadAnswer } from './wire';
 
 export interface ReadOptions {
   /** Largest accepted age of the certified timestamp, by the local clock (default 30 s). */
@@ -64,7 +64,7 @@ async function readFrom(core: ClientCore, url: string, key: string, maxStaleness
   if (!answer.ok) return answer;
   // Parsed once, cheap checks first: the shape, the key, the height; then the map proof (hashes); the certificate
   // (a text verified before is recognized without parsing, hashing or signatures) goes through the trust state last.
-  const parsed = parseAnswer(readAnswerOutsideCertificateSchema, answer.body);
+  const parsed = parseReadAnswer(answer.body);
   if (!parsed.ok) return { ok: false, attempt: { replica: url, code: 'malformed', detail: parsed.detail } };
   const read = core.trust.certificateOfJson(parsed.value.certificate);
   if (!read.ok) return { ok: false, attempt: { replica: url, code: 'malformed', detail: read.detail } };

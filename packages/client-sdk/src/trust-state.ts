@@ -9,7 +9,6 @@
 import {
   bytesToHex,
   type Certificate,
-  certificateSchema,
   certificateToJson,
   type CryptoBackend,
   equalBytes,
@@ -27,6 +26,7 @@ import {
 import { z } from 'zod';
 import { ForkError, RegistryError, unknownEpochDetail } from './errors';
 import { sdkLimits } from './limits';
+import { sameJson } from './json-equal';
 import { LruMap } from './lru';
 
 export interface TrustedHead {
@@ -71,6 +71,15 @@ const persistedSchema = z.strictObject({
   lastRequestId: z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/),
 });
 
+/** Where a certificate's JSON is looked up for recognition: its header's height and state root, as spelled in the JSON. */
+function fingerprintOf(untrusted: unknown): string | undefined {
+  const header = (untrusted as { header?: { height?: unknown; stateRoot?: unknown } } | null)?.header;
+  if (typeof header !== 'object' || header === null) return undefined;
+  const { height, stateRoot } = header;
+  if (typeof height !== 'string' || typeof stateRoot !== 'string' || height.length > 19 || stateRoot.length !== 64) return undefined;
+  return `${height}:${stateRoot}`;
+}
+
 export class TrustState {
   /** Verified epoch links, in order: links[i] leads from epoch pinned+i to pinned+i+1 and proves the membership of the later one. */
   private readonly links: EpochLink[] = [];
@@ -82,14 +91,15 @@ export class TrustState {
   private readonly byHeight: LruMap<bigint, { hashHex: string; certificate: Certificate }>;
   private readonly consistent: LruMap<string, true>;
   /**
-   * Certificates this state verified, by their JSON text (JSON.stringify of
-   * the parsed answer member, a canonical form of the JSON value): an answer
-   * whose certificate has exactly this text gets the verified object back
-   * without schema parsing, header hashing or signature work. Bounded.
+   * Certificates this state verified, with their JSON form, by a fingerprint
+   * of the header (height and state root as the answer spells them): an
+   * answer whose certificate is the same JSON value (json-equal.ts) gets the
+   * verified object back without schema parsing, header hashing or signature
+   * work, and without serializing the answer. Bounded.
    */
-  private readonly byText: LruMap<string, Certificate>;
-  /** The text each parsed, not yet verified certificate came from, to remember it by once it verifies. */
-  private readonly pendingText = new WeakMap<Certificate, string>();
+  private readonly byText: LruMap<string, { json: unknown; certificate: Certificate }>;
+  /** Certificates parsed from an answer and not yet verified: only these are remembered for recognition once they verify. */
+  private readonly parsedFromAnswer = new WeakSet<Certificate>();
   /** Header hashes of the frozen certificate objects that verified here (byText's): the same object is never hashed twice. */
   private readonly verifiedObjects = new WeakMap<Certificate, { hash: Uint8Array; hex: string }>();
   /** Counts certificate checks that did signature work (the cache's effect is observable). */
@@ -111,32 +121,27 @@ export class TrustState {
   }
 
   /**
-   * The certificate of an answer from its untrusted JSON value. A text equal
-   * to that of a certificate verified before under this trust state gives
-   * that verified object (frozen; callers never change it); any other is
-   * parsed with the schema, and remembered by its text once
+   * The certificate of an answer from its untrusted JSON value. A value equal
+   * to the JSON form of a certificate verified before under this trust state
+   * gives that verified object (frozen; callers never change it); any other
+   * is parsed (the zod-free fast path, else the schema), and remembered once
    * verifyCertificate accepts it. Recognition skips only work whose result
    * is already known: verifyCertificate still runs its cheap checks (chain,
    * trusted epoch, the epoch's height range) on every certificate.
    */
   certificateOfJson(untrusted: unknown): CertificateOfJson {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(untrusted);
-    } catch {
-      text = undefined;
-    }
-    if (text !== undefined) {
-      const known = this.byText.get(text);
-      if (known !== undefined) {
+    const fingerprint = fingerprintOf(untrusted);
+    if (fingerprint !== undefined) {
+      const known = this.byText.get(fingerprint);
+      if (known !== undefined && sameJson(untrusted, known.json)) {
         this.certificatesRecognized++;
-        return { ok: true, certificate: known };
+        return { ok: true, certificate: known.certificate };
       }
     }
-    const parsed = certificateSchema.safeParse(untrusted);
-    if (!parsed.success) return { ok: false, detail: parsed.error.issues.slice(0, 3).map((i) => `certificate.${i.path.join('.')}: ${i.message}`).join('; ') };
-    if (text !== undefined) this.pendingText.set(parsed.data, text);
-    return { ok: true, certificate: parsed.data };
+    const parsed = parseCertificateJson(untrusted);
+    if (!parsed.ok) return { ok: false, detail: parsed.issues.slice(0, 3).map((i) => `certificate.${i}`).join('; ') };
+    this.parsedFromAnswer.add(parsed.value);
+    return { ok: true, certificate: parsed.value };
   }
 
   get chainId(): string {
@@ -285,16 +290,18 @@ export class TrustState {
    * from elsewhere are not remembered: a caller could still change them.)
    */
   private rememberVerified(cert: Certificate, hash: Uint8Array, hex: string): void {
-    const text = this.pendingText.get(cert);
-    if (text === undefined) return;
-    this.pendingText.delete(cert);
-    // Frozen: the object is handed to every later answer with this text, so no caller may change it.
+    if (!this.parsedFromAnswer.has(cert)) return;
+    this.parsedFromAnswer.delete(cert);
+    // Frozen: the object is handed to every later answer with this JSON value, so no caller may change it.
     Object.freeze(cert.header);
     cert.signatures.forEach((s) => Object.freeze(s));
     Object.freeze(cert.signatures);
     Object.freeze(cert);
     this.verifiedObjects.set(cert, { hash, hex });
-    this.byText.set(text, cert);
+    // The wire form made from the verified object (one JSON form per certificate: lowercase hex, decimal
+    // strings without leading zeros), so what is recognized later is exactly what parses to this object.
+    const json = certificateToJson(cert);
+    this.byText.set(fingerprintOf(json) as string, { json, certificate: cert });
   }
 
   /** Throws ForkError when another verified header is known at this height. Call with a verified certificate only. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BlockHeader } from '@vcr/proofs';
-import { utf8 } from '@vcr/proofs';
+import { nobleBackend, utf8 } from '@vcr/proofs';
+import { encodeTypedValue, evaluateFlag, type FlagValue } from '@vcr/registry';
 import type { VerifiedChange } from './verify';
 import { advanceEntries, type ViewEntry, viewEntryOf } from './view-state';
 
@@ -8,7 +9,7 @@ const head = (logSize: bigint) => ({ logSize }) as BlockHeader;
 const change = (key: string, logIndex: bigint, op: 'put' | 'delete' = 'put'): VerifiedChange => ({
   key, op, value: op === 'put' ? utf8(`v${logIndex}`) : undefined, revision: op === 'put' ? 2n : 0n, height: 1n, logIndex, timestampMs: 0n, clientId: 'c', requestId: 1n,
 });
-const base = () => new Map<string, ViewEntry>([['p/a', viewEntryOf(utf8('a'), 1n)], ['p/b', viewEntryOf(utf8('b'), 1n)]]);
+const base = () => new Map<string, ViewEntry>([['p/a', viewEntryOf('p/a', utf8('a'), 1n)], ['p/b', viewEntryOf('p/b', utf8('b'), 1n)]]);
 const input = { prefix: 'p/', windowStart: 10n, baseChanges: 5n, floorOf: () => 0n };
 
 describe('advanceEntries (docs/merkle-map.md section 8)', () => {
@@ -46,5 +47,20 @@ describe('advanceEntries (docs/merkle-map.md section 8)', () => {
     const r = advanceEntries(entries, { ...input, floorOf: (k) => (k === 'p/a' ? 11n : 0n), changes: [change('p/a', 10n), change('p/b', 11n)], head: head(13n), counts: { keys: 2n, changes: 7n } });
     expect(r).toEqual({ ok: true, value: ['p/b'] });
     expect(new TextDecoder().decode(entries.get('p/a')?.value)).toBe('a');
+  });
+});
+
+describe('view entries', () => {
+  const flag: FlagValue = { type: 'flag', variants: { on: true, off: false }, defaultVariant: 'off', rollout: { by: 'userId', weights: [{ variant: 'on', weight: 5_000 }, { variant: 'off', weight: 5_000 }] } };
+
+  it('a flag is compiled when its entry is made (loaded or changed), not when it is evaluated; other values are not', () => {
+    const entries = base();
+    const flagChange: VerifiedChange = { ...change('p/f', 10n), value: encodeTypedValue(flag) };
+    expect(advanceEntries(entries, { ...input, changes: [flagChange], head: head(13n), counts: { keys: 3n, changes: 6n } })).toEqual({ ok: true, value: ['p/f'] });
+    const compiled = entries.get('p/f')?.flag;
+    expect(compiled).toBeTypeOf('function');
+    for (const userId of ['u1', 'u2', 'u3']) expect(compiled?.({ userId }, nobleBackend)).toEqual(evaluateFlag('p/f', flag, { userId }, nobleBackend));
+    expect(entries.get('p/a')?.flag).toBeUndefined();
+    expect(viewEntryOf('p/g', utf8(JSON.stringify({ ...flag, defaultVariant: 'missing' })), 1n)).toMatchObject({ parsed: { kind: 'invalid' }, flag: undefined });
   });
 });

@@ -6,19 +6,23 @@
 // made, before any reader can run (nothing here awaits).
 
 import { type BlockHeader, compareBytes, type CryptoBackend, type MapProof, utf8 } from '@vcr/proofs';
-import { decodePrefixCounts, type ParsedValue, parseTypedValue, type PrefixCounts, prefixIndexKey } from '@vcr/registry';
+import { type CompiledFlag, compileFlag, decodePrefixCounts, type ParsedValue, parseTypedValue, type PrefixCounts, prefixIndexKey } from '@vcr/registry';
 import { type Check, type VerifiedChange, verifyEntry } from './verify';
 import type { UntrustedPrefixIndex } from './wire';
 
-/** One key of a view: its verified bytes, revision, and the bytes classified once (typed values). */
+/** One key of a view: its verified bytes, revision, the bytes classified once (typed values), and a flag compiled once. */
 export interface ViewEntry {
   value: Uint8Array;
   revision: bigint;
   parsed: ParsedValue;
+  /** The flag ready to evaluate (compileFlag), when the value is a valid flag: made when the entry arrives, not per evaluation. */
+  flag: CompiledFlag | undefined;
 }
 
-export function viewEntryOf(value: Uint8Array, revision: bigint): ViewEntry {
-  return { value, revision, parsed: parseTypedValue(value) };
+export function viewEntryOf(key: string, value: Uint8Array, revision: bigint): ViewEntry {
+  const parsed = parseTypedValue(value);
+  const flag = parsed.kind === 'typed' && parsed.value.type === 'flag' ? compileFlag(key, parsed.value) : undefined;
+  return { value, revision, parsed, flag };
 }
 
 /** The prefix's counts at `header`, proven by the index entry's membership (or absence: no key was ever under it). */
@@ -47,7 +51,7 @@ export function verifyKeysPage(backend: CryptoBackend, header: BlockHeader, pref
     if (previous !== undefined && compareBytes(utf8(previous), utf8(item.key)) >= 0) return { ok: false, detail: 'keys are not in strictly increasing order after the cursor' };
     const proven = verifyEntry(backend, header, item.key, { value: item.value, revision: item.revision }, item.proof);
     if (!proven.ok || proven.value === undefined) return { ok: false, detail: `${name}: ${proven.ok ? 'absent' : proven.detail}` };
-    out.push({ key: item.key, entry: viewEntryOf(item.value, item.revision) });
+    out.push({ key: item.key, entry: viewEntryOf(item.key, item.value, item.revision) });
     previous = item.key;
   }
   return { ok: true, value: out };
@@ -103,7 +107,7 @@ export function advanceEntries(entries: Map<string, ViewEntry>, input: AdvanceIn
     if (change.logIndex < input.floorOf(change.key)) continue;
     if (!undo.has(change.key)) undo.set(change.key, entries.get(change.key));
     if (change.op === 'delete' || change.value === undefined) entries.delete(change.key);
-    else entries.set(change.key, viewEntryOf(change.value, change.revision));
+    else entries.set(change.key, viewEntryOf(change.key, change.value, change.revision));
     changed.push(change.key);
   }
   if (BigInt(entries.size) !== counts.keys) {

@@ -13,9 +13,7 @@
 import {
   checkPin as checkPinValue,
   type EndpointValue,
-  evaluateFlag as evaluateFlagValue,
   type FlagContext,
-  type FlagValue,
   type TypedValueOf,
   type TypedValueType,
   typedValueOf,
@@ -140,12 +138,18 @@ export class RegistryView {
     return { flag: value, ...provenance };
   }
 
-  /** Evaluates the flag at `key` for a context, in memory: one map lookup, the flag's rules, one object. */
+  /** Evaluates the flag at `key` for a context, in memory: one map lookup, the flag compiled when it arrived (compileFlag), one object. */
   evaluateFlag(key: string, context: FlagContext, options: { allowStale?: boolean } = {}): FlagEvaluationResult {
-    const { value, revision } = this.typed(key, 'flag');
-    const provenance = this.provenance(key, revision) as FlagEvaluationResult;
+    const entry = this.entryOf(key);
+    const compiled = entry?.flag;
+    if (entry === undefined || compiled === undefined) {
+      // Not a valid flag (absent, another type, invalid): typed() throws the error that says which.
+      this.typed(key, 'flag');
+      throw new Error(`bug: the flag at ${JSON.stringify(key.slice(0, 64))} parsed but was not compiled`);
+    }
+    const provenance = this.provenance(key, entry.revision) as FlagEvaluationResult;
     if (provenance.stale && options.allowStale === false) throw new RegistryError('stale', `view ${JSON.stringify(this.prefix)} is stale (${provenance.ageMs} ms)`);
-    const evaluation = evaluateFlagValue(key, value as FlagValue, context, this.core.backend);
+    const evaluation = compiled(context, this.core.backend);
     provenance.variant = evaluation.variant;
     provenance.value = evaluation.value;
     provenance.reason = evaluation.reason;

@@ -3,7 +3,7 @@
 // well-formed but still unverified (hence the `Untrusted` names).
 
 import { z } from 'zod';
-import { certificateSchema, clientRequestSchema, logProofSchema, mapProofSchema, tryHexToBytes, u63String } from '@vcr/proofs';
+import { certificateSchema, clientRequestSchema, fastHashList, fastMapProof, fastU63, hasExactKeys, limits, logProofSchema, mapProofSchema, tryHexToBytes, tryLowercaseHexToBytes, u63String } from '@vcr/proofs';
 import { registryLimits } from '@vcr/registry';
 import { sdkLimits } from './limits';
 
@@ -35,6 +35,53 @@ export type UntrustedRead = z.infer<typeof readAnswerSchema>;
  * before by its text instead of parsing it again.
  */
 export const readAnswerOutsideCertificateSchema = z.object({ ...readAnswerFields, certificate: z.unknown() });
+
+export type UntrustedReadOutsideCertificate = z.infer<typeof readAnswerOutsideCertificateSchema>;
+
+const READ_KEYS = ['key', 'entry', 'proof', 'certificate'] as const;
+const READ_KEYS_WITH_CONSISTENCY = ['key', 'entry', 'proof', 'certificate', 'consistency'] as const;
+const ENTRY_KEYS = ['value', 'revision'] as const;
+const CONSISTENCY_KEYS = ['from', 'to', 'proof'] as const;
+
+/**
+ * readAnswerOutsideCertificateSchema's result without zod, or undefined to
+ * let the schema decide (the pattern of @vcr/proofs' wire-fast.ts: it only
+ * ever accepts what the schema accepts, with an equal value; wire.test.ts
+ * checks that on valid, mutated and random answers). Every read parses one
+ * answer, and the schema cost about as much as the map proof's hashing.
+ */
+export function fastReadAnswer(o: unknown): UntrustedReadOutsideCertificate | undefined {
+  if (!hasExactKeys(o, READ_KEYS) && !hasExactKeys(o, READ_KEYS_WITH_CONSISTENCY)) return undefined;
+  const withConsistency = Object.prototype.hasOwnProperty.call(o, 'consistency');
+  const { key, entry: untrustedEntry } = o;
+  if (typeof key !== 'string' || key.length < 1 || key.length > 4 * registryLimits.keyBytesMax) return undefined;
+  let entry: UntrustedReadOutsideCertificate['entry'] = null;
+  if (untrustedEntry !== null) {
+    if (!hasExactKeys(untrustedEntry, ENTRY_KEYS)) return undefined;
+    const { value: hex } = untrustedEntry;
+    if (typeof hex !== 'string' || hex.length > 2 * registryLimits.valueBytesMax) return undefined;
+    const value = tryLowercaseHexToBytes(hex);
+    const revision = fastU63(untrustedEntry.revision);
+    if (value === undefined || revision === undefined) return undefined;
+    entry = { value, revision };
+  }
+  const proof = fastMapProof(o.proof);
+  if (proof === undefined) return undefined;
+  if (!withConsistency) return { key, entry, proof, certificate: o.certificate };
+  const c = o.consistency;
+  if (!hasExactKeys(c, CONSISTENCY_KEYS)) return undefined;
+  const from = fastU63(c.from);
+  const to = fastU63(c.to);
+  const nodes = fastHashList(c.proof, limits.logProofNodesMax);
+  if (from === undefined || to === undefined || nodes === undefined) return undefined;
+  return { key, entry, proof, consistency: { from, to, proof: nodes }, certificate: o.certificate };
+}
+
+/** A read answer with its certificate left as JSON: the fast path when it accepts, else the schema (which words the refusal). */
+export function parseReadAnswer(untrusted: unknown): { ok: true; value: UntrustedReadOutsideCertificate } | { ok: false; detail: string } {
+  const fast = fastReadAnswer(untrusted);
+  return fast !== undefined ? { ok: true, value: fast } : parseAnswer(readAnswerOutsideCertificateSchema, untrusted);
+}
 
 export const receiptSchema = z.object({
   certificate: certificateSchema,

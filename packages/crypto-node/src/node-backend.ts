@@ -61,9 +61,11 @@ export function nodePublicKeyCacheSize(): number {
  * Where the parts of a short multi-part input (a Merkle node: prefix, left,
  * right) are laid side by side for one hash call, instead of a new array per
  * call. hash() is synchronous and copies nothing out of it, so one buffer
- * serves every call.
+ * serves every call. The views of its first bytes are made once per length
+ * (a subarray per call cost a tenth of a node hash).
  */
 const scratch = Buffer.allocUnsafe(1024);
+const scratchViews: Buffer[] = [];
 
 function joined(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
@@ -74,7 +76,25 @@ function joined(parts: readonly Uint8Array[]): Uint8Array {
     scratch.set(part, offset);
     offset += part.length;
   }
-  return scratch.subarray(0, length);
+  let view = scratchViews[length];
+  if (view === undefined) {
+    view = scratch.subarray(0, length);
+    scratchViews[length] = view;
+  }
+  return view;
+}
+
+/**
+ * The digest asked for as a 'binary' (latin1) string (one character per byte, exact for
+ * every byte value) and copied into a new Uint8Array: hash() allocating a
+ * Buffer for its output cost more than hashing a 65-byte Merkle node
+ * (about 2.1 against 0.9 us per call on the bench machine).
+ */
+function digestOf(input: Uint8Array): Uint8Array {
+  const text = hash('sha256', input, 'binary');
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = text.charCodeAt(i);
+  return out;
 }
 
 export const nodeBackend: CryptoBackend = {
@@ -82,9 +102,7 @@ export const nodeBackend: CryptoBackend = {
   sha256(...parts) {
     // One-shot crypto.hash (Node 20.12+): no Hash object per call, which costs more than the
     // hashing itself for the short inputs of Merkle nodes and leaves.
-    const input = parts.length === 1 ? (parts[0] as Uint8Array) : joined(parts);
-    // Copy out of the Buffer so callers get a plain Uint8Array that owns its memory.
-    return new Uint8Array(hash('sha256', input, 'buffer'));
+    return digestOf(parts.length === 1 ? (parts[0] as Uint8Array) : joined(parts));
   },
   ed25519VerifyPrechecked(signature, message, publicKey) {
     const keyObject = publicKeyObject(publicKey);

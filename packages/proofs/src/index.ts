@@ -15,7 +15,7 @@ export * from './membership';
 export * from './noble-backend';
 export * from './quorum';
 export * from './wire';
-export { fastClientRequest, fastHeader, fastHexOf, fastU63, hasExactKeys, isShortAscii } from './wire-fast';
+export { fastCertificate, fastClientRequest, fastHashList, fastHeader, fastHexOf, fastMapProof, fastU63, hasExactKeys, isShortAscii } from './wire-fast';
 export * from './merkle-log';
 export * from './merkle-map';
 export * from './merkle-map-draft';

@@ -230,6 +230,11 @@ describe('merkle-map updates', () => {
       ['k', { value: utf8('v'), revision: 1 as unknown as bigint }],
     ];
     for (const [key, entry] of bad) expect(() => map.set(key, entry)).toThrow(RangeError);
+    // Lone surrogates anywhere (which UTF-8 would turn into U+FFFD, the bytes of another key) are refused by the verifiers too.
+    for (const key of ['\ud800', 'a\udc00', '\udc00\ud800', 'x\ud83d']) {
+      expect(verifyNonMembership(backend, { root: map.root, key, proof: map.prove('a') })).toEqual({ ok: false, reason: 'bad-key' });
+    }
+    expect(verifyNonMembership(backend, { root: map.root, key: 'a\ud83d\ude00', proof: map.prove('a\ud83d\ude00') })).toEqual({ ok: true });
     expect(() => map.set('x'.repeat(512), { value: new Uint8Array(64 * 1024), revision: (1n << 63n) - 1n })).not.toThrow();
     expect(() => MerkleMap.fromEntries(backend, [['a', entryOf(0)], ['a', entryOf(1)]])).toThrow(/duplicate/);
   });

@@ -6,8 +6,8 @@
 // depends only on the set of entries. Nodes are immutable and updates copy
 // the path, so a snapshot is a pointer to a root. Spec: docs/merkle-map.md.
 
-import { equalBytes, compareBytes, tryUtf8Decode, utf8 } from './bytes';
-import { encodeCanonical } from './canonical';
+import { equalBytes, compareBytes, utf8 } from './bytes';
+import { encodeCanonical, isWellFormedText } from './canonical';
 import { type CryptoBackend } from './crypto-backend';
 import { assert } from './assert';
 import { limits } from './limits';
@@ -82,9 +82,10 @@ function sharesPrefix(a: Uint8Array, b: Uint8Array, bitCount: number): boolean {
 
 /** The key's UTF-8 bytes, or undefined. Lone surrogates are refused: two strings must never share one encoding. */
 function keyBytesOf(key: unknown): Uint8Array | undefined {
-  if (typeof key !== 'string' || key.length === 0 || key.length > limits.mapKeyBytesMax) return undefined;
+  // A lone surrogate is checked on the string (the encoder would turn it into U+FFFD), not by decoding the bytes again.
+  if (typeof key !== 'string' || key.length === 0 || key.length > limits.mapKeyBytesMax || !isWellFormedText(key)) return undefined;
   const bytes = utf8(key);
-  if (bytes.length > limits.mapKeyBytesMax || tryUtf8Decode(bytes) !== key) return undefined;
+  if (bytes.length > limits.mapKeyBytesMax) return undefined;
   return bytes;
 }
 

@@ -1,5 +1,5 @@
-// Fast paths for the JSON forms parsed on every write: a client request and a
-// block header. Each either returns exactly what the zod schema in wire.ts
+// Fast paths for the JSON forms parsed on every write and read: a client
+// request, a block header, a certificate, a map proof, a list of hashes. Each either returns exactly what the zod schema in wire.ts
 // would return for the same input, or undefined, and then the caller asks the
 // schema, which decides and words the refusal. So these only ever accept: a
 // rule missed here costs speed, never a wrong acceptance, and there is still
@@ -11,10 +11,12 @@
 
 import { tryLowercaseHexToBytes } from './bytes';
 import { isWellFormedText } from './canonical';
+import type { Certificate } from './certificate';
 import type { ClientRequest } from './client-request';
 import { clientRequestLimits } from './client-request';
 import type { BlockHeader } from './header';
 import { limits } from './limits';
+import type { MapProof } from './merkle-map';
 
 const U63_LIMIT = 1n << 63n;
 
@@ -92,4 +94,56 @@ export function fastHeader(o: unknown): BlockHeader | undefined {
   if (epoch === undefined || view === undefined || height === undefined || logSize === undefined || timestampMs === undefined) return undefined;
   if (prevHash === undefined || batchHash === undefined || stateRoot === undefined || logRoot === undefined || next === undefined) return undefined;
   return { chainId, epoch, view, height, prevHash, batchHash, stateRoot, logRoot, logSize, timestampMs, nextMembershipHash: next };
+}
+
+const SIGNATURE_KEYS = ['replicaId', 'signature'] as const;
+const CERTIFICATE_KEYS = ['header', 'commitView', 'signatures'] as const;
+
+/** certificateSchema's result, or undefined to let the schema decide. */
+export function fastCertificate(o: unknown): Certificate | undefined {
+  if (!hasExactKeys(o, CERTIFICATE_KEYS)) return undefined;
+  const header = fastHeader(o.header);
+  const commitView = fastU63(o.commitView);
+  const untrustedSignatures = o.signatures;
+  if (header === undefined || commitView === undefined || !Array.isArray(untrustedSignatures) || untrustedSignatures.length > limits.certificateSignaturesMax) return undefined;
+  const signatures: Certificate['signatures'] = [];
+  for (const s of untrustedSignatures as unknown[]) {
+    if (!hasExactKeys(s, SIGNATURE_KEYS)) return undefined;
+    const { replicaId } = s;
+    if (typeof replicaId !== 'string' || replicaId.length < 1 || replicaId.length > 64 || !isWellFormedText(replicaId)) return undefined;
+    const signature = fastHexOf(s.signature, 64);
+    if (signature === undefined) return undefined;
+    signatures.push({ replicaId, signature });
+  }
+  return { header, commitView, signatures };
+}
+
+/** A list of 32-byte hashes of at most `max` (logProofSchema, and a map proof's siblings), or undefined. */
+export function fastHashList(o: unknown, max: number): Uint8Array[] | undefined {
+  if (!Array.isArray(o) || o.length > max) return undefined;
+  const out: Uint8Array[] = [];
+  for (const h of o as unknown[]) {
+    const bytes = fastHexOf(h, 32);
+    if (bytes === undefined) return undefined;
+    out.push(bytes);
+  }
+  return out;
+}
+
+const MAP_PROOF_KEYS = ['siblings', 'terminal'] as const;
+const EMPTY_TERMINAL_KEYS = ['kind'] as const;
+const LEAF_TERMINAL_KEYS = ['kind', 'path', 'entryHash'] as const;
+
+/** mapProofSchema's result, or undefined to let the schema decide. */
+export function fastMapProof(o: unknown): MapProof | undefined {
+  if (!hasExactKeys(o, MAP_PROOF_KEYS)) return undefined;
+  const siblings = fastHashList(o.siblings, limits.mapDepthMax);
+  if (siblings === undefined) return undefined;
+  const t = o.terminal;
+  if (hasExactKeys(t, EMPTY_TERMINAL_KEYS) && t.kind === 'empty') return { siblings, terminal: { kind: 'empty' } };
+  if (!hasExactKeys(t, LEAF_TERMINAL_KEYS) || t.kind !== 'leaf') return undefined;
+  const path = fastHexOf(t.path, 32);
+  const entryHash = fastHexOf(t.entryHash, 32);
+  if (path === undefined || entryHash === undefined) return undefined;
+  return { siblings, terminal: { kind: 'leaf', path, entryHash } };
 }

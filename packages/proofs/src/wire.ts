@@ -13,7 +13,7 @@ import { type BlockHeader } from './header';
 import { limits } from './limits';
 import { type Membership } from './membership';
 import { type MapProof } from './merkle-map';
-import { fastClientRequest } from './wire-fast';
+import { fastCertificate, fastClientRequest, fastHashList, fastMapProof } from './wire-fast';
 
 /**
  * Lowercase hex of `length` bytes (or at most canonicalBytesMax), decoded.
@@ -143,10 +143,15 @@ export function clientRequestToJson(r: ClientRequest): { clientId: string; reque
 }
 
 export const parseHeaderJson = (untrusted: unknown): ParseResult<BlockHeader> => parseWith(headerSchema, untrusted);
-export const parseCertificateJson = (untrusted: unknown): ParseResult<Certificate> => parseWith(certificateSchema, untrusted);
+/** The schema's result, from the zod-free fast path when it accepts (wire-fast.ts), else from the schema, which decides and words the refusal. */
+function parseFastOr<T>(fast: T | undefined, schema: z.ZodType<T>, untrusted: unknown): ParseResult<T> {
+  return fast !== undefined ? { ok: true, value: fast } : parseWith(schema, untrusted);
+}
+
+export const parseCertificateJson = (untrusted: unknown): ParseResult<Certificate> => parseFastOr(fastCertificate(untrusted), certificateSchema, untrusted);
 export const parseMembershipJson = (untrusted: unknown): ParseResult<Membership> => parseWith(membershipSchema, untrusted);
-export const parseMapProofJson = (untrusted: unknown): ParseResult<MapProof> => parseWith(mapProofSchema, untrusted);
-export const parseLogProofJson = (untrusted: unknown): ParseResult<Uint8Array[]> => parseWith(logProofSchema, untrusted);
+export const parseMapProofJson = (untrusted: unknown): ParseResult<MapProof> => parseFastOr(fastMapProof(untrusted), mapProofSchema, untrusted);
+export const parseLogProofJson = (untrusted: unknown): ParseResult<Uint8Array[]> => parseFastOr(fastHashList(untrusted, limits.logProofNodesMax), logProofSchema, untrusted);
 export const parseEpochLinkJson = (untrusted: unknown): ParseResult<EpochLink> => parseWith(epochLinkSchema, untrusted);
 
 export function headerToJson(h: BlockHeader) {

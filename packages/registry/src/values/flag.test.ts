@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { concatBytes, encodeCanonical, nobleBackend, utf8 } from '@vcr/proofs';
+import { concatBytes, encodeCanonical, isWellFormedText, nobleBackend, utf8 } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
-import { evaluateFlag, flagBucket, variantForBucket } from './flag';
+import { compileFlag, evaluateFlag, FLAG_BUCKET_TAG, flagBucket, variantForBucket } from './flag';
 import { type FlagValue, flagSchema } from './schemas';
 
 function flag(value: unknown): FlagValue {
@@ -133,5 +133,42 @@ describe('flagBucket fast path', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('compileFlag: the flag laid out once, evaluated many times', () => {
+  const reference = (flagKey: string, salt: string, unitId: string): number => {
+    const digest = createHash('sha256').update(encodeCanonical([FLAG_BUCKET_TAG, flagKey, salt, unitId])).digest();
+    return Number(digest.readBigUInt64BE(0) % 10000n);
+  };
+
+  it('buckets any unit (ASCII or not, short or long, one call after another on one buffer) as the canonical encoding says', () => {
+    const hasher = { flagKey: 'payments/flags/3ds', salt: 'v2' };
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 40 })), { minLength: 1, maxLength: 4 }), (units) => {
+        for (const unitId of units) {
+          if (!isWellFormedText(unitId)) continue;
+          expect(flagBucket({ ...hasher, unitId }, nodeBackend)).toBe(reference(hasher.flagKey, hasher.salt, unitId));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('one compiled flag gives what evaluateFlag gives, for every context in turn', () => {
+    const compiled = compileFlag('demo/flags/checkout', CHECKOUT);
+    const contexts = fc.record({ userId: fc.oneof(fc.string({ maxLength: 30 }), fc.constant(''), fc.string({ unit: 'binary', maxLength: 270 }), fc.integer()), plan: fc.constantFrom('free', 'internal', 'pro', undefined), country: fc.constantFrom('XX', 'DE', undefined), email: fc.constantFrom('ops@x', 'a@b', undefined) }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(fc.array(contexts, { minLength: 1, maxLength: 5 }), (list) => {
+        for (const context of list) expect(compiled(context, nodeBackend)).toEqual(evaluateFlag('demo/flags/checkout', CHECKOUT, context, nobleBackend));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('compiling never throws; what evaluation refuses is refused when evaluated, as before', () => {
+    const broken = { ...CHECKOUT, defaultVariant: 'missing', rules: [] } as FlagValue;
+    const compiled = compileFlag('k', broken);
+    expect(() => compiled({}, nobleBackend)).toThrow(/variant "missing" does not exist/);
   });
 });

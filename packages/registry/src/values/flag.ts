@@ -45,16 +45,14 @@ export const FLAG_BUCKET_TAG = 'vcr/v1/flag-bucket';
  * big-endian unsigned integer, mod 10000. The modulo bias is below 10^-15.
  */
 export function flagBucket(input: { flagKey: string; salt: string; unitId: string }, backend: CryptoBackend = nobleBackend): number {
-  const digest = backend.sha256(bucketInput(input.flagKey, input.salt, input.unitId));
-  // The first 8 bytes as hi * 2^32 + lo, mod 10000 without BigInt (every intermediate stays below
-  // 2^53). A local view evaluates flags in microseconds; BigInt cost more than the hash.
-  const hi = (((digest[0] as number) << 24) | ((digest[1] as number) << 16) | ((digest[2] as number) << 8) | (digest[3] as number)) >>> 0;
-  const lo = (((digest[4] as number) << 24) | ((digest[5] as number) << 16) | ((digest[6] as number) << 8) | (digest[7] as number)) >>> 0;
-  return ((hi % BUCKETS) * TWO_POW_32_MOD_BUCKETS + (lo % BUCKETS)) % BUCKETS;
+  return bucketHasher(input.flagKey, input.salt)(input.unitId, backend);
 }
 
 const BUCKETS = valueLimits.rolloutBasisPoints;
+const TAG_BYTES = utf8(FLAG_BUCKET_TAG);
 const TWO_POW_32_MOD_BUCKETS = 2 ** 32 % BUCKETS;
+/** A unit id's UTF-8 bytes at most (a UTF-16 code unit is at most 3 UTF-8 bytes; a pair, 4 for 2 units). */
+const UNIT_BYTES_MAX = 3 * valueLimits.unitIdCharsMax;
 
 /** The canonical CBOR header of a text string of `length` UTF-8 bytes (definite length, shortest form). */
 function textHeader(length: number): number[] {
@@ -65,25 +63,61 @@ function textHeader(length: number): number[] {
 }
 
 /**
+ * The bucket of a unit under one flag key and salt. The hash input is
  * encodeCanonical([FLAG_BUCKET_TAG, flagKey, salt, unitId]), written out for
  * this one shape (an array of four text strings: 0x84, then each string's
  * header and bytes), which is the same bytes (flag.test.ts checks both
- * against the vectors) at a fraction of the general encoder's cost.
+ * against the vectors) at a fraction of the general encoder's cost. All but
+ * the unit is laid out once, in a buffer each call writes its unit into: a
+ * local view evaluates a flag in microseconds, and encoding the three fixed
+ * strings again was most of it. The hash is synchronous and keeps nothing of
+ * its input, so one buffer serves every call.
  */
-function bucketInput(flagKey: string, salt: string, unitId: string): Uint8Array {
-  const parts = [FLAG_BUCKET_TAG, flagKey, salt, unitId].map((text) => utf8(text));
-  const headers = parts.map((p) => textHeader(p.length));
-  const out = new Uint8Array(1 + parts.reduce((n, p, i) => n + p.length + (headers[i] as number[]).length, 0));
-  out[0] = 0x84;
+function bucketHasher(flagKey: string, salt: string): (unitId: string, backend: CryptoBackend) => number {
+  const texts = [TAG_BYTES, utf8(flagKey), utf8(salt)];
+  const headers = texts.map((bytes) => textHeader(bytes.length));
+  let unitAt = 1;
+  for (let i = 0; i < texts.length; i++) unitAt += (headers[i] as number[]).length + (texts[i] as Uint8Array).length;
+  const buffer = new Uint8Array(unitAt + 3 + UNIT_BYTES_MAX);
+  buffer[0] = 0x84;
   let at = 1;
-  parts.forEach((p, i) => {
-    const header = headers[i] as number[];
-    out.set(header, at);
-    at += header.length;
-    out.set(p, at);
-    at += p.length;
-  });
-  return out;
+  for (let i = 0; i < texts.length; i++) {
+    buffer.set(headers[i] as number[], at);
+    at += (headers[i] as number[]).length;
+    buffer.set(texts[i] as Uint8Array, at);
+    at += (texts[i] as Uint8Array).length;
+  }
+  return (unitId, backend) => {
+    let end: number;
+    if (unitId.length < 24 && isAscii(unitId)) {
+      // The common case, a short ASCII id: one header byte, one byte per character.
+      buffer[unitAt] = 0x60 + unitId.length;
+      for (let i = 0; i < unitId.length; i++) buffer[unitAt + 1 + i] = unitId.charCodeAt(i);
+      end = unitAt + 1 + unitId.length;
+    } else {
+      const bytes = utf8(unitId);
+      const header = textHeader(bytes.length);
+      const input = bytes.length <= UNIT_BYTES_MAX ? buffer : new Uint8Array(unitAt + header.length + bytes.length);
+      if (input !== buffer) input.set(buffer.subarray(0, unitAt));
+      input.set(header, unitAt);
+      input.set(bytes, unitAt + header.length);
+      end = unitAt + header.length + bytes.length;
+      if (input !== buffer) return bucketOf(backend.sha256(input));
+    }
+    return bucketOf(backend.sha256(buffer.subarray(0, end)));
+  };
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** The first 8 bytes as hi * 2^32 + lo, mod 10000 without BigInt (every intermediate stays below 2^53; BigInt cost more than the hash). */
+function bucketOf(digest: Uint8Array): number {
+  const hi = (((digest[0] as number) << 24) | ((digest[1] as number) << 16) | ((digest[2] as number) << 8) | (digest[3] as number)) >>> 0;
+  const lo = (((digest[4] as number) << 24) | ((digest[5] as number) << 16) | ((digest[6] as number) << 8) | (digest[7] as number)) >>> 0;
+  return ((hi % BUCKETS) * TWO_POW_32_MOD_BUCKETS + (lo % BUCKETS)) % BUCKETS;
 }
 
 /** The variant bucket `bucket` falls in: weights are consecutive ranges of the 10000 buckets, in the listed order. */
@@ -125,11 +159,8 @@ function unitOf(context: FlagContext, attribute: string): string | undefined {
   return unit;
 }
 
-function valueOf(flag: FlagValue, variant: string): JsonValue {
-  // The schema guarantees every variant a flag names exists.
-  if (!Object.hasOwn(flag.variants, variant)) throw new RangeError(`flag: variant ${JSON.stringify(variant)} does not exist`);
-  return flag.variants[variant] as JsonValue;
-}
+/** A flag made ready to evaluate: rules, rollouts and bucket inputs laid out once (compileFlag). */
+export type CompiledFlag = (context: FlagContext, backend: CryptoBackend) => FlagEvaluation;
 
 /**
  * Evaluates a flag (parsed by the schema) for a context: the first rule whose
@@ -139,29 +170,56 @@ function valueOf(flag: FlagValue, variant: string): JsonValue {
  * into the bucket hash so that different flags bucket units independently.
  */
 export function evaluateFlag(flagKey: string, flag: FlagValue, context: FlagContext, backend: CryptoBackend = nobleBackend): FlagEvaluation {
-  const serveDefault = (reason: FlagReason): FlagEvaluation => ({ variant: flag.defaultVariant, value: valueOf(flag, flag.defaultVariant), reason });
-  if (flag.enabled === false) return serveDefault({ kind: 'disabled' });
+  return compileFlag(flagKey, flag)(context, backend);
+}
 
-  const roll = (rollout: Rollout): { variant: string; bucket: number } | undefined => {
+/**
+ * evaluateFlag split in two: the work that depends only on the flag (its
+ * variants' values, each rollout's bucket input and weight ranges) done
+ * once, here; what depends on the context, in the function returned. A
+ * local view compiles a flag when a change brings it, and evaluates it in
+ * microseconds. Compiling never throws; what evaluateFlag would refuse
+ * (a variant the flag lacks, a rule that serves nothing: the schema rules
+ * both out) is refused at evaluation, as before.
+ */
+export function compileFlag(flagKey: string, flag: FlagValue): CompiledFlag {
+  const valueOf = (variant: string): JsonValue => {
+    // The schema guarantees every variant a flag names exists.
+    if (!Object.hasOwn(flag.variants, variant)) throw new RangeError(`flag: variant ${JSON.stringify(variant)} does not exist`);
+    return flag.variants[variant] as JsonValue;
+  };
+  const { defaultVariant } = flag;
+  const serveDefault = (reason: FlagReason): FlagEvaluation => ({ variant: defaultVariant, value: valueOf(defaultVariant), reason });
+  if (flag.enabled === false) return () => serveDefault({ kind: 'disabled' });
+
+  const rules = (flag.rules ?? []).map((rule, ruleIndex) => ({ rule, ruleIndex, roll: rule.serve.rollout === undefined ? undefined : compileRollout(flagKey, rule.serve.rollout) }));
+  const roll = flag.rollout === undefined ? undefined : compileRollout(flagKey, flag.rollout);
+  return (context, backend) => {
+    for (const { rule, ruleIndex, roll: ruleRoll } of rules) {
+      if (!rule.when.every((condition) => conditionHolds(condition, context))) continue;
+      const { variant, rollout } = rule.serve;
+      if (variant !== undefined) return { variant, value: valueOf(variant), reason: { kind: 'rule', ruleIndex, ruleId: rule.id } };
+      if (rollout === undefined || ruleRoll === undefined) throw new RangeError('flag: a rule serves neither a variant nor a rollout');
+      const rolled = ruleRoll(context, backend);
+      if (rolled === undefined) return serveDefault({ kind: 'default', cause: 'unit-missing', attribute: rollout.by, ruleIndex });
+      return { variant: rolled.variant, value: valueOf(rolled.variant), reason: { kind: 'rule-rollout', ruleIndex, ruleId: rule.id, bucket: rolled.bucket } };
+    }
+    if (flag.rollout === undefined || roll === undefined) return serveDefault({ kind: 'default', cause: 'no-match' });
+    const rolled = roll(context, backend);
+    if (rolled === undefined) return serveDefault({ kind: 'default', cause: 'unit-missing', attribute: flag.rollout.by });
+    return { variant: rolled.variant, value: valueOf(rolled.variant), reason: { kind: 'rollout', bucket: rolled.bucket } };
+  };
+}
+
+/** A rollout's variant for a context, or undefined when the context lacks a usable unit. */
+function compileRollout(flagKey: string, rollout: Rollout): (context: FlagContext, backend: CryptoBackend) => { variant: string; bucket: number } | undefined {
+  // Laid out at the first unit that needs it (a one-off evaluateFlag pays only for the rollout it uses).
+  let bucketOfUnit: ((unitId: string, backend: CryptoBackend) => number) | undefined;
+  return (context, backend) => {
     const unitId = unitOf(context, rollout.by);
     if (unitId === undefined) return undefined;
-    const bucket = flagBucket({ flagKey, salt: rollout.salt ?? '', unitId }, backend);
+    bucketOfUnit ??= bucketHasher(flagKey, rollout.salt ?? '');
+    const bucket = bucketOfUnit(unitId, backend);
     return { variant: variantForBucket(rollout, bucket), bucket };
   };
-
-  const rules = flag.rules ?? [];
-  for (let ruleIndex = 0; ruleIndex < rules.length; ruleIndex++) {
-    const rule = rules[ruleIndex];
-    if (rule === undefined || !rule.when.every((condition) => conditionHolds(condition, context))) continue;
-    const { variant, rollout } = rule.serve;
-    if (variant !== undefined) return { variant, value: valueOf(flag, variant), reason: { kind: 'rule', ruleIndex, ruleId: rule.id } };
-    if (rollout === undefined) throw new RangeError('flag: a rule serves neither a variant nor a rollout');
-    const rolled = roll(rollout);
-    if (rolled === undefined) return serveDefault({ kind: 'default', cause: 'unit-missing', attribute: rollout.by, ruleIndex });
-    return { variant: rolled.variant, value: valueOf(flag, rolled.variant), reason: { kind: 'rule-rollout', ruleIndex, ruleId: rule.id, bucket: rolled.bucket } };
-  }
-  if (flag.rollout === undefined) return serveDefault({ kind: 'default', cause: 'no-match' });
-  const rolled = roll(flag.rollout);
-  if (rolled === undefined) return serveDefault({ kind: 'default', cause: 'unit-missing', attribute: flag.rollout.by });
-  return { variant: rolled.variant, value: valueOf(flag, rolled.variant), reason: { kind: 'rollout', bucket: rolled.bucket } };
 }

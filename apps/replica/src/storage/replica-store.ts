@@ -167,6 +167,11 @@ export class ReplicaStore implements SignerJournal {
     this.groupCommit.whenDurable(release);
   }
 
+  /** Where the state snapshot lives (state-snapshot.ts), beside the database; undefined in memory. */
+  get snapshotPath(): string | undefined {
+    return this.path === ':memory:' ? undefined : `${this.path}.snapshot`;
+  }
+
   /** The database file and its write-ahead log, in bytes (for /metrics); read from the file system at scrape time. */
   get databaseBytes(): number {
     const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);

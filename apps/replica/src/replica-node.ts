@@ -36,7 +36,7 @@ import {
   type VoteRecord,
 } from '@vcr/consensus';
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
-import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, lastExecutedRequestId, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, lastExecutedRequestId, decodeLeaf, leafResult, type RegistryState, registryExecutor } from './registry';
 import { conflictWith, orderedRequest, requestIdRefusal } from './request-intake';
 import { auditRowOf, evidenceRowOf } from './audit-record';
 import type { RegistryPolicy } from '@vcr/registry';
@@ -50,6 +50,7 @@ import { PeerTransport, type PeerTlsOptions } from './transport';
 import { Metrics } from './metrics';
 import { PhaseTimer } from './phase-timer';
 import { recordRemoval, reportRecordedRemoval } from './removal';
+import { ReceiptIndex, receiptIndexLimits } from './receipt-index';
 import { type EpochStart, type LoadedSnapshot, loadVerifiedSnapshot, type SnapshotSchedule, SnapshotWriter } from './state-snapshot';
 
 export interface Receipt {
@@ -136,7 +137,8 @@ export class ReplicaNode {
   private readonly waiters = new Map<string, Waiter[]>();
   private waitingCount = 0;
   private readonly waitingClients = new Map<string, number>();
-  private readonly receipts = new Map<string, { height: bigint; logIndex: bigint }>();
+  /** Where recent receipts, and each client's last, are on disk (bounded: receipt-index.ts). */
+  private readonly receipts = new ReceiptIndex();
   private latest: CommittedBlock | undefined;
   private timer: NodeJS.Timeout | undefined;
   private auditTimer: NodeJS.Timeout | undefined;
@@ -352,9 +354,11 @@ export class ReplicaNode {
     this.epochStart = epochEnd;
     this.epochMembership = state.membership;
     this.emitLog({ event: 'recovered', height: (last?.header.height ?? 0n).toString(), fromSnapshot: snapshot === undefined ? null : snapshot.block.header.height.toString(), snapshotEntries: snapshot?.entries ?? 0, blocksReplayed: replayed });
+    // Every leaf's hash is needed for proofs; only the recent ones are decoded for receipts.
+    const indexFrom = (last?.header.logSize ?? 0n) - BigInt(receiptIndexLimits.recentMax);
     for (const leaf of store.iterateLeaves()) {
       this.log.appendLeafHash(hashLeaf(nodeBackend, leaf.data));
-      this.indexLeaf(leaf.data, leaf.height, leaf.index);
+      if (leaf.index >= indexFrom) this.indexLeaf(leaf.data, leaf.height, leaf.index);
     }
     // The entry log serves every inclusion proof: it must be the log the last certified header names.
     const certifiedLog = last === undefined ? { size: 0n, root: this.log.root() } : { size: last.header.logSize, root: last.header.logRoot };
@@ -570,7 +574,7 @@ export class ReplicaNode {
   /** Submits a client request and resolves with its receipt once committed. */
   submit(request: ClientRequest): Promise<Receipt> {
     const key = `${request.clientId}/${request.requestId}`;
-    const known = this.receipts.get(key);
+    const known = this.receipts.get(request.clientId, request.requestId);
     if (known) {
       const receipt = this.receiptFor(key, known);
       const conflict = conflictWith(request, orderedRequest(receipt.block, request.clientId, request.requestId));
@@ -848,7 +852,7 @@ export class ReplicaNode {
     );
     for (const e of executed) {
       this.log.appendLeafHash(e.leaf.hash);
-      this.receipts.set(`${e.request.clientId}/${e.request.requestId}`, { height, logIndex: e.logIndex });
+      this.receipts.set(e.request.clientId, e.request.requestId, { height, logIndex: e.logIndex });
     }
     this.latest = block;
     this.metrics.committed(block.batch.length);
@@ -858,7 +862,7 @@ export class ReplicaNode {
     });
     for (const reply of replies) {
       const key = `${reply.clientId}/${reply.requestId}`;
-      const known = this.receipts.get(key);
+      const known = this.receipts.get(reply.clientId, reply.requestId);
       const list = this.waiters.get(key);
       if (!known || !list) continue;
       this.waiters.delete(key);
@@ -875,8 +879,8 @@ export class ReplicaNode {
   }
 
   private indexLeaf(leaf: Uint8Array, height: bigint, logIndex: bigint): void {
-    const key = leafRequestKey(leaf);
-    if (key) this.receipts.set(key, { height, logIndex });
+    const decoded = decodeLeaf(leaf);
+    if (decoded) this.receipts.set(decoded.clientId, decoded.requestId, { height, logIndex });
   }
 
   private receiptFor(key: string, at: { height: bigint; logIndex: bigint }, committed?: CommittedBlock): Receipt {

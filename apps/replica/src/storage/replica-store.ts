@@ -270,9 +270,10 @@ export class ReplicaStore implements SignerJournal {
     return row.h ?? 0n;
   }
 
+  /** Leaves are numbered 0, 1, ... without gaps, so the size is the highest index plus one: one probe of the primary key, not a count of every row. */
   logSize(): bigint {
-    const row = this.sql.get('SELECT COUNT(*) AS n FROM log_leaves').get() as { n: bigint };
-    return row.n;
+    const row = this.sql.get('SELECT MAX(idx) AS last FROM log_leaves').get() as { last: bigint | null };
+    return row.last === null ? 0n : row.last + 1n;
   }
 
   /**

@@ -20,6 +20,10 @@ import { KEY_INDEX_SCHEMA, KeyIndexTables } from './key-index-tables';
 import { Statements } from './statements';
 import { GroupCommit, type GroupCommitStats } from './group-commit';
 
+function fileBytes(file: string): number {
+  return existsSync(file) ? statSync(file).size : 0;
+}
+
 export class StorageError extends Error {
   override name = 'StorageError';
   constructor(
@@ -174,8 +178,20 @@ export class ReplicaStore implements SignerJournal {
 
   /** The database file and its write-ahead log, in bytes (for /metrics); read from the file system at scrape time. */
   get databaseBytes(): number {
-    const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
-    return this.path === ':memory:' ? 0 : size(this.path) + size(`${this.path}-wal`);
+    return this.path === ':memory:' ? 0 : fileBytes(this.path) + fileBytes(`${this.path}-wal`);
+  }
+
+  /**
+   * The write-ahead log alone (for /metrics): it is checkpointed back into the database file as it
+   * grows, so a WAL that keeps growing means checkpoints are held back (a long reader) and the disk fills.
+   */
+  get walBytes(): number {
+    return this.path === ':memory:' ? 0 : fileBytes(`${this.path}-wal`);
+  }
+
+  /** The state snapshot file (state-snapshot.ts), 0 when there is none. */
+  get snapshotBytes(): number {
+    return this.snapshotPath === undefined ? 0 : fileBytes(this.snapshotPath);
   }
 
   /** The file system holding the database (for /metrics and the disk alerts); undefined in memory. */

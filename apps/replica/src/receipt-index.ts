@@ -8,8 +8,8 @@
 // - each client's last executed request, as the certified reply cache does
 //   (one per client: it grows with the state, not with the history), so a
 //   retry of it is answered however long ago it ran in this process.
-// At a start only the last `recentMax` stored leaves are read back into it, so
-// a restart decodes a bounded number of leaves.
+// At a start only the last `reindexedAtStartMax` stored leaves are read back
+// into it, so a restart decodes a small, bounded number of leaves.
 // A request below its client's last executed id and no longer recent gets
 // 409 `request-id-superseded` at intake (request-intake.ts), as documented.
 
@@ -21,6 +21,11 @@ export interface ReceiptLocation {
 export const receiptIndexLimits = {
   /** Recent receipts kept by request (each about 200 bytes): about 13 MiB. */
   recentMax: 65_536,
+  /**
+   * Stored leaves read back at a start: retries come within seconds (a client waits 10 s for a
+   * receipt), and each leaf read back is a decode, so a restart reads few.
+   */
+  reindexedAtStartMax: 4_096,
 } as const;
 
 export class ReceiptIndex {

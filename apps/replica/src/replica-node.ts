@@ -355,7 +355,7 @@ export class ReplicaNode {
     this.epochMembership = state.membership;
     this.emitLog({ event: 'recovered', height: (last?.header.height ?? 0n).toString(), fromSnapshot: snapshot === undefined ? null : snapshot.block.header.height.toString(), snapshotEntries: snapshot?.entries ?? 0, blocksReplayed: replayed });
     // Every leaf's hash is needed for proofs; only the recent ones are decoded for receipts.
-    const indexFrom = (last?.header.logSize ?? 0n) - BigInt(receiptIndexLimits.recentMax);
+    const indexFrom = (last?.header.logSize ?? 0n) - BigInt(receiptIndexLimits.reindexedAtStartMax);
     for (const leaf of store.iterateLeaves()) {
       this.log.appendLeafHash(hashLeaf(nodeBackend, leaf.data));
       if (leaf.index >= indexFrom) this.indexLeaf(leaf.data, leaf.height, leaf.index);

@@ -57,7 +57,8 @@ async function until(check: () => boolean): Promise<void> {
 /** Commits requests 1..n one at a time, waits for a snapshot, and stops; returns the last receipt's block. */
 async function historyWithSnapshot(n: number) {
   const s = setup();
-  const node = s.open();
+  // One snapshot, once all n entries are in: none is still being written when the node stops.
+  const node = s.open({ entries: n, blocks: 1_000 });
   node.start();
   let last;
   for (let i = 1n; i <= BigInt(n); i++) last = await node.submit(request(s.membership, i));

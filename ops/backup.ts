@@ -208,7 +208,8 @@ export function restoreStore(fromFile: string, dataDir: string, opts: RestoreOpt
   const partial = `${target}.restoring`;
   copyFileSync(from, partial);
   // A WAL or index left from the old store would be replayed onto the restored file: remove them first.
-  for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${target}${suffix}`, { force: true });
+  // So is the old store's state snapshot: it belongs to that store (a restored replica re-executes its blocks once, then writes its own).
+  for (const suffix of ['-wal', '-shm', '-journal', '.snapshot', '.snapshot.tmp']) rmSync(`${target}${suffix}`, { force: true });
   renameSync(partial, target);
   return { file: target, ...backup };
 }

@@ -113,6 +113,10 @@ describe('GET /metrics on a real replica', () => {
     expect(value('vcr_http_request_duration_seconds_count', 'route="/v1/requests",method="POST",code="200"')).toBeGreaterThanOrEqual(1);
     expect(samples.some((s) => s.labels.includes('obs/k'))).toBe(false);
     expect(value('vcr_database_size_bytes')).toBeGreaterThan(0);
+    // Issue 17: the WAL alone (its growth means held-back checkpoints) and the state snapshot, as gauges.
+    expect(families.get('vcr_database_wal_bytes')?.type).toBe('gauge');
+    expect(value('vcr_database_wal_bytes')).toBeGreaterThanOrEqual(0);
+    expect(families.get('vcr_snapshot_size_bytes')?.type).toBe('gauge');
     expect(value('vcr_volume_size_bytes')).toBeGreaterThan(0);
     expect(value('vcr_membership_size')).toBe(4);
     expect(value('vcr_ready')).toBe(1);
@@ -122,9 +126,17 @@ describe('GET /metrics on a real replica', () => {
   it('the alert rules pass promtool check rules and name only metrics a real replica exports', async () => {
     const file = new URL('../ops/deploy/prometheus/vcr-alerts.yaml', import.meta.url);
     if (existsSync(PROMTOOL)) expect(spawnSync(PROMTOOL, ['check', 'rules', file.pathname], { encoding: 'utf8' }).status).toBe(0);
+    // The disk alerts' unit test: the database alerts fire while the volume still has room (vcr-alerts.test.yaml).
+    if (existsSync(PROMTOOL)) {
+      const unit = spawnSync(PROMTOOL, ['test', 'rules', new URL('../ops/deploy/prometheus/vcr-alerts.test.yaml', import.meta.url).pathname], { encoding: 'utf8' });
+      expect(unit.status, unit.stdout + unit.stderr).toBe(0);
+    }
     const { families } = parseExposition(await scrape(0));
     const rules = (yaml.load(readFileSync(file, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
     for (const { alert, expr } of rules) for (const name of metricNamesIn(expr)) expect(families.has(name), `${alert} reads ${name}`).toBe(true);
+    // Disk alerts fire before the disk fills: on the volume's free space and on the database's own growth and WAL.
+    const names = rules.map((r) => r.alert);
+    for (const alert of ['VcrDiskAlmostFull', 'VcrDiskFillingUp', 'VcrDatabaseOutgrowsVolume', 'VcrDatabaseWalLarge']) expect(names, alert).toContain(alert);
     // Peer alerts follow the membership size instead of a constant.
     const peerRules = rules.filter((r) => r.expr.includes('vcr_connected_peers'));
     expect(peerRules.length).toBeGreaterThanOrEqual(2);

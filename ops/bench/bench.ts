@@ -36,6 +36,8 @@ import { measureMirrorReads } from './mirror-reads';
 import { medianOfRuns } from './runs';
 import { measureSdkVerifyCost } from './sdk-verify-cost';
 import { measureStateTransfer } from './state-transfer';
+import { measureRestart } from './restart';
+import { renderRestartOnlyReport } from './report-restart';
 import { currentView, startVcrCluster, stopVcrCluster, type VcrCluster } from './vcr-cluster';
 import { etcdWriter, vcrWriter } from './write-load';
 import { measureViewFigures } from './view-figures';
@@ -71,6 +73,13 @@ const usage = `npm run bench -- [options]
                          mirrors, profile or state transfer)
   --only views           run only the local-view figures (issue 19): evaluateFlag
                          from a verified view, and 100 changes reaching a view
+  --only restart         run only the restart figure (issue 17): a history of
+                         --restart-entries signed writes, then r1 restarted,
+                         timed to its first verified read, with its snapshot
+                         and with the snapshot moved away
+  --restart-entries N    log entries of that history (default 100000)
+  --restart-replicas N   replicas of that cluster (default 4; 1 builds the
+                         history faster on a busy machine, see docs/benchmark.md)
   --no-profile           do not profile r1
   --out DIR              results folder (default bench-results)`;
 
@@ -84,6 +93,8 @@ function options() {
       runs: { type: 'string', default: '1' },
       'read-clients': { type: 'string', default: '64' },
       'transfer-entries': { type: 'string', default: '3000' },
+      'restart-entries': { type: 'string', default: '100000' },
+      'restart-replicas': { type: 'string', default: '4' },
       etcd: { type: 'string' },
       'no-etcd': { type: 'boolean', default: false },
       'no-transfer': { type: 'boolean', default: false },
@@ -115,6 +126,8 @@ function options() {
     runs: Math.round(positive('runs', values.runs)),
     readClients: Math.round(positive('read-clients', values['read-clients'])),
     transferEntries: Math.round(positive('transfer-entries', values['transfer-entries'])),
+    restartEntries: Math.round(positive('restart-entries', values['restart-entries'])),
+    restartReplicas: Math.round(positive('restart-replicas', values['restart-replicas'])),
     etcdPath: values.etcd,
     etcd: !values['no-etcd'],
     transfer: !values['no-transfer'],
@@ -125,11 +138,11 @@ function options() {
   };
 }
 
-/** `--only <section>`: `writes`, `reads`, `mirrors` or `views`. */
-function onlyOption(text: string | undefined): 'mirrors' | 'reads' | 'writes' | 'views' | undefined {
+/** `--only <section>`: `writes`, `reads`, `mirrors`, `views` or `restart`. */
+function onlyOption(text: string | undefined): 'mirrors' | 'reads' | 'writes' | 'views' | 'restart' | undefined {
   if (text === undefined) return undefined;
-  if (text === 'mirrors' || text === 'reads' || text === 'writes' || text === 'views') return text;
-  throw new Error(`--only takes "writes", "reads", "mirrors" or "views", not ${JSON.stringify(text)}\n${usage}`);
+  if (text === 'mirrors' || text === 'reads' || text === 'writes' || text === 'views' || text === 'restart') return text;
+  throw new Error(`--only takes "writes", "reads", "mirrors", "views" or "restart", not ${JSON.stringify(text)}\n${usage}`);
 }
 
 function machine(): Machine {
@@ -325,6 +338,17 @@ async function runViewsOnly(results: BenchResults): Promise<void> {
   }
 }
 
+/** `--only restart`: a cluster, a long certified history, then r1 restarted and timed to its first verified read. */
+async function runRestartOnly(o: Options, results: BenchResults): Promise<void> {
+  progress(`starting a ${o.restartReplicas}-replica cluster; then ${o.restartEntries} signed writes for r1's history`);
+  const vcr = await startVcrCluster({ profile: false, replicas: o.restartReplicas });
+  try {
+    results.restart = await measureRestart(vcr, { entries: o.restartEntries, clients: 128, withoutSnapshot: true });
+  } finally {
+    await stopVcrCluster(vcr);
+  }
+}
+
 /** The comparison half, when etcd is installed; a failure leaves our half standing, with the reason. */
 async function compareWithEtcd(o: Options, results: BenchResults): Promise<void> {
   const etcdBinary = o.etcd ? findEtcd(o.etcdPath) : undefined;
@@ -353,7 +377,7 @@ function newResults(o: Options): BenchResults {
   return {
     startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     machine: machine(),
-    settings: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, warmupClients: o.warmupClients, warmupLevelSeconds: o.warmupLevelSeconds, levels: o.levels, readClients: o.readClients, transferEntries: o.transferEntries, runs: o.runs, only: o.only },
+    settings: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, warmupClients: o.warmupClients, warmupLevelSeconds: o.warmupLevelSeconds, levels: o.levels, readClients: o.readClients, transferEntries: o.transferEntries, restartEntries: o.restartEntries, restartReplicas: o.restartReplicas, runs: o.runs, only: o.only },
     vcrWarmupLevel: undefined,
     etcdWarmupLevel: undefined,
     vcrWrites: [],
@@ -380,6 +404,7 @@ async function runOnce(o: Options): Promise<{ results: BenchResults; profile: Ru
   let profile: RunProfile | undefined;
   if (o.only === 'mirrors') await runMirrorsOnly(o, results);
   else if (o.only === 'views') await runViewsOnly(results);
+  else if (o.only === 'restart') await runRestartOnly(o, results);
   else {
     profile = await runVcr(o, results);
     await compareWithEtcd(o, results);
@@ -413,7 +438,7 @@ function save(o: Options, set: RunSet, report: string, profiles: RunProfile[]): 
     copyFileSync(p.file, join(dir, name));
     files.push(name);
   });
-  if (o.only === 'mirrors' || o.only === 'reads' || o.only === 'views') return { dir, files };
+  if (o.only === 'mirrors' || o.only === 'reads' || o.only === 'views' || o.only === 'restart') return { dir, files };
   const series = [
     { label: 'ours p50', color: '#1f5fbf', dashed: false, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p50Ms, tag: String(w.clients) })) },
     { label: 'ours p99', color: '#1f5fbf', dashed: true, points: m.vcrWrites.map((w) => ({ x: w.perSecond, y: w.p99Ms, tag: String(w.clients) })) },
@@ -441,7 +466,7 @@ async function main(): Promise<void> {
     if (run.profile !== undefined) profiles.push(run.profile);
   }
   const set = combine(runs, profiles);
-  const renderers = { mirrors: renderMirrorsOnlyReport, writes: renderWritesOnlyReport, reads: renderReadsOnlyReport, views: renderViewsOnlyReport };
+  const renderers = { mirrors: renderMirrorsOnlyReport, writes: renderWritesOnlyReport, reads: renderReadsOnlyReport, views: renderViewsOnlyReport, restart: renderRestartOnlyReport };
   const report = o.only === undefined ? renderReport(set) : renderers[o.only](set);
   const saved = save(o, set, report, profiles);
   console.log(report);

@@ -6,6 +6,7 @@ import type { LoadResult } from './closed-loop';
 import type { MirrorReads } from './mirror-reads';
 import type { ProfileSummary } from './cpu-profile';
 import type { TransferResult } from './state-transfer';
+import type { RestartResult } from './restart';
 import type { VerifyCost } from './sdk-verify-cost';
 
 export interface Machine {
@@ -27,6 +28,10 @@ export interface BenchSettings {
   levels: number[];
   readClients: number;
   transferEntries: number;
+  /** Log entries of the history `--only restart` builds. */
+  restartEntries?: number;
+  /** Replicas of the cluster `--only restart` builds it on. */
+  restartReplicas?: number;
   runs: number;
   only: string | undefined;
 }
@@ -58,6 +63,8 @@ export interface BenchResults {
   /** Local views (issue 19): evaluateFlag from a verified view, and a change reaching a subscribed view. */
   localEval: LocalEvalResult | undefined;
   viewPropagation: ViewPropagationResult | undefined;
+  /** `--only restart` (issue 17): start to first verified read of a replica with a long history. */
+  restart?: RestartResult;
 }
 
 /** Every run's results, and their figure-by-figure median (with the profiles pooled) that the report shows. */

@@ -15,7 +15,7 @@ export type { BenchResults, Machine, RunSet } from './report-types';
 
 const us = (v: number) => `${fmt(v * 1000, v * 1000 < 10 ? 2 : 1)} µs`;
 
-function machineLine(set: RunSet, who: string): string {
+export function machineLine(set: RunSet, who: string): string {
   const m = set.median.machine;
   const first = set.runs[0]?.machine.loadAverage ?? m.loadAverage;
   const last = set.runs.at(-1)?.machine.loadAverageAtEnd ?? m.loadAverageAtEnd;

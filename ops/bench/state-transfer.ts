@@ -36,37 +36,54 @@ export interface TransferResult {
 
 const behindIndex = 3;
 
-/** Writes until the log has `entries` entries, with `clients` closed-loop clients on the three live replicas. */
-async function topUp(cluster: VcrCluster, entries: number, clients: number): Promise<{ added: number; perSecond: number }> {
-  const live = cluster.urls.filter((_, i) => i !== behindIndex);
+/**
+ * Writes until the log has `entries` entries, with `clients` closed-loop clients spread over `live`
+ * (replica URLs), each a signed put through the SDK with a verified receipt. Also builds the
+ * history of the restart section (restart.ts).
+ */
+export async function writeUntil(cluster: VcrCluster, live: readonly string[], opts: { entries: number; clients: number; tag: string }): Promise<{ added: number; perSecond: number; firstKey: string | undefined }> {
   const have = Number((await latestHeader(live[0] as string)).logSize);
-  const need = entries - have;
-  if (need <= 0) return { added: 0, perSecond: NaN };
+  const need = opts.entries - have;
+  if (need <= 0) return { added: 0, perSecond: NaN, firstKey: undefined };
+  let firstKey: string | undefined;
   let issued = 0;
   let done = 0;
+  let failed = 0;
   const started = performance.now();
   let lastReport = started;
   await Promise.all(
-    Array.from({ length: Math.min(clients, need) }, async (_, worker) => {
+    Array.from({ length: Math.min(opts.clients, need) }, async (_, worker) => {
       const client = await RegistryClient.create({ membership: cluster.membership, replicas: rotated(live, worker), signer: createNodeSigner(randomBytes(32)), backend: nodeBackend, fetch: benchFetch });
       while (issued < need) {
         const i = issued++;
-        const receipt = await client.put(`bench/transfer/${worker}/${i}`, 'v'.repeat(valueBytes));
-        if (!receipt.result.ok) throw new Error(`state transfer: a top-up write failed: ${JSON.stringify(receipt.result)}`);
+        let receipt;
+        try {
+          receipt = await client.put(`bench/${opts.tag}/${worker}/${i}`, 'v'.repeat(valueBytes));
+          firstKey ??= `bench/${opts.tag}/${worker}/${i}`;
+        } catch (error) {
+          // A busy machine times some answers out: the write is issued again (under a new index), up to a bound.
+          failed++;
+          if (failed > Math.max(100, need / 100)) throw new Error(`${opts.tag}: ${failed} writes failed, the last: ${error instanceof Error ? error.message : String(error)}`);
+          issued--;
+          await sleep(1_000);
+          continue;
+        }
+        if (!receipt.result.ok) throw new Error(`${opts.tag}: a write failed: ${JSON.stringify(receipt.result)}`);
         done++;
         if (performance.now() - lastReport > 10_000) {
           lastReport = performance.now();
-          process.stdout.write(`  state transfer: ${done} of ${need} top-up writes\n`);
+          process.stderr.write(`bench: ${opts.tag}: ${done} of ${need} writes\n`);
         }
       }
     }),
   );
-  return { added: done, perSecond: done / ((performance.now() - started) / 1000) };
+  if (failed > 0) process.stderr.write(`bench: ${opts.tag}: ${failed} writes failed and were issued again\n`);
+  return { added: done, perSecond: done / ((performance.now() - started) / 1000), firstKey };
 }
 
 export async function measureStateTransfer(cluster: VcrCluster, opts: { entries: number; clients: number }): Promise<TransferResult> {
   await stopAndWipe(cluster, behindIndex);
-  const added = await topUp(cluster, opts.entries, opts.clients);
+  const added = await writeUntil(cluster, cluster.urls.filter((_, i) => i !== behindIndex), { entries: opts.entries, clients: opts.clients, tag: 'transfer' });
   const target = await latestHeader(cluster.urls[0] as string);
   const url = cluster.urls[behindIndex] as string;
   const { listeningAtMs } = await restart(cluster, behindIndex);

@@ -43,12 +43,13 @@ function launch(layout: LocalClusterLayout, id: string, nodeArgs: string): Runni
   }
 }
 
-/** `profile`: r1 runs under --cpu-prof; `profileAlso`: these replicas too (each writes to its own folder). */
-export async function startVcrCluster(opts: { profile: boolean; profileAlso?: readonly string[] }): Promise<VcrCluster> {
+/** `profile`: r1 runs under --cpu-prof; `profileAlso`: these replicas too (each writes to its own folder); `replicas`: how many (default 4). */
+export async function startVcrCluster(opts: { profile: boolean; profileAlso?: readonly string[]; replicas?: number }): Promise<VcrCluster> {
   const dir = trackFolder(mkdtempSync(join(tmpdir(), 'vcr-bench-')));
-  const basePort = await freePortRange(4);
+  const n = opts.replicas ?? 4;
+  const basePort = await freePortRange(n);
   // The benchmark's keys are under no namespace: the root is opened explicitly (new genesis files close it).
-  const layout = prepareLocalCluster({ dataDir: dir, basePort, fastKdf: true, rootWrite: 'open', chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
+  const layout = prepareLocalCluster({ dataDir: dir, basePort, n, fastKdf: true, rootWrite: 'open', chainId: `vcr-bench-${randomBytes(3).toString('hex')}` });
   const profileDir = opts.profile ? join(dir, 'cpu-profile') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir);
   const profiled = new Set(['r1', ...(opts.profileAlso ?? [])]);
@@ -64,6 +65,20 @@ export async function startVcrCluster(opts: { profile: boolean; profileAlso?: re
   };
 }
 
+/** Stops one replica (SIGTERM): its store stays, for a restart. */
+export async function stopReplica(cluster: VcrCluster, index: number): Promise<void> {
+  const replica = cluster.replicas[index];
+  if (replica === undefined) throw new Error(`no replica at index ${index}`);
+  await stopProcess(replica.process, 'SIGTERM', 5_000);
+}
+
+/** The data folder of a replica (its replica.sqlite and snapshot). */
+export function dataDirOf(cluster: VcrCluster, index: number): string {
+  const layout = cluster.layout.replicas[index];
+  if (layout === undefined) throw new Error(`no replica at index ${index}`);
+  return dirname(layout.configFile);
+}
+
 /** Stops one replica (SIGTERM) and deletes its store, so it restarts empty: a replica far behind. */
 export async function stopAndWipe(cluster: VcrCluster, index: number): Promise<void> {
   const replica = cluster.replicas[index];
@@ -75,7 +90,7 @@ export async function stopAndWipe(cluster: VcrCluster, index: number): Promise<v
 }
 
 /** Starts a stopped replica again (never profiled); resolves when it is listening, with the hrtime of that moment. */
-export async function restart(cluster: VcrCluster, index: number): Promise<{ listeningAtMs: number }> {
+export async function restart(cluster: VcrCluster, index: number, onLine?: (line: string) => void): Promise<{ listeningAtMs: number }> {
   const layout = cluster.layout.replicas[index];
   if (layout === undefined) throw new Error(`no replica at index ${index}`);
   const saved = process.env.VCR_REPLICA_NODE_ARGS;
@@ -85,6 +100,7 @@ export async function restart(cluster: VcrCluster, index: number): Promise<{ lis
     resolveListening = resolve;
   });
   const running = spawnReplica(cluster.layout, layout.id, (line) => {
+    onLine?.(line);
     if (line.includes('"event":"listening"')) resolveListening(performance.now());
     if (/"event":"(fatal|signer-refused)"/.test(line)) process.stderr.write(`${layout.id}: ${line}\n`);
   });

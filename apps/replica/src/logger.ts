@@ -21,6 +21,8 @@ const EVENT_LEVELS: Readonly<Record<string, Level>> = {
   'peer-address-lookup-failed': 'warn',
   'peer-frame-too-large': 'warn',
   'peer-disconnected': 'warn',
+  'snapshot-failed': 'warn',
+  'snapshot-set-aside': 'warn',
   'peer-inbound-disconnected': 'info',
 };
 

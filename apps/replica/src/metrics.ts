@@ -21,6 +21,9 @@ export interface ScrapeLabels {
   storage?: { writes: number; syncs: number };
   /** The SQLite database and its WAL, in bytes. */
   databaseBytes?: number;
+  /** The WAL alone, and the state snapshot file, in bytes. */
+  walBytes?: number;
+  snapshotBytes?: number;
   /** The file system holding the data folder: free for this process, and its size. */
   volume?: { availableBytes: number; sizeBytes: number };
   /** Client requests taken in and not yet committed (the core's pending set). */
@@ -88,6 +91,8 @@ export class Metrics {
     counter('vcr_store_commits_total', 'SQLite transactions committed (an idle replica commits none).', () => self.scrape.storage?.writes ?? 0);
     counter('vcr_store_syncs_total', 'fdatasync calls on the WAL, each making every commit before it durable.', () => self.scrape.storage?.syncs ?? 0);
     gauge('vcr_database_size_bytes', 'Size of the SQLite database file and its write-ahead log.', () => self.scrape.databaseBytes);
+    gauge('vcr_database_wal_bytes', 'Size of the SQLite write-ahead log alone (checkpointed into the database as it grows; growth without bound means checkpoints are held back).', () => self.scrape.walBytes);
+    gauge('vcr_snapshot_size_bytes', 'Size of the state snapshot file beside the database (0 before the first snapshot).', () => self.scrape.snapshotBytes);
     gauge('vcr_volume_available_bytes', 'Free space on the file system of the data folder, for this process.', () => self.scrape.volume?.availableBytes);
     gauge('vcr_volume_size_bytes', 'Size of the file system of the data folder.', () => self.scrape.volume?.sizeBytes);
     gauge('vcr_pending_requests', 'Client requests taken in and not yet committed.', () => self.scrape.pendingRequests);

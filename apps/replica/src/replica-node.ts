@@ -36,7 +36,7 @@ import {
   type VoteRecord,
 } from '@vcr/consensus';
 import { createGuardedSigner, type JournalEntry, type KeyHandle, SignerRefusal } from './keystore';
-import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, lastExecutedRequestId, leafRequestKey, leafResult, type RegistryState, registryExecutor } from './registry';
+import { genesisRegistryState, keyChangesOfBlock, keyChangesOfExecuted, lastExecutedRequestId, decodeLeaf, leafResult, type RegistryState, registryExecutor } from './registry';
 import { conflictWith, orderedRequest, requestIdRefusal } from './request-intake';
 import { auditRowOf, evidenceRowOf } from './audit-record';
 import type { RegistryPolicy } from '@vcr/registry';
@@ -50,6 +50,8 @@ import { PeerTransport, type PeerTlsOptions } from './transport';
 import { Metrics } from './metrics';
 import { PhaseTimer } from './phase-timer';
 import { recordRemoval, reportRecordedRemoval } from './removal';
+import { ReceiptIndex, receiptIndexLimits } from './receipt-index';
+import { type EpochStart, type LoadedSnapshot, loadVerifiedSnapshot, type SnapshotSchedule, SnapshotWriter } from './state-snapshot';
 
 export interface Receipt {
   block: CommittedBlock;
@@ -89,6 +91,8 @@ export interface ReplicaNodeOptions {
   onFatal?: (error: Error) => void;
   /** Called once the removal of this replica is durable (at start, if recorded before): config `onRemoval` 'exit' stops the process (removal.ts). */
   onRemoved?: (epoch: bigint) => void;
+  /** When to write a state snapshot (default: snapshotLimits); tests snapshot after every block. */
+  snapshotEvery?: SnapshotSchedule;
   /** How https:// peers are verified, for the peer links and state transfer (config `tls.ca`); default: the system roots. */
   peerTls?: PeerTlsOptions;
   /**
@@ -133,7 +137,8 @@ export class ReplicaNode {
   private readonly waiters = new Map<string, Waiter[]>();
   private waitingCount = 0;
   private readonly waitingClients = new Map<string, number>();
-  private readonly receipts = new Map<string, { height: bigint; logIndex: bigint }>();
+  /** Where recent receipts, and each client's last, are on disk (bounded: receipt-index.ts). */
+  private readonly receipts = new ReceiptIndex();
   private latest: CommittedBlock | undefined;
   private timer: NodeJS.Timeout | undefined;
   private auditTimer: NodeJS.Timeout | undefined;
@@ -145,6 +150,12 @@ export class ReplicaNode {
   private readonly commitListeners = new Set<() => void>();
   private fatal: Error | undefined;
   private readonly emitLog: (line: Record<string, unknown>) => void;
+  /** Writes state snapshots (none for a store in memory). */
+  private snapshots: SnapshotWriter | undefined;
+  /** Where the current epoch began (undefined in the genesis epoch): a snapshot records it. */
+  private epochStart: EpochStart | undefined;
+  /** The membership of the epoch the committed state is in. */
+  private epochMembership: Membership;
 
   constructor(private readonly opts: ReplicaNodeOptions) {
     const { membership: genesis, replicaId, key } = opts;
@@ -152,6 +163,7 @@ export class ReplicaNode {
     this.emitLog = opts.log ?? (() => undefined);
     this.executor = registryExecutor(nodeBackend, opts.registryPolicy);
     this.log = new MerkleLog(nodeBackend);
+    this.epochMembership = genesis;
     const restore = this.recover();
     const current = restore.membership;
     const own = current.replicas.find((r) => r.id === replicaId);
@@ -309,14 +321,20 @@ export class ReplicaNode {
     return { epoch: m.epoch, replicaId: own.id, publicKey: own.publicKey.slice(), sign };
   }
 
-  /** Rebuilds state from this replica's own disk: blocks re-executed in order must reproduce their certified roots. */
+  /**
+   * Rebuilds state from this replica's own disk: the newest snapshot, if it reproduces the roots
+   * of the certified header it belongs to (state-snapshot.ts), then the blocks after it,
+   * re-executed in order, each of which must reproduce its certified roots.
+   */
   private recover(): { core: CoreRestore<RegistryState>; membership: Membership } {
     const store = this.opts.store;
-    let state = genesisRegistryState(nodeBackend, this.opts.membership);
-    let last: CommittedBlock | undefined;
+    const snapshot = this.loadSnapshot();
+    let state = snapshot?.state ?? genesisRegistryState(nodeBackend, this.opts.membership);
+    let last: CommittedBlock | undefined = snapshot?.block;
     // The last block that ended an epoch, and the membership before it: the current epoch's start.
-    let epochEnd: { block: CommittedBlock; previous: Membership } | undefined;
-    for (let from = 1n; ; ) {
+    let epochEnd: EpochStart | undefined = snapshot?.epochStart;
+    let replayed = 0;
+    for (let from = (last?.header.height ?? 0n) + 1n; ; ) {
       const page = store.loadBlocks(from, 256);
       if (page.length === 0) break;
       for (const json of page) {
@@ -329,12 +347,23 @@ export class ReplicaNode {
         if (exec.nextMembership !== undefined) epochEnd = { block, previous: state.membership };
         state = exec.state;
         last = block;
+        replayed++;
         from = block.header.height + 1n;
       }
     }
+    this.epochStart = epochEnd;
+    this.epochMembership = state.membership;
+    this.emitLog({ event: 'recovered', height: (last?.header.height ?? 0n).toString(), fromSnapshot: snapshot === undefined ? null : snapshot.block.header.height.toString(), snapshotEntries: snapshot?.entries ?? 0, blocksReplayed: replayed });
+    // Every leaf's hash is needed for proofs; only the recent ones are decoded for receipts.
+    const indexFrom = (last?.header.logSize ?? 0n) - BigInt(receiptIndexLimits.reindexedAtStartMax);
     for (const leaf of store.iterateLeaves()) {
       this.log.appendLeafHash(hashLeaf(nodeBackend, leaf.data));
-      this.indexLeaf(leaf.data, leaf.height, leaf.index);
+      if (leaf.index >= indexFrom) this.indexLeaf(leaf.data, leaf.height, leaf.index);
+    }
+    // The entry log serves every inclusion proof: it must be the log the last certified header names.
+    const certifiedLog = last === undefined ? { size: 0n, root: this.log.root() } : { size: last.header.logSize, root: last.header.logRoot };
+    if (this.log.size !== certifiedLog.size || !equalBytes(this.log.root(), certifiedLog.root)) {
+      throw new Error(`the stored log leaves (${this.log.size}) do not give the log root of the last certified header (size ${certifiedLog.size}): the store is damaged`);
     }
     this.rebuildKeyIndex(last?.header.height ?? 0n);
     this.latest = last;
@@ -376,6 +405,38 @@ export class ReplicaNode {
       nowMs: Date.now(),
     };
     return { core, membership };
+  }
+
+  /** The newest verified snapshot (none in memory); a snapshot that disagrees with its certified header throws SnapshotRefused. */
+  private loadSnapshot(): LoadedSnapshot | undefined {
+    const store = this.opts.store;
+    const path = store.snapshotPath;
+    if (path === undefined) return undefined;
+    const loaded = loadVerifiedSnapshot({
+      path,
+      backend: nodeBackend,
+      genesis: this.opts.membership,
+      lastHeight: store.lastHeight(),
+      loadBlock: (height) => (store.loadBlock(height) === undefined ? undefined : this.loadCommittedBlock(height)),
+      log: this.emitLog,
+    });
+    this.snapshots = new SnapshotWriter(path, nodeBackend, this.emitLog, this.opts.snapshotEvery, loaded === undefined ? undefined : { height: loaded.block.header.height, logSize: loaded.block.header.logSize });
+    return loaded;
+  }
+
+  /**
+   * After a turn's events: a snapshot of the committed state when one is due. It starts from the
+   * outbox, so only once the block it belongs to is durable, and is written off the critical path.
+   */
+  private maybeSnapshot(): void {
+    const block = this.latest;
+    if (this.snapshots === undefined || block === undefined || !this.snapshots.due(block.header.height, block.header.logSize)) return;
+    const state = this.core.committedState;
+    // The core's committed state after a turn is that of its last committed block.
+    if (!equalBytes(state.map.root, block.header.stateRoot)) return;
+    const writer = this.snapshots;
+    const epochStart = this.epochStart;
+    this.outbox.push(() => writer.write(state, block, epochStart));
   }
 
   /** A store written before the key index existed: index its blocks from their stored leaves. */
@@ -513,7 +574,7 @@ export class ReplicaNode {
   /** Submits a client request and resolves with its receipt once committed. */
   submit(request: ClientRequest): Promise<Receipt> {
     const key = `${request.clientId}/${request.requestId}`;
-    const known = this.receipts.get(key);
+    const known = this.receipts.get(request.clientId, request.requestId);
     if (known) {
       const receipt = this.receiptFor(key, known);
       const conflict = conflictWith(request, orderedRequest(receipt.block, request.clientId, request.requestId));
@@ -639,6 +700,7 @@ export class ReplicaNode {
       throw error;
     }
     for (const effect of effects) this.apply(effect);
+    this.maybeSnapshot();
   }
 
   private scheduleFlush(): void {
@@ -706,6 +768,8 @@ export class ReplicaNode {
         return;
       }
       case 'epoch-entered':
+        this.epochStart = { block: this.latest?.header.height === effect.startSeq ? this.latest : this.loadCommittedBlock(effect.startSeq), previous: this.epochMembership };
+        this.epochMembership = effect.membership;
         store.saveEpoch(effect.membership.epoch, effect.startSeq, JSON.stringify(membershipToJson(effect.membership)));
         this.enterEpoch(effect.membership, effect.member);
         if (effect.removed && recordRemoval({ store, metrics: this.metrics, log: this.emitLog }, effect.membership.epoch)) {
@@ -788,7 +852,7 @@ export class ReplicaNode {
     );
     for (const e of executed) {
       this.log.appendLeafHash(e.leaf.hash);
-      this.receipts.set(`${e.request.clientId}/${e.request.requestId}`, { height, logIndex: e.logIndex });
+      this.receipts.set(e.request.clientId, e.request.requestId, { height, logIndex: e.logIndex });
     }
     this.latest = block;
     this.metrics.committed(block.batch.length);
@@ -798,7 +862,7 @@ export class ReplicaNode {
     });
     for (const reply of replies) {
       const key = `${reply.clientId}/${reply.requestId}`;
-      const known = this.receipts.get(key);
+      const known = this.receipts.get(reply.clientId, reply.requestId);
       const list = this.waiters.get(key);
       if (!known || !list) continue;
       this.waiters.delete(key);
@@ -815,8 +879,8 @@ export class ReplicaNode {
   }
 
   private indexLeaf(leaf: Uint8Array, height: bigint, logIndex: bigint): void {
-    const key = leafRequestKey(leaf);
-    if (key) this.receipts.set(key, { height, logIndex });
+    const decoded = decodeLeaf(leaf);
+    if (decoded) this.receipts.set(decoded.clientId, decoded.requestId, { height, logIndex });
   }
 
   private receiptFor(key: string, at: { height: bigint; logIndex: bigint }, committed?: CommittedBlock): Receipt {

@@ -22,6 +22,10 @@ export const governanceLimits = {
   approvalsThresholdMax: 16,
   /** Pending changes expire at most this long after they were proposed. */
   approvalTtlMsMax: 30 * 24 * 60 * 60 * 1000,
+  /** Open (unexpired) pending changes proposed by one organization's clients; a proposal past it is refused (`pending-limit`). */
+  pendingPerOrgMax: 32,
+  /** Open pending changes in the whole registry (the pending index stays below about 30 KB). */
+  pendingTotalMax: 256,
 } as const;
 
 const ORG_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -69,6 +73,17 @@ export interface PendingRecord {
   expiresAtMs: bigint;
 }
 
+/**
+ * One open pending change in the pending index: its pending key, the organization (or `client
+ * <16 hex>` for a signer of none) that proposed it, and when it expires. The index is kept in
+ * expiry order, then key order, so every replica builds the same bytes.
+ */
+export interface PendingIndexEntry {
+  key: string;
+  proposer: string;
+  expiresAtMs: bigint;
+}
+
 /** From the genesis file: who may create organizations and namespaces, and what happens outside any namespace. */
 export interface RegistryPolicy {
   /** Keys under no declared namespace: 'open' (any signed client may write) or 'closed' (refused: unknown-namespace). */
@@ -90,6 +105,8 @@ export const defaultRegistryPolicy: RegistryPolicy = { rootWrite: 'open', admins
 export const orgKey = (org: string): string => `${RESERVED_KEY_PREFIX}org/${org}`;
 export const namespaceKey = (prefix: string): string => `${RESERVED_KEY_PREFIX}ns/${prefix}`;
 export const pendingKey = (changeHashHex: string): string => `${RESERVED_KEY_PREFIX}pending/${changeHashHex}`;
+/** The one record listing every open pending change (PendingIndexEntry), for the caps. */
+export const PENDING_INDEX_KEY = `${RESERVED_KEY_PREFIX}pending-index`;
 
 /** The '/'-terminated prefixes of a key, shortest first: the namespaces it may belong to. */
 export function namespacePrefixesOf(key: string): string[] {
@@ -220,6 +237,24 @@ export function decodePendingRecord(bytes: Uint8Array): PendingRecord | undefine
   const expiresAtMs = f && readInteger(f.expiresAtMs);
   if (!f || !approvals || expiresAtMs === undefined || typeof f.proposer !== 'string' || !CLIENT_ID.test(f.proposer)) return undefined;
   return { approvals, proposer: f.proposer, expiresAtMs };
+}
+
+export function encodePendingIndex(entries: readonly PendingIndexEntry[]): Uint8Array {
+  return encodeCanonical({ entries: entries.map((e) => ({ key: e.key, proposer: e.proposer, expiresAtMs: e.expiresAtMs })) });
+}
+
+export function decodePendingIndex(bytes: Uint8Array): PendingIndexEntry[] | undefined {
+  const f = decodeFields(bytes);
+  if (!f || !Array.isArray(f.entries) || f.entries.length > governanceLimits.pendingTotalMax) return undefined;
+  const out: PendingIndexEntry[] = [];
+  for (const item of f.entries as readonly CanonicalValue[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item) || item instanceof Uint8Array) return undefined;
+    const e = item as Fields;
+    const expiresAtMs = readInteger(e.expiresAtMs);
+    if (typeof e.key !== 'string' || typeof e.proposer !== 'string' || expiresAtMs === undefined) return undefined;
+    out.push({ key: e.key, proposer: e.proposer, expiresAtMs });
+  }
+  return out;
 }
 
 /** Parses the genesis file's optional `registry` section (JSON); refuses anything unexpected. */

@@ -191,6 +191,8 @@ export type RegistryErrorCode =
   | 'unknown-org'
   /** Recorded as an approval of a change that needs more organizations; nothing applied yet. */
   | 'pending-approval'
+  /** A new pending change past the cap per organization or in total (docs/registry.md section 4); nothing recorded. */
+  | 'pending-limit'
   /**
    * A membership change refused by `nextMembershipFor` (docs/registry.md "Membership changes"):
    * `stale-epoch` (proposed for another epoch than the current one), `bad-approval` (an
@@ -234,6 +236,7 @@ const ERROR_CODES: readonly string[] = [
   'wrong-type',
   'unknown-org',
   'pending-approval',
+  'pending-limit',
   'stale-epoch',
   'bad-approval',
   'approvals-below-threshold',

@@ -97,6 +97,8 @@ export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLi
         membershipSize: node.currentMembership.replicas.length,
         storage: node.store.durabilityStats,
         databaseBytes: node.store.databaseBytes,
+        walBytes: node.store.walBytes,
+        snapshotBytes: node.store.snapshotBytes,
         volume: node.store.volumeBytes,
         pendingRequests: Number(s.pending ?? 0),
         ready: readinessOf(node).ready,

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, encodeCanonical, nobleBackend } from '@vcr/proofs';
 import type { ClientRequest } from '@vcr/consensus';
-import { type NamespaceOp, type RegistryOp, type RegistryPolicy, decodeOp, decodeResult, encodeOp, encodeTypedValue, registryLimits } from '@vcr/registry';
+import { type NamespaceOp, type RegistryOp, type RegistryPolicy, decodeOp, decodePendingIndex, decodeResult, encodeOp, encodeTypedValue, governanceLimits, PENDING_INDEX_KEY, registryLimits } from '@vcr/registry';
 import { testCluster } from '@vcr/proofs/testing';
 import { genesisRegistryState, readEntry, registryExecutor, type RegistryState, replyCacheKey } from './state';
 
@@ -156,6 +156,49 @@ describe('registry governance: writes', () => {
     expect(s.submit(ALICE, change, T0).result).toMatchObject({ ok: false, error: 'pending-approval' });
     expect(s.submit(BOB, change, T0 + DAY + 1n).result).toMatchObject({ ok: false, error: 'pending-approval' });
     expect(s.submit(CAROL, change, T0 + DAY + 2n).result).toEqual({ ok: true, revisions: [1n] });
+  });
+
+  it('pending changes are capped per organization: past the cap a new proposal is refused and changes nothing; approvals and other organizations go on', () => {
+    const s = bootstrap();
+    const max = governanceLimits.pendingPerOrgMax;
+    const proposal = (i: number): RegistryOp => ({ op: 'put', key: `payments/critical/k${i}`, value: FLAG });
+    for (let i = 0; i < max; i++) expect(s.submit(ALICE, proposal(i)).result).toMatchObject({ ok: false, error: 'pending-approval' });
+    const refused = s.submit(ALICE, proposal(max));
+    expect(refused.result).toEqual({ ok: false, error: 'pending-limit', detail: `org1 has ${max} pending changes open, at most ${max} per organization; the first expires at ${T0 + DAY} ms` });
+    expect(unchanged(refused)).toBe(true);
+    // Approving an open change is no new proposal; another organization has its own allowance.
+    expect(s.submit(BOB, proposal(0)).result).toEqual({ ok: true, revisions: [1n] });
+    expect(s.submit(ALICE, proposal(max)).result).toMatchObject({ ok: false, error: 'pending-approval' });
+    expect(s.submit(BOB, proposal(max + 1)).result).toMatchObject({ ok: false, error: 'pending-approval' });
+    const index = decodePendingIndex(s.state().map.get(PENDING_INDEX_KEY)?.value ?? new Uint8Array());
+    expect(index?.filter((e) => e.proposer === 'org1')).toHaveLength(max);
+    expect(index?.filter((e) => e.proposer === 'org2')).toHaveLength(1);
+  });
+
+  it('expired pending changes free their slots: the next proposal removes them from the state', () => {
+    const s = bootstrap();
+    const max = governanceLimits.pendingPerOrgMax;
+    for (let i = 0; i < max; i++) s.submit(ALICE, { op: 'put', key: `payments/critical/k${i}`, value: FLAG }, T0);
+    const later = T0 + DAY + 1n;
+    expect(s.submit(ALICE, { op: 'put', key: 'payments/critical/new', value: FLAG }, later).result).toMatchObject({ ok: false, error: 'pending-approval' });
+    const index = decodePendingIndex(s.state().map.get(PENDING_INDEX_KEY)?.value ?? new Uint8Array());
+    expect(index?.map((e) => e.expiresAtMs)).toEqual([later + DAY]);
+    const pendingKeys = [...s.state().map.entries()].filter(([k]) => k.startsWith('\u0000pending/'));
+    expect(pendingKeys).toHaveLength(1);
+  });
+
+  it('pending changes are capped in total across organizations', () => {
+    const s = setup();
+    const orgs = Array.from({ length: governanceLimits.pendingTotalMax / governanceLimits.pendingPerOrgMax + 1 }, (_, i) => ({ org: `spam${i}`, client: (i + 16).toString(16).padStart(2, '0').repeat(32) }));
+    for (const o of orgs) expect(s.submit(ADMIN, { op: 'org', org: o.org, clients: [o.client], admins: [ADMIN] }).result.ok).toBe(true);
+    const names = orgs.map((o) => o.org);
+    expect(s.submit(ADMIN, ns('spam/', { owner: 'spam0', writers: names, admins: ['spam0'], approvals: { threshold: 2, from: names, ttlMs: DAY } })).result.ok).toBe(true);
+    let n = 0;
+    for (const o of orgs.slice(0, -1)) for (let i = 0; i < governanceLimits.pendingPerOrgMax; i++) expect(s.submit(o.client, { op: 'put', key: `spam/k${n++}`, value: FLAG }).result).toMatchObject({ ok: false, error: 'pending-approval' });
+    const last = orgs[orgs.length - 1] as { client: string };
+    const refused = s.submit(last.client, { op: 'put', key: 'spam/one-more', value: FLAG });
+    expect(refused.result).toEqual({ ok: false, error: 'pending-limit', detail: `${governanceLimits.pendingTotalMax} pending changes open in the registry, at most ${governanceLimits.pendingTotalMax}; the first expires at ${T0 + DAY} ms` });
+    expect(unchanged(refused)).toBe(true);
   });
 
   it('a change that could not apply is refused, not recorded as pending', () => {

@@ -14,13 +14,18 @@ import {
   type GovernanceOp,
   type NamespaceRecord,
   type OrgRecord,
+  type PendingIndexEntry,
   type PendingRecord,
   type RegistryPolicy,
   type SingleOp,
   decodeNamespaceRecord,
   decodeOrgRecord,
+  decodePendingIndex,
   decodePendingRecord,
   encodeNamespaceRecord,
+  encodePendingIndex,
+  governanceLimits,
+  PENDING_INDEX_KEY,
   encodeOrgRecord,
   encodePendingRecord,
   namespaceKey,
@@ -166,16 +171,55 @@ export function changeKey(backend: CryptoBackend, ops: readonly SingleOp[]): str
   return pendingKey(bytesToHex(hash).slice(0, 32));
 }
 
+/** The open pending changes, in expiry then key order (absent: none). */
+function readPendingIndex(map: MapReader): { entries: PendingIndexEntry[]; revision: bigint } {
+  const entry = map.get(PENDING_INDEX_KEY);
+  if (entry === undefined) return { entries: [], revision: 0n };
+  const entries = decodePendingIndex(entry.value);
+  assert(entries !== undefined, 'registry: pending index is corrupt');
+  return { entries, revision: entry.revision };
+}
+
+function writePendingIndex(map: MerkleMapDraft, entries: readonly PendingIndexEntry[], revision: bigint): MerkleMapDraft {
+  if (entries.length === 0) return map.without(PENDING_INDEX_KEY);
+  const sorted = [...entries].sort((a, b) => (a.expiresAtMs < b.expiresAtMs ? -1 : a.expiresAtMs > b.expiresAtMs ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return map.with(PENDING_INDEX_KEY, { value: encodePendingIndex(sorted), revision: revision + 1n });
+}
+
+/** Who a new pending change counts against: the proposer's first organization among the namespaces' writers and approvers. */
+function proposerOf(map: MapReader, namespaces: readonly NamespaceRecord[], ctx: GovernanceContext): string {
+  const named = [...new Set(namespaces.flatMap((n) => [...n.writers, ...(n.approvals?.from ?? [])]))];
+  return orgsOfClient(map, named, ctx.clientId)[0] ?? `client ${ctx.clientId.slice(0, 16)}`;
+}
+
+/**
+ * The caps on open pending changes (docs/registry.md section 4): a new proposal first drops the
+ * expired ones (their records too), then is refused when its proposer's organization already has
+ * `pendingPerOrgMax` open, or the registry `pendingTotalMax`. Undefined when it may be recorded.
+ */
+function pendingCapRefusal(proposer: string, open: readonly PendingIndexEntry[]): Refused | undefined {
+  const own = open.filter((e) => e.proposer === proposer);
+  const firstExpiry = (list: readonly PendingIndexEntry[]) => list.reduce((min, e) => (e.expiresAtMs < min ? e.expiresAtMs : min), list[0]?.expiresAtMs ?? 0n);
+  if (own.length >= governanceLimits.pendingPerOrgMax) {
+    return refusal('pending-limit', `${proposer} has ${own.length} pending changes open, at most ${governanceLimits.pendingPerOrgMax} per organization; the first expires at ${firstExpiry(own)} ms`);
+  }
+  if (open.length >= governanceLimits.pendingTotalMax) {
+    return refusal('pending-limit', `${open.length} pending changes open in the registry, at most ${governanceLimits.pendingTotalMax}; the first expires at ${firstExpiry(open)} ms`);
+  }
+  return undefined;
+}
+
 /**
  * Records this client's organization(s) as approving the change and says whether every namespace's
- * threshold is now met. An expired pending change is replaced by a new proposal.
+ * threshold is now met. An expired pending change is replaced by a new proposal. A new proposal
+ * is refused (`pending-limit`, nothing recorded) past the caps on open pending changes.
  */
 export function recordApproval(
   map: MerkleMapDraft,
   ops: readonly SingleOp[],
   namespaces: readonly NamespaceRecord[],
   ctx: GovernanceContext,
-): { map: MerkleMapDraft; met: boolean; key: string; approvals: string[] } {
+): { map: MerkleMapDraft; met: boolean; key: string; approvals: string[] } | { refused: Refused } {
   const key = changeKey(ctx.backend, ops);
   const stored = map.get(key);
   let pending: PendingRecord | undefined = stored === undefined ? undefined : decodePendingRecord(stored.value);
@@ -189,6 +233,20 @@ export function recordApproval(
   const met = namespaces.every((n) => n.approvals === null || approvals.filter((org) => n.approvals?.from.includes(org)).length >= n.approvals.threshold);
   const record: PendingRecord = { approvals, proposer: pending?.proposer ?? ctx.clientId, expiresAtMs: pending?.expiresAtMs ?? ctx.nowMs + ttl };
   const revision = (stored?.revision ?? 0n) + 1n;
-  if (met) return { map: stored === undefined ? map : map.without(key), met, key, approvals };
-  return { map: map.with(key, { value: encodePendingRecord(record), revision }), met, key, approvals };
+  const index = readPendingIndex(map);
+  if (met) {
+    const without = stored === undefined ? map : map.without(key);
+    const rest = index.entries.filter((e) => e.key !== key);
+    return { map: rest.length === index.entries.length ? without : writePendingIndex(without, rest, index.revision), met, key, approvals };
+  }
+  if (pending !== undefined) return { map: map.with(key, { value: encodePendingRecord(record), revision }), met, key, approvals };
+  // A new proposal (or one replacing an expired change): expired changes leave, then the caps apply.
+  const open = index.entries.filter((e) => ctx.nowMs <= e.expiresAtMs && e.key !== key);
+  const proposer = proposerOf(map, namespaces, ctx);
+  const refused = pendingCapRefusal(proposer, open);
+  if (refused !== undefined) return { refused };
+  let working = map;
+  for (const e of index.entries) if (ctx.nowMs > e.expiresAtMs && e.key !== key) working = working.without(e.key);
+  working = working.with(key, { value: encodePendingRecord(record), revision });
+  return { map: writePendingIndex(working, [...open, { key, proposer, expiresAtMs: record.expiresAtMs }], index.revision), met, key, approvals };
 }

@@ -227,6 +227,7 @@ function executePayload(map: MerkleMapDraft, payload: Uint8Array, ctx: Governanc
     const preview = applyOps(map, ops);
     if (!preview.ok) return { map, result: preview };
     const approval = recordApproval(map, ops, decision.namespaces, ctx);
+    if ('refused' in approval) return { map, result: approval.refused };
     if (!approval.met) return { map: approval.map, result: refusal('pending-approval', pendingDetail(decision.namespaces, decision.prefixes, approval.approvals)) };
     const outcome = applyOps(approval.map, ops);
     if (!outcome.ok) return { map, result: outcome };

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicaStore, StorageError } from './replica-store';
+import { Statements } from './statements';
 
 const dirs: string[] = [];
 function freshPath(): string {
@@ -27,6 +29,34 @@ describe('replica store (real SQLite file)', () => {
     expect(b.loadBlocks(2n, 10)).toEqual(['{"b":2}']);
     expect([...b.iterateLeaves()].map((l) => [l.index, l.height, l.data[0]])).toEqual([[0n, 1n, 1], [1n, 1n, 2], [2n, 2n, 3]]);
     b.close();
+  });
+
+  it('saving a block runs no statement that scans a whole table (its cost does not grow with the log)', () => {
+    const path = freshPath();
+    const s = new ReplicaStore(path);
+    for (let h = 1n; h <= 3n; h++) s.saveBlock(h, '{}', [Uint8Array.of(Number(h))]);
+    const seen: string[] = [];
+    // Every statement the store runs goes through Statements.get: record the SQL of this one save.
+    const realGet = Statements.prototype.get;
+    Statements.prototype.get = function (this: Statements, sql: string) {
+      seen.push(sql);
+      return realGet.call(this, sql);
+    };
+    try {
+      s.saveBlock(4n, '{}', [Uint8Array.of(4), Uint8Array.of(5)]);
+    } finally {
+      Statements.prototype.get = realGet;
+    }
+    s.close();
+    const db = new Database(path, { readonly: true });
+    const scans = [...new Set(seen)].flatMap((sql) => {
+      const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+      return plan.filter((row) => row.detail.startsWith('SCAN')).map((row) => `${sql} -> ${row.detail}`);
+    });
+    db.close();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(scans).toEqual([]);
   });
 
   it('refuses a block out of order and leaves nothing half-written', () => {

@@ -20,6 +20,10 @@ import { KEY_INDEX_SCHEMA, KeyIndexTables } from './key-index-tables';
 import { Statements } from './statements';
 import { GroupCommit, type GroupCommitStats } from './group-commit';
 
+function fileBytes(file: string): number {
+  return existsSync(file) ? statSync(file).size : 0;
+}
+
 export class StorageError extends Error {
   override name = 'StorageError';
   constructor(
@@ -167,10 +171,27 @@ export class ReplicaStore implements SignerJournal {
     this.groupCommit.whenDurable(release);
   }
 
+  /** Where the state snapshot lives (state-snapshot.ts), beside the database; undefined in memory. */
+  get snapshotPath(): string | undefined {
+    return this.path === ':memory:' ? undefined : `${this.path}.snapshot`;
+  }
+
   /** The database file and its write-ahead log, in bytes (for /metrics); read from the file system at scrape time. */
   get databaseBytes(): number {
-    const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
-    return this.path === ':memory:' ? 0 : size(this.path) + size(`${this.path}-wal`);
+    return this.path === ':memory:' ? 0 : fileBytes(this.path) + fileBytes(`${this.path}-wal`);
+  }
+
+  /**
+   * The write-ahead log alone (for /metrics): it is checkpointed back into the database file as it
+   * grows, so a WAL that keeps growing means checkpoints are held back (a long reader) and the disk fills.
+   */
+  get walBytes(): number {
+    return this.path === ':memory:' ? 0 : fileBytes(`${this.path}-wal`);
+  }
+
+  /** The state snapshot file (state-snapshot.ts), 0 when there is none. */
+  get snapshotBytes(): number {
+    return this.snapshotPath === undefined ? 0 : fileBytes(this.snapshotPath);
   }
 
   /** The file system holding the database (for /metrics and the disk alerts); undefined in memory. */
@@ -265,9 +286,10 @@ export class ReplicaStore implements SignerJournal {
     return row.h ?? 0n;
   }
 
+  /** Leaves are numbered 0, 1, ... without gaps, so the size is the highest index plus one: one probe of the primary key, not a count of every row. */
   logSize(): bigint {
-    const row = this.sql.get('SELECT COUNT(*) AS n FROM log_leaves').get() as { n: bigint };
-    return row.n;
+    const row = this.sql.get('SELECT MAX(idx) AS last FROM log_leaves').get() as { last: bigint | null };
+    return row.last === null ? 0n : row.last + 1n;
   }
 
   /**

@@ -9,7 +9,22 @@ import type { AttemptCode } from './errors';
 import { type JsonBounds, scanJson } from './json-scan';
 import { type AnswerKind, answerBounds, sdkLimits } from './limits';
 
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+/**
+ * What the SDK reads of an answer: a fetch Response is one; nodeTransport
+ * (`@vcr/client-sdk/node`) gives one without loading Node's fetch.
+ */
+export interface FetchAnswer {
+  readonly status: number;
+  /** A browser's fetch gives 'opaqueredirect' for a redirect it did not follow. */
+  readonly type?: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: {
+    getReader(): { read(): Promise<ReadableStreamReadResult<Uint8Array>>; cancel(reason?: unknown): Promise<void> };
+    cancel(reason?: unknown): Promise<void>;
+  } | null;
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<FetchAnswer>;
 
 export type HttpAnswer =
   | { ok: true; status: number; body: unknown; retryAfterMs: number | undefined }
@@ -33,7 +48,7 @@ function combine(timeoutMs: number, signal: AbortSignal | undefined): AbortSigna
 }
 
 /** Reads at most `maxBytes` of the body; undefined when it is larger (also for tools that fetch from replicas without the client). */
-export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+export async function readCapped(res: FetchAnswer, maxBytes: number): Promise<Uint8Array | undefined> {
   const declared = res.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
@@ -62,7 +77,7 @@ export async function readCapped(res: Response, maxBytes: number): Promise<Uint8
   return out;
 }
 
-function retryAfterMs(res: Response): number | undefined {
+function retryAfterMs(res: FetchAnswer): number | undefined {
   const header = res.headers.get('retry-after');
   if (header === null || !/^[0-9]{1,6}$/.test(header.trim())) return undefined;
   return Number(header.trim()) * 1000;

@@ -25,7 +25,7 @@ export { RegistryView, type ViewEvent, type ViewOptions, type ViewStatus } from 
 export { type Attempt, type AttemptClass, type AttemptCode, attemptClass, ForkError, RegistryError, type RegistryErrorCode, ReplicasFailedError } from './errors';
 export { MemoryStorage, type TrustStorage } from './storage';
 export { TRUST_FORMAT, type TrustedHead } from './trust-state';
-export type { FetchLike } from './http';
+export type { FetchAnswer, FetchLike } from './http';
 // The SDK's bounded JSON GET and error text, for tools that read replicas (ops/audit, ops/membership, ops/witness).
 export { errorSummary, type HttpAnswer, readCapped, requestJson } from './http';
 export { sdkLimits } from './limits';

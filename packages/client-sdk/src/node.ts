@@ -5,7 +5,7 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import type { TrustStorage } from './storage';
 
-export { nodeFetch, type NodeFetchOptions } from './node-fetch';
+export { nodeFetch, type NodeFetchOptions, nodeTransport } from './node-fetch';
 
 export class FileStorage implements TrustStorage {
   constructor(private readonly path: string) {}

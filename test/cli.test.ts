@@ -12,7 +12,7 @@ import { encodeTypedValue } from '@vcr/registry';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { bootstrapDemoRegistry } from '../ops/demo-registry';
 import { type LocalClusterLayout, prepareLocalCluster, type RunningReplica, spawnReplica, waitHealthy } from '../ops/local-cluster';
-import { buildCliOnce, cpuOf, runCli } from './support/cli-bin';
+import { buildCliOnce, cpuOf, emptyNodeCpuMs, getPathBytes, runCli } from './support/cli-bin';
 
 const basePort = 28_000 + Math.floor(Math.random() * 1_000) * 4;
 /** Ports 1 to 4: privileged, and nothing listens there, so every connection is refused at once. */
@@ -174,18 +174,34 @@ describe('vcr, the compiled CLI, against a real cluster', () => {
     expect(json.map((j) => [j.replica, j.primary, j.verified])).toEqual([['r1', 'r1', true], ['r2', 'r1', true], ['r3', 'r1', true], ['r4', 'r1', true]]);
   }, 30_000);
 
+  // What a get loads is what it costs to start: Node's fetch (undici) and zod's whole namespace (its
+  // locales alone were 264 kB) were most of it (docs/cli.md, "Running it").
+  it('get loads only what a read needs: under 350 kB of JavaScript (zod without its locales) and never undici', async () => {
+    const { bytes, files } = getPathBytes(await buildCliOnce());
+    console.log(`vcr get loads ${files.length} files, ${bytes} bytes`);
+    expect(bytes).toBeLessThan(350_000);
+    const r = await runCli(['get', FLAG], { VCR_DATA_DIR: layout.dataDir, VCR_BASE_PORT: String(basePort) }, tmpdir(), { measureCpu: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(cpuOf(r).loadedUndici).toBe(false);
+  }, 30_000);
+
   // The issue's target is 0.3 s of wall time on this machine; on the shared 2-core machine the wall time
-  // mostly measures the load (Node's own empty start takes 0.2 to 0.5 s at a load of 16), so the
-  // assertion is on the CLI's CPU time, which tsx's start-up alone exceeded, and the wall time is printed.
-  it('the bin is plain JavaScript run by node: get costs under 0.5 s of CPU (tsx spent more compiling), wall time printed', async () => {
+  // mostly measures the load (Node's own empty start takes 0.2 to 0.7 s at a load of 20), so the
+  // assertion is on CPU time, the least of 5 runs, both absolute and above Node's own start measured
+  // alongside (about 0.27 s and 0.15 s on 2026-12-08; before, 0.32 s and 0.20 s; tsx spent 1.5 s).
+  it('get costs under 0.4 s of CPU, under 0.25 s of it above Node\'s own empty start; wall times printed', async () => {
     const runs: { cpuMs: number; wallMs: number }[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < 5; i++) {
+      floor.push(await emptyNodeCpuMs());
       const r = await runCli(['get', FLAG], { VCR_DATA_DIR: layout.dataDir, VCR_BASE_PORT: String(basePort) }, tmpdir(), { measureCpu: true });
       expect(r.code, r.stderr).toBe(0);
       runs.push({ cpuMs: cpuOf(r).cpuMs, wallMs: r.wallMs });
     }
-    console.log(`vcr get: wall ms ${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}; CPU ms ${runs.map((r) => r.cpuMs.toFixed(0)).join(', ')}`);
-    expect(Math.min(...runs.map((r) => r.cpuMs))).toBeLessThan(500);
+    const least = Math.min(...runs.map((r) => r.cpuMs));
+    console.log(`vcr get: wall ms ${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}; CPU ms ${runs.map((r) => r.cpuMs.toFixed(0)).join(', ')}; node -e '' CPU ms ${floor.map((c) => c.toFixed(0)).join(', ')}`);
+    expect(least).toBeLessThan(400);
+    expect(least - Math.min(...floor)).toBeLessThan(250);
   }, 60_000);
 });
 

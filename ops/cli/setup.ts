@@ -81,7 +81,7 @@ export async function createClient(ctx: CliContext, opts: { write?: { as: string
     // The newest epoch is learned from f+1 of all the replicas, even when --replica pins the reads.
     epochReplicas: urls,
     backend: nodeBackend,
-    // node:http rather than the global fetch: undici's start-up is a noticeable part of a short command's time.
+    // node:http, answered as a BufferedAnswer (no fetch Response): loading undici is a noticeable part of a short command's time.
     fetch: nodeFetch(),
     // The trusted head (the highest certified header verified so far) persists between runs, so an older answer is a rollback.
     storage: new FileStorage(join(ctx.layout.dataDir, 'cli-trust.json')),

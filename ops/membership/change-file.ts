@@ -4,7 +4,7 @@
 // bounded in size, validated, refused with a message naming the file.
 
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { assertNever, bytesToHex, isWellFormedText, publicKey32, signature64, u63String } from '@vcr/proofs';
 import { type MembershipAction, type MembershipApproval, type MembershipChange, membershipChangeLimits, type MembershipOp, opToCanonical, validateOp } from '@vcr/registry';
 import { keyText, MembershipCliError, membershipCliLimits, messageOf } from './common';

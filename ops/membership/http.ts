@@ -2,7 +2,7 @@
 // requestJson) and the GET /v1/epochs pages. Answers are untrusted: the caller
 // verifies what it uses.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { u63String } from '@vcr/proofs';
 import { errorSummary, requestJson } from '@vcr/client-sdk';
 import { MembershipCliError, membershipCliLimits } from './common';

@@ -25,7 +25,7 @@ import {
   verifyCheckpointNote,
 } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorText, getJson, walkEpochs } from './fetch';
 
 const answerSchema = z.object({

@@ -5,7 +5,7 @@
 import { type Membership, parseEpochLinkJson, verifyEpochChain } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
 import { errorSummary, requestJson } from '@vcr/client-sdk';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const witnessCliLimits = {
   /** One answer: a checkpoint with its certificate, a page of 64 epoch links, or one change entry. */

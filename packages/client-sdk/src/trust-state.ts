@@ -23,7 +23,7 @@ import {
   verifyEpochChain,
   weakQuorumSize,
 } from '@vcr/proofs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ForkError, RegistryError, unknownEpochDetail } from './errors';
 import { sdkLimits } from './limits';
 import { sameJson } from './json-equal';

@@ -2,7 +2,7 @@
 // the wire schemas of @vcr/proofs. Parsing never throws; what comes out is
 // well-formed but still unverified (hence the `Untrusted` names).
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { certificateSchema, clientRequestSchema, fastHashList, fastMapProof, fastU63, hasExactKeys, limits, logProofSchema, mapProofSchema, tryHexToBytes, tryLowercaseHexToBytes, u63String } from '@vcr/proofs';
 import { registryLimits } from '@vcr/registry';
 import { sdkLimits } from './limits';

@@ -39,7 +39,7 @@ import type {
   PreparedCertificate,
   ViewChange,
 } from './types';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * HTTP body limit for one peer message or one committed block, checked by the

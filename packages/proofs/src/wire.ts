@@ -3,7 +3,7 @@
 // lowercase hex; 64-bit integers are decimal strings, so nothing loses
 // precision past 2^53 in any JSON parser. Parsing never throws.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesToHex, tryHexToBytes, tryLowercaseHexToBytes } from './bytes';
 import { isWellFormedText } from './canonical';
 import { type Certificate } from './certificate';

@@ -24,7 +24,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createNodeSigner } from '@vcr/crypto-node';
 import { abytes, assert, bytesToHex, concatBytes, equalBytes, hexToBytes, type Signer, utf8 } from '@vcr/proofs';
 import { secretFromEnvironment } from './secret-from-environment';

@@ -9,7 +9,7 @@
 // a backup pin is not a primary pin) are refinements: zod runs them only when
 // the fields they read have the right shape.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { tryBase64ToBytes } from '@vcr/proofs';
 import { type JsonValue, checkJsonValue } from './json';
 import { valueLimits as L } from './limits';

@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RegistryClient } from '@vcr/client-sdk';
 import { createNodeSigner, nodeBackend } from '@vcr/crypto-node';
@@ -15,6 +14,7 @@ import { utf8 } from '@vcr/proofs';
 import { AnswerCache } from '../apps/replica/src/http/answer-cache';
 import { fastKeyRead } from '../apps/replica/src/http/fast-read';
 import { createServer } from '../apps/replica/src/http/server';
+import { listen } from './support/listen';
 import { type OneReplica, startOneReplica } from './support/one-replica';
 
 // express's ETag generator itself, the package express depends on (no types of its own).
@@ -26,12 +26,6 @@ let withFastPath: Server;
 let fastServed = 0;
 let expressUrl = '';
 let fastUrl = '';
-
-async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 beforeAll(async () => {
   replica = await startOneReplica({ chainId: 'vcr-fast-read', registryPolicy: { rootWrite: 'open', admins: [] } });

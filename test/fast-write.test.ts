@@ -6,7 +6,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeSigner } from '@vcr/crypto-node';
@@ -15,6 +14,7 @@ import { encodeOp } from '@vcr/registry';
 import { fastWrite } from '../apps/replica/src/http/fast-write';
 import { createServer } from '../apps/replica/src/http/server';
 import { MAX_CLIENT_BODY_BYTES } from '../apps/replica/src/wire';
+import { listen } from './support/listen';
 import { type OneReplica, startOneReplica } from './support/one-replica';
 
 let replica: OneReplica;
@@ -25,12 +25,6 @@ let expressUrl = '';
 let fastUrl = '';
 const signer = createNodeSigner(randomBytes(32));
 let nextId = BigInt(Date.now()) * 1000n;
-
-async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 beforeAll(async () => {
   replica = await startOneReplica({ chainId: 'vcr-fast-write', registryPolicy: { rootWrite: 'open', admins: [] } });

@@ -80,7 +80,7 @@ export const sdkLimits = {
 } as const;
 
 /** The kinds of answer the SDK asks replicas for, each with its own bounds. */
-export type AnswerKind = 'read' | 'list' | 'history' | 'changes' | 'view-keys' | 'view-changes' | 'receipt' | 'header' | 'consistency' | 'epochs';
+export type AnswerKind = 'read' | 'list' | 'history' | 'changes' | 'view-keys' | 'view-changes' | 'receipt' | 'header' | 'consistency' | 'epochs' | 'orgs' | 'pending';
 
 /**
  * Bounds per kind of answer, from the wire limits of what an honest answer
@@ -112,4 +112,8 @@ export const answerBounds: Record<AnswerKind, { bytesMax: number; elementsMax: n
   consistency: { bytesMax: 16 * 1024, elementsMax: 256 },
   /** epochPageLinks links, each two signature sets and a membership (~800 elements). */
   epochs: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
+  /** 32 organization records (64 client and 16 admin keys each) with map proofs, and a certificate. */
+  orgs: { bytesMax: 2 * 1024 * 1024, elementsMax: 32_768 },
+  /** 64 pending changes, each a record, a map proof and up to 32 submissions proven like history entries. */
+  pending: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
 };

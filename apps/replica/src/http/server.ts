@@ -13,6 +13,7 @@ import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node
 import { OPENAPI_FILE } from '../openapi-file';
 import { RequestIdRefused } from '../request-intake';
 import { AnswerCache } from './answer-cache';
+import { approvalRoutes } from './approval-routes';
 import { auditRoutes } from './audit-routes';
 import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
@@ -205,6 +206,7 @@ export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLi
   registryRoutes(app, node, entryTexts);
   viewRoutes(app, node, entryTexts);
   auditRoutes(app, node);
+  approvalRoutes(app, node);
   witnessRoutes(app, node);
 
   const openapiYaml = readFileSync(OPENAPI_FILE, 'utf8');

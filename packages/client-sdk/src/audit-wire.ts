@@ -2,15 +2,9 @@
 // /v1/orgs, /v1/pending; docs/replica.md), checked by audit-checks.ts.
 
 import { z } from 'zod';
-import { certificateSchema, clientRequestSchema, headerSchema, logProofSchema, mapProofSchema, tryHexToBytes, u63String } from '@vcr/proofs';
+import { certificateSchema, clientRequestSchema, headerSchema, logProofSchema, mapProofSchema, u63String } from '@vcr/proofs';
 import { governanceLimits } from '@vcr/registry';
-
-const hexBytes = (maxBytes: number) =>
-  z
-    .string()
-    .max(2 * maxBytes, { abort: true })
-    .regex(/^(?:[0-9a-f]{2})*$/, 'lowercase hex')
-    .transform((s) => tryHexToBytes(s) as Uint8Array);
+import { hexBytes } from './wire';
 
 /** Leaves per block answer: at most one per request of a batch. */
 const LEAVES_MAX = 10_000;

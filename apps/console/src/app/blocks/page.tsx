@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { useConsole } from '../../components/console-context';
 import { short, CheckVerdict, Verdict, when } from '../../components/verdict';
+import { consoleLivePollMs } from '../../lib/live';
 import { getJson } from '../../lib/replica-api';
 import { checkCertificate, type CertificateCheck } from '../../lib/verify';
 
@@ -19,12 +20,25 @@ export default function Blocks() {
   const [rows, setRows] = useState<{ height: bigint; batch: number | undefined; check: CertificateCheck }[]>([]);
   const [error, setError] = useState<string | undefined>();
 
+  // Live: follow the newest certified head; a new block is listed once its certificate verifies.
   useEffect(() => {
-    void getJson(replica, '/v1/headers/latest').then((r) => {
+    let stop = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const step = async () => {
+      const r = await getJson(replica, '/v1/headers/latest');
+      if (stop) return;
       const check = r.ok ? checkCertificate(chain, r.body) : undefined;
-      if (check?.ok) setLatest(check.header.height);
-      else setError(r.ok ? (check && !check.ok ? check.reason : 'unknown') : r.reason);
-    });
+      if (check?.ok) {
+        setError(undefined);
+        setLatest((old) => (old === check.header.height ? old : check.header.height));
+      } else setError(r.ok ? (check && !check.ok ? check.reason : 'unknown') : r.reason);
+      timer = setTimeout(() => void step(), consoleLivePollMs);
+    };
+    void step();
+    return () => {
+      stop = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
   }, [chain, replica]);
 
   useEffect(() => {
@@ -46,6 +60,9 @@ export default function Blocks() {
   return (
     <>
       <h1>Blocks</h1>
+      <p className="muted">
+        Newest first. <span className="live">live: follows the newest certified head every {consoleLivePollMs / 1000} s</span>
+      </p>
       {error && <Verdict ok={false} reason={`latest header: ${error}`} />}
       <p>
         {top !== undefined && top > BigInt(PAGE) && <button onClick={() => setPage((p) => p + 1)}>older</button>}{' '}
@@ -64,7 +81,7 @@ export default function Blocks() {
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.height.toString()}>
+            <tr key={r.height.toString()} data-height={r.height.toString()}>
               <td>
                 <Link href={`/blocks/${r.height}?replica=${encodeURIComponent(replica)}`}>{r.height.toString()}</Link>
               </td>

@@ -5,13 +5,18 @@
 // detail and its signer's organization; a pending change listed with its
 // approvals, then applied after the second approval without a reload; new
 // writes appearing on the Blocks and Registry pages without a reload; a
-// block that does not exist shown as not found, not FAILED.
+// block that does not exist shown as not found, not FAILED; and a lying
+// replica (an HTTP proxy in front of r1) serving a VIEW-CHANGE correctly
+// signed with r3's real key but carrying a forged prepared certificate,
+// which the console marks FAILED.
 //
 // With VCR_DOCS_SCREENSHOTS=1 the screenshots also refresh docs/images/console/
 // (the ones docs/console.md shows); they always go to test-artifacts/.
 
 import { type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +24,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '@vcr/client-sdk';
 import { nodeBackend } from '@vcr/crypto-node';
 import type { Signer } from '@vcr/proofs';
+import { parseCommittedBlockJson, peerMessageToJson, type PrePrepare, signMessage, type ViewChange } from '@vcr/consensus';
+import { EncryptedFileKeyStore } from '../apps/replica/src/keystore';
 import { encodeTypedValue } from '@vcr/registry';
 import { loadGenesis } from '../apps/replica/src/genesis';
 import { spawnConsole, waitForConsole } from '../ops/console';
@@ -44,14 +51,55 @@ let page: Page;
 let org1: RegistryClient;
 let org2: RegistryClient;
 let org4: RegistryClient;
+let liar: Server;
+let liarUrl: string;
+
+/**
+ * A VIEW-CHANGE as a Byzantine r3 could send it: really signed with r3's key (read from the
+ * cluster's encrypted key file), to view 1, from the genesis checkpoint, carrying a prepared
+ * certificate for block 1 whose pre-prepare claims to be r1's but bears no valid signature, and
+ * no prepares. Its own signature verifies; what it carries does not.
+ */
+async function forgedViewChange(): Promise<string> {
+  const keys = new EncryptedFileKeyStore(join(layout.dataDir, 'r3', 'keys'), readFileSync(layout.passphraseFile, 'utf8').trim());
+  const block = parseCommittedBlockJson(await (await fetch(`${layout.replicas[0]!.url}/v1/blocks/1`)).json());
+  if (!block.ok) throw new Error('block 1 malformed');
+  const prePrepare: PrePrepare = { type: 'pre-prepare', epoch: 0n, from: 'r1', view: 0n, seq: 1n, header: block.value.header, batch: block.value.batch, signature: new Uint8Array(64).fill(7) };
+  const ctx = { backend: nodeBackend, chainId: 'vcr-console-auditor' };
+  const vc = signMessage<ViewChange>(ctx, keys.open('replica'), { type: 'view-change', epoch: 0n, from: 'r3', newView: 1n, checkpoint: { seq: 0n, headerHash: new Uint8Array(32), proof: [] }, prepared: [{ prePrepare, prepares: [] }] });
+  return JSON.stringify({ messages: [{ id: '1', receivedAtMs: String(Date.now()), message: peerMessageToJson(vc) }], next: null });
+}
+
+/** Serves the forged view change as r1's audit record of view changes; everything else from r1, untouched. */
+async function startLiar(target: string): Promise<Server> {
+  const forged = await forgedViewChange();
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/v1/audit/messages?type=view-change')) {
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      res.end(forged);
+      return;
+    }
+    fetch(`${target}${req.url ?? '/'}`)
+      .then(async (upstream) => {
+        const body = await upstream.text();
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'access-control-allow-origin': '*' });
+        res.end(body);
+      })
+      .catch(() => {
+        res.writeHead(502);
+        res.end();
+      });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
 
 async function clientOf(signer: Signer): Promise<RegistryClient> {
   return RegistryClient.create({ membership: loadGenesis(layout.genesisFile), replicas: layout.replicas.map((r) => r.url), signer, backend: nodeBackend });
 }
 
-async function open(path: string): Promise<void> {
+async function open(path: string, replica = layout.replicas[0]!.url): Promise<void> {
   const sep = path.includes('?') ? '&' : '?';
-  await page.goto(`${consoleUrl}${path}${sep}replica=${encodeURIComponent(layout.replicas[0]!.url)}`, { waitUntil: 'domcontentloaded' });
+  await page.goto(`${consoleUrl}${path}${sep}replica=${encodeURIComponent(replica)}`, { waitUntil: 'domcontentloaded' });
 }
 
 async function shot(name: string): Promise<void> {
@@ -75,7 +123,9 @@ beforeAll(async () => {
   org4 = await clientOf(openOrgAdminKey(layout, 4));
   expect((await org1.put('demo/flags/checkout', flag(false))).result.ok).toBe(true);
   expect((await org1.put('demo/flags/checkout', flag(true))).result.ok).toBe(true);
-  consoleProcess = spawnConsole({ port: consolePort, genesisFile: layout.genesisFile, replicaUrls: layout.replicas.map((r) => r.url) });
+  liar = await startLiar(layout.replicas[0]!.url);
+  liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+  consoleProcess = spawnConsole({ port: consolePort, genesisFile: layout.genesisFile, replicaUrls: [...layout.replicas.map((r) => r.url), liarUrl] });
   await waitForConsole(consoleUrl, 60_000);
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -84,6 +134,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   consoleProcess?.kill('SIGKILL');
+  liar?.close();
   for (const r of replicas) r.process.kill('SIGKILL');
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -155,6 +206,44 @@ describe("the auditor's console in headless Chromium", () => {
     expect(await page.getByRole('button', { name: 'demo/flags/later' }).count()).toBe(0);
     await org1.put('demo/flags/later', flag(false));
     await page.getByRole('button', { name: 'demo/flags/later' }).waitFor({ timeout: 30_000 });
+  }, 90_000);
+
+  it('marks a correctly signed view change that carries a forged prepared certificate FAILED', async () => {
+    await open('/view-changes', liarUrl);
+    const row = page.locator('[data-testid="view-changes"] tbody tr[data-type="view-change"]');
+    await row.first().locator('[data-verdict]').waitFor({ timeout: 30_000 });
+    expect(await row.first().locator('[data-verdict]').getAttribute('data-verdict')).toBe('failed');
+    expect(await row.first().locator('[data-verdict]').textContent()).toContain("r3's view change to view 1: a prepared certificate does not verify");
+    await shot('view-changes');
+  }, 60_000);
+
+  it('lists the newest sequence numbers with their verdicts, explains what Activity counts, and renders every other page', async () => {
+    await open('/votes');
+    const index = page.locator('[data-testid="sequence-index"] tbody tr');
+    await index.first().locator('[data-verdict]').waitFor({ timeout: 30_000 });
+    const verdicts = await page.locator('[data-testid="sequence-index"] [data-verdict]').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
+    expect(verdicts.length).toBeGreaterThan(5);
+    expect(verdicts.every((v) => v === 'verified')).toBe(true);
+    await shot('vote-index');
+    await index.first().locator('a').click();
+    await page.locator('[data-testid="votes"] tbody tr').nth(2).waitFor({ timeout: 30_000 });
+    await shot('vote-history');
+    await open('/activity');
+    await page.locator('[data-testid="charts"] svg rect').first().waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="activity-explained"]').textContent()).toContain('grouped by the replica that signed them');
+    await shot('activity');
+    await open('/');
+    await page.locator('[data-testid="overview"] tbody tr').nth(3).locator('[data-verdict]').waitFor({ timeout: 30_000 });
+    await shot('overview');
+    await open('/epochs');
+    await page.getByRole('heading', { name: 'Membership and epoch chain' }).waitFor({ timeout: 30_000 });
+    await shot('membership');
+    await open('/evidence');
+    await page.getByRole('heading', { name: 'Evidence of equivocation' }).waitFor({ timeout: 30_000 });
+    await shot('evidence');
+    await open('/genesis');
+    await page.getByRole('heading', { name: 'Pinned genesis' }).waitFor({ timeout: 30_000 });
+    await shot('genesis');
   }, 90_000);
 
   it('shows a block the replica does not have as not found, not FAILED', async () => {

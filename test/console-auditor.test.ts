@@ -210,7 +210,7 @@ describe("the auditor's console in headless Chromium", () => {
 
   it('marks a correctly signed view change that carries a forged prepared certificate FAILED', async () => {
     await open('/view-changes', liarUrl);
-    const row = page.locator('[data-testid="view-changes"] tbody tr[data-type="view-change"]');
+    const row = page.locator('[data-testid="view-changes"] tbody tr', { hasText: 'view-change' });
     await row.first().locator('[data-verdict]').waitFor({ timeout: 30_000 });
     expect(await row.first().locator('[data-verdict]').getAttribute('data-verdict')).toBe('failed');
     expect(await row.first().locator('[data-verdict]').textContent()).toContain("r3's view change to view 1: a prepared certificate does not verify");

@@ -2,17 +2,15 @@
 // /v1/orgs, /v1/pending; docs/replica.md), checked by audit-checks.ts.
 
 import { z } from 'zod';
-import { certificateSchema, clientRequestSchema, headerSchema, logProofSchema, mapProofSchema, u63String } from '@vcr/proofs';
+import { certificateSchema, headerSchema, logProofSchema, mapProofSchema, u63String } from '@vcr/proofs';
 import { governanceLimits } from '@vcr/registry';
-import { hexBytes } from './wire';
-
-/** Leaves per block answer: at most one per request of a batch. */
-const LEAVES_MAX = 10_000;
+import { sdkLimits } from './limits';
+import { changeSchema, hexBytes } from './wire';
 
 export const blockResultsSchema = z.object({
   height: u63String,
   previousHeader: headerSchema.nullable(),
-  leaves: z.array(z.object({ logIndex: u63String, leafData: hexBytes(8192), inclusionProof: logProofSchema })).max(LEAVES_MAX),
+  leaves: z.array(z.object({ logIndex: u63String, leafData: hexBytes(8192), inclusionProof: logProofSchema })).max(sdkLimits.blockResultsLeavesMax),
 });
 export type UntrustedBlockResults = z.infer<typeof blockResultsSchema>;
 
@@ -22,14 +20,8 @@ export const orgRecordsSchema = z.object({
 });
 export type UntrustedOrgRecords = z.infer<typeof orgRecordsSchema>;
 
-export const submissionSchema = z.object({
-  height: u63String,
-  logIndex: u63String,
-  request: clientRequestSchema,
-  leafData: hexBytes(8192),
-  inclusionProof: logProofSchema,
-  certificate: certificateSchema,
-});
+/** A request that submitted a pending change: a history entry's proof material, without the key change. */
+export const submissionSchema = changeSchema.pick({ height: true, logIndex: true, request: true, leafData: true, inclusionProof: true, certificate: true });
 export type UntrustedSubmission = z.infer<typeof submissionSchema>;
 
 export const pendingChangeSchema = z.object({

@@ -3,6 +3,8 @@
 export const sdkLimits = {
   /** Largest response body read from a replica; anything larger is refused unread. Each kind of answer has a smaller bound below (answerBounds). */
   responseBytesMax: 8 * 1024 * 1024,
+  /** Log leaves accepted in one block's results (GET /v1/blocks/{h}/results): at most one per request of a batch, far above any batch bound. */
+  blockResultsLeavesMax: 10_000,
   /**
    * JSON nesting accepted in any answer, checked by a scan of the bytes before
    * JSON.parse (json-scan.ts): the deepest honest answer (an epochs page) nests 6 levels.

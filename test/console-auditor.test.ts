@@ -208,6 +208,28 @@ describe("the auditor's console in headless Chromium", () => {
     await page.getByRole('button', { name: 'demo/flags/later' }).waitFor({ timeout: 30_000 });
   }, 90_000);
 
+  it('lists blocks with requests only by default, and filters them by organization and key prefix', async () => {
+    await open('/blocks');
+    await page.locator('[data-testid="blocks"] tbody tr [data-verdict]').first().waitFor({ timeout: 30_000 });
+    const requestCounts = await page.locator('[data-testid="blocks"] tbody tr td:nth-child(4)').allTextContents();
+    expect(requestCounts.length).toBeGreaterThan(0);
+    expect(requestCounts.every((n) => Number(n) > 0)).toBe(true);
+    await page.locator('[data-testid="filter-org"]').fill('org4');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(() => {
+      const cells = Array.from(document.querySelectorAll('[data-testid="blocks"] tbody tr td:nth-child(5)')).map((c) => c.textContent ?? '');
+      return cells.length > 0 && cells.every((c) => c.includes('org4'));
+    }, undefined, { timeout: 30_000 });
+    await page.locator('[data-testid="filter-org"]').fill('');
+    await page.locator('[data-testid="filter-keyPrefix"]').fill('demo/flags/critical/');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(() => {
+      const cells = Array.from(document.querySelectorAll('[data-testid="blocks"] tbody tr td:nth-child(6)')).map((c) => c.textContent ?? '');
+      return cells.length === 2 && cells.every((c) => c.includes('demo/flags/critical/payments-kill'));
+    }, undefined, { timeout: 30_000 });
+    await shot('blocks-filtered');
+  }, 60_000);
+
   it('marks a correctly signed view change that carries a forged prepared certificate FAILED', async () => {
     await open('/view-changes', liarUrl);
     const row = page.locator('[data-testid="view-changes"] tbody tr', { hasText: 'view-change' });

@@ -91,7 +91,7 @@ describe('vcr, the compiled CLI, against a real cluster', () => {
     const top = await vcr('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/exit codes: 0 ok, 1 internal error, 2 usage, 3 refused, 4 pending approval, 5 verification failed, 6 unreachable, 7 stale, 8 setup/);
-    for (const command of ['get', 'put', 'delete', 'list', 'history', 'watch', 'verify', 'status', 'epochs']) {
+    for (const command of ['get', 'put', 'delete', 'list', 'history', 'watch', 'pending', 'verify', 'status', 'epochs']) {
       const r = await runCli([command, '--help']); // no data folder needed for help
       expect(r.code, `${command} --help: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^usage: vcr ${command}\\b`));
@@ -124,6 +124,22 @@ describe('vcr, the compiled CLI, against a real cluster', () => {
     const read = await vcr('get', CRITICAL, '-o', 'json');
     expect(JSON.parse(read.stdout)).toMatchObject({ found: false });
   }, 30_000);
+
+  it('vcr pending lists the waiting change with who approved it and its expiry (exit 4 while one waits), and exits 0 once a second organization applies it', async () => {
+    const r = await vcr('pending');
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stdout).toMatch(new RegExp(`put ${CRITICAL}: approved by org1; demo/flags/critical/ needs 2 of org1, org2, org3; expires \\d{4}-`));
+    const json = await vcr('pending', '-o', 'json');
+    expect(json.code).toBe(4);
+    const listed = JSON.parse(json.stdout) as { changes: { approvals: string[]; ops: { key: string }[]; submissions: unknown[]; verified: boolean }[] };
+    expect(listed.changes).toHaveLength(1);
+    expect(listed.changes[0]).toMatchObject({ approvals: ['org1'], ops: [{ key: CRITICAL }], verified: true });
+    const approve = await vcr('put', '--as', 'org2', CRITICAL, flagValue);
+    expect(approve.code, approve.stderr).toBe(0);
+    const after = await vcr('pending');
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(/^0 changes waiting for approvals at height \d+/m);
+  }, 60_000);
 
   it('with no replica reachable it exits 6 and says UNREACHABLE, not NOT VERIFIED', async () => {
     const r = await runCli(['get', FLAG], { VCR_DATA_DIR: layout.dataDir, VCR_BASE_PORT: String(deadPort) });

@@ -32,7 +32,7 @@ const globalOptions = {
   help: { type: 'boolean', short: 'h', help: 'this help' },
 } as const;
 
-export type CommandName = 'get' | 'put' | 'delete' | 'list' | 'history' | 'watch' | 'verify' | 'status' | 'epochs';
+export type CommandName = 'get' | 'put' | 'delete' | 'list' | 'history' | 'watch' | 'pending' | 'verify' | 'status' | 'epochs';
 
 interface CommandSpec {
   summary: string;
@@ -50,6 +50,7 @@ export const commands: Record<CommandName, CommandSpec> = {
   list: { summary: 'live keys under a prefix, each verified by its map proof', positionals: ['prefix?'], options: ['replica', 'allow-stale', 'max-staleness-ms'], outputs: ['text', 'json', 'table'] },
   history: { summary: 'every change to a key, each verified (certificate, signed request, inclusion)', positionals: ['key'], options: ['replica'], outputs: ['text', 'json', 'table'] },
   watch: { summary: 'follows changes under a prefix from now on, printing each verified change as it commits (json: one object per line)', positionals: ['prefix?'], options: ['replica', 'from', 'from-revision'], outputs: ['text', 'json'] },
+  pending: { summary: 'changes waiting for approvals: what each does, who approved, when it expires, each verified; exits 4 while one waits', positionals: [], options: ['replica'], outputs: ['text', 'json', 'table'] },
   verify: { summary: 're-verifies the whole chain from genesis, and that the log extends the head verified last time', positionals: [], options: ['replica'], outputs: ['text', 'json'] },
   status: { summary: "each replica's view, primary, height, lag, epoch and verified certificate age", positionals: [], options: [], outputs: ['table', 'json'] },
   epochs: { summary: 'the epoch chain from genesis, each link verified, with its change and approvals', positionals: [], options: ['replica'], outputs: ['text'] },

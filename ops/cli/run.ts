@@ -24,6 +24,8 @@ async function dispatch(cmd: ParsedCommand, ctx: CliContext): Promise<number> {
       return runHistory(await createClient(ctx), cmd, print);
     case 'watch':
       return runWatch(await createClient(ctx), cmd, print);
+    case 'pending':
+      return (await import('./pending')).runPending(await createClient(ctx), cmd, print);
     case 'put':
     case 'delete':
       return runWrite(await createClient(ctx, { write: { as: cmd.as } }), cmd, print);

@@ -2,6 +2,7 @@
 // (the genesis file's `membership`), replica URLs and a client signer; every
 // answer is verified before it is returned (docs/client-sdk.md).
 
+import { listPending, readOrgs, type VerifiedOrgs, type VerifiedPendingList } from './pending';
 import { bytesToHex, type Certificate, type CryptoBackend, type Membership, nobleBackend, type Signer, checkMembership, utf8 } from '@vcr/proofs';
 import type { RegistryOp, SingleOp } from '@vcr/registry';
 import { acceptCertificate } from './accept';
@@ -194,6 +195,16 @@ export class RegistryClient {
   /** Verified endpoints: every key under a prefix ending in "/", or one key. */
   getEndpoints(prefixOrKey: string, options?: Omit<ReadOptions, 'linearizable'>): Promise<VerifiedEndpoints> {
     return this.typed.getEndpoints(prefixOrKey, options);
+  }
+
+  /** Changes waiting for approvals, with their proven records and the signed requests that submitted them (docs/client-sdk.md, "Auditing"). */
+  pending(): Promise<VerifiedPendingList> {
+    return listPending(this.core);
+  }
+
+  /** Organization records from the certified state, each proven present or absent. */
+  organizations(names: readonly string[]): Promise<VerifiedOrgs> {
+    return readOrgs(this.core, names);
   }
 
   put(key: string, value: Value): Promise<VerifiedReceipt> {

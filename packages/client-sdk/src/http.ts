@@ -168,6 +168,10 @@ export function answerKindOf(path: string): AnswerKind | undefined {
       return 'consistency';
     case '/v1/epochs':
       return 'epochs';
+    case '/v1/orgs':
+      return 'orgs';
+    case '/v1/pending':
+      return 'pending';
     default:
       return undefined;
   }

@@ -20,6 +20,9 @@ export {
 export type { VerifiedReceipt } from './writes';
 export { describeReceipt, type ReceiptOutcome, receiptOutcome } from './receipt';
 export type { VerifiedChange } from './verify';
+export type { VerifiedOrgs, VerifiedPendingList } from './pending';
+export { orgsOfClient, type RequestOutcome, verifyBlockResults, type VerifiedPendingChange, type VerifiedSubmission } from './audit-checks';
+export { blockResultsSchema, type UntrustedBlockResults } from './audit-wire';
 export type { WatchOptions } from './changes';
 export { RegistryView, type ViewEvent, type ViewOptions, type ViewStatus } from './view';
 export { type Attempt, type AttemptClass, type AttemptCode, attemptClass, ForkError, RegistryError, type RegistryErrorCode, ReplicasFailedError } from './errors';

@@ -3,6 +3,8 @@
 export const sdkLimits = {
   /** Largest response body read from a replica; anything larger is refused unread. Each kind of answer has a smaller bound below (answerBounds). */
   responseBytesMax: 8 * 1024 * 1024,
+  /** Log leaves accepted in one block's results (GET /v1/blocks/{h}/results): at most one per request of a batch, far above any batch bound. */
+  blockResultsLeavesMax: 10_000,
   /**
    * JSON nesting accepted in any answer, checked by a scan of the bytes before
    * JSON.parse (json-scan.ts): the deepest honest answer (an epochs page) nests 6 levels.
@@ -80,7 +82,7 @@ export const sdkLimits = {
 } as const;
 
 /** The kinds of answer the SDK asks replicas for, each with its own bounds. */
-export type AnswerKind = 'read' | 'list' | 'history' | 'changes' | 'view-keys' | 'view-changes' | 'receipt' | 'header' | 'consistency' | 'epochs';
+export type AnswerKind = 'read' | 'list' | 'history' | 'changes' | 'view-keys' | 'view-changes' | 'receipt' | 'header' | 'consistency' | 'epochs' | 'orgs' | 'pending';
 
 /**
  * Bounds per kind of answer, from the wire limits of what an honest answer
@@ -112,4 +114,8 @@ export const answerBounds: Record<AnswerKind, { bytesMax: number; elementsMax: n
   consistency: { bytesMax: 16 * 1024, elementsMax: 256 },
   /** epochPageLinks links, each two signature sets and a membership (~800 elements). */
   epochs: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
+  /** 32 organization records (64 client and 16 admin keys each) with map proofs, and a certificate. */
+  orgs: { bytesMax: 2 * 1024 * 1024, elementsMax: 32_768 },
+  /** 64 pending changes, each a record, a map proof and up to 32 submissions proven like history entries. */
+  pending: { bytesMax: sdkLimits.responseBytesMax, elementsMax: 65_536 },
 };

@@ -7,7 +7,8 @@ import { certificateSchema, clientRequestSchema, fastHashList, fastMapProof, fas
 import { registryLimits } from '@vcr/registry';
 import { sdkLimits } from './limits';
 
-const hexBytes = (maxBytes: number) =>
+/** Lowercase hex of at most `maxBytes` bytes, as bytes. */
+export const hexBytes = (maxBytes: number) =>
   z
     .string()
     .max(2 * maxBytes, { abort: true })

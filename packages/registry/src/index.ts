@@ -3,6 +3,7 @@ export * from './governance';
 export * from './leaf';
 export * from './membership-change';
 export * from './ops';
+export * from './pending';
 export * from './refusal';
 export * from './prefix-index';
 export * from './values';

@@ -20,6 +20,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <Link href="/epochs">Membership</Link>
             <Link href="/evidence">Evidence</Link>
             <Link href="/registry">Registry</Link>
+            <Link href="/pending">Pending</Link>
             <Link href="/genesis">Genesis</Link>
           </nav>
         </header>

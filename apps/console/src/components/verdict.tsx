@@ -34,3 +34,12 @@ export function when(ms: bigint | number | string): string {
 export function CheckVerdict({ check }: { check: { ok: true } | { ok: false; reason: string; unverifiable?: true } }) {
   return check.ok ? <Verdict ok /> : <Verdict ok={false} reason={check.reason} unverifiable={check.unverifiable === true} />;
 }
+
+/** An item the replica says does not exist (HTTP 404): not a failed rule, so not FAILED. */
+export function NotFound({ what }: { what: string }) {
+  return (
+    <span className="verdict not-found" data-verdict="not-found">
+      not found: {what}
+    </span>
+  );
+}

@@ -7,7 +7,8 @@ import { consoleLimits } from './limits';
 
 const TIMEOUT_MS = 5_000;
 
-export type Fetched = { ok: true; body: unknown } | { ok: false; reason: string };
+/** `status`: the HTTP status of a refusal, so a page can tell "not found" (404) from a failed rule. */
+export type Fetched = { ok: true; body: unknown } | { ok: false; reason: string; status?: number };
 
 /** The shape of getJson, so the epoch walk can be driven by a fake replica in unit tests. */
 export type GetJson = (baseUrl: string, path: string) => Promise<Fetched>;
@@ -23,7 +24,7 @@ export async function getJson(baseUrl: string, path: string): Promise<Fetched> {
     } catch {
       return { ok: false, reason: `HTTP ${res.status}, not JSON` };
     }
-    if (!res.ok && res.status !== 503) return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify((body as { error?: unknown } | null)?.error ?? body).slice(0, 200)}` };
+    if (!res.ok && res.status !== 503) return { ok: false, status: res.status, reason: `HTTP ${res.status}: ${JSON.stringify((body as { error?: unknown } | null)?.error ?? body).slice(0, 200)}` };
     return { ok: true, body };
   } catch (error) {
     return { ok: false, reason: `unreachable (${error instanceof Error ? error.message : String(error)})` };

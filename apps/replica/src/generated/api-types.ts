@@ -120,6 +120,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/blocks/{height}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The certified result of every request a block executed
+         * @description The block's log leaves (one per executed request, in batch order,
+         *     each naming the request and its result), each with its inclusion
+         *     proof against the block's `logRoot` at its `logSize`, and the
+         *     previous block's header. To verify: the previous header's hash must
+         *     be the block's `prevHash`; its `logSize` (0 at height 1) is the first
+         *     leaf's index and the block's `logSize` is one past the last, so no
+         *     leaf can be left out; each leaf's `requestHash` must be a request of
+         *     the batch. A request of the batch without a leaf was not executed
+         *     (a duplicate or an id outside the window).
+         */
+        get: operations["blockResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Organization records from the certified state, with map proofs
+         * @description The record (client keys and admin keys, canonical CBOR) of each named
+         *     organization, or its absence, with a map proof of the reserved key
+         *     `\u0000org/<name>` against the certificate's `header.stateRoot`.
+         */
+        get: operations["getOrgs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes waiting for approvals, with their records and the requests that submitted them
+         * @description The changes that requests of recent blocks submitted with the result
+         *     `pending-approval` (at most the newest 2,048 blocks, none older than
+         *     the longest approval window), newest first, at most 64. Each carries
+         *     its pending record read from the certified state with a map proof
+         *     of `\u0000pending/<change>` against the certificate's
+         *     `header.stateRoot`: present, the change still waits (approving
+         *     organizations, proposer, expiry); absent, it was applied or expired.
+         *     Each submission is proven as a history entry is (signed request,
+         *     leaf, inclusion, certificate), and its operations hash to `change`.
+         *     A listing's completeness is not provable.
+         */
+        get: operations["listPending"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/log/inclusion": {
         parameters: {
             query?: never;
@@ -813,6 +892,45 @@ export interface components {
             inclusionProof: components["schemas"]["LogProof"];
             certificate: components["schemas"]["Certificate"];
         };
+        BlockResults: {
+            height: components["schemas"]["PositiveU63"];
+            previousHeader: components["schemas"]["Header"] | null;
+            leaves: {
+                logIndex: components["schemas"]["U63"];
+                leafData: components["schemas"]["Hex"];
+                inclusionProof: components["schemas"]["LogProof"];
+            }[];
+        };
+        OrgRecords: {
+            certificate: components["schemas"]["Certificate"];
+            orgs: {
+                org: string;
+                record: components["schemas"]["Hex"] | null;
+                revision: components["schemas"]["U63"];
+                proof: components["schemas"]["MapProof"];
+            }[];
+        };
+        /** @description A request that submitted a pending change, proven like a history entry. */
+        Submission: {
+            height: components["schemas"]["PositiveU63"];
+            logIndex: components["schemas"]["U63"];
+            request: components["schemas"]["ClientRequest"];
+            leafData: components["schemas"]["Hex"];
+            inclusionProof: components["schemas"]["LogProof"];
+            certificate: components["schemas"]["Certificate"];
+        };
+        PendingList: {
+            certificate: components["schemas"]["Certificate"];
+            changes: {
+                /** @description The change key's hash part (32 hex characters). */
+                change: string;
+                /** @description Canonical CBOR of `{ approvals, proposer, expiresAtMs }`, or null when no longer pending. */
+                record: components["schemas"]["Hex"] | null;
+                revision: components["schemas"]["U63"];
+                proof: components["schemas"]["MapProof"];
+                submissions: components["schemas"]["Submission"][];
+            }[];
+        };
         KeyHistory: {
             key: string;
             entries: components["schemas"]["Change"][];
@@ -1389,6 +1507,78 @@ export interface operations {
             400: components["responses"]["Malformed"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
+        };
+    };
+    blockResults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A block height (at least 1) as a decimal string. */
+                height: components["parameters"]["Height"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The block's results. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockResults"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getOrgs: {
+        parameters: {
+            query: {
+                /** @description 1 to 32 organization ids, comma-separated. */
+                names: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The records. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgRecords"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+            503: components["responses"]["NoCertifiedState"];
+        };
+    };
+    listPending: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingList"];
+                };
+            };
+            400: components["responses"]["Malformed"];
+            503: components["responses"]["NoCertifiedState"];
         };
     };
     logInclusion: {

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { ReplicaNode } from '../replica-node';
 import { OPENAPI_FILE } from '../openapi-file';
 import { AnswerCache } from './answer-cache';
+import { approvalRoutes } from './approval-routes';
 import { auditRoutes } from './audit-routes';
 import { certificateJsonOf } from './certificate-json';
 import { mirrorHealth, mirrorRoutes } from './mirror-routes';
@@ -177,6 +178,7 @@ export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLi
   registryRoutes(app, node, entryTexts);
   viewRoutes(app, node, entryTexts);
   auditRoutes(app, node);
+  approvalRoutes(app, node);
   witnessRoutes(app, node);
 
   const openapiYaml = readFileSync(OPENAPI_FILE, 'utf8');

@@ -6,7 +6,7 @@
 // Pure and deterministic like the rest of the executor: no clock but the
 // certified block time, no iteration over unordered collections.
 
-import { type CryptoBackend, type MerkleMapDraft, type MerkleMapSnapshot, assert, bytesToHex, encodeCanonical } from '@vcr/proofs';
+import { type CryptoBackend, type MerkleMapDraft, type MerkleMapSnapshot, assert } from '@vcr/proofs';
 
 /** What the rules read: a committed snapshot or a block's draft. */
 export type MapReader = Pick<MerkleMapSnapshot, 'get' | 'has'>;
@@ -30,10 +30,9 @@ import {
   encodePendingRecord,
   namespaceKey,
   namespacePrefixesOf,
-  opToCanonical,
   orgKey,
   type RegistryResult,
-  pendingKey,
+  changeKey,
   refusal,
   valueRefusal,
 } from '@vcr/registry';
@@ -165,11 +164,6 @@ export function pendingDetail(namespaces: readonly NamespaceRecord[], prefixes: 
   return `approved by ${approvals.length > 0 ? approvals.join(', ') : 'no organization yet'}; ${needs.join('; ')}`;
 }
 
-/** The pending-change key of these exact ops: submitting the same change again from another organization approves it. */
-export function changeKey(backend: CryptoBackend, ops: readonly SingleOp[]): string {
-  const hash = backend.sha256(encodeCanonical(opToCanonical({ op: 'txn', ops: [...ops] })));
-  return pendingKey(bytesToHex(hash).slice(0, 32));
-}
 
 /** The open pending changes, in expiry then key order (absent: none). */
 function readPendingIndex(map: MapReader): { entries: PendingIndexEntry[]; revision: bigint } {

@@ -93,6 +93,14 @@ export default function Activity() {
   return (
     <>
       <h1>Activity</h1>
+      <p className="muted" data-testid="activity-explained">
+        What is counted, all of it verified here first: blocks and requests come from the last {BLOCKS} blocks of the inspected replica, each certificate checked
+        against its epoch&apos;s membership (a block counts once, its requests are the batch the certificate commits to). Commit latency is read from this
+        replica&apos;s audit record: the time from the first PRE-PREPARE it received for a sequence number to the last COMMIT it needed. View changes are the
+        NEW-VIEW messages it received. &quot;Votes per signer&quot; counts the signed PRE-PREPARE, PREPARE, COMMIT and CHECKPOINT messages in this
+        replica&apos;s audit record whose signature verified, grouped by the replica that signed them: a low count means that replica&apos;s votes reached
+        this one less often (it was slower, down, or not needed for a quorum), not that it misbehaved.
+      </p>
       {problems.map((p) => (
         <p key={p}>
           <Verdict ok={false} reason={p} />

@@ -4,33 +4,54 @@
 // entry (map proof against a verified certificate) and each change (the
 // signed request, its log leaf and inclusion, the block's certificate). A
 // failure is shown as such; the SDK never returns an unverified entry.
+// Live: the page follows the verified change stream (watch) and lists again
+// when a change arrives. A key's history also shows the proposal and each
+// approval of a change that needed approvals (GET /v1/pending, each
+// submission verified like a history entry), and names signers by their
+// organizations from the certified registry state.
 
 import { useEffect, useState } from 'react';
-import { type ListedKey, RegistryClient, type VerifiedChange } from '@vcr/client-sdk';
-import { useConsole } from '../../components/console-context';
+import type { ListedKey, VerifiedChange, VerifiedSubmission } from '@vcr/client-sdk';
+import { singleOps } from '@vcr/registry';
+import { useOrgNames, useRegistryClient } from '../../components/registry-client';
 import { short, Verdict, when } from '../../components/verdict';
 
 const text = (bytes: Uint8Array | undefined) => (bytes === undefined ? '(deleted)' : new TextDecoder().decode(bytes));
 
+/** A row of a key's history: an applied change, or a submission of a change that waited for approvals. */
+type HistoryRow = { kind: 'change'; change: VerifiedChange } | { kind: 'submission'; submission: VerifiedSubmission; first: boolean; still: boolean };
+
+const rowIndex = (r: HistoryRow) => (r.kind === 'change' ? r.change.logIndex : r.submission.logIndex);
+
 export default function RegistryBrowser() {
-  const { config, replica } = useConsole();
-  const [client, setClient] = useState<RegistryClient | undefined>();
+  const { client, error: clientError } = useRegistryClient();
+  const names = useOrgNames(client);
+  const [tick, setTick] = useState(0);
   const [prefix, setPrefix] = useState('');
   const [keys, setKeys] = useState<ListedKey[] | undefined>();
   const [selected, setSelected] = useState<string | undefined>();
-  const [history, setHistory] = useState<VerifiedChange[] | undefined>();
+  const [history, setHistory] = useState<HistoryRow[] | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [listed, setListed] = useState('');
 
+  // Live: each verified change under the root bumps `tick`, which lists again and reloads the open history.
   useEffect(() => {
-    // Only the inspected replica: a failure is that replica's, not hidden by failing over to another.
-    // The newest epoch is still learned from f+1 of all the configured replicas (docs/client-sdk.md, "Epochs").
-    RegistryClient.create({ membership: config.membership, replicas: [replica], epochReplicas: config.replicas.map((r) => r.url) })
-      .then(setClient)
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, [config, replica]);
+    if (!client) return;
+    const stop = new AbortController();
+    void (async () => {
+      try {
+        const head = await client.latest();
+        for await (const _change of client.watch('', { fromLogIndex: head.certificate.header.logSize, signal: stop.signal, waitMs: 10_000 })) setTick((t) => t + 1);
+      } catch (e) {
+        if (!stop.signal.aborted) setError(`live updates stopped: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    })();
+    return () => stop.abort();
+  }, [client]);
 
   const list = (p: string) => {
     if (!client) return;
+    setListed(p);
     setError(undefined);
     client
       .list(p, { allowStale: true })
@@ -41,16 +62,30 @@ export default function RegistryBrowser() {
       });
   };
 
-  useEffect(() => list(''), [client]);
+  useEffect(() => list(listed), [client, tick]);
 
   useEffect(() => {
     if (!client || selected === undefined) return;
-    setHistory(undefined);
-    client
-      .history(selected)
+    const load = async (): Promise<HistoryRow[]> => {
+      const changes = await client.history(selected);
+      const pending = await client.pending();
+      const rows: HistoryRow[] = changes.map((change) => ({ kind: 'change', change }));
+      for (const c of pending.changes) {
+        c.submissions.forEach((submission, i) => {
+          if (singleOps(submission.op).some((o) => o.key === selected)) rows.push({ kind: 'submission', submission, first: i === 0, still: c.record !== undefined });
+        });
+      }
+      return rows.sort((a, b) => (rowIndex(a) < rowIndex(b) ? -1 : rowIndex(a) > rowIndex(b) ? 1 : 0));
+    };
+    load()
       .then(setHistory)
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, [client, selected]);
+  }, [client, selected, tick]);
+
+  const who = (id: string) => {
+    const orgs = names?.ok ? names.nameOf(id) : [];
+    return orgs.length > 0 ? `${orgs.join(', ')} (client ${short(id, 6)})` : `client ${short(id)}`;
+  };
 
   return (
     <>
@@ -66,7 +101,10 @@ export default function RegistryBrowser() {
         </label>{' '}
         <button type="submit">List</button>
       </form>
-      {error && <Verdict ok={false} reason={error} />}
+      <p className="muted">
+        <span className="live">live: follows the verified change stream</span>
+      </p>
+      {(clientError ?? error) && <Verdict ok={false} reason={clientError ?? error} />}
       {keys && (
         <>
           <p className="muted">
@@ -112,24 +150,44 @@ export default function RegistryBrowser() {
                   <th>certified at</th>
                   <th>change</th>
                   <th>revision</th>
-                  <th>signed by client</th>
+                  <th>signed by</th>
                   <th>receipt</th>
                 </tr>
               </thead>
               <tbody>
-                {history.map((c) => (
-                  <tr key={c.logIndex.toString()}>
-                    <td>{c.logIndex.toString()}</td>
-                    <td>{c.height.toString()}</td>
-                    <td>{when(c.timestampMs)}</td>
-                    <td className="mono">{c.op === 'delete' ? 'delete' : `put ${text(c.value).slice(0, 120)}`}</td>
-                    <td>{c.revision.toString()}</td>
-                    <td className="mono">{short(c.clientId)}</td>
-                    <td>
-                      <Verdict ok />
-                    </td>
-                  </tr>
-                ))}
+                {history.map((r) =>
+                  r.kind === 'change' ? (
+                    <tr key={`c${r.change.logIndex}`} data-kind="change">
+                      <td>{r.change.logIndex.toString()}</td>
+                      <td>{r.change.height.toString()}</td>
+                      <td>{when(r.change.timestampMs)}</td>
+                      <td className="mono">{r.change.op === 'delete' ? 'delete' : `put ${text(r.change.value).slice(0, 120)}`}</td>
+                      <td>{r.change.revision.toString()}</td>
+                      <td className="mono">{who(r.change.clientId)}</td>
+                      <td>
+                        <Verdict ok />
+                      </td>
+                    </tr>
+                  ) : (
+                    <tr key={`s${r.submission.logIndex}`} data-kind={r.first ? 'proposal' : 'approval'}>
+                      <td>{r.submission.logIndex.toString()}</td>
+                      <td>{r.submission.height.toString()}</td>
+                      <td>{when(r.submission.timestampMs)}</td>
+                      <td className="mono">
+                        <span className="result pending">{r.first ? 'proposed' : 'approved'}</span>{' '}
+                        {singleOps(r.submission.op)
+                          .map((o) => `${o.op} ${o.key}`)
+                          .join('; ')}
+                        {!r.submission.result.ok && r.submission.result.detail ? ` (${r.submission.result.detail})` : ''}
+                      </td>
+                      <td>{r.still ? 'pending' : ''}</td>
+                      <td className="mono">{who(r.submission.clientId)}</td>
+                      <td>
+                        <Verdict ok />
+                      </td>
+                    </tr>
+                  ),
+                )}
               </tbody>
             </table>
           )}

@@ -2,13 +2,18 @@
 // View changes as the inspected replica recorded them: every VIEW-CHANGE (who
 // asked to move to which view, with which checkpoint and prepared
 // certificates) and every NEW-VIEW (the new primary's proof: the quorum of
-// view changes it carries), each signature verified here.
+// view changes it carries), each signature verified here, and what each
+// carries verified with the replicas' own rule (lib/view-change-check.ts):
+// the checkpoint proof and every prepared certificate of a view change, and a
+// quorum of such view changes in a new view.
 
 import { useEffect, useState } from 'react';
 import { useConsole } from '../../components/console-context';
 import { CheckVerdict, Verdict, when } from '../../components/verdict';
 import { getJson } from '../../lib/replica-api';
 import { checkMessage, type MessageCheck } from '../../lib/verify';
+import { checkNewViewContents, checkViewChangeContents } from '../../lib/view-change-check';
+import type { EpochChain } from '../../lib/epoch-chain';
 
 const PAGE = 50;
 
@@ -16,6 +21,14 @@ interface Row {
   id: string;
   receivedAtMs: string;
   check: MessageCheck;
+}
+
+/** A message whose signature verified is verified only if what it carries does too. */
+function withContents(chain: EpochChain, check: MessageCheck): MessageCheck {
+  if (!check.ok) return check;
+  const m = check.message;
+  const contents = m.type === 'view-change' ? checkViewChangeContents(chain, m) : m.type === 'new-view' ? checkNewViewContents(chain, m) : { ok: true as const };
+  return contents.ok ? check : { ok: false, reason: contents.reason, message: m, ...(contents.unverifiable ? { unverifiable: true as const } : {}) };
 }
 
 export default function ViewChanges() {
@@ -33,7 +46,7 @@ export default function ViewChanges() {
       const r = await getJson(replica, `/v1/audit/messages?type=${type}&order=desc&limit=${PAGE}${cursor ? `&before=${cursor}` : ''}`);
       if (!r.ok) throw new Error(r.reason);
       const body = r.body as { messages?: { id: string; receivedAtMs: string; message: unknown }[]; next?: string | null };
-      const rows = (body.messages ?? []).map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, check: checkMessage(chain, m.message) }));
+      const rows = (body.messages ?? []).map((m) => ({ id: m.id, receivedAtMs: m.receivedAtMs, check: withContents(chain, checkMessage(chain, m.message)) }));
       return { rows, next: body.next ?? undefined };
     };
     Promise.all([load('view-change', before.vc), load('new-view', before.nv)])
@@ -73,7 +86,7 @@ export default function ViewChanges() {
                   ? `carries view changes from ${m.viewChanges.map((vc) => vc.from).join(', ')}; re-proposes ${m.prePrepares.length} sequence numbers`
                   : '';
             return (
-              <tr key={r.id}>
+              <tr key={r.id} data-type={m?.type}>
                 <td>{when(r.receivedAtMs)}</td>
                 <td>{m?.type ?? '?'}</td>
                 <td>{m?.from ?? '?'}</td>

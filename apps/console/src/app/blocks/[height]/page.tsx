@@ -6,11 +6,12 @@
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { bytesToHex, type CanonicalValue, nobleBackend } from '@vcr/proofs';
+import { bytesToHex, type CanonicalValue, type ClientRequest, nobleBackend } from '@vcr/proofs';
 import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
 import { useConsole } from '../../../components/console-context';
 import { SignerRows } from '../../../components/signer-rows';
-import { CheckVerdict, Verdict, when } from '../../../components/verdict';
+import { BlockRequests } from '../../../components/block-requests';
+import { CheckVerdict, NotFound, Verdict, when } from '../../../components/verdict';
 import { getJson } from '../../../lib/replica-api';
 import { type CertificateCheck, checkCertificate } from '../../../lib/verify';
 
@@ -25,13 +26,17 @@ export default function BlockPage() {
   const params = useParams<{ height: string }>();
   const height = /^[1-9][0-9]{0,18}$/.test(params.height ?? '') ? BigInt(params.height as string) : undefined;
   const [check, setCheck] = useState<CertificateCheck | undefined>();
-  const [requests, setRequests] = useState<{ clientId: string; requestId: string }[]>([]);
+  const [requests, setRequests] = useState<ClientRequest[]>([]);
+  const [missing, setMissing] = useState<string | undefined>();
   const [batchOk, setBatchOk] = useState<{ ok: boolean; reason?: string }>({ ok: false, reason: 'not loaded' });
 
   useEffect(() => {
     if (height === undefined) return;
     void getJson(replica, `/v1/blocks/${height}`).then((r) => {
+      // A height the replica does not have is not a failed rule: it is shown as not found.
+      if (!r.ok && r.status === 404) return setMissing(`replica ${replica} has no block ${height}`);
       if (!r.ok) return setCheck({ ok: false, reason: r.reason });
+      setMissing(undefined);
       const body = r.body as { certificate?: unknown; batch?: { clientId: string; requestId: string }[] };
       const c = checkCertificate(chain, body.certificate);
       setCheck(c.ok && c.header.height !== height ? { ok: false, reason: `certificate is for height ${c.header.height}, not ${height}` } : c);
@@ -41,11 +46,17 @@ export default function BlockPage() {
       else if (!c.ok) setBatchOk({ ok: false, reason: 'the certificate does not verify' });
       else if (bytesToHex(batchHash(nobleBackend, block.value.batch)) !== bytesToHex(c.header.batchHash)) setBatchOk({ ok: false, reason: 'batch does not match the certified batchHash' });
       else setBatchOk({ ok: true });
-      setRequests(block.ok ? block.value.batch.slice(0, 500).map((q) => ({ clientId: q.clientId, requestId: q.requestId.toString() })) : []);
+      setRequests(block.ok ? block.value.batch : []);
     });
   }, [chain, replica, height]);
 
   if (height === undefined) return <p className="error">Not a block height.</p>;
+  if (missing !== undefined)
+    return (
+      <h1>
+        Block {height.toString()} <NotFound what={missing} />
+      </h1>
+    );
   if (!check) return <p>Loading block {height.toString()}…</p>;
   const header = check.ok ? check.header : check.certificate?.header;
   return (
@@ -89,16 +100,7 @@ export default function BlockPage() {
       <h2>
         Requests ({requests.length}) <Verdict ok={batchOk.ok} reason={batchOk.reason} />
       </h2>
-      <table>
-        <tbody>
-          {requests.map((r) => (
-            <tr key={`${r.clientId}/${r.requestId}`}>
-              <td className="mono">{r.clientId}</td>
-              <td>{r.requestId}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {batchOk.ok && check.ok && <BlockRequests replica={replica} header={check.header} batch={requests} />}
     </>
   );
 }

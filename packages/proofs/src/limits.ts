@@ -21,8 +21,13 @@ export const limits = {
   membershipSizeMax: 64,
   /** Signature entries in one certificate (a membership never needs more). */
   certificateSignaturesMax: 64,
-  /** Epoch-chain links walked in one verification call. */
+  /** Epoch-chain links walked in one verification call, and in one walk of the epoch chain (epoch-walk.ts). */
   epochChainLinksMax: 1024,
+  /**
+   * Links in one page of `GET /v1/epochs`: the most a replica serves and a
+   * verifier asks for (epochs-page.ts). Shared by the server and every client.
+   */
+  epochsPageLinksMax: 64,
   /** Nesting depth accepted by the canonical decoder. */
   canonicalDepthMax: 32,
   /** Largest canonical encoding accepted by the decoder. */

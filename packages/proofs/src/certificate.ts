@@ -187,7 +187,11 @@ export function verifyCertificate(backend: CryptoBackend, membership: Membership
 }
 
 /** verifyCertificate's verdict with every signer judged on its own (inspectQuorumSignatures); each signature is checked once. */
-export function inspectCertificate(backend: CryptoBackend, membership: Membership, untrusted: Certificate): { verdict: CertificateResult; signers: SignerVerdict[] } {
+export function inspectCertificate(
+  backend: CryptoBackend,
+  membership: Membership,
+  untrusted: Certificate,
+): { verdict: CertificateResult; signers: SignerVerdict[]; headerHash?: Uint8Array } {
   const pre = certificatePrecheck(membership, untrusted);
   if (!pre.ok) return { verdict: pre, signers: signerRows(membership, (untrusted as { signatures?: unknown } | null)?.signatures) };
   const header = untrusted.header;
@@ -195,5 +199,5 @@ export function inspectCertificate(backend: CryptoBackend, membership: Membershi
   const domain = { kind: 'commit', chainId: header.chainId, epoch: header.epoch } as const;
   const inspected = inspectQuorumSignatures(backend, membership, domain, commitVoteMessage(hash, header.height, untrusted.commitView), untrusted.signatures);
   const verdict: CertificateResult = inspected.verdict.ok ? { ok: true, headerHash: hash, signers: inspected.verdict.signers } : inspected.verdict;
-  return { verdict, signers: inspected.signers };
+  return { verdict, signers: inspected.signers, headerHash: hash };
 }

@@ -44,7 +44,7 @@ export function parseEpochsPage(untrusted: unknown, limit: number): EpochsPageRe
   const links: EpochLink[] = [];
   for (const [index, item] of page.data.links.entries()) {
     const link = parseEpochLinkJson(item);
-    if (!link.ok) return { ok: false, reason: 'malformed-link', index, detail: `links[${index}]: ${link.issues.slice(0, 3).join('; ')}` };
+    if (!link.ok) return { ok: false, reason: 'malformed-link', index, detail: `links[${index}] malformed: ${link.issues.slice(0, 3).join('; ')}` };
     links.push(link.value);
   }
   return { ok: true, current: page.data.current, links };

@@ -6,18 +6,18 @@
 
 import {
   bytesToHex,
-  commitVoteMessage,
   type EpochLink,
   epochAcceptMessage,
   equalBytes,
   headerHash,
+  inspectCertificate,
+  inspectQuorumSignatures,
   type Membership,
   membershipHash,
   membershipQuorum,
   nobleBackend,
-  verifyCertificate,
+  type SignerVerdict,
   verifyInDomain,
-  verifyQuorumSignatures,
 } from '@vcr/proofs';
 import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
 import { decodeOp, membershipChangeToCanonical, type MembershipOp, nextMembershipFor } from '@vcr/registry';
@@ -62,33 +62,29 @@ export interface QuorumCheck {
   signers: SignerCheck[];
 }
 
-function signerChecks(m: Membership, signatures: EpochLink['oldSignatures'], verifies: (key: Uint8Array, signature: Uint8Array) => boolean): SignerCheck[] {
-  return signatures.map((s) => {
-    const replica = m.replicas.find((r) => r.id === s.replicaId);
-    const valid = replica !== undefined && verifies(replica.publicKey, s.signature);
-    const reason = valid ? undefined : replica === undefined ? `not a member of epoch ${m.epoch}` : `does not verify with ${s.replicaId}'s key of epoch ${m.epoch}`;
-    return { replicaId: s.replicaId, organization: replica?.organization ?? '?', signature: bytesToHex(s.signature), valid, ...(reason ? { reason } : {}) };
+/** The proofs' per-signer verdicts in the page's words. */
+function signerChecks(m: Membership, signers: readonly SignerVerdict[]): SignerCheck[] {
+  return signers.map((s) => {
+    const reason = s.valid ? undefined : s.member === undefined ? `not a member of epoch ${m.epoch}` : `does not verify with ${s.replicaId}'s key of epoch ${m.epoch}`;
+    return { replicaId: s.replicaId, organization: s.member?.organization ?? '?', signature: bytesToHex(s.signature), valid: s.valid, ...(reason ? { reason } : {}) };
   });
 }
 
-/** The link's old-quorum certificate: commit signatures of `old` over the old epoch's last header. */
+/** The link's old-quorum certificate: commit signatures of `old` over the old epoch's last header, each checked once. */
 export function checkOldQuorum(old: Membership, link: EpochLink): QuorumCheck {
-  const header = link.lastHeader;
-  const vote = commitVoteMessage(headerHash(nobleBackend, header), header.height, link.oldCommitView);
-  const domain = { kind: 'commit', chainId: old.chainId, epoch: old.epoch } as const;
-  const signers = signerChecks(old, link.oldSignatures, (key, sig) => verifyInDomain(nobleBackend, key, domain, vote, sig));
-  const verdict = verifyCertificate(nobleBackend, old, { header, commitView: link.oldCommitView, signatures: link.oldSignatures });
-  return verdict.ok ? { ok: true, signers } : { ok: false, reason: `old quorum: ${verdict.reason}`, signers };
+  const inspected = inspectCertificate(nobleBackend, old, { header: link.lastHeader, commitView: link.oldCommitView, signatures: link.oldSignatures });
+  const signers = signerChecks(old, inspected.signers);
+  return inspected.verdict.ok ? { ok: true, signers } : { ok: false, reason: `old quorum: ${inspected.verdict.reason}`, signers };
 }
 
-/** The link's new-quorum accepts: epoch-accept signatures of the next membership over { lastHeaderHash, nextMembershipHash }. */
+/** The link's new-quorum accepts: epoch-accept signatures of the next membership over { lastHeaderHash, nextMembershipHash }, each checked once. */
 export function checkNewQuorum(link: EpochLink): QuorumCheck {
   const next = link.nextMembership;
   const message = epochAcceptMessage(headerHash(nobleBackend, link.lastHeader), membershipHash(nobleBackend, next));
   const domain = { kind: 'epoch-accept', chainId: next.chainId, epoch: next.epoch } as const;
-  const signers = signerChecks(next, link.newSignatures, (key, sig) => verifyInDomain(nobleBackend, key, domain, message, sig));
-  const verdict = verifyQuorumSignatures(nobleBackend, next, domain, message, link.newSignatures);
-  return verdict.ok ? { ok: true, signers } : { ok: false, reason: `new quorum: ${verdict.reason}`, signers };
+  const inspected = inspectQuorumSignatures(nobleBackend, next, domain, message, link.newSignatures);
+  const signers = signerChecks(next, inspected.signers);
+  return inspected.verdict.ok ? { ok: true, signers } : { ok: false, reason: `new quorum: ${inspected.verdict.reason}`, signers };
 }
 
 export interface ApprovalCheck {

@@ -32,4 +32,24 @@ export const limits = {
   canonicalDepthMax: 32,
   /** Largest canonical encoding accepted by the decoder. */
   canonicalBytesMax: 4 * 1024 * 1024,
+  // The peer wire forms (peer-wire.ts): bounds of a block and of the PBFT
+  // messages, which the consensus core enforces with the same values
+  // (consensusLimits names these, it does not restate them).
+  /** Requests in one batch. */
+  batchRequestsMax: 256,
+  /** Sum of request payload sizes in one batch. */
+  batchBytesMax: 1024 * 1024,
+  /** Sequence numbers in flight above the stable checkpoint (high - low watermark): prepared certificates in a view change, pre-prepares in a new view. */
+  watermarkWindowMax: 1024,
+  /** Messages in a view change, new view, checkpoint proof: bounded by the window and the membership. */
+  viewChangesMax: 64,
+  /**
+   * HTTP body limit for one peer message or one committed block, checked by
+   * the transport before JSON.parse. A pre-prepare with a full batch
+   * (batchBytesMax of payload, hex-doubled, plus per-request overhead) is
+   * about 2.3 MiB, so it fits with room. A view change or new view that
+   * carries many full prepared batches can be larger than this; such a
+   * message is refused whole by the transport, not cut short.
+   */
+  peerBodyBytesMax: 8 * 1024 * 1024,
 } as const;

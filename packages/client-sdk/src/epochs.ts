@@ -140,8 +140,9 @@ async function walkFrom(ctx: WalkContext, url: string, target: EpochTarget, star
       return { ...(failed ?? fail('transport', outcome.detail)), detail: `${where}: ${outcome.detail}` };
     case 'malformed-page':
     case 'too-many-links':
-    case 'malformed-link':
       return fail('malformed', `${where}: ${outcome.detail}`);
+    case 'malformed-link':
+      return fail('malformed', `${where}: links[${outcome.index ?? 0}]: ${outcome.detail}`);
     case 'no-link':
       return fail('unknown-epoch', outcome.detail);
     case 'link-refused':

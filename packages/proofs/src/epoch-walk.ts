@@ -44,8 +44,8 @@ export type EpochWalkFailure =
   | { reason: EpochsPageRejection; after: bigint; detail: string; index?: number }
   /** A target epoch past the newest link the replica serves. */
   | { reason: 'no-link'; after: bigint; current: bigint; detail: string }
-  /** A link that does not verify from the membership before it (`rule`: the verifier's reason). */
-  | { reason: 'link-refused'; after: bigint; index: number; into: bigint; rule: string; detail: string }
+  /** A link that does not verify from the membership before it (`rule`: the verifier's reason, `ruleDetail` its detail; `detail` both in one line). */
+  | { reason: 'link-refused'; after: bigint; index: number; into: bigint; rule: string; ruleDetail?: string; detail: string }
   /** A second link into a trusted epoch: `verifies` says whether it verified from the same membership (a fork) or not. */
   | { reason: 'conflicting-link'; after: bigint; index: number; into: bigint; verifies: boolean; detail: string };
 
@@ -153,7 +153,7 @@ export class EpochWalk {
     const verdict = (this.options.admit ?? ((c, l) => c.extend(this.backend, l)))(chain, link);
     if (!verdict.ok) {
       const detail = `${verdict.reason}${verdict.detail === undefined ? '' : ` (${verdict.detail.slice(0, 160)})`}`;
-      this.outcome = { ok: false, reason: 'link-refused', after, index, into, rule: verdict.reason, detail };
+      this.outcome = { ok: false, reason: 'link-refused', after, index, into, rule: verdict.reason, ...(verdict.detail === undefined ? {} : { ruleDetail: verdict.detail }), detail };
       return false;
     }
     this.chainValue = verdict.chain;

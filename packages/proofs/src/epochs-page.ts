@@ -20,6 +20,7 @@ export type EpochsPageJson = z.input<typeof epochsPageSchema>;
 /** Why a page is refused, before any signature is checked. */
 export type EpochsPageRejection = 'malformed-page' | 'too-many-links' | 'malformed-link';
 
+/** `index`: the malformed link's (its `detail` is then the schema's issues alone). */
 export type EpochsPageResult =
   | { ok: true; current: bigint; links: EpochLink[] }
   | { ok: false; reason: EpochsPageRejection; detail: string; index?: number };
@@ -44,7 +45,7 @@ export function parseEpochsPage(untrusted: unknown, limit: number): EpochsPageRe
   const links: EpochLink[] = [];
   for (const [index, item] of page.data.links.entries()) {
     const link = parseEpochLinkJson(item);
-    if (!link.ok) return { ok: false, reason: 'malformed-link', index, detail: `links[${index}] malformed: ${link.issues.slice(0, 3).join('; ')}` };
+    if (!link.ok) return { ok: false, reason: 'malformed-link', index, detail: link.issues.slice(0, 3).join('; ') };
     links.push(link.value);
   }
   return { ok: true, current: page.data.current, links };

@@ -1,4 +1,5 @@
 // @vcr/registry: the registry's shared formats. See ../README.md for the contract.
+export * from './approvals';
 export * from './governance';
 export * from './leaf';
 export * from './membership-change';

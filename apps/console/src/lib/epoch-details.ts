@@ -3,6 +3,8 @@
 // what changed between the two memberships, the old quorum's commit
 // signatures over the old epoch's last block, the new quorum's epoch-accept
 // signatures, and the governance approvals of the membership op in that block.
+// The rules are the proofs' (inspectCertificate, inspectQuorumSignatures) and
+// the registry's (findApprovedChange); this file words their verdicts.
 
 import {
   bytesToHex,
@@ -17,12 +19,9 @@ import {
   membershipQuorum,
   nobleBackend,
   type SignerVerdict,
-  verifyInDomain,
 } from '@vcr/proofs';
-import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
-import { decodeOp, membershipChangeToCanonical, type MembershipOp, nextMembershipFor } from '@vcr/registry';
+import { findApprovedChange, type MembershipOp } from '@vcr/registry';
 import { keyFingerprint } from './epoch-chain';
-import { consoleLimits } from './limits';
 import type { SignerCheck } from './verify';
 
 export type MembershipChangeKind = 'added' | 'removed' | 'rotated' | 'moved' | 'renamed' | 'f' | 'governance';
@@ -98,41 +97,19 @@ export type ApprovalsCheck =
   | { ok: true; op: MembershipOp; clientId: string; approvals: ApprovalCheck[]; threshold: number }
   | { ok: false; reason: string };
 
-/** Each approval on its own: a signature by one of its organization's admin keys in `old`, over the change, in the change's epoch. */
-function approvalChecks(old: Membership, op: MembershipOp): ApprovalCheck[] {
-  const domain = { kind: 'membership-approval', chainId: old.chainId, epoch: op.change.epoch } as const;
-  const message = membershipChangeToCanonical(op.change);
-  return op.approvals.map((a) => {
-    const keys = old.governance.admins.filter((g) => g.organization === a.organization);
-    const valid = keys.some((g) => verifyInDomain(nobleBackend, g.publicKey, domain, message, a.signature));
-    const reason = valid ? undefined : keys.length === 0 ? `${a.organization} is not a governance organization of epoch ${old.epoch}` : `does not verify with ${a.organization}'s admin keys of epoch ${old.epoch}`;
-    return { organization: a.organization, signature: bytesToHex(a.signature), valid, ...(reason ? { reason } : {}) };
-  });
-}
-
 /**
- * The approvals behind a link: the block the replica serves at the link's
- * last height must be the link's (verified) header with its batch, and one of
- * its membership ops must pass the registry's own rule (nextMembershipFor:
- * threshold of distinct governance organizations, every signature valid)
- * against the old membership and yield exactly the link's next membership.
+ * The approvals behind a link: the registry's one approval checker
+ * (findApprovedChange: the block served at the link's last height is the
+ * link's header with its batch, and one of its membership ops passes
+ * nextMembershipFor against the old membership and yields exactly the link's
+ * next membership), each approval shown on its own.
  */
 export function checkApprovals(old: Membership, link: EpochLink, untrustedBlock: unknown): ApprovalsCheck {
-  const parsed = parseCommittedBlockJson(untrustedBlock);
-  if (!parsed.ok) return { ok: false, reason: `block ${link.lastHeader.height} malformed: ${parsed.issues.slice(0, 3).join('; ')}` };
-  const block = parsed.value;
-  if (!equalBytes(headerHash(nobleBackend, block.header), headerHash(nobleBackend, link.lastHeader))) return { ok: false, reason: `block ${link.lastHeader.height} served is not the last block the link certifies` };
-  if (!equalBytes(batchHash(nobleBackend, block.batch), block.header.batchHash)) return { ok: false, reason: `block ${link.lastHeader.height}: batch does not match the certified batchHash` };
-  const nextHash = membershipHash(nobleBackend, link.nextMembership);
-  let examined = 0;
-  for (const request of block.batch) {
-    const decoded = decodeOp(request.payload);
-    if (!decoded.ok || decoded.op.op !== 'membership') continue;
-    if (++examined > consoleLimits.membershipOpsCheckedMax) break;
-    const result = nextMembershipFor(nobleBackend, old, decoded.op.change, decoded.op.approvals);
-    if (result.ok && equalBytes(membershipHash(nobleBackend, result.next), nextHash)) {
-      return { ok: true, op: decoded.op, clientId: request.clientId, approvals: approvalChecks(old, decoded.op), threshold: old.governance.threshold };
-    }
-  }
-  return { ok: false, reason: `no membership op in block ${link.lastHeader.height} has approvals that meet epoch ${old.epoch}'s governance and yield epoch ${link.nextMembership.epoch}'s membership` };
+  const found = findApprovedChange(nobleBackend, old, link, untrustedBlock);
+  if (!found.ok) return { ok: false, reason: found.detail };
+  const approvals = found.approvals.map((a): ApprovalCheck => {
+    const reason = a.valid ? undefined : !a.governing ? `${a.organization} is not a governance organization of epoch ${old.epoch}` : `does not verify with ${a.organization}'s admin keys of epoch ${old.epoch}`;
+    return { organization: a.organization, signature: bytesToHex(a.signature), valid: a.valid, ...(reason ? { reason } : {}) };
+  });
+  return { ok: true, op: found.op, clientId: found.clientId, approvals, threshold: found.threshold };
 }

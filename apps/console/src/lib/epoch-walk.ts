@@ -32,9 +32,10 @@ function failureText(outcome: EpochWalkOutcome): string | undefined {
   switch (outcome.reason) {
     case 'fetch-failed':
     case 'too-many-links':
-    case 'malformed-link':
     case 'no-link':
       return `epochs after ${outcome.after}: ${outcome.detail}`;
+    case 'malformed-link':
+      return `epochs after ${outcome.after}: links[${outcome.index ?? 0}] malformed: ${outcome.detail}`;
     case 'malformed-page':
       return `epochs after ${outcome.after}: malformed answer (want { current, links })`;
     case 'link-refused':

@@ -1,7 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type BlockHeader, certificateToJson, headerHash, nobleBackend, type Signer } from '@vcr/proofs';
+import { type BlockHeader, certificateToJson, headerHash, nobleBackend, type Signer, type Commit, type PeerMessage, peerMessageToJson, signMessage } from '@vcr/proofs';
 import { testCertificate, type TestCluster, testHeader } from '@vcr/proofs/testing';
-import { type Commit, type PeerMessage, peerMessageToJson, signMessage } from '@vcr/consensus';
 import { type EpochChain, extendChain, membershipOf, pinnedChain } from './epoch-chain';
 import { checkCertificate, checkMessage } from './verify';
 import { acceptsOf, threeEpochs } from './testing/epoch-fixture';

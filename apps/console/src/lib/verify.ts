@@ -5,18 +5,7 @@
 // verified. Nothing a replica sends is shown as good unless it passes here;
 // every failure says which rule failed.
 
-import {
-  type BlockHeader,
-  bytesToHex,
-  type Certificate,
-  commitVoteMessage,
-  headerHash,
-  nobleBackend,
-  inspectCertificate,
-  parseCertificateJson,
-  verifyInDomain,
-} from '@vcr/proofs';
-import { type PeerMessage, parsePeerMessageJson, verifyMessageSignature, verifyMessageWithKey } from '@vcr/consensus';
+import { type BlockHeader, bytesToHex, type Certificate, commitVoteMessage, headerHash, nobleBackend, inspectCertificate, parseCertificateJson, verifyInDomain, type PeerMessage, parsePeerMessageJson, verifyMessageSignature, verifyMessageWithKey } from '@vcr/proofs';
 import { type EpochChain, membershipOf, outsideEpoch, retiredKeyReason } from './epoch-chain';
 
 export interface SignerCheck {

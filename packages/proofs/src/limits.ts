@@ -1,4 +1,6 @@
-// Every bound on input that grows, in one place. Checked before any crypto work.
+// Every bound on input that grows, in one place (the package's formats, the
+// client request, signed notes, the peer wire and the epochs page). Checked
+// before any crypto work.
 
 export const limits = {
   /** Hash and Merkle node size. */
@@ -52,4 +54,25 @@ export const limits = {
    * message is refused whole by the transport, not cut short.
    */
   peerBodyBytesMax: 8 * 1024 * 1024,
+} as const;
+
+export const clientRequestLimits = {
+  /** One request's payload. */
+  payloadBytesMax: 64 * 1024,
+  /** Client ids are short strings (a 64-character hex key in practice). */
+  clientIdBytesMax: 128,
+  /** How many epochs before the ordering block's epoch a request's signature may be for (requestSigningEpochs). */
+  signedEpochsBehindMax: 1n,
+} as const;
+
+/** Bounds of signed notes and witness cosignatures (signed-note.ts, tlog-*.ts). */
+export const noteLimits = {
+  /** A whole note (text and signature lines); a checkpoint with 64 cosignatures is under 8 KiB. */
+  noteBytesMax: 64 * 1024,
+  /** Signature lines read from one note (the spec asks verifiers to accept at least 16; Go's note stops at 100). */
+  signaturesMax: 100,
+  /** Key names are identifiers, not text. */
+  keyNameBytesMax: 256,
+  /** cosignature/v1 timestamps MUST NOT exceed 2^63 - 1. */
+  timestampMax: (1n << 63n) - 1n,
 } as const;

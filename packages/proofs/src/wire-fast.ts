@@ -12,9 +12,8 @@
 import { tryLowercaseHexToBytes } from './bytes';
 import { isWellFormedText } from './canonical';
 import type { ClientRequest } from './client-request';
-import { clientRequestLimits } from './client-request';
 import type { BlockHeader } from './header';
-import { limits } from './limits';
+import { clientRequestLimits, limits } from './limits';
 import type { PeerMessage } from './peer-message';
 
 const U63_LIMIT = 1n << 63n;

@@ -9,13 +9,10 @@
 // fetches the block.
 
 import { batchHash, type CryptoBackend, type EpochLink, equalBytes, headerHash, type Membership, membershipHash, parseCommittedBlockJson, verifyInDomain } from '@vcr/proofs';
+import { approvalLimits } from './limits';
 import { decodeOp } from './ops';
 import { membershipChangeToCanonical, type MembershipOp, nextMembershipFor } from './membership-change';
 
-export const approvalLimits = {
-  /** Membership ops examined at most in an epoch's last block when looking for its approvals. */
-  membershipOpsCheckedMax: 16,
-} as const;
 
 export type ApprovalRejection = 'malformed-block' | 'block-is-not-the-link-header' | 'batch-hash-mismatch' | 'not-an-epoch-boundary' | 'no-approved-change';
 

@@ -2,6 +2,7 @@
 export * from './approvals';
 export * from './governance';
 export * from './leaf';
+export * from './limits';
 export * from './membership-change';
 export * from './ops';
 export * from './refusal';

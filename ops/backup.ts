@@ -28,7 +28,7 @@ import { batchHash } from '@vcr/consensus';
 import { loadGenesis, loadGenesisRegistry } from '../apps/replica/src/genesis';
 import { type JournalEntry, verifyJournal } from '../apps/replica/src/keystore';
 import { genesisRegistryState, registryExecutor } from '../apps/replica/src/registry/state';
-import { parseCommittedBlockJson } from '../apps/replica/src/wire';
+import { parseCommittedBlockJson } from '@vcr/proofs';
 import { JOURNAL_COLUMNS, journalEntryFromRow, type JournalRow } from '../apps/replica/src/storage/replica-store';
 
 const STORE_FILE = 'replica.sqlite';

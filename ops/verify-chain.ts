@@ -10,7 +10,7 @@
 
 import { bytesToHex, type Membership, parseLogProofJson, verifyConsistency } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
-import { parseCommittedBlockJson } from '../apps/replica/src/wire';
+import { parseCommittedBlockJson } from '@vcr/proofs';
 import { defaultRegistryPolicy, type RegistryPolicy } from '@vcr/registry';
 import { ChainVerifier } from './audit/chain';
 

@@ -3,7 +3,7 @@
 // find (one strict config for the repo), so the build does not check twice.
 /** @type {import('next').NextConfig} */
 const config = {
-  transpilePackages: ['@vcr/proofs', '@vcr/registry', '@vcr/consensus', '@vcr/client-sdk'],
+  transpilePackages: ['@vcr/proofs', '@vcr/registry', '@vcr/client-sdk'],
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
   reactStrictMode: true,

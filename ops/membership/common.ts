@@ -1,7 +1,7 @@
 // Shared by the membership CLI's parts (ops/membership.ts): the bounds on what
 // it reads, its error type and how it prints keys.
 
-import { bytesToHex } from '@vcr/proofs';
+import { bytesToHex, limits } from '@vcr/proofs';
 
 /** Every bound on what this tool reads. */
 export const membershipCliLimits = {
@@ -10,9 +10,8 @@ export const membershipCliLimits = {
   /** One HTTP answer (a page of 64 links, or one block of at most 1 MiB of payloads in hex). */
   responseBytesMax: 16 * 1024 * 1024,
   requestTimeoutMs: 15_000,
-  /** Links per GET /v1/epochs page (the replica's maximum) and in one listing (verifyEpochChain's bound). */
-  linksPerPage: 64,
-  linksMax: 1024,
+  /** Links in one listing: the proofs' bound on one walk (pages are the proofs' epochsPageLinksMax). */
+  linksMax: limits.epochChainLinksMax,
   /** Hex characters of a key shown in listings (approvals show whole keys). */
   keyPrefixChars: 16,
 } as const;

@@ -2,8 +2,7 @@
 // requestJson) and the GET /v1/epochs pages. Answers are untrusted: the caller
 // verifies what it uses.
 
-import * as z from 'zod';
-import { u63String } from '@vcr/proofs';
+import { type EpochLink, epochsPagePath, limits, parseEpochsPage } from '@vcr/proofs';
 import { errorSummary, requestJson } from '@vcr/client-sdk';
 import { MembershipCliError, membershipCliLimits } from './common';
 
@@ -15,12 +14,10 @@ export async function getJson(url: string): Promise<unknown> {
   return answer.body;
 }
 
-const epochsPageSchema = z.strictObject({ current: u63String, links: z.array(z.unknown()).max(membershipCliLimits.linksPerPage) });
-
-/** One page of epoch links after `after`, with the replica's current epoch; the links are still to be verified. */
-export async function getEpochsPage(replica: string, after: bigint, limit: number = membershipCliLimits.linksPerPage): Promise<{ current: bigint; links: unknown[] }> {
-  const url = `${replica}/v1/epochs?after=${after}&limit=${limit}`;
-  const parsed = epochsPageSchema.safeParse(await getJson(url));
-  if (!parsed.success) throw new MembershipCliError('network', `GET ${url}: not an epochs page (${parsed.error.issues[0]?.message ?? 'malformed'})`);
-  return parsed.data;
+/** One page of epoch links after `after` (the proofs' parseEpochsPage), with the replica's current epoch; the links are still to be verified. */
+export async function getEpochsPage(replica: string, after: bigint, limit: number = limits.epochsPageLinksMax): Promise<{ current: bigint; links: EpochLink[] }> {
+  const url = `${replica}${epochsPagePath(after, limit)}`;
+  const page = parseEpochsPage(await getJson(url), limit);
+  if (!page.ok) throw new MembershipCliError('network', `GET ${url}: not an epochs page (${page.reason}: ${page.detail})`);
+  return page;
 }

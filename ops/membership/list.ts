@@ -1,73 +1,70 @@
 // `membership list` (and `cli epochs`): the epoch chain from the pinned
 // genesis, each epoch printed only after its link and its approvals verified.
 
-import { type EpochLink, equalBytes, headerHash, type Membership, membershipHash, membershipQuorum, parseEpochLinkJson, verifyEpochChain } from '@vcr/proofs';
+import { type EpochLink, EpochWalk, type EpochWalkOutcome, epochsPagePath, type Membership, membershipQuorum, TrustedEpochs } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
-import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
-import { decodeOp, type MembershipOp, nextMembershipFor } from '@vcr/registry';
+import { findApprovedChange, type MembershipOp } from '@vcr/registry';
 import { describeAction } from './change-file';
 import { keyText, membershipCliLimits } from './common';
-import { getEpochsPage, getJson } from './http';
+import { getJson } from './http';
 
 export type EpochListingVerdict = { ok: true; epoch: bigint } | { ok: false; where: string; rule: string; detail?: string };
 
 /**
  * Prints every epoch from the genesis membership on, each one only after its
- * link verified (verifyEpochChain from the membership before it: the old
- * quorum's certificate of the last block and the new quorum's acceptance)
- * and after the approvals were found in that block: the first membership op
- * of its certified batch whose approvals pass `nextMembershipFor` against the
- * old membership and whose result is the link's next membership.
+ * link verified (the proofs' EpochWalk: the old quorum's certificate of the
+ * last block and the new quorum's acceptance) and after the approvals were
+ * found in that block (the registry's findApprovedChange).
  */
 export async function listEpochs(replicaUrl: string, genesis: Membership, print: (line: string) => void): Promise<EpochListingVerdict> {
   const replica = replicaUrl.replace(/\/+$/, '');
   print(`epoch ${genesis.epoch} (genesis, pinned): ${sizeText(genesis)}`);
   for (const line of describeMembership(genesis)) print(line);
-  let trusted = genesis;
-  let current = 0n;
-  for (let walked = 0; ; ) {
-    const page = await getEpochsPage(replica, trusted.epoch);
-    current = page.current;
-    if (page.links.length === 0) break;
-    for (const untrustedLink of page.links) {
-      const where = `link ${walked} (epoch ${trusted.epoch} -> ${trusted.epoch + 1n})`;
-      if (++walked > membershipCliLimits.linksMax) return { ok: false, where, rule: 'too-many-links' };
-      const parsed = parseEpochLinkJson(untrustedLink);
-      if (!parsed.ok) return { ok: false, where, rule: 'malformed', detail: parsed.issues.join('; ') };
-      const link = parsed.value;
-      const verdict = verifyEpochChain(nodeBackend, trusted, [link]);
-      if (!verdict.ok) return { ok: false, where, rule: verdict.reason, ...(verdict.detail === undefined ? {} : { detail: verdict.detail }) };
-      const found = await approvedChangeOf(replica, trusted, link);
-      if (!found.ok) return { ok: false, where: `${where}, block ${link.lastHeader.height}`, rule: found.rule, ...(found.detail === undefined ? {} : { detail: found.detail }) };
-      printEpoch(print, trusted, link, found.op, found.clientId);
-      trusted = link.nextMembership;
+  // The proofs' EpochWalk, driven page by page so each new link's approvals are checked (and printed) before the next page.
+  const walk = new EpochWalk(nodeBackend, TrustedEpochs.pin(genesis), { target: 'latest', linksMax: membershipCliLimits.linksMax });
+  let listed = 0;
+  for (;;) {
+    const step = walk.next();
+    if (step.type === 'done') {
+      const outcome = step.outcome;
+      if (!outcome.ok) return walkFailure(outcome, genesis.epoch, listed);
+      if (outcome.capped) return { ok: false, where: `link ${listed} (epoch ${walk.chain.newest.epoch} -> ${walk.chain.newest.epoch + 1n})`, rule: 'too-many-links' };
+      break;
+    }
+    walk.onPage(step, await getJson(`${replica}${epochsPagePath(step.after, step.limit)}`));
+    for (; listed < walk.chain.links.length; listed++) {
+      const link = walk.chain.links[listed] as EpochLink;
+      const old = walk.chain.memberships[listed] as Membership;
+      const found = findApprovedChange(nodeBackend, old, link, await getJson(`${replica}/v1/blocks/${link.lastHeader.height}`));
+      if (!found.ok) return { ok: false, where: `link ${listed} (epoch ${old.epoch} -> ${old.epoch + 1n}), block ${link.lastHeader.height}`, rule: found.rule, detail: found.detail };
+      printEpoch(print, old, link, found.op, found.clientId);
     }
   }
+  const trusted = walk.chain.newest;
+  const current = walk.current ?? trusted.epoch;
   if (current > trusted.epoch) {
     return { ok: false, where: `epoch ${trusted.epoch + 1n}`, rule: 'link-missing', detail: `${replica} says its current epoch is ${current} but serves links only up to epoch ${trusted.epoch} (the new quorum's acceptance may still be pending: try again)` };
   }
   return { ok: true, epoch: trusted.epoch };
 }
 
-type FoundChange = { ok: true; op: MembershipOp; clientId: string } | { ok: false; rule: string; detail?: string };
-
-async function approvedChangeOf(replica: string, old: Membership, link: EpochLink): Promise<FoundChange> {
-  const height = link.lastHeader.height;
-  const parsed = parseCommittedBlockJson(await getJson(`${replica}/v1/blocks/${height}`));
-  if (!parsed.ok) return { ok: false, rule: 'malformed-block', detail: parsed.issues.join('; ') };
-  const block = parsed.value;
-  // The link's header is the certified one; the block served must be that header, with its batch.
-  if (!equalBytes(headerHash(nodeBackend, block.header), headerHash(nodeBackend, link.lastHeader))) return { ok: false, rule: 'block-is-not-the-link-header' };
-  if (!equalBytes(batchHash(nodeBackend, block.batch), block.header.batchHash)) return { ok: false, rule: 'batch-hash-mismatch' };
-  const nextHash = link.lastHeader.nextMembershipHash;
-  if (nextHash === null) return { ok: false, rule: 'not-an-epoch-boundary' };
-  for (const request of block.batch) {
-    const decoded = decodeOp(request.payload);
-    if (!decoded.ok || decoded.op.op !== 'membership') continue;
-    const next = nextMembershipFor(nodeBackend, old, decoded.op.change, decoded.op.approvals);
-    if (next.ok && equalBytes(membershipHash(nodeBackend, next.next), nextHash)) return { ok: true, op: decoded.op, clientId: request.clientId };
+/** A failed walk as the listing reports it: where (the link, counted from the genesis) and the rule. */
+function walkFailure(outcome: EpochWalkOutcome & { ok: false }, pinnedEpoch: bigint, listed: number): EpochListingVerdict {
+  switch (outcome.reason) {
+    case 'fetch-failed':
+    case 'malformed-page':
+    case 'too-many-links':
+    case 'no-link':
+      return { ok: false, where: `epochs after ${outcome.after}`, rule: outcome.reason, detail: outcome.detail };
+    case 'malformed-link': {
+      const from = outcome.after + BigInt(outcome.index ?? 0);
+      return { ok: false, where: `link ${from - pinnedEpoch} (epoch ${from} -> ${from + 1n})`, rule: 'malformed', detail: outcome.detail };
+    }
+    case 'link-refused':
+      return { ok: false, where: `link ${listed} (epoch ${outcome.into - 1n} -> ${outcome.into})`, rule: outcome.rule, ...(outcome.ruleDetail === undefined ? {} : { detail: outcome.ruleDetail }) };
+    case 'conflicting-link':
+      return { ok: false, where: `link ${listed} (epoch ${outcome.into - 1n} -> ${outcome.into})`, rule: outcome.reason, detail: outcome.detail };
   }
-  return { ok: false, rule: 'no-approved-change', detail: 'no membership op in the block has approvals that verify and yield the next membership' };
 }
 
 function printEpoch(print: (line: string) => void, old: Membership, link: EpochLink, op: MembershipOp, clientId: string): void {

@@ -14,7 +14,7 @@
 
 import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ReplicaInfo } from '@vcr/proofs';
+import { type EpochsPageFetch, epochsPagePath, type ReplicaInfo } from '@vcr/proofs';
 import type { Metrics } from './metrics';
 import type { PeerTlsOptions } from './transport';
 import { MAX_PEER_BODY_BYTES } from './wire';
@@ -76,18 +76,22 @@ export class BlockFetcher {
     if (state !== undefined) state.lastErrorMs = Date.now();
   }
 
-  /** Asks each peer in turn for the link into `epoch` (GET /v1/epochs); answers are untrusted JSON, the caller verifies them. */
-  async *epochLinkCandidates(epoch: bigint): AsyncGenerator<unknown> {
-    for (const peer of [...this.peers]) {
+  /**
+   * One `GET /v1/epochs` page fetcher per peer, in turn, for the proofs'
+   * EpochWalk (the replica's epoch sync); answers are untrusted JSON.
+   */
+  epochsPageSources(): EpochsPageFetch[] {
+    return [...this.peers].map((peer) => async (after: bigint, limit: number) => {
       try {
-        const answer = await getCapped(`${peer.address}/v1/epochs?after=${epoch - 1n}&limit=1`, { ca: this.tls.ca, timeoutMs: FETCH_TIMEOUT_MS, bytesMax: MAX_PEER_BODY_BYTES });
-        if (answer === 'too-large' || answer.status !== 200) continue;
-        const body = JSON.parse(answer.body.toString('utf8')) as { links?: unknown };
-        if (Array.isArray(body.links) && body.links.length > 0) yield body.links[0];
+        const answer = await getCapped(`${peer.address}${epochsPagePath(after, limit)}`, { ca: this.tls.ca, timeoutMs: FETCH_TIMEOUT_MS, bytesMax: MAX_PEER_BODY_BYTES });
+        if (answer === 'too-large') return { ok: false, detail: 'answer too large' };
+        if (answer.status !== 200) return { ok: false, detail: `HTTP ${answer.status}` };
+        return { ok: true, body: JSON.parse(answer.body.toString('utf8')) as unknown };
       } catch {
         this.failed(peer);
+        return { ok: false, detail: 'unreachable or not JSON' };
       }
-    }
+    });
   }
 
   /** Asks one peer (rotating) for committed blocks from a height; the answer is untrusted JSON. */

@@ -7,6 +7,7 @@ import {
   assert,
   bytesToHex,
   epochLinkToJson,
+  EpochWalk,
   equalBytes,
   headerHash,
   hashLeaf,
@@ -14,11 +15,11 @@ import {
   membershipHash,
   membershipToJson,
   MerkleLog,
-  parseEpochLinkJson,
   parseMembershipJson,
+  runEpochWalk,
   type Signer,
+  TrustedEpochs,
   tryHexToBytes,
-  verifyEpochChain,
   verifyOrderedClientRequest,
 } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
@@ -275,12 +276,13 @@ export class ReplicaNode {
   }
 
   private async fetchVerifiedLink(previous: Membership, next: Membership): Promise<string | undefined> {
-    for await (const untrusted of this.fetcher.epochLinkCandidates(next.epoch)) {
-      const parsed = parseEpochLinkJson(untrusted);
-      if (!parsed.ok) continue;
-      const walked = verifyEpochChain(nodeBackend, previous, [parsed.value]);
-      if (walked.ok && equalBytes(membershipHash(nodeBackend, walked.latest), membershipHash(nodeBackend, next))) return JSON.stringify(epochLinkToJson(parsed.value));
-      this.metrics.rejected('bad-epoch-link');
+    for (const fetchPage of this.fetcher.epochsPageSources()) {
+      // The proofs' EpochWalk, one link long: the link into `next`'s epoch, verified from `previous`.
+      const walk = new EpochWalk(nodeBackend, TrustedEpochs.pin(previous), { target: next.epoch, linksMax: 1, pageLinks: 1 });
+      const outcome = await runEpochWalk(walk, fetchPage);
+      const link = walk.chain.linkInto(next.epoch);
+      if (outcome.ok && link !== undefined && equalBytes(membershipHash(nodeBackend, link.nextMembership), membershipHash(nodeBackend, next))) return JSON.stringify(epochLinkToJson(link));
+      if (outcome.ok || outcome.reason === 'link-refused' || outcome.reason === 'conflicting-link') this.metrics.rejected('bad-epoch-link');
     }
     return undefined;
   }

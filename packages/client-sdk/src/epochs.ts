@@ -1,11 +1,11 @@
 // Walking the epoch chain (DESIGN section 6; docs/client-sdk.md, "Epochs").
 // A header of an epoch later than the newest trusted one is judged only
 // after its membership is proven: the client asks the replica that sent it
-// (then the others in turn) for the links after the newest trusted epoch,
-// `GET /v1/epochs?after=<epoch>&limit=<n>`, a page of at most 64, parses
-// them with the proofs' schema, and hands them one at a time, strictly in
-// order, to the trust state, which verifies each with verifyEpochChain from
-// the newest trusted membership before trusting the next. A link that fails
+// (then the others in turn) for the links after the newest trusted epoch.
+// The walk is the proofs' EpochWalk (one page of `GET /v1/epochs` at a time,
+// parsed whole with the proofs' epochs-page schema, each link verified from
+// the newest trusted membership before the next); this file only chooses
+// the replicas and words the failures. A link that fails
 // is never trusted; what was proven before it stays proven. One walk
 // verifies at most `epochWalkLinksMax` links, checked before anything is
 // fetched. The new links are persisted before the walk returns.
@@ -13,11 +13,10 @@
 // replicas (surveyNewestEpoch), again when that knowledge is older than a
 // bound or a newer link was trusted since.
 
-import { type EpochLink, parseEpochLinkJson } from '@vcr/proofs';
+import { assertNever, EpochWalk, epochsPagePath, runEpochWalk } from '@vcr/proofs';
 import type { Attempt } from './errors';
 import { sdkLimits } from './limits';
 import type { TrustState } from './trust-state';
-import { epochsAnswerSchema, parseAnswer } from './wire';
 
 export interface WalkContext {
   trust: TrustState;
@@ -108,39 +107,48 @@ export async function surveyNewestEpoch(ctx: SurveyContext, first?: string): Pro
   return { ok: false, epoch, attempts: [...attempts, { replica: 'client', code: 'unknown-epoch', detail }] };
 }
 
-/** Pages of links from one replica until the target (or its end); undefined when it answered without a failure. */
+/**
+ * One replica's pages of links (the proofs' EpochWalk) until the target, its
+ * end or the budget; undefined when it answered without a failure. Each link
+ * goes through the trust state's addEpochLink, which adds the trusted head's
+ * rules around the proofs' own.
+ */
 async function walkFrom(ctx: WalkContext, url: string, target: EpochTarget, start: bigint, budget: bigint): Promise<Attempt | undefined> {
   const { trust } = ctx;
-  const fail = (code: Attempt['code'], detail: string): Attempt => ({ replica: url, code, detail });
-  // Every page verifies at least one link or ends the walk, so the budget bounds the pages.
-  for (;;) {
-    const after = trust.newestMembership.epoch;
-    const left = budget - (after - start);
-    const wanted = target === 'latest' ? left : target - after;
-    if (wanted <= 0n || left <= 0n) return undefined;
-    const limit = Number([wanted, left, BigInt(sdkLimits.epochPageLinks)].reduce((a, b) => (a < b ? a : b)));
-    const answer = await ctx.getOk(url, `/v1/epochs?after=${after}&limit=${limit}`);
-    if (!answer.ok) return { ...answer.attempt, detail: `epochs after ${after}: ${answer.attempt.detail}` };
-    const parsed = parseAnswer(epochsAnswerSchema, answer.body);
-    if (!parsed.ok) return fail('malformed', `epochs after ${after}: ${parsed.detail}`);
-    const { current, links: raw } = parsed.value;
-    if (raw.length > limit) return fail('malformed', `epochs after ${after}: too-many-links: ${raw.length} links where at most ${limit} were asked`);
-    if (raw.length === 0) return target === 'latest' ? undefined : fail('unknown-epoch', `no epoch link after epoch ${after} (the replica's current epoch: ${current})`);
-    // Parse the whole page before any signature work.
-    const links: EpochLink[] = [];
-    for (const [i, item] of raw.entries()) {
-      const link = parseEpochLinkJson(item);
-      if (!link.ok) return fail('malformed', `epochs after ${after}: links[${i}]: ${link.issues.slice(0, 3).join('; ')}`);
-      links.push(link.value);
-    }
-    for (const [i, link] of links.entries()) {
-      const from = trust.newestMembership.epoch;
+  const left = Number(budget - (trust.newestMembership.epoch - start));
+  const walk = new EpochWalk(trust.backend, trust.epochs, {
+    target,
+    linksMax: Math.max(0, left),
+    pageLinks: sdkLimits.epochPageLinks,
+    admit: (_chain, link) => {
       const verdict = trust.addEpochLink(link, url);
-      if (!verdict.ok) {
-        const detail = verdict.detail === undefined ? '' : ` (${verdict.detail.slice(0, 120)})`;
-        return fail('verification-failed', `epochs after ${after}: links[${i}] (epoch ${from} -> ${from + 1n}): ${verdict.reason}${detail}`);
-      }
-    }
-    if (target === 'latest' && (raw.length < limit || trust.newestMembership.epoch >= current)) return undefined;
+      return verdict.ok ? { ok: true, chain: trust.epochs } : verdict;
+    },
+  });
+  let failed: Attempt | undefined;
+  const outcome = await runEpochWalk(walk, async (after, limit) => {
+    const answer = await ctx.getOk(url, epochsPagePath(after, limit));
+    if (answer.ok) return answer;
+    failed = answer.attempt;
+    return { ok: false, detail: answer.attempt.detail };
+  });
+  if (outcome.ok) return undefined;
+  const fail = (code: Attempt['code'], detail: string): Attempt => ({ replica: url, code, detail });
+  const where = `epochs after ${outcome.after}`;
+  switch (outcome.reason) {
+    case 'fetch-failed':
+      return { ...(failed ?? fail('transport', outcome.detail)), detail: `${where}: ${outcome.detail}` };
+    case 'malformed-page':
+    case 'too-many-links':
+      return fail('malformed', `${where}: ${outcome.detail}`);
+    case 'malformed-link':
+      return fail('malformed', `${where}: links[${outcome.index ?? 0}]: ${outcome.detail}`);
+    case 'no-link':
+      return fail('unknown-epoch', outcome.detail);
+    case 'link-refused':
+    case 'conflicting-link':
+      return fail('verification-failed', `${where}: links[${outcome.index}] (epoch ${outcome.into - 1n} -> ${outcome.into}): ${outcome.detail}`);
+    default:
+      return assertNever(outcome, 'epoch walk outcome');
   }
 }

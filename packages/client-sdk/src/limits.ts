@@ -1,4 +1,8 @@
-// Every bound and default of the SDK in one place. Units last.
+// Every bound and default of the SDK in one place. Units last. Bounds the
+// SDK shares with the replica (the epochs page, the epoch chain) are the
+// proofs' limits, named here, not restated.
+
+import { limits as proofLimits } from '@vcr/proofs';
 
 export const sdkLimits = {
   /** Largest response body read from a replica; anything larger is refused unread. Each kind of answer has a smaller bound below (answerBounds). */
@@ -59,10 +63,10 @@ export const sdkLimits = {
   lagRetryRounds: 6,
   /** Pages of history or listing fetched at most in one call. */
   pagesMax: 10_000,
-  /** Epoch links asked of a replica per page of `GET /v1/epochs` (the replica serves at most 64). */
-  epochPageLinks: 64,
-  /** Epoch links verified at most in one walk (one call): a header further ahead of the newest trusted epoch is refused unwalked. Equals the proofs' epochChainLinksMax. */
-  epochWalkLinksMax: 1_024,
+  /** Epoch links asked of a replica per page of `GET /v1/epochs`: the proofs' epochsPageLinksMax, what the replica serves at most. */
+  epochPageLinks: proofLimits.epochsPageLinksMax,
+  /** Epoch links verified at most in one walk (one call): a header further ahead of the newest trusted epoch is refused unwalked. The proofs' epochChainLinksMax. */
+  epochWalkLinksMax: proofLimits.epochChainLinksMax,
   /**
    * How long the newest epoch, learned from f+1 replicas, is trusted before it is asked again: the
    * window in which keys retired by a rotation the client has not heard of could still certify to it.

@@ -1,6 +1,6 @@
 // The client's trusted state (DESIGN sections 6-7): the memberships it trusts
-// by epoch (the pinned one, then each one proven by a verified epoch link:
-// `addEpochLink` is the only way in), the highest certified header it verified
+// by epoch (the proofs' TrustedEpochs: the pinned one, then each one proven by
+// a verified epoch link; `addEpochLink` is the only way in), the highest certified header it verified
 // (the rollback floor and the log head that later heads must extend), the
 // last request id it used, and bounded memories: certificates verified by
 // header hash, headers seen by height (to catch a fork), consistency proofs
@@ -12,15 +12,15 @@ import {
   certificateToJson,
   type CryptoBackend,
   equalBytes,
-  type EpochChainRejection,
   type EpochLink,
   epochLinkToJson,
   headerHash,
   type Membership,
   parseCertificateJson,
   parseEpochLinkJson,
+  TrustedEpochs,
+  type TrustedLinkRejection,
   verifyCertificate,
-  verifyEpochChain,
   weakQuorumSize,
 } from '@vcr/proofs';
 import * as z from 'zod';
@@ -54,8 +54,8 @@ export interface TrustSizes {
 /** A certificate read from an answer's JSON: parsed, or recognized as one this trust state already verified. */
 export type CertificateOfJson = { ok: true; certificate: Certificate } | { ok: false; detail: string };
 
-/** Why an epoch link was not trusted: a rule of the proofs' verifyEpochChain, or one of the trust state's own. */
-export type EpochLinkRejection = EpochChainRejection | 'too-many-trusted-links' | 'ends-below-trusted-head';
+/** Why an epoch link was not trusted: a rule of the proofs' TrustedEpochs (verifyEpochChain, its cap), or the trusted head's. */
+export type EpochLinkRejection = TrustedLinkRejection | 'ends-below-trusted-head';
 
 export type EpochLinkVerdict = { ok: true; membership: Membership } | { ok: false; reason: EpochLinkRejection; detail?: string };
 
@@ -81,8 +81,8 @@ function fingerprintOf(untrusted: unknown): string | undefined {
 }
 
 export class TrustState {
-  /** Verified epoch links, in order: links[i] leads from epoch pinned+i to pinned+i+1 and proves the membership of the later one. */
-  private readonly links: EpochLink[] = [];
+  /** The verified epoch chain from the pinned membership (at most sdkLimits.epochLinksTrustedMax links). */
+  private epochChain: TrustedEpochs;
   private headValue: TrustedHead | undefined;
   lastRequestId = 0n;
   /** Header hashes (hex) whose certificate verified; a header verified once is certified however it is presented again. */
@@ -111,9 +111,10 @@ export class TrustState {
 
   constructor(
     readonly genesis: Membership,
-    private readonly backend: CryptoBackend,
+    readonly backend: CryptoBackend,
     sizes: TrustSizes,
   ) {
+    this.epochChain = TrustedEpochs.pin(genesis, sdkLimits.epochLinksTrustedMax);
     this.verified = new LruMap(sizes.certificateCacheSize);
     this.byHeight = new LruMap(sizes.forkWindowSize);
     this.consistent = new LruMap(sizes.consistencyCacheSize);
@@ -152,16 +153,19 @@ export class TrustState {
     return this.headValue;
   }
 
+  /** The verified epoch chain: where an epoch walk (the proofs' EpochWalk) starts. */
+  get epochs(): TrustedEpochs {
+    return this.epochChain;
+  }
+
   /** The membership trusted for an epoch, if any: the pinned one or one proven by the verified links. */
   membershipFor(epoch: bigint): Membership | undefined {
-    const offset = epoch - this.genesis.epoch;
-    if (offset < 0n || offset > BigInt(this.links.length)) return undefined;
-    return offset === 0n ? this.genesis : this.links[Number(offset) - 1]?.nextMembership;
+    return this.epochChain.membershipFor(epoch);
   }
 
   /** The newest trusted membership: what writes sign for, and where the next walk starts. */
   get newestMembership(): Membership {
-    return this.links.at(-1)?.nextMembership ?? this.genesis;
+    return this.epochChain.newest;
   }
 
   /**
@@ -197,47 +201,45 @@ export class TrustState {
 
   /** Every trusted membership, the pinned one first, in epoch order. */
   get trustedMemberships(): Membership[] {
-    return [this.genesis, ...this.links.map((l) => l.nextMembership)];
+    return [...this.epochChain.memberships];
   }
 
 
   /**
-   * Verifies one untrusted link from the newest trusted membership
-   * (verifyEpochChain: old quorum over the old epoch's last header, whose
-   * nextMembershipHash names the next membership, and the next membership's
-   * epoch-accept quorum) and only then trusts the membership it proves. The
-   * old epoch's last header is remembered as verified, so a different header
-   * certified at its height is a fork (thrown).
+   * Verifies one untrusted link from the newest trusted membership (the
+   * proofs' TrustedEpochs.extend: old quorum over the old epoch's last
+   * header, whose nextMembershipHash names the next membership, and the next
+   * membership's epoch-accept quorum) and only then trusts the membership it
+   * proves. The old epoch's last header is remembered as verified, so a
+   * different header certified at its height is a fork (thrown).
    */
   addEpochLink(untrusted: EpochLink, replica: string): EpochLinkVerdict {
-    if (this.links.length >= sdkLimits.epochLinksTrustedMax) {
-      return { ok: false, reason: 'too-many-trusted-links', detail: `this client holds at most ${sdkLimits.epochLinksTrustedMax} links: pin a later membership` };
-    }
     const from = this.newestMembership;
     const head = this.headValue;
     // Cheap before crypto: an epoch cannot end below a header of it already trusted.
     if (head !== undefined && head.epoch === from.epoch && untrusted.lastHeader.height < head.height) {
       return { ok: false, reason: 'ends-below-trusted-head', detail: `epoch ${from.epoch} ends at height ${untrusted.lastHeader.height}, below the trusted head at ${head.height}` };
     }
-    const verdict = verifyEpochChain(this.backend, from, [untrusted]);
-    if (!verdict.ok) return { ok: false, reason: verdict.reason, ...(verdict.detail === undefined ? {} : { detail: verdict.detail }) };
+    const verdict = this.epochChain.extend(this.backend, untrusted);
+    if (!verdict.ok) return verdict;
     const boundary: Certificate = { header: untrusted.lastHeader, commitView: untrusted.oldCommitView, signatures: untrusted.oldSignatures };
     const hash = this.headerHashOf(boundary);
     this.checkFork(boundary, hash, replica);
-    this.links.push(untrusted);
+    this.epochChain = verdict.chain;
     this.verified.set(bytesToHex(hash), true);
     this.remember(boundary, hash);
     return { ok: true, membership: untrusted.nextMembership };
   }
 
-  /** Undefined when an epoch's header may sit at this height: above the last block of the epoch before, at most the last block of its own. */
+  /**
+   * The proofs' epoch-height rule (TrustedEpochs.checkHeight), in the SDK's
+   * words. No header hash is given: a different header at an epoch's last
+   * height is a fork, which checkFork reports with its evidence.
+   */
   private outsideEpoch(epoch: bigint, height: bigint): string | undefined {
-    const offset = Number(epoch - this.genesis.epoch);
-    const into = this.links[offset - 1];
-    if (into !== undefined && height <= into.lastHeader.height) return `epoch ${epoch} began after height ${into.lastHeader.height}`;
-    const out = this.links[offset];
-    if (out !== undefined && height > out.lastHeader.height) return `epoch ${epoch} ended at height ${out.lastHeader.height}`;
-    return undefined;
+    const verdict = this.epochChain.checkHeight(this.backend, epoch, height);
+    if (verdict.ok) return undefined;
+    return verdict.reason === 'before-epoch-start' ? `epoch ${epoch} began after height ${verdict.boundaryHeight}` : `epoch ${epoch} ended at height ${verdict.boundaryHeight}`;
   }
 
   headerHashOf(cert: Certificate): Uint8Array {
@@ -347,7 +349,7 @@ export class TrustState {
     return JSON.stringify({
       format: TRUST_FORMAT,
       chainId: this.chainId,
-      epochLinks: this.links.map(epochLinkToJson),
+      epochLinks: this.epochChain.links.map(epochLinkToJson),
       head: this.headValue === undefined ? null : certificateToJson(this.headValue.certificate),
       lastRequestId: this.lastRequestId.toString(),
     });

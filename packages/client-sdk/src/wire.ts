@@ -5,7 +5,6 @@
 import * as z from 'zod';
 import { certificateSchema, clientRequestSchema, fastHashList, fastMapProof, fastU63, hasExactKeys, limits, logProofSchema, mapProofSchema, tryHexToBytes, tryLowercaseHexToBytes, u63String } from '@vcr/proofs';
 import { registryLimits } from '@vcr/registry';
-import { sdkLimits } from './limits';
 
 /** Lowercase hex of at most `maxBytes` bytes, as bytes. */
 export const hexBytes = (maxBytes: number) =>
@@ -137,13 +136,6 @@ export const viewChangesAnswerSchema = z.object({
   certificate: certificateSchema,
 });
 
-/**
- * `GET /v1/epochs?after=&limit=`: the replica's current epoch and the links
- * into epochs after+1, after+2, ... The links are counted here and parsed one
- * by one with the proofs' epochLinkSchema (epochs.ts), so an answer with too
- * many links is refused before any of them is parsed.
- */
-export const epochsAnswerSchema = z.object({ current: u63String, links: z.array(z.unknown()).max(sdkLimits.epochPageLinks) });
 
 
 /** Parses with a schema; the first few issues as one line on failure. */

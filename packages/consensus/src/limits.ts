@@ -1,11 +1,14 @@
-import { clientRequestLimits } from '@vcr/proofs';
-// Every bound of the core in one place; checked before signature work.
+// Every bound of the core in one place; checked before signature work. The
+// bounds of the wire forms (batch, view change, new view) are @vcr/proofs'
+// limits, named here, not restated.
+
+import { clientRequestLimits, limits as proofLimits, viewChangeDefaults } from '@vcr/proofs';
 
 export const consensusLimits = {
   /** Requests in one batch. */
-  batchRequestsMax: 256,
+  batchRequestsMax: proofLimits.batchRequestsMax,
   /** Sum of request payload sizes in one batch. */
-  batchBytesMax: 1024 * 1024,
+  batchBytesMax: proofLimits.batchBytesMax,
   /** One request's payload (the client request format's limit, @vcr/proofs). */
   requestPayloadBytesMax: clientRequestLimits.payloadBytesMax,
   /** Client ids are short strings. */
@@ -17,9 +20,9 @@ export const consensusLimits = {
   /** How far ahead of the block time a request id may point (request-ids.ts): a wrong id locks its client out for at most this long. */
   requestIdAheadMsMax: 5 * 60_000,
   /** Sequence numbers in flight above the stable checkpoint (high - low watermark). */
-  watermarkWindowMax: 1024,
+  watermarkWindowMax: proofLimits.watermarkWindowMax,
   /** Messages in a view change, new view, checkpoint proof: bounded by the window and the membership. */
-  viewChangesMax: 64,
+  viewChangesMax: proofLimits.viewChangesMax,
   /** Pre-prepares buffered ahead of the one being executed. */
   futurePrePreparesMax: 1024,
   /** View numbers a message may run ahead of ours before it is ignored as noise. */
@@ -57,8 +60,8 @@ export interface CoreConfig {
 }
 
 export const defaultCoreConfig: Omit<CoreConfig, 'chainId' | 'replicaId'> = {
-  checkpointInterval: 16,
-  watermarkWindow: 64,
+  checkpointInterval: viewChangeDefaults.checkpointInterval,
+  watermarkWindow: viewChangeDefaults.watermarkWindow,
   batchRequestsMax: 128,
   batchBytesMax: 512 * 1024,
   pipelineDepth: 2,

@@ -1,95 +1,14 @@
-// Messages, events and effects of the PBFT core. Every peer message carries
-// its epoch and its sender, and is signed over the kind's signing payload
-// (messages.ts) in the domain (kind, chainId, epoch).
+// Events and effects of the PBFT core, and the executor contract. The peer
+// messages and the committed block are formats: they live in @vcr/proofs
+// (peer-message.ts) and are re-exported here for the core's modules.
 
-import type { BlockHeader, Certificate, CertificateSignature, ClientRequest, EpochLink, Membership } from '@vcr/proofs';
+import type { CertificateSignature, ClientRequest, EpochLink, Membership } from '@vcr/proofs';
 
 /** A client request as ordered by consensus (format: @vcr/proofs client-request.ts). Its meaning is the executor's business. */
 export type { ClientRequest } from '@vcr/proofs';
 
-interface Signed {
-  epoch: bigint;
-  from: string;
-  signature: Uint8Array;
-}
-
-/** PBFT 4.2: the primary assigns a sequence number and proposes the header it executed. */
-export interface PrePrepare extends Signed {
-  type: 'pre-prepare';
-  view: bigint;
-  seq: bigint;
-  header: BlockHeader;
-  batch: ClientRequest[];
-}
-
-export interface Prepare extends Signed {
-  type: 'prepare';
-  view: bigint;
-  seq: bigint;
-  headerHash: Uint8Array;
-}
-
-/** Signed over { headerHash, height, view }: a quorum of one view is the block's certificate. */
-export interface Commit extends Signed {
-  type: 'commit';
-  view: bigint;
-  seq: bigint;
-  headerHash: Uint8Array;
-}
-
-export interface Checkpoint extends Signed {
-  type: 'checkpoint';
-  seq: bigint;
-  headerHash: Uint8Array;
-}
-
-/** A pre-prepare and quorum - 1 matching prepares from distinct backups, all of one view. */
-export interface PreparedCertificate {
-  prePrepare: PrePrepare;
-  prepares: Prepare[];
-}
-
-/** A stable checkpoint: quorum matching checkpoint messages. seq 0 is genesis and needs no proof. */
-export interface CheckpointProof {
-  seq: bigint;
-  headerHash: Uint8Array;
-  proof: Checkpoint[];
-}
-
-/** PBFT 4.4: move to `newView`, carrying the stable checkpoint and every prepared certificate above it. */
-export interface ViewChange extends Signed {
-  type: 'view-change';
-  newView: bigint;
-  checkpoint: CheckpointProof;
-  prepared: PreparedCertificate[];
-}
-
-export interface NewView extends Signed {
-  type: 'new-view';
-  view: bigint;
-  viewChanges: ViewChange[];
-  prePrepares: PrePrepare[];
-}
-
-/**
- * A member of epoch e + 1 accepts the hand-over (DESIGN section 6): signed with kind
- * "epoch-accept" over { lastHeaderHash, nextMembershipHash } (@vcr/proofs epochAcceptMessage),
- * so a quorum of these is the new-membership half of the epoch link clients walk.
- */
-export interface EpochAccept extends Signed {
-  type: 'epoch-accept';
-  lastHeaderHash: Uint8Array;
-  nextMembershipHash: Uint8Array;
-}
-
-export type PeerMessage = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | EpochAccept;
-
-/** A committed block: what storage keeps and what state transfer ships. */
-export interface CommittedBlock {
-  header: BlockHeader;
-  batch: ClientRequest[];
-  certificate: Certificate;
-}
+export type { CheckpointMessage as Checkpoint, CheckpointProof, Commit, CommittedBlock, EpochAccept, NewView, PeerMessage, PrePrepare, Prepare, PreparedCertificate, ViewChange } from '@vcr/proofs';
+import type { CheckpointProof, CommittedBlock, NewView, PeerMessage, PreparedCertificate } from '@vcr/proofs';
 
 export interface ClientReply {
   clientId: string;

@@ -7,6 +7,7 @@
 // request authenticates itself; requestId grows per client (exactly once);
 // payload is opaque here (the registry's operation, @vcr/registry).
 
+import { clientRequestLimits } from './limits';
 import { bytesToHex, tryHexToBytes } from './bytes';
 import type { CanonicalValue } from './canonical';
 import { encodeCanonical } from './canonical';
@@ -22,14 +23,6 @@ export interface ClientRequest {
   signature: Uint8Array;
 }
 
-export const clientRequestLimits = {
-  /** One request's payload. */
-  payloadBytesMax: 64 * 1024,
-  /** Client ids are short strings (a 64-character hex key in practice). */
-  clientIdBytesMax: 128,
-  /** How many epochs before the ordering block's epoch a request's signature may be for (requestSigningEpochs). */
-  signedEpochsBehindMax: 1n,
-} as const;
 
 /** The whole request, signature included: what a block's batch hash and a log leaf's requestHash cover. */
 export function requestToCanonical(r: ClientRequest): CanonicalValue {

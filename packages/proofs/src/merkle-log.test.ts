@@ -490,9 +490,9 @@ describe('untrusted garbage never throws', () => {
 });
 
 // ---------------------------------------------------------------------------
-// transparency-dev/merkle public vectors (see /work/shared/vectors/README.md).
+// transparency-dev/merkle public vectors, kept in the repository (docs/vectors/rfc6962/README.md).
 
-const vectorsDir = fileURLToPath(new URL('../../../../shared/vectors/rfc6962', import.meta.url));
+const vectorsDir = fileURLToPath(new URL('../../../docs/vectors/rfc6962', import.meta.url));
 const VECTOR_CASES_MIN = 100;
 
 interface VectorCase {
@@ -502,6 +502,7 @@ interface VectorCase {
   wantErr: boolean;
 }
 
+/** The vector files (this folder's README aside). */
 function listJson(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);

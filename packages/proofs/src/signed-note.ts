@@ -7,6 +7,7 @@
 // domain-separated signatures (domain.ts): see docs/witness.md for why one can
 // never be taken for the other. Untrusted input is bounded before any hashing.
 
+import { noteLimits } from './limits';
 import { type CryptoBackend, type Signer } from './crypto-backend';
 import { bytesToBase64, bytesToHex, concatBytes, tryBase64ToBytes, tryUtf8Decode, u64be, utf8 } from './bytes';
 import { checkEd25519 } from './ed25519-rule';
@@ -15,16 +16,6 @@ import { checkEd25519 } from './ed25519-rule';
 export const NOTE_SIGNATURE_TYPE = { ed25519: 0x01, cosignatureV1: 0x04 } as const;
 export type NoteSignatureType = (typeof NOTE_SIGNATURE_TYPE)[keyof typeof NOTE_SIGNATURE_TYPE];
 
-export const noteLimits = {
-  /** A whole note (text and signature lines); a checkpoint with 64 cosignatures is under 8 KiB. */
-  noteBytesMax: 64 * 1024,
-  /** Signature lines read from one note (the spec asks verifiers to accept at least 16; Go's note stops at 100). */
-  signaturesMax: 100,
-  /** Key names are identifiers, not text. */
-  keyNameBytesMax: 256,
-  /** cosignature/v1 timestamps MUST NOT exceed 2^63 - 1. */
-  timestampMax: (1n << 63n) - 1n,
-} as const;
 
 /** The em dash and space that open every signature line. */
 export const SIGNATURE_LINE_PREFIX = '\u2014 ';

@@ -13,7 +13,8 @@ import { type CryptoBackend } from './crypto-backend';
 import { bytesToBase64, equalBytes, tryBase64ToBytes } from './bytes';
 import { limits } from './limits';
 import { hashLeaf, type InclusionFailure, verifyInclusion } from './merkle-log';
-import { noteLimits, noteTextOf } from './signed-note';
+import { noteLimits } from './limits';
+import { noteTextOf } from './signed-note';
 import { type Checkpoint, type CheckpointNoteRejection, type CheckpointPolicy, verifyCheckpointNote } from './tlog-checkpoint';
 
 export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';

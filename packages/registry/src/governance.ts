@@ -10,23 +10,9 @@
 
 import { type CanonicalValue, decodeCanonical, encodeCanonical, isWellFormedText } from '@vcr/proofs';
 import { RESERVED_KEY_PREFIX, checkUserKey } from './keys';
-import { prefixIndexLimits } from './prefix-index';
+import { governanceLimits, prefixIndexLimits } from './limits';
 import { TYPED_VALUE_TYPES } from './values';
 
-export const governanceLimits = {
-  orgIdMax: 64,
-  clientsPerOrgMax: 64,
-  adminsMax: 16,
-  orgsPerListMax: 32,
-  prefixBytesMax: 128,
-  approvalsThresholdMax: 16,
-  /** Pending changes expire at most this long after they were proposed. */
-  approvalTtlMsMax: 30 * 24 * 60 * 60 * 1000,
-  /** Open (unexpired) pending changes proposed by one organization's clients; a proposal past it is refused (`pending-limit`). */
-  pendingPerOrgMax: 32,
-  /** Open pending changes in the whole registry (the pending index stays below about 30 KB). */
-  pendingTotalMax: 256,
-} as const;
 
 const ORG_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const CLIENT_ID = /^[0-9a-f]{64}$/;

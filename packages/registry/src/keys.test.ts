@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkUserKey, registryLimits } from './keys';
+import { checkUserKey } from './keys';
+import { registryLimits } from './limits';
 
 describe('the key alphabet (printable ASCII without space)', () => {
   it('refuses the lookalikes of demo/flags/dark-mode: fullwidth slashes, a zero-width space, NFC and NFD spellings', () => {

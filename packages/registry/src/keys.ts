@@ -1,21 +1,9 @@
-// User keys and their limits: which strings may name a registry entry, and
+// User keys: which strings may name a registry entry, and
 // the reserved prefix under which the registry keeps its own records. The one
 // key rule: the replica's executor and reads, and the SDK's reads and writes,
 // all call checkUserKey (docs/registry.md, "Keys").
 
-/** Every bound of the operation format. */
-export const registryLimits = {
-  /** User keys are 1..keyBytesMax characters of the key alphabet (one byte each in UTF-8). */
-  keyBytesMax: 256,
-  /** Values are opaque bytes of at most this size. */
-  valueBytesMax: 64 * 1024,
-  /** Operations in one transaction. */
-  txnOpsMax: 64,
-  /** A refusal's detail (`RegistryResult.detail`), in UTF-16 code units: it is stored in every reply cache entry and log leaf. */
-  resultDetailCharsMax: 256,
-  /** Revisions stay below 2^63, like every 64-bit quantity on the JSON wire. */
-  revisionMax: (1n << 63n) - 1n,
-} as const;
+import { registryLimits } from './limits';
 
 /**
  * Keys starting with NUL belong to the registry itself (the reply cache,

@@ -17,11 +17,11 @@ import {
   type MembershipApproval,
   type MembershipChange,
   type MembershipOp,
-  membershipChangeLimits,
   membershipChangeToCanonical,
   nextMembershipFor,
   signMembershipApproval,
 } from './membership-change';
+import { membershipChangeLimits } from './limits';
 import { decodeOp, decodeResult, encodeOp, encodeResult, opToCanonical, singleOps } from './ops';
 
 const backend = nobleBackend;

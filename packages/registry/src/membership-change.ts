@@ -11,6 +11,7 @@
 // This file holds the format (decoded strictly, like every op) and the pure
 // rule `nextMembershipFor`; the replica's executor applies it.
 
+import { membershipChangeLimits } from './limits';
 import {
   type CanonicalValue,
   type CryptoBackend,
@@ -28,21 +29,6 @@ import {
   verifyInDomain,
 } from '@vcr/proofs';
 
-export const membershipChangeLimits = {
-  /** Actions in one change. */
-  actionsMax: 16,
-  /** Approvals in one op: at most one per governance organization, and there are at most this many admins. */
-  approvalsMax: limits.membershipSizeMax,
-  /** Governance admins in a `set-governance` action (the membership's own bound). */
-  adminsMax: limits.membershipSizeMax,
-  /** Replica ids: the membership's id pattern allows 64 characters. */
-  replicaIdBytesMax: 64,
-  /** Organization names and addresses: the membership's text bound. */
-  organizationBytesMax: 256,
-  addressBytesMax: 256,
-  /** The largest f a membership of membershipSizeMax replicas tolerates. */
-  fMax: Math.floor((limits.membershipSizeMax - 1) / 3),
-} as const;
 
 export type NewReplica = ReplicaInfo;
 

@@ -9,12 +9,13 @@
 
 import { type CanonicalValue, assert, assertNever, decodeCanonical, encodeCanonical } from '@vcr/proofs';
 import { isValidDetail } from './refusal';
-import { type KeyRejection, checkUserKey, registryLimits } from './keys';
+import { type KeyRejection, checkUserKey } from './keys';
+import { registryLimits } from './limits';
 
 import { type GovernanceOp, type GovernanceRejection, governanceOpToCanonical, validateGovernanceOp } from './governance';
 import { type MembershipChangeError, type MembershipOp, type MembershipOpRejection, membershipOpToCanonical, validateMembershipOp } from './membership-change';
 
-export { checkUserKey, type KeyRejection, RESERVED_KEY_PREFIX, registryLimits } from './keys';
+export { checkUserKey, type KeyRejection, RESERVED_KEY_PREFIX } from './keys';
 
 
 

@@ -12,10 +12,6 @@
 import { type CanonicalValue, decodeCanonical, encodeCanonical } from '@vcr/proofs';
 import { RESERVED_KEY_PREFIX } from './keys';
 
-export const prefixIndexLimits = {
-  /** The deepest index a genesis may ask for: a key adds to at most this many index leaves. */
-  depthMax: 8,
-} as const;
 
 const INDEX_KEY_PREFIX = `${RESERVED_KEY_PREFIX}dir/`;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type CanonicalValue, encodeCanonical, utf8 } from '@vcr/proofs';
-import { registryLimits } from './keys';
+import { registryLimits } from './limits';
 import { decodeResult, encodeResult } from './ops';
 import { boundDetail, issueDetail, valueRefusal } from './refusal';
 

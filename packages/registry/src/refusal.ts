@@ -6,7 +6,7 @@
 // key or field name cannot grow every reply cache entry and log leaf.
 
 import { isWellFormedText } from '@vcr/proofs';
-import { registryLimits } from './keys';
+import { registryLimits } from './limits';
 import type { RegistryErrorCode, RegistryResult } from './ops';
 import { parseTypedValue, type ParsedValue } from './values/typed-value';
 import type { ValueIssue } from './values/json';

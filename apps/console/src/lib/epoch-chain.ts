@@ -1,11 +1,11 @@
-// The epochs the console trusts: the pinned membership, then each membership
-// proven by an epoch link verified (with the proofs' verifyEpochChain) from
-// the membership before it, strictly in order (docs/protocol.md section 10).
+// The epochs the console trusts: the proofs' TrustedEpochs (the pinned
+// membership, then each membership proven by an epoch link verified from the
+// membership before it, strictly in order; docs/protocol.md section 10).
 // Every item the console shows is judged against the membership of its own
 // epoch, looked up here; an epoch the chain has not reached has none, and
 // nothing of it is shown as verified.
 
-import { type BlockHeader, bytesToHex, type EpochLink, equalBytes, headerHash, type Membership, nobleBackend, verifyEpochChain } from '@vcr/proofs';
+import { type BlockHeader, bytesToHex, checkEpochHeight, type EpochLink, type Membership, nobleBackend, TrustedEpochs } from '@vcr/proofs';
 import { consoleLimits } from './limits';
 
 export interface TrustedLink {
@@ -14,7 +14,13 @@ export interface TrustedLink {
   servedBy: string;
 }
 
+/**
+ * The proofs' TrustedEpochs (where every rule lives), with the replica that
+ * served each link for the Membership page. `pinned`, `links` and
+ * `memberships` are views of `trusted`, kept for the pages.
+ */
 export interface EpochChain {
+  trusted: TrustedEpochs;
   pinned: Membership;
   /** links[i] leads from epoch pinned.epoch + i to pinned.epoch + i + 1. */
   links: readonly TrustedLink[];
@@ -27,31 +33,29 @@ export function keyFingerprint(publicKey: Uint8Array): string {
   return bytesToHex(nobleBackend.sha256(publicKey)).slice(0, 16);
 }
 
+/** The console's view of a verified chain; `servedBy[i]` names who served link i. */
+export function chainOf(trusted: TrustedEpochs, servedBy: readonly string[]): EpochChain {
+  return { trusted, pinned: trusted.pinned, memberships: trusted.memberships, links: trusted.links.map((link, i) => ({ link, servedBy: servedBy[i] ?? '?' })) };
+}
+
 export function pinnedChain(pinned: Membership): EpochChain {
-  return { pinned, links: [], memberships: [pinned] };
+  return chainOf(TrustedEpochs.pin(pinned, consoleLimits.epochLinksMax), []);
 }
 
 export function newestMembership(chain: EpochChain): Membership {
-  const newest = chain.memberships[chain.memberships.length - 1];
-  if (newest === undefined) throw new Error('an epoch chain holds at least the pinned membership');
-  return newest;
+  return chain.trusted.newest;
 }
 
 export type LinkVerdict = { ok: true; chain: EpochChain } | { ok: false; reason: string };
 
 /**
  * Trusts the membership `untrusted` proves, if it verifies from the newest
- * trusted one (old quorum's certificate of the last block, new quorum's
- * accepts). A refused link leaves the chain as it was.
+ * trusted one (TrustedEpochs.extend). A refused link leaves the chain as it was.
  */
 export function extendChain(chain: EpochChain, untrusted: EpochLink, servedBy: string): LinkVerdict {
-  if (chain.links.length >= consoleLimits.epochLinksMax) {
-    return { ok: false, reason: `too-many-links: the console verifies at most ${consoleLimits.epochLinksMax} links from the pinned genesis (pin a later membership)` };
-  }
-  const from = newestMembership(chain);
-  const verdict = verifyEpochChain(nobleBackend, from, [untrusted]);
+  const verdict = chain.trusted.extend(nobleBackend, untrusted);
   if (!verdict.ok) return { ok: false, reason: `${verdict.reason}${verdict.detail === undefined ? '' : ` (${verdict.detail.slice(0, 160)})`}` };
-  return { ok: true, chain: { pinned: chain.pinned, links: [...chain.links, { link: untrusted, servedBy }], memberships: [...chain.memberships, untrusted.nextMembership] } };
+  return { ok: true, chain: chainOf(verdict.chain, [...chain.links.map((l) => l.servedBy), servedBy]) };
 }
 
 /** The trusted link into `epoch` (it ends epoch - 1), if the chain has it. */
@@ -73,36 +77,14 @@ export type EpochMembership =
   | { ok: false; reason: string };
 
 export function membershipOf(chain: EpochChain, epoch: bigint): EpochMembership {
-  const newest = newestMembership(chain).epoch;
-  if (epoch < chain.pinned.epoch) {
-    return { ok: false, reason: `epoch ${epoch} is before the pinned epoch ${chain.pinned.epoch}: nothing of it can be verified from the pinned membership` };
-  }
-  if (epoch > newest) {
-    const next = newest + 1n;
-    const toward = epoch === next ? '' : ` (the chain reaches epoch ${newest}; epoch ${epoch} needs the links into ${next} to ${epoch})`;
-    return { ok: false, reason: `no verified link into epoch ${epoch === next ? epoch : next} yet${toward}` };
-  }
-  const membership = chain.memberships[Number(epoch - chain.pinned.epoch)];
-  if (membership === undefined) throw new Error('memberships cover every epoch up to the newest');
-  return { ok: true, membership, startsAfterHeight: linkInto(chain, epoch)?.link.lastHeader.height, lastHeader: linkInto(chain, epoch + 1n)?.link.lastHeader };
+  const found = chain.trusted.lookup(epoch);
+  return found.ok ? found : { ok: false, reason: found.detail };
 }
 
-/**
- * Why a certified height cannot belong to this epoch, or undefined: an
- * epoch's blocks lie above the last block of the epoch before and at most at
- * its own last block, and that last block is the one its link names (a
- * retired membership's keys cannot certify past the end of their epoch).
- */
+/** Why a certified height cannot belong to this epoch, or undefined: the proofs' epoch-height rule (checkEpochHeight). */
 export function outsideEpoch(epoch: EpochMembership & { ok: true }, height: bigint, hash?: Uint8Array): string | undefined {
-  const e = epoch.membership.epoch;
-  if (epoch.startsAfterHeight !== undefined && height <= epoch.startsAfterHeight) return `height ${height} is not in epoch ${e}: it began after height ${epoch.startsAfterHeight}`;
-  const last = epoch.lastHeader;
-  if (last === undefined) return undefined;
-  if (height > last.height) return `height ${height} is not in epoch ${e}: it ended at height ${last.height}`;
-  if (hash !== undefined && height === last.height && !equalBytes(hash, headerHash(nobleBackend, last))) {
-    return `not the last block of epoch ${e} that the verified epoch link names (a conflicting header at height ${height})`;
-  }
-  return undefined;
+  const verdict = checkEpochHeight(nobleBackend, epoch, height, hash);
+  return verdict.ok ? undefined : verdict.detail;
 }
 
 /**

@@ -1,7 +1,7 @@
+import { committedBlockToJson, parseCommittedBlockJson } from '@vcr/proofs';
 import { describe, expect, it } from 'vitest';
 import { checkApprovals, checkNewQuorum, checkOldQuorum, diffMemberships } from './epoch-details';
 import { acceptsOf, approvedOp, epochStep, threeEpochs } from './testing/epoch-fixture';
-import { committedBlockToJson, parseCommittedBlockJson } from '@vcr/consensus';
 import { encodeOp } from '@vcr/registry';
 
 const f = threeEpochs();

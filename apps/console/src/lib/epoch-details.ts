@@ -3,26 +3,25 @@
 // what changed between the two memberships, the old quorum's commit
 // signatures over the old epoch's last block, the new quorum's epoch-accept
 // signatures, and the governance approvals of the membership op in that block.
+// The rules are the proofs' (inspectCertificate, inspectQuorumSignatures) and
+// the registry's (findApprovedChange); this file words their verdicts.
 
 import {
   bytesToHex,
-  commitVoteMessage,
   type EpochLink,
   epochAcceptMessage,
   equalBytes,
   headerHash,
+  inspectCertificate,
+  inspectQuorumSignatures,
   type Membership,
   membershipHash,
   membershipQuorum,
   nobleBackend,
-  verifyCertificate,
-  verifyInDomain,
-  verifyQuorumSignatures,
+  type SignerVerdict,
 } from '@vcr/proofs';
-import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
-import { decodeOp, membershipChangeToCanonical, type MembershipOp, nextMembershipFor } from '@vcr/registry';
+import { findApprovedChange, type MembershipOp } from '@vcr/registry';
 import { keyFingerprint } from './epoch-chain';
-import { consoleLimits } from './limits';
 import type { SignerCheck } from './verify';
 
 export type MembershipChangeKind = 'added' | 'removed' | 'rotated' | 'moved' | 'renamed' | 'f' | 'governance';
@@ -62,33 +61,29 @@ export interface QuorumCheck {
   signers: SignerCheck[];
 }
 
-function signerChecks(m: Membership, signatures: EpochLink['oldSignatures'], verifies: (key: Uint8Array, signature: Uint8Array) => boolean): SignerCheck[] {
-  return signatures.map((s) => {
-    const replica = m.replicas.find((r) => r.id === s.replicaId);
-    const valid = replica !== undefined && verifies(replica.publicKey, s.signature);
-    const reason = valid ? undefined : replica === undefined ? `not a member of epoch ${m.epoch}` : `does not verify with ${s.replicaId}'s key of epoch ${m.epoch}`;
-    return { replicaId: s.replicaId, organization: replica?.organization ?? '?', signature: bytesToHex(s.signature), valid, ...(reason ? { reason } : {}) };
+/** The proofs' per-signer verdicts in the page's words. */
+function signerChecks(m: Membership, signers: readonly SignerVerdict[]): SignerCheck[] {
+  return signers.map((s) => {
+    const reason = s.valid ? undefined : s.member === undefined ? `not a member of epoch ${m.epoch}` : `does not verify with ${s.replicaId}'s key of epoch ${m.epoch}`;
+    return { replicaId: s.replicaId, organization: s.member?.organization ?? '?', signature: bytesToHex(s.signature), valid: s.valid, ...(reason ? { reason } : {}) };
   });
 }
 
-/** The link's old-quorum certificate: commit signatures of `old` over the old epoch's last header. */
+/** The link's old-quorum certificate: commit signatures of `old` over the old epoch's last header, each checked once. */
 export function checkOldQuorum(old: Membership, link: EpochLink): QuorumCheck {
-  const header = link.lastHeader;
-  const vote = commitVoteMessage(headerHash(nobleBackend, header), header.height, link.oldCommitView);
-  const domain = { kind: 'commit', chainId: old.chainId, epoch: old.epoch } as const;
-  const signers = signerChecks(old, link.oldSignatures, (key, sig) => verifyInDomain(nobleBackend, key, domain, vote, sig));
-  const verdict = verifyCertificate(nobleBackend, old, { header, commitView: link.oldCommitView, signatures: link.oldSignatures });
-  return verdict.ok ? { ok: true, signers } : { ok: false, reason: `old quorum: ${verdict.reason}`, signers };
+  const inspected = inspectCertificate(nobleBackend, old, { header: link.lastHeader, commitView: link.oldCommitView, signatures: link.oldSignatures });
+  const signers = signerChecks(old, inspected.signers);
+  return inspected.verdict.ok ? { ok: true, signers } : { ok: false, reason: `old quorum: ${inspected.verdict.reason}`, signers };
 }
 
-/** The link's new-quorum accepts: epoch-accept signatures of the next membership over { lastHeaderHash, nextMembershipHash }. */
+/** The link's new-quorum accepts: epoch-accept signatures of the next membership over { lastHeaderHash, nextMembershipHash }, each checked once. */
 export function checkNewQuorum(link: EpochLink): QuorumCheck {
   const next = link.nextMembership;
   const message = epochAcceptMessage(headerHash(nobleBackend, link.lastHeader), membershipHash(nobleBackend, next));
   const domain = { kind: 'epoch-accept', chainId: next.chainId, epoch: next.epoch } as const;
-  const signers = signerChecks(next, link.newSignatures, (key, sig) => verifyInDomain(nobleBackend, key, domain, message, sig));
-  const verdict = verifyQuorumSignatures(nobleBackend, next, domain, message, link.newSignatures);
-  return verdict.ok ? { ok: true, signers } : { ok: false, reason: `new quorum: ${verdict.reason}`, signers };
+  const inspected = inspectQuorumSignatures(nobleBackend, next, domain, message, link.newSignatures);
+  const signers = signerChecks(next, inspected.signers);
+  return inspected.verdict.ok ? { ok: true, signers } : { ok: false, reason: `new quorum: ${inspected.verdict.reason}`, signers };
 }
 
 export interface ApprovalCheck {
@@ -102,41 +97,19 @@ export type ApprovalsCheck =
   | { ok: true; op: MembershipOp; clientId: string; approvals: ApprovalCheck[]; threshold: number }
   | { ok: false; reason: string };
 
-/** Each approval on its own: a signature by one of its organization's admin keys in `old`, over the change, in the change's epoch. */
-function approvalChecks(old: Membership, op: MembershipOp): ApprovalCheck[] {
-  const domain = { kind: 'membership-approval', chainId: old.chainId, epoch: op.change.epoch } as const;
-  const message = membershipChangeToCanonical(op.change);
-  return op.approvals.map((a) => {
-    const keys = old.governance.admins.filter((g) => g.organization === a.organization);
-    const valid = keys.some((g) => verifyInDomain(nobleBackend, g.publicKey, domain, message, a.signature));
-    const reason = valid ? undefined : keys.length === 0 ? `${a.organization} is not a governance organization of epoch ${old.epoch}` : `does not verify with ${a.organization}'s admin keys of epoch ${old.epoch}`;
-    return { organization: a.organization, signature: bytesToHex(a.signature), valid, ...(reason ? { reason } : {}) };
-  });
-}
-
 /**
- * The approvals behind a link: the block the replica serves at the link's
- * last height must be the link's (verified) header with its batch, and one of
- * its membership ops must pass the registry's own rule (nextMembershipFor:
- * threshold of distinct governance organizations, every signature valid)
- * against the old membership and yield exactly the link's next membership.
+ * The approvals behind a link: the registry's one approval checker
+ * (findApprovedChange: the block served at the link's last height is the
+ * link's header with its batch, and one of its membership ops passes
+ * nextMembershipFor against the old membership and yields exactly the link's
+ * next membership), each approval shown on its own.
  */
 export function checkApprovals(old: Membership, link: EpochLink, untrustedBlock: unknown): ApprovalsCheck {
-  const parsed = parseCommittedBlockJson(untrustedBlock);
-  if (!parsed.ok) return { ok: false, reason: `block ${link.lastHeader.height} malformed: ${parsed.issues.slice(0, 3).join('; ')}` };
-  const block = parsed.value;
-  if (!equalBytes(headerHash(nobleBackend, block.header), headerHash(nobleBackend, link.lastHeader))) return { ok: false, reason: `block ${link.lastHeader.height} served is not the last block the link certifies` };
-  if (!equalBytes(batchHash(nobleBackend, block.batch), block.header.batchHash)) return { ok: false, reason: `block ${link.lastHeader.height}: batch does not match the certified batchHash` };
-  const nextHash = membershipHash(nobleBackend, link.nextMembership);
-  let examined = 0;
-  for (const request of block.batch) {
-    const decoded = decodeOp(request.payload);
-    if (!decoded.ok || decoded.op.op !== 'membership') continue;
-    if (++examined > consoleLimits.membershipOpsCheckedMax) break;
-    const result = nextMembershipFor(nobleBackend, old, decoded.op.change, decoded.op.approvals);
-    if (result.ok && equalBytes(membershipHash(nobleBackend, result.next), nextHash)) {
-      return { ok: true, op: decoded.op, clientId: request.clientId, approvals: approvalChecks(old, decoded.op), threshold: old.governance.threshold };
-    }
-  }
-  return { ok: false, reason: `no membership op in block ${link.lastHeader.height} has approvals that meet epoch ${old.epoch}'s governance and yield epoch ${link.nextMembership.epoch}'s membership` };
+  const found = findApprovedChange(nobleBackend, old, link, untrustedBlock);
+  if (!found.ok) return { ok: false, reason: found.detail };
+  const approvals = found.approvals.map((a): ApprovalCheck => {
+    const reason = a.valid ? undefined : !a.governing ? `${a.organization} is not a governance organization of epoch ${old.epoch}` : `does not verify with ${a.organization}'s admin keys of epoch ${old.epoch}`;
+    return { organization: a.organization, signature: bytesToHex(a.signature), valid: a.valid, ...(reason ? { reason } : {}) };
+  });
+  return { ok: true, op: found.op, clientId: found.clientId, approvals, threshold: found.threshold };
 }

@@ -1,7 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { type BlockHeader, certificateToJson, headerHash, nobleBackend, type Signer } from '@vcr/proofs';
+import { describe, expect, it, vi } from 'vitest';
+import { type BlockHeader, certificateToJson, headerHash, nobleBackend, type Signer, type Commit, type PeerMessage, peerMessageToJson, signMessage } from '@vcr/proofs';
 import { testCertificate, type TestCluster, testHeader } from '@vcr/proofs/testing';
-import { type Commit, type PeerMessage, peerMessageToJson, signMessage } from '@vcr/consensus';
 import { type EpochChain, extendChain, membershipOf, pinnedChain } from './epoch-chain';
 import { checkCertificate, checkMessage } from './verify';
 import { acceptsOf, threeEpochs } from './testing/epoch-fixture';
@@ -102,5 +101,20 @@ describe('links the console refuses', () => {
 
   it('a link that skips an epoch is not trusted', () => {
     expect(extendChain(pinnedChain(f.e0.membership), f.step2.link, 'liar')).toMatchObject({ ok: false, reason: expect.stringMatching(/^not-sequential/) });
+  });
+});
+
+describe('the console checks each signature once', () => {
+  it('a certificate of four signers costs four signature checks, the verdict and the per-signer rows coming from the same checks', () => {
+    const chain = walked(f.step1.link, f.step2.link);
+    const cert = certificateJson(f.e1, { epoch: 1n, height: 12n });
+    const spy = vi.spyOn(nobleBackend, 'ed25519VerifyPrechecked');
+    try {
+      const check = checkCertificate(chain, cert);
+      expect(check.ok && check.signers.map((s) => s.valid)).toEqual([true, true, true, true]);
+      expect(spy).toHaveBeenCalledTimes(4);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

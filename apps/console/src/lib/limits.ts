@@ -18,6 +18,4 @@ export const consoleLimits = {
    * key from a bad signature (newest first): a failure path, so it is bounded.
    */
   retiredKeysCheckedMax: 8,
-  /** Membership ops examined at most in an epoch's last block when looking for its approvals. */
-  membershipOpsCheckedMax: 16,
 } as const;

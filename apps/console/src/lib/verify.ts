@@ -5,18 +5,7 @@
 // verified. Nothing a replica sends is shown as good unless it passes here;
 // every failure says which rule failed.
 
-import {
-  type BlockHeader,
-  bytesToHex,
-  type Certificate,
-  commitVoteMessage,
-  headerHash,
-  nobleBackend,
-  parseCertificateJson,
-  verifyCertificate,
-  verifyInDomain,
-} from '@vcr/proofs';
-import { type PeerMessage, parsePeerMessageJson, verifyMessageSignature, verifyMessageWithKey } from '@vcr/consensus';
+import { type BlockHeader, bytesToHex, type Certificate, commitVoteMessage, headerHash, nobleBackend, inspectCertificate, parseCertificateJson, verifyInDomain, type PeerMessage, parsePeerMessageJson, verifyMessageSignature, verifyMessageWithKey } from '@vcr/proofs';
 import { type EpochChain, membershipOf, outsideEpoch, retiredKeyReason } from './epoch-chain';
 
 export interface SignerCheck {
@@ -43,21 +32,22 @@ export function checkCertificate(chain: EpochChain, untrusted: unknown): Certifi
     const signers = certificate.signatures.map((s) => ({ replicaId: s.replicaId, organization: '?', signature: bytesToHex(s.signature), valid: false, reason: epoch.reason }));
     return { ok: false, reason: epoch.reason, certificate, signers, unverifiable: true };
   }
-  const membership = epoch.membership;
-  const hash = headerHash(nobleBackend, header);
+  // Each signature is checked once: the verdict and the per-signer rows come from the same checks.
+  const inspected = inspectCertificate(nobleBackend, epoch.membership, certificate);
+  const hash = inspected.headerHash ?? headerHash(nobleBackend, header);
   const vote = commitVoteMessage(hash, header.height, certificate.commitView);
-  const domain = { kind: 'commit', chainId: membership.chainId, epoch: header.epoch } as const;
-  const signers = certificate.signatures.map((s): SignerCheck => {
-    const replica = membership.replicas.find((r) => r.id === s.replicaId);
-    const base = { replicaId: s.replicaId, organization: replica?.organization ?? `not in the membership of epoch ${header.epoch}`, signature: bytesToHex(s.signature) };
-    if (header.chainId !== membership.chainId) return { ...base, valid: false, reason: `header of chain ${header.chainId}` };
-    if (replica !== undefined && verifyInDomain(nobleBackend, replica.publicKey, domain, vote, s.signature)) return { ...base, valid: true };
+  const domain = { kind: 'commit', chainId: epoch.membership.chainId, epoch: header.epoch } as const;
+  const signers = inspected.signers.map((s): SignerCheck => {
+    const base = { replicaId: s.replicaId, organization: s.member?.organization ?? `not in the membership of epoch ${header.epoch}`, signature: bytesToHex(s.signature) };
+    if (s.valid) return { ...base, valid: true };
+    if (!inspected.verdict.ok && inspected.verdict.reason === 'wrong-chain') return { ...base, valid: false, reason: `header of chain ${header.chainId}` };
     const retired = retiredKeyReason(chain, header.epoch, s.replicaId, (key) => verifyInDomain(nobleBackend, key, domain, vote, s.signature));
-    return { ...base, valid: false, reason: retired ?? (replica === undefined ? `not a member of epoch ${header.epoch}` : `does not verify with ${s.replicaId}'s key of epoch ${header.epoch}`) };
+    const own = s.member === undefined ? `not a member of epoch ${header.epoch}` : s.checked ? `does not verify with ${s.replicaId}'s key of epoch ${header.epoch}` : `not checked: ${inspected.verdict.ok ? '' : inspected.verdict.reason}`;
+    return { ...base, valid: false, reason: retired ?? own };
   });
   const outside = outsideEpoch(epoch, header.height, hash);
   if (outside !== undefined) return { ok: false, reason: outside, certificate, signers };
-  const verdict = verifyCertificate(nobleBackend, membership, certificate);
+  const verdict = inspected.verdict;
   if (!verdict.ok) {
     const retired = signers.find((s) => s.reason?.startsWith('retired key'));
     return { ok: false, reason: `certificate does not verify against epoch ${header.epoch}'s membership: ${verdict.reason}${retired ? ` (${retired.replicaId}: ${retired.reason})` : ''}`, certificate, signers };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { headerHash, nobleBackend, type Signer } from '@vcr/proofs';
 import { testHeader } from '@vcr/proofs/testing';
-import { batchHash, type NewView, type Prepare, type PrePrepare, signMessage, type ViewChange } from '@vcr/consensus';
+import { batchHash, type NewView, type Prepare, type PrePrepare, signMessage, type ViewChange } from '@vcr/proofs';
 import { pinnedChain } from './epoch-chain';
 import { threeEpochs } from './testing/epoch-fixture';
 import { checkNewViewContents, checkViewChangeContents } from './view-change-check';

@@ -3,12 +3,11 @@
 // matching signed checkpoints, or the epoch's start) and every prepared
 // certificate (the pre-prepare of the view's primary and quorum - 1 matching
 // prepares, each signature verified, in the watermark window), with the rule
-// the replicas apply (@vcr/consensus checkViewChange, PBFT 4.4), against the
+// the replicas apply (@vcr/proofs checkViewChange, PBFT 4.4), against the
 // membership of the message's epoch from the verified chain. A NEW-VIEW must
 // carry a quorum of such view changes from distinct members, for its view.
 
-import { GENESIS_PREV_HASH, headerHash, membershipQuorum, nobleBackend } from '@vcr/proofs';
-import { checkViewChange, defaultCoreConfig, type NewView, type ViewChange, type ViewChangeContext } from '@vcr/consensus';
+import { checkViewChange, GENESIS_PREV_HASH, headerHash, membershipQuorum, type NewView, nobleBackend, type ViewChange, type ViewChangeContext, viewChangeDefaults } from '@vcr/proofs';
 import { type EpochChain, linkInto, membershipOf } from './epoch-chain';
 
 export type ContentsCheck = { ok: true } | { ok: false; reason: string; unverifiable?: true };
@@ -22,8 +21,8 @@ function contextOf(chain: EpochChain, epoch: bigint): { ok: true; ctx: ViewChang
   if (link !== undefined) epochStart = { seq: link.link.lastHeader.height, hash: headerHash(nobleBackend, link.link.lastHeader) };
   else if (epoch === 0n) epochStart = { seq: 0n, hash: GENESIS_PREV_HASH };
   else return { ok: false, reason: `epoch ${epoch} is the pinned one: the block it starts after is not known here`, unverifiable: true };
-  // The replicas run with the consensus defaults (apps/replica replica-node.ts): the same interval and window here.
-  const { checkpointInterval, watermarkWindow } = defaultCoreConfig;
+  // The replicas run with these (@vcr/consensus defaultCoreConfig takes them from @vcr/proofs): the same interval and window here.
+  const { checkpointInterval, watermarkWindow } = viewChangeDefaults;
   return { ok: true, ctx: { backend: nobleBackend, chainId: m.membership.chainId, membership: m.membership, epochStart, checkpointInterval, watermarkWindow } };
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { logProofToJson } from '@vcr/proofs';
+import { limits as proofLimits, logProofToJson } from '@vcr/proofs';
 import { z } from 'zod';
 import type { ReplicaNode } from '../replica-node';
 import { OPENAPI_FILE } from '../openapi-file';
@@ -128,9 +128,11 @@ export function createServer(node: ReplicaNode, answers = new AnswerCache(httpLi
 
   // The epoch chain (docs/certificates.md, "Epoch chain"): links into epochs after+1, after+2, ... in order.
   app.get('/v1/epochs', (req, res) => {
-    const q = z.strictObject({ after: sizeParam.optional(), limit: limitParam(64).optional() }).safeParse(req.query);
-    if (!q.success) return fail(res, 400, 'malformed', 'after must be a decimal epoch, limit 1 to 64');
-    const { links, current } = node.epochLinks(q.data.after ?? 0n, q.data.limit ?? 64);
+    // The page size every verifier shares (@vcr/proofs epochs-page.ts).
+    const pageMax = proofLimits.epochsPageLinksMax;
+    const q = z.strictObject({ after: sizeParam.optional(), limit: limitParam(pageMax).optional() }).safeParse(req.query);
+    if (!q.success) return fail(res, 400, 'malformed', `after must be a decimal epoch, limit 1 to ${pageMax}`);
+    const { links, current } = node.epochLinks(q.data.after ?? 0n, q.data.limit ?? pageMax);
     res.type('application/json').send(`{"current":"${current}","links":[${links.join(',')}]}`);
   });
 

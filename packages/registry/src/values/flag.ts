@@ -5,7 +5,7 @@
 
 import { type CryptoBackend, isWellFormedText, nobleBackend, utf8 } from '@vcr/proofs';
 import type { JsonValue } from './json';
-import { valueLimits } from './limits';
+import { valueLimits } from '../limits';
 import type { FlagCondition, FlagValue, Rollout } from './schemas';
 
 /**

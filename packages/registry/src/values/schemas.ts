@@ -12,7 +12,7 @@
 import * as z from 'zod';
 import { tryBase64ToBytes } from '@vcr/proofs';
 import { type JsonValue, checkJsonValue } from './json';
-import { valueLimits as L } from './limits';
+import { valueLimits as L } from '../limits';
 
 export const TYPED_VALUE_TYPES = ['flag', 'pins', 'endpoint', 'json'] as const;
 export type TypedValueType = (typeof TYPED_VALUE_TYPES)[number];

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { assertNever, utf8 } from '@vcr/proofs';
 import { type JsonPath, type JsonValue, type ValueIssue, canonicalJson, formatPath, parseJsonText } from './json';
 import { stableIssueMessage } from './issue-text';
-import { valueLimits } from './limits';
+import { valueLimits } from '../limits';
 import { TYPED_VALUE_TYPES, type TypedValue, type TypedValueOf, type TypedValueType, typedValueSchemas } from './schemas';
 
 export type ParsedValue =

@@ -9,8 +9,7 @@
 
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
-import { bytesToHex, type ClientRequest, nobleBackend } from '@vcr/proofs';
-import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
+import { batchHash, bytesToHex, type ClientRequest, nobleBackend, parseCommittedBlockJson } from '@vcr/proofs';
 import { useConsole } from '../../components/console-context';
 import { useOrgNames, useRegistryClient } from '../../components/registry-client';
 import { short, CheckVerdict, Verdict, when } from '../../components/verdict';

@@ -4,11 +4,10 @@
 // are verified here: evidence counts only when both verify.
 
 import { useEffect, useState } from 'react';
-import { bytesToHex } from '@vcr/proofs';
+import { bytesToHex, type PeerMessage } from '@vcr/proofs';
 import { useConsole } from '../../components/console-context';
 import { short, CheckVerdict, Verdict, when } from '../../components/verdict';
 import { getJson } from '../../lib/replica-api';
-import type { PeerMessage } from '@vcr/consensus';
 import { checkMessage, type MessageCheck, votedHash } from '../../lib/verify';
 
 interface Item {

@@ -4,9 +4,8 @@
 // with the registry's own rule, each link signed by both quorums over a last
 // block whose batch carries the op.
 
-import { type BlockHeader, type EpochLink, epochAcceptMessage, headerHash, type Membership, membershipHash, nobleBackend, signClientRequest, signInDomain, type Signer } from '@vcr/proofs';
+import { type BlockHeader, type EpochLink, epochAcceptMessage, headerHash, type Membership, membershipHash, nobleBackend, signClientRequest, signInDomain, type Signer, batchHash, type CommittedBlock, committedBlockToJson } from '@vcr/proofs';
 import { testCertificate, type TestCluster, testCluster, testHeader, testSigner } from '@vcr/proofs/testing';
-import { batchHash, type CommittedBlock, committedBlockToJson } from '@vcr/consensus';
 import { encodeOp, type MembershipAction, type MembershipOp, nextMembershipFor, signMembershipApproval } from '@vcr/registry';
 
 export interface EpochStep {

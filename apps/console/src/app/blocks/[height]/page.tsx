@@ -6,8 +6,7 @@
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { bytesToHex, type CanonicalValue, type ClientRequest, nobleBackend } from '@vcr/proofs';
-import { batchHash, parseCommittedBlockJson } from '@vcr/consensus';
+import { bytesToHex, type CanonicalValue, type ClientRequest, nobleBackend, batchHash, parseCommittedBlockJson } from '@vcr/proofs';
 import { useConsole } from '../../../components/console-context';
 import { SignerRows } from '../../../components/signer-rows';
 import { BlockRequests } from '../../../components/block-requests';

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { agreesWithSchema, hex, hostileField, mutated, validHeader, validRequest } from '@vcr/proofs/testing/wire-mutations';
-import { consensusLimits } from '../src/limits';
-import { parsePeerMessageJson, peerMessageSchema } from '../src/wire';
-import { fastPeerMessage } from '../src/wire-fast';
+import { agreesWithSchema, hex, hostileField, mutated, validHeader, validRequest } from './testing/wire-mutations';
+import { limits as consensusLimits } from './limits';
+import { parsePeerMessageJson, peerMessageSchema } from './peer-wire';
+import { fastPeerMessage } from './wire-fast';
 
 const signed = (type: string) => ({ type, epoch: '2', from: 'r3', signature: hex(64) });
 const vote = (type: 'prepare' | 'commit') => () => ({ ...signed(type), view: '4', seq: '77', headerHash: hex(32) });

@@ -153,6 +153,23 @@ describe('the fast write path', () => {
     }
   });
 
+  it('answers 500 internal, from either route, when the node throws instead of rejecting, and the replica goes on', async () => {
+    const node = replica.node as unknown as { submit: unknown };
+    const submit = node.submit;
+    node.submit = () => {
+      throw new Error('a broken invariant');
+    };
+    try {
+      const { answer, fast } = await same('/v1/requests', JSON.stringify(signedPut('app/boom', 'x')));
+      expect(fast).toBe(true);
+      expect(answer.status).toBe(500);
+      expect(answer.body).toEqual({ error: { code: 'internal', message: 'internal error' } });
+    } finally {
+      node.submit = submit;
+    }
+    expect((await post(fastUrl, '/v1/requests', JSON.stringify(signedPut('app/after', 'y')))).status).toBe(200);
+  });
+
   it('counts its writes in the HTTP latency metric under the route express would have matched', async () => {
     const count = async () => {
       const text = await (await fetch(`${expressUrl}/metrics`)).text();

@@ -4,7 +4,7 @@
 // two give the same status, code, message and headers.
 
 import type { ClientRequest } from '@vcr/proofs';
-import { clientPublicKey, type ReplicaNode } from '../replica-node';
+import { clientPublicKey, type Receipt, type ReplicaNode } from '../replica-node';
 import { RequestIdRefused } from '../request-intake';
 import { parseClientRequestJson } from '../wire';
 import { consistencyFor } from './key-read';
@@ -37,13 +37,16 @@ export function writeRequestOf(body: unknown): { ok: true; request: ClientReques
  */
 export function submitAnswer(node: ReplicaNode, request: ClientRequest, proveFrom: bigint | undefined): Promise<WriteAnswer> {
   const receivedMs = performance.now();
-  return node.submit(request).then(
-    (receipt) => {
-      node.metrics.requestCommitted((performance.now() - receivedMs) / 1000);
-      return { status: 200, body: receiptToJson(receipt, consistencyFor(node, proveFrom, receipt.block.header.logSize)), headers: {} };
-    },
-    (error: unknown) => submitRefusal(error),
-  );
+  const answered = (receipt: Receipt): WriteAnswer => {
+    node.metrics.requestCommitted((performance.now() - receivedMs) / 1000);
+    return { status: 200, body: receiptToJson(receipt, consistencyFor(node, proveFrom, receipt.block.header.logSize)), headers: {} };
+  };
+  // A throw anywhere (in submit itself, or while making the receipt's JSON) is a 500, as express
+  // gives one: never an unhandled rejection, which would end the process.
+  return Promise.resolve()
+    .then(() => node.submit(request))
+    .then(answered, submitRefusal)
+    .catch(() => refusal(500, 'internal', 'internal error'));
 }
 
 function submitRefusal(error: unknown): WriteAnswer {

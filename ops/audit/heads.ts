@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { bytesToHex, equalBytes, hash32, type MerkleLog, parseLogProofJson, u63String, verifyConsistency } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface TrustedHead {
   size: bigint;

@@ -6,7 +6,7 @@
 
 import { hash32, SIGNATURE_KINDS, signature64, u63String } from '@vcr/proofs';
 import { nodeBackend } from '@vcr/crypto-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type JournalEntry, verifyJournal } from '../../apps/replica/src/keystore';
 
 const nullableU63 = u63String.nullable();

@@ -1,7 +1,7 @@
 // zod schemas of the auditor's answers (GET /v1/blocks/{height}/results,
 // /v1/orgs, /v1/pending; docs/replica.md), checked by audit-checks.ts.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { certificateSchema, headerSchema, logProofSchema, mapProofSchema, u63String } from '@vcr/proofs';
 import { governanceLimits } from '@vcr/registry';
 import { sdkLimits } from './limits';

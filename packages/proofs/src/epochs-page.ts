@@ -7,7 +7,7 @@
 // here. The page is parsed whole before any signature work; verifying the
 // links is the walk's job (epoch-walk.ts).
 
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EpochLink } from './epoch-chain';
 import { limits } from './limits';
 import { parseEpochLinkJson, u63String } from './wire';

@@ -8,7 +8,7 @@
 // signatures, quorums and headers are the core's to verify
 // (isWellFormedMessage, then verifyMessageSignature), after this decoder.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { assertNever } from './assert';
 import { bytesToHex } from './bytes';
 import { isWellFormedText } from './canonical';

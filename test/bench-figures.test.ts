@@ -155,7 +155,8 @@ describe('runClosedLoop CPU per operation', () => {
     });
     expect(r.watchedPids).toBe(1);
     expect(r.ops).toBeGreaterThan(10);
-    expect(r.seconds).toBeGreaterThanOrEqual(1.5);
+    // The window ends on a 1,500 ms timer, which Node may fire a fraction of a millisecond early by performance.now (CI saw 1.4997 s).
+    expect(r.seconds).toBeGreaterThanOrEqual(1.49);
     expect(r.generatorCpuMsPerOp).toBeGreaterThanOrEqual(4 * (r.ops / (r.ops + 1)));
     expect(r.generatorCpuMsPerOp).toBeLessThan(6);
     // /proc counts in 10 ms ticks; over 1.5 s of CPU both readings agree within a few per cent.

@@ -71,7 +71,7 @@ export class MerkleMapDraft {
    */
   with(key: string, entry: MapEntry): MerkleMapDraft {
     const checked = checkedMapEntry(entry);
-    this.overlay.base.has(key); // throws RangeError for a key the map refuses
+    this.overlay.base.checkKey(key);
     return this.write(key, checked);
   }
 

@@ -341,6 +341,11 @@ export class MerkleMapSnapshot {
     return new MerkleMapSnapshot(this.backend, insertLeaf(this.backend, this.rootNode, leaf, 0), this.size + added);
   }
 
+  /** Throws the RangeError `with` throws for a key the map refuses; otherwise remembers its path, which `with` and `withChanges` then reuse. */
+  checkKey(key: string): void {
+    checkedPath(this.backend, key);
+  }
+
   /** This version without `key`; `this` itself when the key is absent. */
   without(key: string): MerkleMapSnapshot {
     const newRoot = removePath(this.backend, this.rootNode, checkedPath(this.backend, key), 0);
